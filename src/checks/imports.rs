@@ -1,0 +1,212 @@
+//! Qualified names, resolved through a file's imports, as ruff's
+//! `resolve_qualified_name` does: `from pickle import loads as l; l(x)` calls
+//! `pickle.loads`, and `import xml.etree.ElementTree as ET; ET.parse(f)` calls
+//! `xml.etree.ElementTree.parse`.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::{FileContext, text};
+
+/// Local name bound by an import → the qualified name it stands for.
+#[derive(Debug, Default)]
+pub struct ImportTable {
+    bindings: HashMap<String, String>,
+}
+
+impl ImportTable {
+    /// Collects every import of the file, at any depth (imports inside functions
+    /// count too; a later import of the same name wins).
+    pub fn of(root: Node, source: &[u8]) -> Self {
+        let mut table = Self::default();
+        let mut cursor = root.walk();
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "import_statement" => table.add_import(node, source),
+                "import_from_statement" => table.add_import_from(node, source),
+                _ => {
+                    // Imports only appear in statements: skip expressions' insides.
+                    if node.kind().ends_with("expression") || node.kind() == "call" {
+                        continue;
+                    }
+                    stack.extend(node.named_children(&mut cursor));
+                }
+            }
+        }
+        table
+    }
+
+    /// `import a.b.c` binds `a`; `import a.b as c` binds `c` to `a.b`.
+    fn add_import(&mut self, node: Node, source: &[u8]) {
+        let mut cursor = node.walk();
+        for name in node.children_by_field_name("name", &mut cursor) {
+            match name.kind() {
+                "dotted_name" => {
+                    let dotted = text(name, source);
+                    let head = dotted.split('.').next().unwrap_or(dotted);
+                    self.bindings.insert(head.to_string(), head.to_string());
+                }
+                "aliased_import" => self.add_alias(name, source, ""),
+                _ => {}
+            }
+        }
+    }
+
+    /// `from a.b import c as d` binds `d` to `a.b.c`.
+    fn add_import_from(&mut self, node: Node, source: &[u8]) {
+        let Some(module) = node.child_by_field_name("module_name") else {
+            return;
+        };
+        let prefix = format!("{}.", text(module, source));
+        let mut cursor = node.walk();
+        for name in node.children_by_field_name("name", &mut cursor) {
+            match name.kind() {
+                "dotted_name" => {
+                    let member = text(name, source);
+                    self.bindings
+                        .insert(member.to_string(), format!("{prefix}{member}"));
+                }
+                "aliased_import" => self.add_alias(name, source, &prefix),
+                _ => {}
+            }
+        }
+    }
+
+    fn add_alias(&mut self, aliased: Node, source: &[u8], prefix: &str) {
+        if let (Some(name), Some(alias)) = (
+            aliased.child_by_field_name("name"),
+            aliased.child_by_field_name("alias"),
+        ) {
+            self.bindings.insert(
+                text(alias, source).to_string(),
+                format!("{prefix}{}", text(name, source)),
+            );
+        }
+    }
+
+    /// The qualified name of a dotted expression (`ET.parse`), or `None` when the
+    /// expression is not a plain chain of names (`foo().bar`, `x[0].y`). Names that
+    /// no import binds keep their spelling (`eval`, `self.session.get`).
+    pub fn qualified_name(&self, node: Node, source: &[u8]) -> Option<String> {
+        let dotted = dotted_name(node, source)?;
+        let (head, rest) = match dotted.split_once('.') {
+            Some((head, rest)) => (head, Some(rest)),
+            None => (dotted.as_str(), None),
+        };
+        let resolved = self.bindings.get(head).map_or(head, String::as_str);
+        Some(match rest {
+            Some(rest) => format!("{resolved}.{rest}"),
+            None => resolved.to_string(),
+        })
+    }
+}
+
+/// `a.b.c` for an identifier or a chain of attributes on one.
+fn dotted_name(node: Node, source: &[u8]) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text(node, source).to_string()),
+        "attribute" => {
+            let object = dotted_name(node.child_by_field_name("object")?, source)?;
+            let attribute = text(node.child_by_field_name("attribute")?, source);
+            Some(format!("{object}.{attribute}"))
+        }
+        _ => None,
+    }
+}
+
+/// Does a qualified name match a pattern (`pickle.loads`, or `requests.*` for any member)?
+pub fn pattern_matches(pattern: &str, qualified: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        Some(prefix) => qualified
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.')),
+        None => pattern == qualified,
+    }
+}
+
+/// Check `qualname`.
+pub fn qualname_matches(ctx: &FileContext, node: Node, patterns: &[&str]) -> bool {
+    ctx.imports()
+        .qualified_name(node, ctx.source)
+        .is_some_and(|name| patterns.iter().any(|p| pattern_matches(p, &name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::{find, parse};
+
+    fn resolve(source: &str, expression: &str) -> Option<String> {
+        let tree = parse(source);
+        let table = ImportTable::of(tree.root_node(), source.as_bytes());
+        let kind = if expression.contains('.') {
+            "attribute"
+        } else {
+            "identifier"
+        };
+        let node = find(&tree, source, kind, expression);
+        table.qualified_name(node, source.as_bytes())
+    }
+
+    #[test]
+    fn resolves_aliases_of_modules_and_members() {
+        let source = "import pickle\nimport xml.etree.ElementTree as ET\nfrom pickle import loads as l\nfrom os import path\n\
+                      pickle.loads(b)\nET.parse(f)\nl(x)\npath.join(a)\n";
+        assert_eq!(
+            resolve(source, "pickle.loads").as_deref(),
+            Some("pickle.loads")
+        );
+        assert_eq!(
+            resolve(source, "ET.parse").as_deref(),
+            Some("xml.etree.ElementTree.parse")
+        );
+        assert_eq!(resolve(source, "l").as_deref(), Some("pickle.loads"));
+        assert_eq!(
+            resolve(source, "path.join").as_deref(),
+            Some("os.path.join")
+        );
+    }
+
+    #[test]
+    fn import_of_a_dotted_module_binds_its_head() {
+        let source = "import os.path\nos.path.join(a, b)\n";
+        assert_eq!(
+            resolve(source, "os.path.join").as_deref(),
+            Some("os.path.join")
+        );
+    }
+
+    #[test]
+    fn imports_inside_functions_count() {
+        let source = "def f(data):\n    from yaml import load\n    return load(data)\n";
+        assert_eq!(resolve(source, "load").as_deref(), Some("yaml.load"));
+    }
+
+    #[test]
+    fn unbound_names_keep_their_spelling() {
+        let source = "eval(x)\nself.session.get(url)\n";
+        assert_eq!(resolve(source, "eval").as_deref(), Some("eval"));
+        assert_eq!(
+            resolve(source, "self.session.get").as_deref(),
+            Some("self.session.get")
+        );
+    }
+
+    #[test]
+    fn calls_in_the_chain_have_no_qualified_name() {
+        let source = "import pickle\nfoo().loads(x)\n";
+        assert_eq!(resolve(source, "foo().loads"), None);
+    }
+
+    #[test]
+    fn wildcard_patterns_match_members_only() {
+        assert!(pattern_matches("requests.*", "requests.get"));
+        assert!(pattern_matches("requests.*", "requests.Session.get"));
+        assert!(!pattern_matches("requests.*", "requests"));
+        assert!(!pattern_matches("requests.*", "requests_oauthlib.get"));
+        assert!(pattern_matches("pickle.loads", "pickle.loads"));
+        assert!(!pattern_matches("pickle.loads", "pickle.load"));
+    }
+}

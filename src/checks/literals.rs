@@ -1,0 +1,90 @@
+//! Is an expression a constant?
+
+use tree_sitter::Node;
+
+use super::FileContext;
+
+/// Check `literal`: strings without interpolation (or only of literals), numbers,
+/// `True`/`False`/`None`, and tuples, lists or concatenations of those.
+pub fn is_literal(_: &FileContext, node: Node, _: &[&str]) -> bool {
+    literal(node)
+}
+
+fn literal(node: Node) -> bool {
+    let mut cursor = node.walk();
+    match node.kind() {
+        "integer" | "float" | "true" | "false" | "none" => true,
+        "string" => node
+            .named_children(&mut cursor)
+            .filter(|child| child.kind() == "interpolation")
+            .all(|interpolation| {
+                interpolation
+                    .child_by_field_name("expression")
+                    .is_some_and(|inner| literal(inner))
+            }),
+        "concatenated_string" | "parenthesized_expression" | "list" | "tuple" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .all(literal),
+        "binary_operator" => {
+            let (Some(left), Some(right)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            ) else {
+                return false;
+            };
+            literal(left) && literal(right)
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+
+    fn is_literal_expr(expression: &str) -> bool {
+        let source = format!("x = {expression}\n");
+        let tree = parse(&source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let value = tree
+            .root_node()
+            .named_child(0)
+            .and_then(|statement| statement.named_child(0))
+            .and_then(|assignment| assignment.child_by_field_name("right"))
+            .unwrap();
+        is_literal(&ctx, value, &[])
+    }
+
+    #[test]
+    fn constants_are_literal() {
+        for expression in [
+            "'ls -l'",
+            "\"a\" \"b\"",
+            "42",
+            "None",
+            "['ping', '-c', '1']",
+            "('a' + 'b')",
+            "f'{1}'",
+            "'a' * 3",
+        ] {
+            assert!(is_literal_expr(expression), "{expression}");
+        }
+    }
+
+    #[test]
+    fn anything_with_a_name_is_not_literal() {
+        for expression in [
+            "cmd",
+            "f'ping {host}'",
+            "'ls ' + path",
+            "'%s' % x",
+            "build()",
+            "[a, 'b']",
+        ] {
+            assert!(!is_literal_expr(expression), "{expression}");
+        }
+    }
+}

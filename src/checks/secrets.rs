@@ -1,0 +1,479 @@
+//! Secrets: names that hold them, expressions whose value comes from one, and
+//! literals that are one.
+
+use std::{collections::HashSet, sync::LazyLock};
+
+use regex::RegexSet;
+use tree_sitter::Node;
+
+use super::{FileContext, context::enclosing_scope, text};
+use crate::rules::vocabulary::split_words;
+
+/// The name a node stands for: an identifier, the last part of an attribute,
+/// a string's value, a keyword argument's or a dictionary pair's key.
+fn bound_name(node: Node, source: &[u8]) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text(node, source).to_string()),
+        "attribute" => node
+            .child_by_field_name("attribute")
+            .map(|a| text(a, source).to_string()),
+        "string" => string_value(node, source),
+        "keyword_argument" | "default_parameter" | "typed_default_parameter" => {
+            bound_name(node.child_by_field_name("name")?, source)
+        }
+        "pair" => bound_name(node.child_by_field_name("key")?, source),
+        "subscript" => bound_name(node.child_by_field_name("subscript")?, source),
+        _ => None,
+    }
+}
+
+/// The value of a string literal without interpolation, or `None`.
+pub fn string_value(node: Node, source: &[u8]) -> Option<String> {
+    if node.kind() != "string" {
+        return None;
+    }
+    let mut value = String::new();
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        match child.kind() {
+            "string_content" | "escape_sequence" => value.push_str(text(child, source)),
+            "interpolation" => return None,
+            _ => {}
+        }
+    }
+    Some(value)
+}
+
+/// Constants such as `CONF_PASSWORD` and `ATTR_TOKEN` hold key names, not secrets.
+fn is_constant_name(name: &str) -> bool {
+    let name = name.trim_start_matches('_');
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Check `secret-name`: the node names a secret.
+pub fn names_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    bound_name(node, ctx.source).is_some_and(|name| ctx.vocabulary.is_secret_like(&name))
+}
+
+/// Check `secret-sourced`.
+pub fn is_secret_sourced(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let scope = enclosing_scope(node);
+    let tainted = ctx.tainted_locals(scope, || tainted_locals(ctx, scope));
+    sourced(ctx, node, &tainted)
+}
+
+/// Locals of `scope` assigned (directly or through other locals) from a secret.
+fn tainted_locals(ctx: &FileContext, scope: Node) -> HashSet<String> {
+    let mut assignments = Vec::new();
+    collect_assignments(scope, &mut assignments);
+    let mut tainted = HashSet::new();
+    // Iterate to a fixed point: `a = token; b = f"{a}"` taints `a`, then `b`.
+    loop {
+        let before = tainted.len();
+        for &(left, right) in &assignments {
+            let name = text(left, ctx.source);
+            if !tainted.contains(name) && sourced(ctx, right, &tainted) {
+                tainted.insert(name.to_string());
+            }
+        }
+        if tainted.len() == before {
+            return tainted;
+        }
+    }
+}
+
+/// `name = value` and `name: T = value` in `scope`, not in nested functions or classes.
+fn collect_assignments<'t>(scope: Node<'t>, out: &mut Vec<(Node<'t>, Node<'t>)>) {
+    let mut cursor = scope.walk();
+    for child in scope.named_children(&mut cursor) {
+        if matches!(
+            child.kind(),
+            "function_definition" | "class_definition" | "lambda"
+        ) {
+            continue;
+        }
+        if child.kind() == "assignment"
+            && let (Some(left), Some(right)) = (
+                child.child_by_field_name("left"),
+                child.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+        {
+            out.push((left, right));
+        }
+        collect_assignments(child, out);
+    }
+}
+
+/// Methods of a string that return the same secret in another form.
+const SAME_SECRET_METHODS: &[&str] = &[
+    "encode", "decode", "strip", "lstrip", "rstrip", "lower", "upper", "casefold", "format",
+];
+
+/// Callee names whose result is not the secret: checks, sizes, masks, hashes.
+fn clears_secret(callee: &str) -> bool {
+    let words = split_words(callee);
+    let first = words.first().map(String::as_str).unwrap_or("");
+    matches!(
+        callee,
+        "len" | "bool" | "isinstance" | "type" | "id" | "async_redact_data"
+    ) || matches!(
+        first,
+        "mask"
+            | "masked"
+            | "redact"
+            | "redacted"
+            | "hash"
+            | "hashed"
+            | "is"
+            | "has"
+            | "validate"
+            | "check"
+            | "verify"
+            | "obfuscate"
+    ) || words.iter().any(|w| w == "redact" || w == "redacted")
+}
+
+fn sourced(ctx: &FileContext, node: Node, tainted: &HashSet<String>) -> bool {
+    let source = ctx.source;
+    let child_sourced = |field: &str| {
+        node.child_by_field_name(field)
+            .is_some_and(|child| sourced(ctx, child, tainted))
+    };
+    let mut cursor = node.walk();
+    match node.kind() {
+        "identifier" => {
+            let name = text(node, source);
+            tainted.contains(name)
+                || (!is_constant_name(name) && ctx.vocabulary.is_secret_like(name))
+        }
+        "attribute" => node
+            .child_by_field_name("attribute")
+            .is_some_and(|attribute| {
+                let name = text(attribute, source);
+                !is_constant_name(name) && ctx.vocabulary.is_secret_like(name)
+            }),
+        "subscript" => {
+            let Some(key) = node.child_by_field_name("subscript") else {
+                return false;
+            };
+            if key.kind() == "slice" {
+                return false; // token[:4] shows a prefix, not the secret
+            }
+            bound_name(key, source).is_some_and(|name| ctx.vocabulary.is_secret_like(&name))
+                || (key.kind() == "integer" && child_sourced("value"))
+        }
+        "call" => call_sourced(ctx, node, tainted),
+        "string" => node
+            .named_children(&mut cursor)
+            .filter(|child| child.kind() == "interpolation")
+            .any(|interpolation| {
+                interpolation
+                    .child_by_field_name("expression")
+                    .is_some_and(|e| sourced(ctx, e, tainted))
+            }),
+        "binary_operator" => {
+            let operator = node
+                .child_by_field_name("operator")
+                .map(|o| text(o, source));
+            match operator {
+                Some("+") => child_sourced("left") || child_sourced("right"),
+                Some("%") => child_sourced("right"),
+                _ => false,
+            }
+        }
+        "await" | "parenthesized_expression" | "concatenated_string" | "list" | "tuple" | "set" => {
+            node.named_children(&mut cursor)
+                .any(|child| sourced(ctx, child, tainted))
+        }
+        "conditional_expression" => {
+            // `a if cond else b`: the first and last named children are the values.
+            let count = node.named_child_count() as u32;
+            [0, count.saturating_sub(1)]
+                .into_iter()
+                .filter_map(|i| node.named_child(i))
+                .any(|value| sourced(ctx, value, tainted))
+        }
+        "dictionary" => node.named_children(&mut cursor).any(|pair| {
+            pair.kind() == "pair"
+                && pair
+                    .child_by_field_name("value")
+                    .is_some_and(|v| sourced(ctx, v, tainted))
+        }),
+        _ => false,
+    }
+}
+
+fn call_sourced(ctx: &FileContext, call: Node, tainted: &HashSet<String>) -> bool {
+    let source = ctx.source;
+    let Some(function) = call.child_by_field_name("function") else {
+        return false;
+    };
+    let arguments: Vec<Node> = call
+        .child_by_field_name("arguments")
+        .map(|args| {
+            let mut cursor = args.walk();
+            args.named_children(&mut cursor).collect()
+        })
+        .unwrap_or_default();
+    let any_argument_sourced = || {
+        arguments.iter().any(|arg| {
+            let value = match arg.kind() {
+                "keyword_argument" => arg.child_by_field_name("value"),
+                _ => Some(*arg),
+            };
+            value.is_some_and(|v| sourced(ctx, v, tainted))
+        })
+    };
+    let callee = match function.kind() {
+        "identifier" => text(function, source),
+        "attribute" => function
+            .child_by_field_name("attribute")
+            .map_or("", |a| text(a, source)),
+        _ => return false,
+    };
+    if clears_secret(callee) {
+        return false;
+    }
+    match function.kind() {
+        "identifier" if matches!(callee, "str" | "repr" | "format") => any_argument_sourced(),
+        "attribute" => {
+            let object = function.child_by_field_name("object");
+            let object_sourced = object.is_some_and(|o| sourced(ctx, o, tainted));
+            match callee {
+                // data.get("token"), entry.data.get(CONF_PASSWORD)
+                "get" | "pop" => arguments
+                    .first()
+                    .and_then(|key| bound_name(*key, source))
+                    .is_some_and(|name| ctx.vocabulary.is_secret_like(&name)),
+                // "{}".format(token), token.encode()
+                "format" => object_sourced || any_argument_sourced(),
+                method if SAME_SECRET_METHODS.contains(&method) => object_sourced,
+                method => ctx.vocabulary.is_secret_like(method),
+            }
+        }
+        // get_token(), self._async_get_access_token() return secrets.
+        _ => ctx.vocabulary.is_secret_like(callee),
+    }
+}
+
+/// Well-known credential formats, matched anywhere in a string literal.
+static CREDENTIAL_FORMATS: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new([
+        r"\bgh[pousr]_[A-Za-z0-9]{36,}",
+        r"\bgithub_pat_[A-Za-z0-9_]{22,}",
+        r"\bAKIA[0-9A-Z]{16}\b",
+        r"\bxox[abpr]-[0-9A-Za-z-]{10,}",
+        r"\b[sr]k_live_[0-9A-Za-z]{6,}",
+        r"\bAIza[0-9A-Za-z_\-]{35}",
+        r"-----BEGIN ([A-Z]+ )*PRIVATE KEY-----",
+        r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.",
+    ])
+    .expect("credential patterns compile")
+});
+
+/// Values that stand in for a secret or name one, rather than being one.
+fn is_placeholder(value: &str, key: &str) -> bool {
+    let trimmed = value.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    let first = trimmed.chars().next().unwrap_or(' ');
+    trimmed.chars().count() < 6
+        || trimmed.chars().all(|c| c == first || "*.-_#?x".contains(c.to_ascii_lowercase()))
+        || (trimmed.starts_with('<') && trimmed.ends_with('>'))
+        || trimmed.contains('{')
+        || trimmed.contains("%s")
+        || trimmed.contains(char::is_whitespace)
+        // snake_case words: a translation key or a field name (`invalid_auth`).
+        || (trimmed.contains('_') && trimmed.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        || split_words(trimmed) == split_words(key)
+        || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test"]
+            .iter()
+            .any(|word| lower.starts_with(word) || lower.trim_matches('*').starts_with(word))
+}
+
+/// Check `hardcoded-secret`: a string literal bound to a secret-like name (by
+/// assignment, keyword, dictionary key or default), that is a real-looking value.
+pub fn is_hardcoded_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let Some(value) = string_value(node, ctx.source) else {
+        return false;
+    };
+    if CREDENTIAL_FORMATS.is_match(&value) {
+        return true;
+    }
+    let Some(binding) = node.parent() else {
+        return false;
+    };
+    let key = match binding.kind() {
+        "assignment" => binding.child_by_field_name("left"),
+        "keyword_argument" | "default_parameter" | "typed_default_parameter" => {
+            binding.child_by_field_name("name")
+        }
+        "pair" => binding.child_by_field_name("key"),
+        _ => None,
+    };
+    let Some(key) = key.filter(|k| k.id() != node.id()) else {
+        return false;
+    };
+    let Some(name) = bound_name(key, ctx.source) else {
+        return false;
+    };
+    let is_key_constant = name.starts_with("CONF_") || name.starts_with("ATTR_");
+    !is_key_constant && ctx.vocabulary.is_secret_like(&name) && !is_placeholder(&value, &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+
+    /// Is the first expression `target` (of kind `kind`) in `source` secret-sourced?
+    fn sourced_in(source: &str, kind: &str, target: &str) -> bool {
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let node = test_support::find(&tree, source, kind, target);
+        is_secret_sourced(&ctx, node, &[])
+    }
+
+    /// Is the argument of `log(...)`, after `body` in a function, secret-sourced?
+    fn log_arg_sourced(body: &str, arg: &str) -> bool {
+        let source = format!("def f(self, entry, data):\n{body}\n    log({arg})\n");
+        let tree = test_support::parse(&source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let call = test_support::find(&tree, &source, "call", &format!("log({arg})"));
+        let argument = call
+            .child_by_field_name("arguments")
+            .unwrap()
+            .named_child(0)
+            .unwrap();
+        is_secret_sourced(&ctx, argument, &[])
+    }
+
+    #[test]
+    fn names_attributes_keys_and_gets_are_sourced() {
+        for arg in [
+            "password",
+            "self._api_key",
+            "entry.data[CONF_PASSWORD]",
+            "data['token']",
+            "data.get('access_token')",
+            "entry.data.get(CONF_API_KEY)",
+            "self.token.access_token",
+        ] {
+            assert!(log_arg_sourced("    pass", arg), "{arg}");
+        }
+    }
+
+    #[test]
+    fn locals_assigned_from_secrets_are_sourced() {
+        let body =
+            "    key = entry.data[CONF_API_KEY]\n    url = f\"https://x/?k={key}\"\n    copy = url";
+        for arg in ["key", "url", "copy"] {
+            assert!(log_arg_sourced(body, arg), "{arg}");
+        }
+        assert!(log_arg_sourced(
+            "    auth = 'Bearer ' + self._token",
+            "auth"
+        ));
+        assert!(log_arg_sourced("    pass", "str(password)"));
+        assert!(log_arg_sourced("    pass", "repr(self._token)"));
+        assert!(log_arg_sourced("    pass", "f\"{password}\""));
+        assert!(log_arg_sourced("    pass", "'{}'.format(token)"));
+        assert!(log_arg_sourced("    pass", "token.encode()"));
+        assert!(log_arg_sourced("    pass", "self._get_token()"));
+    }
+
+    #[test]
+    fn derived_non_secret_values_are_not_sourced() {
+        for arg in [
+            "token[:4]",
+            "len(password)",
+            "bool(token)",
+            "mask_token(token)",
+            "redact(password)",
+            "hash_password(password)",
+            "async_redact_data(entry.data, TO_REDACT)",
+            "CONF_PASSWORD",
+            "username",
+            "entry.data[CONF_HOST]",
+            "self._token_type",
+            "token is None",
+            "host",
+            "f\"{host}\"",
+            "entry.data",
+        ] {
+            assert!(!log_arg_sourced("    pass", arg), "{arg}");
+        }
+    }
+
+    #[test]
+    fn taint_stays_inside_its_function() {
+        let source = "def a(entry):\n    x = entry.data[CONF_PASSWORD]\n\ndef b(x):\n    log(x)\n";
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let log_call = test_support::find(&tree, source, "call", "log(x)");
+        let argument = log_call
+            .child_by_field_name("arguments")
+            .unwrap()
+            .named_child(0)
+            .unwrap();
+        assert!(!is_secret_sourced(&ctx, argument, &[]));
+        assert!(sourced_in(source, "subscript", "entry.data[CONF_PASSWORD]"));
+    }
+
+    fn hardcoded(source: &str) -> bool {
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let mut stack = vec![tree.root_node()];
+        let mut any = false;
+        while let Some(node) = stack.pop() {
+            if node.kind() == "string" {
+                any |= is_hardcoded_secret(&ctx, node, &[]);
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+        any
+    }
+
+    #[test]
+    fn literals_bound_to_secret_names_are_hardcoded_secrets() {
+        for source in [
+            "API_KEY = 'sk_live_abc123xyz'",
+            "password = 'hunter22'",
+            "client(api_key='a8f5f167f44f4964e6c998dee827110c')",
+            "{'token': 'Zm9vYmFyYmF6cXV4'}",
+            "def f(secret='9f8e7d6c5b4a'): pass",
+            "x = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'",
+        ] {
+            assert!(hardcoded(source), "{source}");
+        }
+    }
+
+    #[test]
+    fn key_names_and_placeholders_are_not_hardcoded_secrets() {
+        for source in [
+            "CONF_PASSWORD = 'password'",
+            "api_key = 'api_key'",
+            "token = ''",
+            "token = '<token>'",
+            "password = 'xxx'",
+            "password = '***'",
+            "vol.Required(CONF_PASSWORD)",
+            "errors = {'password': 'invalid_auth'}",
+            "token_type = 'Bearer123'",
+            "data = {'accessToken': 'accessToken'}",
+            "password = 'Password must be set'",
+            "url = f'https://x/{token}'",
+            "pin = '1234'",
+        ] {
+            assert!(!hardcoded(source), "{source}");
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Command-line parsing and the `scan`, `rules` and `rule` commands.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use hassec::{
+    config::{Config, FailOn},
+    report,
+    rules::{self, Rule},
+    scan::{ScanReport, Scanner},
+};
+
+#[derive(Parser)]
+#[command(
+    name = "hassec",
+    version,
+    about = "Security scanner for Home Assistant integrations"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan files and directories for security problems.
+    Scan(ScanArgs),
+    /// List the rules: id, name, level and the checklist item each enforces.
+    Rules,
+    /// Show a rule's documentation.
+    Rule {
+        /// Rule id (`HAS501`) or name (`secret-logged`).
+        rule: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// Files or directories to scan.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit with 1 when a finding is at or above this level [default: error].
+    #[arg(long, value_name = "LEVEL", value_parser = parse_fail_on)]
+    fail_on: Option<FailOn>,
+    /// Run only these rules (ids, names or id prefixes; comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    select: Option<Vec<String>>,
+    /// Do not run these rules.
+    #[arg(long, value_delimiter = ',', value_name = "RULES")]
+    ignore: Vec<String>,
+    /// Globs of paths not to scan, in addition to the defaults.
+    #[arg(long, value_delimiter = ',', value_name = "GLOBS")]
+    exclude: Vec<String>,
+    /// Apply the excludes to files named on the command line too.
+    #[arg(long)]
+    force_exclude: bool,
+    /// Configuration file (`.hassec.toml` or `pyproject.toml`) instead of the discovered one.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long, conflicts_with = "config")]
+    isolated: bool,
+    /// Show how many findings each rule produced.
+    #[arg(long)]
+    statistics: bool,
+}
+
+fn parse_fail_on(value: &str) -> Result<FailOn, String> {
+    value.parse()
+}
+
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Scan(args) => scan(args),
+        Command::Rules => {
+            print_rules();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rule { rule } => {
+            let Some(rule) = rules::find(&rule) else {
+                bail!("no rule `{rule}`; `hassec rules` lists them");
+            };
+            anstream::print!("{}", rule_doc(rule));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The configuration file (unless `--isolated`) overridden by the flags.
+fn resolve_config(args: &ScanArgs) -> Result<Config> {
+    let from_file = if args.isolated {
+        None
+    } else if let Some(path) = &args.config {
+        Some(
+            Config::from_file(path)?
+                .with_context(|| format!("{}: has no [tool.hassec] table", path.display()))?,
+        )
+    } else {
+        let start = args.paths.first().map_or(Path::new("."), PathBuf::as_path);
+        Config::discover(start)?.map(|(_, config)| config)
+    };
+    let flags = Config {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        exclude: args.exclude.clone(),
+        fail_on: args.fail_on,
+        ..Config::default()
+    };
+    let config = from_file.unwrap_or_default().merged_with(flags);
+    config.validate().map_err(anyhow::Error::msg)?;
+    Ok(config)
+}
+
+fn scan(args: ScanArgs) -> Result<ExitCode> {
+    let config = resolve_config(&args)?;
+    let scanner = Scanner::new(&config).map_err(anyhow::Error::msg)?;
+    let report = scanner.scan_paths(&args.paths, args.force_exclude);
+    for skipped in &report.skipped {
+        anstream::eprintln!("hassec: skipped {}: {}", skipped.path, skipped.reason);
+    }
+    for error in &report.errors {
+        anstream::eprintln!("hassec: {}: {}", error.path, error.message);
+    }
+    let rendered = match args.format {
+        Format::Text => report::text::render(&report, args.statistics),
+        Format::Json => report::json::render(&report.findings),
+    };
+    write_output(args.output.as_deref(), &rendered)?;
+    if args.output.is_some() || !matches!(args.format, Format::Text) {
+        // Keep the summary visible when the report itself went elsewhere.
+        anstream::eprint!("{}", report::text::summary(&report));
+    }
+    Ok(exit_code(&report, config.fail_on.unwrap_or_default()))
+}
+
+fn exit_code(report: &ScanReport, fail_on: FailOn) -> ExitCode {
+    if report.fails(fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn write_output(path: Option<&Path>, text: &str) -> Result<()> {
+    match path {
+        Some(path) => std::fs::write(path, strip_styles(text))
+            .with_context(|| format!("cannot write {}", path.display())),
+        None => {
+            let mut stdout = anstream::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .context("cannot write to standard output")
+        }
+    }
+}
+
+fn strip_styles(text: &str) -> String {
+    anstream::adapter::strip_str(text).to_string()
+}
+
+fn print_rules() {
+    let bold = anstyle::Style::new().bold();
+    anstream::println!(
+        "{bold}{:<7} {:<36} {:<8} CHECKLIST ITEM{bold:#}",
+        "ID",
+        "NAME",
+        "LEVEL"
+    );
+    for rule in rules::all() {
+        anstream::println!(
+            "{:<7} {:<36} {:<8} {}",
+            rule.id,
+            rule.name,
+            rule.level,
+            rule.checklist
+        );
+    }
+}
+
+/// A rule's documentation for the terminal, like `ruff rule`.
+fn rule_doc(rule: &Rule) -> String {
+    format!(
+        "# {} {} ({})\n\nLevel: {} · security-severity {} · CWE-{} · precision {}\nChecklist: {}\n\n{}\n\n{}",
+        rule.id,
+        rule.name,
+        rule.summary,
+        rule.level,
+        rule.security_severity,
+        rule.cwe,
+        rule.precision.as_str(),
+        rule.checklist,
+        rule.summary,
+        rule.help.trim_start()
+    )
+}

@@ -1,0 +1,12 @@
+//! hassec: a security scanner for Home Assistant integrations.
+//!
+//! The data path runs one way: [`scan`] (sources, parse, match with [`rules`],
+//! refine with [`checks`], suppress) produces [`finding::Finding`]s that
+//! [`report`] turns into text, JSON, GitHub workflow commands or SARIF.
+
+pub mod checks;
+pub mod config;
+pub mod finding;
+pub mod report;
+pub mod rules;
+pub mod scan;

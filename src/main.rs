@@ -1,0 +1,15 @@
+//! The `hassec` command line.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match cli::run() {
+        Ok(code) => code,
+        Err(error) => {
+            anstream::eprintln!("hassec: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

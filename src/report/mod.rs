@@ -1,0 +1,5 @@
+//! Pure functions from findings to bytes.
+
+pub mod fingerprint;
+pub mod json;
+pub mod text;

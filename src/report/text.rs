@@ -1,0 +1,107 @@
+//! Text output, like ruff's: `path:line:col: HAS301 message`, then a summary.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::{finding::Finding, rules::Level, scan::ScanReport};
+
+fn level_style(level: Level) -> Style {
+    let color = match level {
+        Level::Error => AnsiColor::Red,
+        Level::Warning => AnsiColor::Yellow,
+        Level::Note => AnsiColor::Cyan,
+    };
+    Style::new().fg_color(Some(color.into())).bold()
+}
+
+/// One line per finding, then the summary. Styles are ANSI escapes; the caller's
+/// stream (anstream) strips them when colour is off (not a TTY, `NO_COLOR`).
+pub fn render(report: &ScanReport, statistics: bool) -> String {
+    let bold = Style::new().bold();
+    let mut out = String::new();
+    for finding in &report.findings {
+        let style = level_style(finding.level());
+        let _ = writeln!(
+            out,
+            "{bold}{}{bold:#}:{}:{}: {style}{}{style:#} {}",
+            finding.path,
+            finding.start.line,
+            finding.start.column,
+            finding.rule.id,
+            finding.message
+        );
+    }
+    if statistics && !report.findings.is_empty() {
+        out.push('\n');
+        out.push_str(&render_statistics(&report.findings));
+    }
+    out.push_str(&summary(report));
+    out
+}
+
+/// Findings per rule, most frequent first, like `ruff --statistics`.
+pub fn render_statistics(findings: &[Finding]) -> String {
+    let mut counts: Vec<(usize, &str, &str, Level)> = Vec::new();
+    for finding in findings {
+        match counts.iter_mut().find(|c| c.1 == finding.rule.id) {
+            Some(entry) => entry.0 += 1,
+            None => counts.push((1, &finding.rule.id, &finding.rule.name, finding.rule.level)),
+        }
+    }
+    counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let mut out = String::new();
+    for (count, id, name, level) in counts {
+        let _ = writeln!(out, "{count:>6}  {id}  {name:<36} {level}");
+    }
+    out
+}
+
+/// `Found 3 findings (2 errors, 1 warning, 0 notes) in 12 files`, plus what was
+/// suppressed, skipped or could not be read.
+pub fn summary(report: &ScanReport) -> String {
+    let count = |level| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.level() == level)
+            .count()
+    };
+    let files = report.files_scanned;
+    let mut out = format!(
+        "Found {} ({}, {}, {}) in {}\n",
+        plural(report.findings.len(), "finding"),
+        plural(count(Level::Error), "error"),
+        plural(count(Level::Warning), "warning"),
+        plural(count(Level::Note), "note"),
+        plural(files, "file"),
+    );
+    if !report.suppressed.is_empty() {
+        let nosec = report
+            .suppressed
+            .iter()
+            .filter(|s| s.by == crate::finding::SuppressedBy::Nosec)
+            .count();
+        let _ = write!(out, "{} suppressed", report.suppressed.len());
+        if nosec > 0 {
+            let _ = write!(out, " ({nosec} by `# nosec`)");
+        }
+        out.push('\n');
+    }
+    if !report.errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} could not be scanned (see above)",
+            plural(report.errors.len(), "file")
+        );
+    }
+    out
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}

@@ -1,0 +1,238 @@
+//! The shared secret vocabulary: which names are *secret-like*.
+//!
+//! One definition, read from `rules/secrets.toml` and extended by the user's
+//! `secret-words`, used by every rule that asks whether a name holds a secret.
+
+use serde::Deserialize;
+
+const VOCABULARY_FILE: &str = include_str!("../../rules/secrets.toml");
+
+/// Decides whether an identifier, attribute or key names a secret.
+#[derive(Debug, Clone)]
+pub struct Vocabulary {
+    /// Each entry split into lowercase words (`api_key` is `["api", "key"]`).
+    words: Vec<Vec<String>>,
+    /// Each entry with its separators removed (`apikey`).
+    joined: Vec<String>,
+    metadata_prefixes: Vec<Vec<String>>,
+    metadata_suffixes: Vec<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct VocabularyFile {
+    words: Vec<String>,
+    metadata_prefixes: Vec<String>,
+    metadata_suffixes: Vec<String>,
+}
+
+impl Default for Vocabulary {
+    fn default() -> Self {
+        Self::with_extra_words(&[])
+    }
+}
+
+impl Vocabulary {
+    /// The built-in vocabulary plus the user's extra words.
+    pub fn with_extra_words(extra: &[String]) -> Self {
+        let file: VocabularyFile =
+            toml::from_str(VOCABULARY_FILE).expect("rules/secrets.toml is valid (tested)");
+        let entries: Vec<&String> = file.words.iter().chain(extra).collect();
+        Self {
+            words: entries.iter().map(|w| split_words(w)).collect(),
+            joined: entries.iter().map(|w| split_words(w).concat()).collect(),
+            metadata_prefixes: file
+                .metadata_prefixes
+                .iter()
+                .map(|w| split_words(w))
+                .collect(),
+            metadata_suffixes: file
+                .metadata_suffixes
+                .iter()
+                .map(|w| split_words(w))
+                .collect(),
+        }
+    }
+
+    /// Is `name` (an identifier, attribute or dictionary key) secret-like?
+    pub fn is_secret_like(&self, name: &str) -> bool {
+        let words = split_words(name);
+        if words.is_empty() || self.is_metadata(&words) {
+            return false;
+        }
+        let joined = words.concat();
+        self.joined.contains(&joined) || self.words.iter().any(|entry| contains_run(&words, entry))
+    }
+
+    fn is_metadata(&self, words: &[String]) -> bool {
+        self.metadata_prefixes
+            .iter()
+            .any(|p| words.starts_with(p) && words.len() > p.len())
+            || self
+                .metadata_suffixes
+                .iter()
+                .any(|s| words.ends_with(s) && words.len() > s.len())
+    }
+}
+
+/// Does `entry` occur as consecutive words of `words`?
+fn contains_run(words: &[String], entry: &[String]) -> bool {
+    !entry.is_empty() && words.windows(entry.len()).any(|window| window == entry)
+}
+
+/// Splits a name into lowercase words at `_`, `-`, `.`, spaces and camelCase humps:
+/// `self._apiKey` is `["self", "api", "key"]`, `HTTPToken` is `["http", "token"]`.
+pub fn split_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if !c.is_alphanumeric() {
+            if !current.is_empty() {
+                words.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if c.is_uppercase() && !current.is_empty() {
+            let prev = chars[i - 1];
+            let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            // `apiKey` splits before K; `HTTPToken` splits before the T of Token.
+            if prev.is_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_uppercase() && next_is_lower)
+            {
+                words.push(std::mem::take(&mut current));
+            }
+        }
+        current.extend(c.to_lowercase());
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(name: &str) -> bool {
+        Vocabulary::default().is_secret_like(name)
+    }
+
+    #[test]
+    fn splits_snake_kebab_and_camel_case() {
+        assert_eq!(split_words("self._api_key"), ["self", "api", "key"]);
+        assert_eq!(split_words("apiKey"), ["api", "key"]);
+        assert_eq!(split_words("api-key"), ["api", "key"]);
+        assert_eq!(split_words("HTTPToken"), ["http", "token"]);
+        assert_eq!(split_words("CONF_PASSWORD"), ["conf", "password"]);
+        assert_eq!(split_words("__"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_listed_word_is_secret_like() {
+        for name in [
+            "password",
+            "passwd",
+            "pwd",
+            "passphrase",
+            "secret",
+            "token",
+            "apikey",
+            "api_key",
+            "api-key",
+            "apiKey",
+            "APIKEY",
+            "private_key",
+            "client_secret",
+            "credentials",
+            "creds",
+            "pin",
+            "passcode",
+            "auth_key",
+            "bearer",
+            "cookie",
+            "session_id",
+        ] {
+            assert!(secret(name), "{name} should be secret-like");
+        }
+    }
+
+    #[test]
+    fn words_inside_longer_names_count() {
+        for name in [
+            "CONF_PASSWORD",
+            "self._password",
+            "access_token",
+            "refresh_token",
+            "_api_key",
+            "user_pin",
+            "mqtt_passwd",
+            "oauth_client_secret",
+            "session_cookie",
+            "x_auth_key",
+            "accessToken",
+            "PRIVATE_KEY",
+            "alarm_passcode",
+        ] {
+            assert!(secret(name), "{name} should be secret-like");
+        }
+    }
+
+    #[test]
+    fn metadata_about_a_secret_is_not_secret() {
+        for name in [
+            "token_type",
+            "token_expires",
+            "expires_token",
+            "token_expiry",
+            "token_expiration",
+            "token_expires_at",
+            "password_url",
+            "token_uri",
+            "private_key_path",
+            "secret_file",
+            "token_len",
+            "password_length",
+            "has_token",
+            "is_password",
+            "use_token",
+            "password_required",
+            "pin_enabled",
+            "password_hint",
+            "secret_name",
+            "masked_password",
+        ] {
+            assert!(!secret(name), "{name} should not be secret-like");
+        }
+    }
+
+    #[test]
+    fn lookalike_words_do_not_match() {
+        for name in [
+            "username",
+            "host",
+            "spinner",
+            "pinned",
+            "pins_count",
+            "tokenizer",
+            "passage",
+            "cookiecutter",
+            "secretary",
+            "type",
+            "url",
+            "",
+        ] {
+            assert!(!secret(name), "{name} should not be secret-like");
+        }
+    }
+
+    #[test]
+    fn the_user_can_add_words() {
+        let vocabulary = Vocabulary::with_extra_words(&["otp_seed".to_string()]);
+        assert!(vocabulary.is_secret_like("self._otp_seed"));
+        assert!(vocabulary.is_secret_like("OTPSeed"));
+        assert!(!Vocabulary::default().is_secret_like("otp_seed"));
+    }
+}

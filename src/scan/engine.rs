@@ -1,0 +1,217 @@
+//! Every enabled rule's query compiled into one multi-pattern query, run once per file.
+
+use streaming_iterator::StreamingIterator;
+use tree_sitter::{Node, Query, QueryCursor, QueryPredicateArg, Tree};
+
+use super::{position::position, suppress::Suppressions};
+use crate::{
+    checks::{self, Check, FileContext},
+    finding::{Finding, Suppressed},
+    report::fingerprint::line_hashes,
+    rules::{Level, Rule, Target},
+};
+
+/// A named-check predicate of one pattern, resolved once.
+struct Predicate {
+    check: &'static Check,
+    negated: bool,
+    capture: u32,
+    strings: Vec<String>,
+}
+
+pub struct Engine {
+    query: Query,
+    /// For each pattern of `query`: the rule it belongs to and its predicates.
+    patterns: Vec<(&'static Rule, Vec<Predicate>)>,
+    /// For each pattern: the level it reports at.
+    levels: Vec<Level>,
+    finding_capture: u32,
+}
+
+/// What matching found in one file, before suppressions are applied.
+pub struct FileFindings {
+    pub findings: Vec<Finding>,
+    pub suppressed: Vec<Suppressed>,
+}
+
+impl Engine {
+    /// Compiles the Python rules among `rules` into one query.
+    pub fn new(rules: &[&'static Rule]) -> Self {
+        let python: Vec<&'static Rule> = rules
+            .iter()
+            .copied()
+            .filter(|rule| rule.target == Target::Python)
+            .collect();
+        let source: String = python
+            .iter()
+            .map(|rule| format!("{}\n", rule.query))
+            .collect();
+        let query =
+            Query::new(&super::language(), &source).expect("rule queries are validated on load");
+        let mut patterns = Vec::with_capacity(query.pattern_count());
+        for rule in &python {
+            let count = Query::new(&super::language(), &rule.query)
+                .expect("validated")
+                .pattern_count();
+            for _ in 0..count {
+                patterns.push((*rule, Vec::new()));
+            }
+        }
+        for (index, (_, predicates)) in patterns.iter_mut().enumerate() {
+            *predicates = query
+                .general_predicates(index)
+                .iter()
+                .map(resolve_predicate)
+                .collect();
+        }
+        let levels = (0..patterns.len())
+            .map(|index| pattern_level(&query, index).unwrap_or(patterns[index].0.level))
+            .collect();
+        let finding_capture = query.capture_index_for_name("finding").unwrap_or(u32::MAX);
+        Self {
+            query,
+            patterns,
+            levels,
+            finding_capture,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// Runs every rule over one parsed file.
+    pub fn run(&self, ctx: &FileContext, text: &str, tree: &Tree, path: &str) -> FileFindings {
+        let mut cursor = QueryCursor::new();
+        let mut matches = cursor.matches(&self.query, tree.root_node(), ctx.source);
+        let mut raw: Vec<(&'static Rule, Level, Node, String)> = Vec::new();
+        while let Some(m) = matches.next() {
+            let (rule, predicates) = &self.patterns[m.pattern_index];
+            let node_of = |capture: u32| {
+                m.captures()
+                    .iter()
+                    .find(|c| c.index == capture)
+                    .map(|c| c.node)
+            };
+            let Some(finding) = node_of(self.finding_capture) else {
+                continue;
+            };
+            if inside_error(finding) {
+                continue;
+            }
+            let passes = predicates.iter().all(|p| match node_of(p.capture) {
+                Some(node) => {
+                    let strings: Vec<&str> = p.strings.iter().map(String::as_str).collect();
+                    (p.check.eval)(ctx, node, &strings) != p.negated
+                }
+                None => true,
+            });
+            if passes {
+                let message = render_message(&rule.message, &self.query, m.captures(), ctx.source);
+                raw.push((rule, self.levels[m.pattern_index], finding, message));
+            }
+        }
+        // One finding per rule and place, even when several patterns agree.
+        raw.sort_by_key(|(rule, level, node, _)| {
+            (
+                node.start_byte(),
+                node.end_byte(),
+                rule.id.as_str(),
+                std::cmp::Reverse(*level),
+            )
+        });
+        raw.dedup_by(|a, b| a.0.id == b.0.id && a.2.byte_range() == b.2.byte_range());
+
+        let mut out = FileFindings {
+            findings: Vec::new(),
+            suppressed: Vec::new(),
+        };
+        if raw.is_empty() {
+            return out;
+        }
+        let hashes = line_hashes(text);
+        let suppressions = Suppressions::new(text, tree);
+        for (rule, level, node, message) in raw {
+            let start = position(text, node.start_byte(), node.start_position());
+            let finding = Finding {
+                rule,
+                level,
+                path: path.to_string(),
+                start,
+                end: position(text, node.end_byte(), node.end_position()),
+                message,
+                fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
+            };
+            match suppressions.check(rule, start.line) {
+                Some(by) => out.suppressed.push(Suppressed { finding, by }),
+                None => out.findings.push(finding),
+            }
+        }
+        out
+    }
+}
+
+fn resolve_predicate(predicate: &tree_sitter::QueryPredicate) -> Predicate {
+    let check = checks::find(checks::predicate_check_name(&predicate.operator))
+        .expect("checks are validated on load");
+    let mut capture = 0;
+    let mut strings = Vec::new();
+    for arg in &predicate.args {
+        match arg {
+            QueryPredicateArg::Capture(index) => capture = *index,
+            QueryPredicateArg::String(s) => strings.push(s.to_string()),
+        }
+    }
+    Predicate {
+        check,
+        negated: checks::predicate_is_negated(&predicate.operator),
+        capture,
+        strings,
+    }
+}
+
+/// The level a pattern sets with `(#set! level "warning")`, if any.
+pub fn pattern_level(query: &Query, pattern: usize) -> Option<Level> {
+    query
+        .property_settings(pattern)
+        .iter()
+        .find(|property| &*property.key == "level")
+        .and_then(|property| property.value.as_deref()?.parse().ok())
+}
+
+/// Is the node in (or is it) a part tree-sitter could not parse?
+fn inside_error(node: Node) -> bool {
+    let mut current = Some(node);
+    while let Some(n) = current {
+        if n.is_error() || n.is_missing() {
+            return true;
+        }
+        current = n.parent();
+    }
+    false
+}
+
+/// Replaces `{capture}` in a message with the capture's text: first line only,
+/// at most 60 characters, so that a finding never quotes a whole block.
+fn render_message(
+    template: &str,
+    query: &Query,
+    captures: &[tree_sitter::QueryCapture],
+    source: &[u8],
+) -> String {
+    let mut message = template.to_string();
+    for capture in captures {
+        let name = &query.capture_names()[capture.index as usize];
+        let placeholder = format!("{{{name}}}");
+        if message.contains(&placeholder) {
+            let text = checks::text(capture.node, source);
+            let first_line = text.lines().next().unwrap_or("");
+            let mut shown: String = first_line.chars().take(60).collect();
+            if shown.len() < text.len() {
+                shown.push('…');
+            }
+            message = message.replace(&placeholder, &shown);
+        }
+    }
+    message
+}

@@ -1,0 +1,278 @@
+//! Which files a scan reads: `.py` files under the given paths, honouring
+//! `.gitignore` and the excludes, never following a symbolic link.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use ignore::WalkBuilder;
+
+/// Paths no one wants scanned: tests, virtualenvs, vendored and built code.
+pub const DEFAULT_EXCLUDES: &[&str] = &[
+    "**/tests/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+    "**/.venv/**",
+    "**/venv/**",
+    "**/.tox/**",
+    "**/.nox/**",
+    "**/site-packages/**",
+    "**/node_modules/**",
+    "**/build/**",
+    "**/dist/**",
+    "**/.git/**",
+];
+
+/// A file that was not scanned, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+/// The files to scan, and those passed over with a reason.
+#[derive(Debug, Default)]
+pub struct Sources {
+    pub files: Vec<PathBuf>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub fn exclude_set(extra: &[String]) -> Result<GlobSet, globset::Error> {
+    let mut builder = GlobSetBuilder::new();
+    for glob in DEFAULT_EXCLUDES
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+    {
+        builder.add(Glob::new(glob)?);
+        // `build/` in a config means the directory itself as well as its contents.
+        if let Some(dir) = glob.strip_suffix("/**") {
+            builder.add(Glob::new(dir)?);
+        }
+    }
+    builder.build()
+}
+
+fn is_python(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|ext| ext == "py" || ext == "pyi")
+}
+
+/// Walks `roots`. A file named explicitly is scanned even if an exclude matches it
+/// (as ruff does), unless `force_exclude`; a directory is walked with the excludes
+/// matched against paths relative to it.
+pub fn collect(roots: &[PathBuf], excludes: &GlobSet, force_exclude: bool) -> Sources {
+    let mut sources = Sources::default();
+    for root in roots {
+        let metadata = match std::fs::symlink_metadata(root) {
+            Ok(metadata) => metadata,
+            Err(e) => {
+                sources.skipped.push(Skipped {
+                    path: display(root),
+                    reason: format!("cannot read: {e}"),
+                });
+                continue;
+            }
+        };
+        if metadata.file_type().is_symlink() {
+            sources.skipped.push(Skipped {
+                path: display(root),
+                reason: "symbolic link, not followed".into(),
+            });
+        } else if metadata.is_file() {
+            if force_exclude && excludes.is_match(root) {
+                continue;
+            }
+            if is_python(root) {
+                sources.files.push(root.clone());
+            } else {
+                sources.skipped.push(Skipped {
+                    path: display(root),
+                    reason: "not a Python file".into(),
+                });
+            }
+        } else {
+            walk(root, excludes, &mut sources);
+        }
+    }
+    sources.files.sort();
+    sources.files.dedup();
+    sources
+}
+
+fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
+    let excluded = {
+        let excludes = excludes.clone();
+        let root = root.to_path_buf();
+        move |path: &Path| {
+            path.strip_prefix(&root)
+                .is_ok_and(|relative| excludes.is_match(relative))
+        }
+    };
+    let walker = WalkBuilder::new(root)
+        .follow_links(false)
+        .require_git(false)
+        .filter_entry(move |entry| !excluded(entry.path()))
+        .build();
+    for entry in walker {
+        match entry {
+            Ok(entry) if entry.path_is_symlink() => {
+                if entry.depth() > 0 {
+                    sources.skipped.push(Skipped {
+                        path: display(entry.path()),
+                        reason: "symbolic link, not followed".into(),
+                    });
+                }
+            }
+            Ok(entry) => {
+                if entry.file_type().is_some_and(|t| t.is_file()) && is_python(entry.path()) {
+                    sources.files.push(entry.into_path());
+                }
+            }
+            Err(error) => sources.skipped.push(Skipped {
+                path: error_path(&error).map_or_else(|| display(root), |p| display(&p)),
+                reason: error.to_string(),
+            }),
+        }
+    }
+}
+
+fn error_path(error: &ignore::Error) -> Option<PathBuf> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            error_path(err)
+        }
+        _ => None,
+    }
+}
+
+/// A path as shown to users: relative to the working directory when under it,
+/// without a leading `./`, with `/` separators.
+pub fn display(path: &Path) -> String {
+    let relative = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let shown = relative.to_string_lossy().replace('\\', "/");
+    let shown = shown.strip_prefix("./").unwrap_or(&shown);
+    if shown.is_empty() {
+        ".".to_string()
+    } else {
+        shown.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(root: &Path, relative: &str) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "x = 1\n").unwrap();
+    }
+
+    fn names(sources: &Sources, root: &Path) -> Vec<String> {
+        sources
+            .files
+            .iter()
+            .map(|p| {
+                p.strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn walks_python_files_skipping_default_excludes_and_gitignore() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for file in [
+            "custom_components/demo/__init__.py",
+            "custom_components/demo/sensor.py",
+            "custom_components/demo/manifest.json",
+            "tests/test_init.py",
+            "conftest.py",
+            ".venv/lib/x.py",
+            "build/lib/y.py",
+            "ignored/z.py",
+            "test_sensor.py",
+            "stub.pyi",
+        ] {
+            touch(root, file);
+        }
+        std::fs::write(root.join(".gitignore"), "ignored/\n").unwrap();
+        let sources = collect(&[root.to_path_buf()], &exclude_set(&[]).unwrap(), false);
+        assert_eq!(
+            names(&sources, root),
+            [
+                "custom_components/demo/__init__.py",
+                "custom_components/demo/sensor.py",
+                "stub.pyi"
+            ]
+        );
+    }
+
+    #[test]
+    fn user_excludes_add_to_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(dir.path(), "a/keep.py");
+        touch(dir.path(), "generated/skip.py");
+        let excludes = exclude_set(&["generated/**".to_string()]).unwrap();
+        let sources = collect(&[dir.path().to_path_buf()], &excludes, false);
+        assert_eq!(names(&sources, dir.path()), ["a/keep.py"]);
+    }
+
+    #[test]
+    fn explicit_files_bypass_excludes_unless_forced() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(dir.path(), "tests/test_x.py");
+        let file = dir.path().join("tests/test_x.py");
+        let excludes = exclude_set(&[]).unwrap();
+        assert_eq!(
+            collect(std::slice::from_ref(&file), &excludes, false).files,
+            vec![file.clone()]
+        );
+        assert!(collect(&[file], &excludes, true).files.is_empty());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_are_never_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        touch(outside.path(), "secret.py");
+        touch(outside.path(), "pkg/mod.py");
+        let repo = tempfile::tempdir().unwrap();
+        touch(repo.path(), "real.py");
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.py"),
+            repo.path().join("link.py"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(outside.path().join("pkg"), repo.path().join("pkgdir")).unwrap();
+        let sources = collect(
+            &[repo.path().to_path_buf()],
+            &exclude_set(&[]).unwrap(),
+            false,
+        );
+        assert_eq!(names(&sources, repo.path()), ["real.py"]);
+        let mut skipped: Vec<_> = sources.skipped.iter().map(|s| s.reason.as_str()).collect();
+        skipped.dedup();
+        assert_eq!(skipped, ["symbolic link, not followed"]);
+        assert_eq!(sources.skipped.len(), 2);
+    }
+
+    #[test]
+    fn a_missing_path_is_reported() {
+        let sources = collect(
+            &[PathBuf::from("no/such/dir")],
+            &exclude_set(&[]).unwrap(),
+            false,
+        );
+        assert!(sources.files.is_empty());
+        assert!(sources.skipped[0].reason.contains("cannot read"));
+    }
+}
