@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.1
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 
 corpus=fuzz/corpus/scan
 mkdir -p "$corpus"
