@@ -118,10 +118,19 @@ pub fn pull_request(repo: &Repository, merge_sha: &str) -> Result<Changes, DiffE
             "the merge commit {merge_sha} is not in the checkout"
         ))
     })?;
-    if commit.parent_count() < 2 {
-        return Err(DiffError::Missing(format!(
-            "{merge_sha} is not a merge commit: check out the pull request's merge ref (the default of actions/checkout)"
-        )));
+    match commit.parent_count() {
+        // A depth-1 clone lists the commit in `.git/shallow`: libgit2 shows no parents.
+        0 => {
+            return Err(DiffError::Missing(
+                "the merge commit's parents are not in the checkout (use `fetch-depth: 2`)".into(),
+            ));
+        }
+        1 => {
+            return Err(DiffError::Missing(format!(
+                "{merge_sha} is not a merge commit: check out the pull request's merge ref (the default of actions/checkout)"
+            )));
+        }
+        _ => {}
     }
     let base = commit.parent_id(0)?;
     if repo.find_commit(base).is_err() {
