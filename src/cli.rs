@@ -44,8 +44,14 @@ enum Command {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
+    /// `path:line:col: HASnnn message`, then a summary.
     Text,
+    /// An array of findings.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
 }
 
 #[derive(clap::Args)]
@@ -83,6 +89,10 @@ struct ScanArgs {
     /// Show how many findings each rule produced.
     #[arg(long)]
     statistics: bool,
+    /// SARIF `automationDetails.id`: code scanning's category for this analysis
+    /// (e.g. `hassec/`). Only with `--format sarif`.
+    #[arg(long, value_name = "NAME")]
+    category: Option<String>,
 }
 
 fn parse_fail_on(value: &str) -> Result<FailOn, String> {
@@ -135,8 +145,13 @@ fn resolve_config(args: &ScanArgs) -> Result<Config> {
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     let config = resolve_config(&args)?;
+    if args.category.is_some() && !matches!(args.format, Format::Sarif) {
+        bail!("--category is a SARIF field; use it with --format sarif");
+    }
     let scanner = Scanner::new(&config).map_err(anyhow::Error::msg)?;
+    let start_time = chrono::Utc::now();
     let report = scanner.scan_paths(&args.paths, args.force_exclude);
+    let end_time = chrono::Utc::now();
     for skipped in &report.skipped {
         anstream::eprintln!("hassec: skipped {}: {}", skipped.path, skipped.reason);
     }
@@ -146,6 +161,16 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     let rendered = match args.format {
         Format::Text => report::text::render(&report, args.statistics),
         Format::Json => report::json::render(&report.findings),
+        Format::Sarif => report::sarif::render(
+            &report,
+            scanner.rules(),
+            &report::sarif::SarifOptions {
+                category: args.category.clone(),
+                start_time: Some(start_time),
+                end_time: Some(end_time),
+            },
+        ),
+        Format::Github => report::github::render(&report.findings),
     };
     write_output(args.output.as_deref(), &rendered)?;
     if args.output.is_some() || !matches!(args.format, Format::Text) {
