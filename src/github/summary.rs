@@ -42,13 +42,9 @@ pub struct SummaryContext<'a> {
     pub outside: &'a [&'a Finding],
 }
 
-/// A rule's documentation: its file in the repository.
+/// A rule's documentation, as SARIF's `helpUri` gives it.
 pub fn rule_help_url(rule: &Rule) -> String {
-    format!(
-        "{}/blob/main/rules/{}",
-        env!("CARGO_PKG_REPOSITORY"),
-        rule.file
-    )
+    crate::report::sarif::help_uri(rule).unwrap_or_default()
 }
 
 /// Text for a Markdown table cell: one line, no pipes, no HTML.
