@@ -127,6 +127,8 @@ struct Checkout {
     dir: TempDir,
     merge: Oid,
     head: Oid,
+    /// For a push: the previous tip of the branch.
+    before: Option<String>,
 }
 
 impl Checkout {
@@ -177,7 +179,12 @@ fn pull_request_checkout(api: &'static str) -> Checkout {
         &format!("Merge {head} into {base}"),
     );
     check_out(&repo, merge);
-    Checkout { dir, merge, head }
+    Checkout {
+        dir,
+        merge,
+        head,
+        before: None,
+    }
 }
 
 /// The same merge commit in a depth-1 clone: only its own objects, its parents
@@ -205,6 +212,7 @@ fn shallow_copy(full: &Checkout) -> Checkout {
         dir,
         merge: full.merge,
         head: full.head,
+        before: None,
     }
 }
 
@@ -221,6 +229,7 @@ fn branch_checkout() -> Checkout {
         dir,
         merge: tip,
         head: tip,
+        before: Some(first.to_string()),
     }
 }
 
@@ -441,7 +450,7 @@ impl Run {
     }
 }
 
-fn event_payload(dir: &Path, event: &str) -> PathBuf {
+fn event_payload(dir: &Path, event: &str, before: Option<&str>) -> PathBuf {
     let payload = match event {
         "pull_request" => json!({
             "action": "synchronize",
@@ -454,7 +463,7 @@ fn event_payload(dir: &Path, event: &str) -> PathBuf {
             "repository": {"full_name": REPO, "default_branch": "main"}
         }),
         "push" => {
-            json!({"ref": "refs/heads/main", "before": "0000000000000000000000000000000000000003", "after": "x"})
+            json!({"ref": "refs/heads/main", "before": before.unwrap_or("0000000000000000000000000000000000000003"), "after": "x"})
         }
         _ => json!({"schedule": "17 4 * * 1"}),
     };
@@ -471,7 +480,7 @@ fn run_action(
     inputs: &[(&str, &str)],
 ) -> Run {
     let runner = tempfile::tempdir().unwrap();
-    let event_path = event_payload(runner.path(), event);
+    let event_path = event_payload(runner.path(), event, checkout.before.as_deref());
     let summary = runner.path().join("summary.md");
     let outputs = runner.path().join("output");
     let mut command = Command::new(env!("CARGO_BIN_EXE_hassec"));
@@ -979,4 +988,28 @@ DEFAULT_VERIFY_SSL = False
     // The file's older errors count once the filter takes in the whole file.
     assert_eq!(code("error", "file"), 1);
     assert_eq!(code("never", "file"), 0);
+}
+
+#[tokio::test]
+async fn a_push_with_scope_changed_scans_the_pushed_changes() {
+    let checkout = branch_checkout();
+    let run = run_action(
+        &checkout,
+        "push",
+        "refs/heads/main",
+        None,
+        &[("scope", "changed"), ("upload", "never")],
+    );
+    assert_eq!(run.code, 1);
+    // api.py, big.py and const.py changed since `before`; only added lines count.
+    assert_eq!(
+        run.annotated(),
+        strings(&[ADDED_ERROR, NEW_FILE, UNCHANGED, ADDED_WARNING])
+    );
+    assert_eq!(run.output("total-findings"), "6");
+    assert!(
+        run.summary.contains("changed in this push"),
+        "{}",
+        run.summary
+    );
 }

@@ -96,12 +96,18 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
     log_problems(&report);
 
     let (shown, outside) = filter::split(inputs.filter_mode, changes.as_ref(), &report.findings);
+    let filtered = match changes {
+        Some(_) => format!(
+            "{} pass `filter-mode: {}`",
+            shown.len(),
+            inputs.filter_mode.as_str()
+        ),
+        None => "no diff to filter by".to_string(),
+    };
     println!(
-        "hassec: {} files scanned, {} findings, {} pass the `{}` filter",
+        "hassec: {} files scanned, {} findings, {filtered}",
         report.files_scanned,
-        report.findings.len(),
-        shown.len(),
-        inputs.filter_mode.as_str()
+        report.findings.len()
     );
     print_annotations(&shown);
 
