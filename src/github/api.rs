@@ -97,6 +97,11 @@ impl Response {
         }
     }
 
+    /// GitHub's rate limit answered, not a permission check.
+    pub fn is_rate_limited(&self) -> bool {
+        self.rate_limited
+    }
+
     fn should_retry(&self) -> bool {
         self.status >= 500 || self.rate_limited
     }
@@ -320,5 +325,129 @@ mod tests {
         );
         assert_eq!(response(&"x".repeat(400)).message().chars().count(), 301);
         assert!(response("").should_retry());
+    }
+
+    mod http {
+        use super::super::*;
+        use wiremock::{
+            Mock, MockServer, ResponseTemplate,
+            matchers::{method, path},
+        };
+
+        async fn api(server: &MockServer) -> Api {
+            Api::new(
+                &server.uri(),
+                "t",
+                "o/r",
+                Backoff::starting_at(Duration::from_millis(1)),
+            )
+            .unwrap()
+        }
+
+        async fn answer(server: &MockServer, first: ResponseTemplate) {
+            Mock::given(method("GET"))
+                .and(path("/x"))
+                .respond_with(first)
+                .up_to_n_times(1)
+                .with_priority(1)
+                .mount(server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/x"))
+                .respond_with(ResponseTemplate::new(200).set_body_string("{}"))
+                .mount(server)
+                .await;
+        }
+
+        #[tokio::test]
+        async fn rate_limits_are_waited_out() {
+            for first in [
+                ResponseTemplate::new(429).insert_header("retry-after", "0"),
+                ResponseTemplate::new(403)
+                    .insert_header("x-ratelimit-remaining", "0")
+                    .insert_header("x-ratelimit-reset", "0"),
+                ResponseTemplate::new(403).set_body_json(
+                    serde_json::json!({"message": "You have exceeded a secondary rate limit."}),
+                ),
+            ] {
+                let server = MockServer::start().await;
+                answer(&server, first).await;
+                let response = api(&server).await.get("/x").await.unwrap();
+                assert_eq!(response.status, 200);
+                assert_eq!(server.received_requests().await.unwrap().len(), 2);
+            }
+        }
+
+        #[tokio::test]
+        async fn a_plain_forbidden_is_not_retried() {
+            let server = MockServer::start().await;
+            answer(
+                &server,
+                ResponseTemplate::new(403).set_body_json(
+                    serde_json::json!({"message": "Resource not accessible by integration"}),
+                ),
+            )
+            .await;
+            let Err(ApiError::Status(response)) = api(&server).await.get("/x").await else {
+                panic!("a 403 is an error");
+            };
+            assert_eq!(response.message(), "Resource not accessible by integration");
+            assert_eq!(server.received_requests().await.unwrap().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn no_server_is_a_transport_error_after_the_retries() {
+            // A port nothing listens on: bound, then released.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let uri = format!("http://127.0.0.1:{port}");
+            let api = Api::new(
+                &uri,
+                "t",
+                "o/r",
+                Backoff::starting_at(Duration::from_millis(1)),
+            )
+            .unwrap();
+            assert!(matches!(api.get("/x").await, Err(ApiError::Transport(_))));
+        }
+
+        #[tokio::test]
+        async fn too_large_uploads_say_their_size() {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/repos/o/r/code-scanning/sarifs"))
+                .respond_with(
+                    ResponseTemplate::new(413)
+                        .set_body_string("<html>Request Entity Too Large</html>"),
+                )
+                .mount(&server)
+                .await;
+            let sarif = r#"{"version":"2.1.0","runs":[]}"#;
+            let request = crate::github::upload::UploadRequest {
+                commit_sha: "0123456789012345678901234567890123456789",
+                git_ref: "refs/heads/main",
+                sarif,
+                checkout_uri: "file:///w",
+                started_at: "2026-01-01T00:00:00Z",
+                tool_name: "hassec",
+            };
+            let error = crate::github::upload::upload(&api(&server).await, &request)
+                .await
+                .unwrap_err();
+            let (_, gzipped) = crate::github::upload::encode(sarif);
+            assert!(
+                matches!(error, crate::github::upload::UploadError::TooLarge { gzipped: g } if g == gzipped),
+                "{error:?}"
+            );
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("{gzipped} bytes gzipped")),
+                "{error}"
+            );
+        }
     }
 }

@@ -88,6 +88,14 @@ pub async fn upload(api: &Api, request: &UploadRequest<'_>) -> Result<String, Up
                     response.message()
                 ))
             }),
+        Err(ApiError::Status(response)) if response.is_rate_limited() => {
+            Err(UploadError::Failed(format!(
+                "still rate limited after {} retries: HTTP {}: {}",
+                api.backoff.retries,
+                response.status,
+                response.message()
+            )))
+        }
         Err(ApiError::Status(response)) => Err(match response.status {
             403 | 404 => UploadError::Refused {
                 status: response.status,
