@@ -32,7 +32,8 @@ impl Default for Backoff {
             first: Duration::from_secs(2),
             max: Duration::from_secs(30),
             retries: 4,
-            polls: 10,
+            // About two and a half minutes in all.
+            polls: 8,
         }
     }
 }

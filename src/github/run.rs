@@ -121,17 +121,18 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
     write_sarif(&inputs.sarif_file, &sarif)?;
 
     let pull_request = event.pull_request();
-    let uploaded = deliver(
-        &inputs,
-        env,
-        api.as_ref(),
-        pull_request,
-        &sha,
-        &sarif,
-        &workspace,
-        started,
-    )
-    .await;
+    let checkout_uri = format!("file://{}", workspace.display());
+    let started_at = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let request = env.get("GITHUB_REF").map(|git_ref| UploadRequest {
+        commit_sha: &sha,
+        git_ref,
+        sarif: &sarif,
+        checkout_uri: &checkout_uri,
+        started_at: &started_at,
+        tool_name: "hassec",
+    });
+    let from_fork = pull_request.is_some_and(|pr| pr.from_fork);
+    let uploaded = deliver(inputs.upload, api.as_ref(), request.as_ref(), from_fork).await;
 
     let head_sha = pull_request.map_or(sha.as_str(), |pr| pr.head_sha.as_str());
     let blob_base = format!(
@@ -153,12 +154,10 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
         findings: &shown,
         outside: &outside,
     });
-    if let Some(path) = env.path("GITHUB_STEP_SUMMARY") {
-        outputs::append(&path, &summary_text)
-            .map_err(|e| format!("cannot write the job summary {}: {e}", path.display()))?;
-    }
-    if let Some(path) = env.path("GITHUB_OUTPUT") {
-        let values = [
+    write_step_files(
+        env,
+        &summary_text,
+        &[
             (
                 "sarif-file",
                 inputs.sarif_file.to_string_lossy().into_owned(),
@@ -167,16 +166,27 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
             ("total-findings", report.findings.len().to_string()),
             ("upload-id", uploaded.id.clone().unwrap_or_default()),
             ("upload-status", uploaded.status.to_string()),
-        ];
-        outputs::append(&path, &outputs::format(&values))
-            .map_err(|e| format!("cannot write the step outputs {}: {e}", path.display()))?;
-    }
+        ],
+    )?;
 
     if uploaded.fatal {
         return Ok(FAILURE);
     }
     let fails = shown.iter().any(|f| inputs.fail_on.fails(f.level()));
     Ok(if fails { FINDINGS } else { 0 })
+}
+
+/// The job summary and the step outputs, where the runner asks for them.
+fn write_step_files(env: &Env, summary: &str, values: &[(&str, String)]) -> Result<(), String> {
+    if let Some(path) = env.path("GITHUB_STEP_SUMMARY") {
+        outputs::append(&path, summary)
+            .map_err(|e| format!("cannot write the job summary {}: {e}", path.display()))?;
+    }
+    if let Some(path) = env.path("GITHUB_OUTPUT") {
+        outputs::append(&path, &outputs::format(values))
+            .map_err(|e| format!("cannot write the step outputs {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn load_config(inputs: &Inputs, workspace: &Path) -> Result<Config, String> {
@@ -317,18 +327,15 @@ fn write_sarif(path: &Path, sarif: &str) -> Result<(), String> {
     std::fs::write(path, sarif).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Uploads the SARIF unless told not to, and waits for code scanning to process it.
+/// `request` is `None` when the runner gave no `GITHUB_REF`.
 async fn deliver(
-    inputs: &Inputs,
-    env: &Env,
+    mode: Upload,
     api: Option<&Api>,
-    pull_request: Option<&PullRequest>,
-    sha: &str,
-    sarif: &str,
-    workspace: &Path,
-    started: chrono::DateTime<Utc>,
+    request: Option<&UploadRequest<'_>>,
+    from_fork: bool,
 ) -> UploadOutcome {
-    let required = inputs.upload == Upload::Always;
+    let required = mode == Upload::Always;
     let problem = |status: &'static str, title: &str, text: String| {
         let kind = if required { "error" } else { "warning" };
         println!("{}", reporting::message(kind, title, &text));
@@ -339,7 +346,7 @@ async fn deliver(
             fatal: required,
         }
     };
-    if inputs.upload == Upload::Never {
+    if mode == Upload::Never {
         return UploadOutcome {
             id: None,
             status: "skipped",
@@ -347,31 +354,17 @@ async fn deliver(
             fatal: false,
         };
     }
-    let (Some(api), Some(git_ref)) = (api, env.get("GITHUB_REF")) else {
+    let (Some(api), Some(request)) = (api, request) else {
         return problem(
             "skipped",
             "hassec: results not uploaded",
             "no token, GITHUB_REPOSITORY or GITHUB_REF to upload with: pass `token` (the default is `${{ github.token }}`)".into(),
         );
     };
-    let checkout_uri = format!("file://{}", workspace.display());
-    let started_at = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let request = UploadRequest {
-        commit_sha: sha,
-        git_ref,
-        sarif,
-        checkout_uri: &checkout_uri,
-        started_at: &started_at,
-        tool_name: "hassec",
-    };
-    let id = match upload::upload(api, &request).await {
+    let id = match upload::upload(api, request).await {
         Ok(id) => id,
         Err(UploadError::Refused { status, message }) => {
-            let hint = upload::refusal_hint(
-                status,
-                &message,
-                pull_request.is_some_and(|pr| pr.from_fork),
-            );
+            let hint = upload::refusal_hint(status, &message, from_fork);
             return problem(
                 "unavailable",
                 "hassec: results not uploaded to code scanning",
@@ -386,7 +379,8 @@ async fn deliver(
         }
     };
     println!(
-        "hassec: SARIF uploaded for {git_ref} at {sha} (id {id}); waiting for code scanning to process it"
+        "hassec: SARIF uploaded for {} at {} (id {id}); waiting for code scanning to process it",
+        request.git_ref, request.commit_sha
     );
     let processing = match upload::wait(api, &id).await {
         Ok(processing) => processing,
