@@ -75,7 +75,7 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
         Scope::Changed => true,
     };
     let changed_files = match (&changes, scan_changed) {
-        (Some(changes), true) => Some(changed_files(changes, &inputs.paths)),
+        (Some(changes), true) => Some(changed_files_in(changes, &inputs.paths, &workspace)),
         (None, true) => {
             println!(
                 "{}",
@@ -94,6 +94,9 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
         None => scanner.scan_paths(&inputs.paths, false),
     };
     log_problems(&report);
+    if let Some(warning) = config_warning(changes.as_ref()) {
+        println!("hassec:{}", warning.replace("**", ""));
+    }
 
     let (shown, outside) = filter::split(inputs.filter_mode, changes.as_ref(), &report.findings);
     let filtered = match changes {
@@ -277,9 +280,14 @@ async fn pull_request_changes(
     Ok(changes)
 }
 
-/// Changed files the scanner reads that lie under one of `paths`.
-fn changed_files(changes: &Changes, roots: &[PathBuf]) -> Vec<PathBuf> {
-    let roots: Vec<PathBuf> = roots.iter().map(|r| normalize(r)).collect();
+/// Changed files the scanner reads that lie under one of `paths` and are in the
+/// checkout at `workspace` (a file of the API's list may be missing from it), as
+/// paths relative to the workspace.
+fn changed_files_in(changes: &Changes, roots: &[PathBuf], workspace: &Path) -> Vec<PathBuf> {
+    let roots: Vec<PathBuf> = roots
+        .iter()
+        .map(|root| normalize(root.strip_prefix(workspace).unwrap_or(root)))
+        .collect();
     changes
         .scannable()
         .map(PathBuf::from)
@@ -288,8 +296,7 @@ fn changed_files(changes: &Changes, roots: &[PathBuf]) -> Vec<PathBuf> {
                 .iter()
                 .any(|root| root.as_os_str().is_empty() || path.starts_with(root))
         })
-        // Present in the checkout (a file of the API's list may be missing from it).
-        .filter(|path| path.is_file())
+        .filter(|path| workspace.join(path).is_file())
         .collect()
 }
 
@@ -477,7 +484,30 @@ fn describe_scope(
             files(report.errors.len())
         )
     };
-    format!("{scanned}{filtered}{problems}")
+    format!(
+        "{scanned}{filtered}{problems}{}",
+        config_warning(changes).unwrap_or_default()
+    )
+}
+
+/// A pull request can change the configuration it is checked with: say so, so
+/// that reviewers look at it.
+fn config_warning(changes: Option<&Changes>) -> Option<String> {
+    let changed: Vec<String> = changes?
+        .files
+        .keys()
+        .filter(|path| {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            name == ".hassec.toml" || name == "pyproject.toml"
+        })
+        .map(|path| format!("`{path}`"))
+        .collect();
+    (!changed.is_empty()).then(|| {
+        format!(
+            " **The changes touch {}, which can configure hassec (rules, excludes): review them.**",
+            changed.join(", ")
+        )
+    })
 }
 
 fn fail_level(inputs: &Inputs) -> &'static str {
@@ -486,5 +516,56 @@ fn fail_level(inputs: &Inputs) -> &'static str {
         FailOn::Warning => "warning",
         FailOn::Note => "note",
         FailOn::Never => "never",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::github::changes::ChangedFile;
+
+    #[test]
+    fn changes_to_the_configuration_are_pointed_out() {
+        let mut changes = Changes::new(ChangeSource::Git);
+        changes
+            .files
+            .insert("custom_components/x/a.py".into(), ChangedFile::default());
+        assert_eq!(config_warning(Some(&changes)), None);
+        changes
+            .files
+            .insert(".hassec.toml".into(), ChangedFile::default());
+        changes
+            .files
+            .insert("sub/pyproject.toml".into(), ChangedFile::default());
+        let warning = config_warning(Some(&changes)).unwrap();
+        assert!(
+            warning.contains("`.hassec.toml`, `sub/pyproject.toml`"),
+            "{warning}"
+        );
+        assert_eq!(config_warning(None), None);
+    }
+
+    #[test]
+    fn changed_files_under_the_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut changes = Changes::new(ChangeSource::Git);
+        for file in ["a/x.py", "b/y.py", "a/README.md"] {
+            changes.files.insert(file.into(), ChangedFile::default());
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        changes
+            .files
+            .insert("a/deleted_meanwhile.py".into(), ChangedFile::default());
+        let rel = |p: &str| dir.path().join(p);
+        let roots = [rel("a")];
+        let picked = changed_files_in(&changes, &roots, dir.path());
+        assert_eq!(picked, [PathBuf::from("a/x.py")]);
+        let everything = changed_files_in(&changes, &[PathBuf::from(".")], dir.path());
+        assert_eq!(
+            everything,
+            [PathBuf::from("a/x.py"), PathBuf::from("b/y.py")]
+        );
     }
 }
