@@ -1013,3 +1013,37 @@ async fn a_push_with_scope_changed_scans_the_pushed_changes() {
         run.summary
     );
 }
+
+#[tokio::test]
+async fn annotations_stay_within_githubs_limits() {
+    // Twelve errors on added lines: nine are annotated, one notice counts the rest.
+    static MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let mut text = API_BASE.to_string();
+        for i in 0..12 {
+            text.push_str(&format!(
+                "\n\ndef load_{i}(payload):\n    return pickle.loads(payload)\n"
+            ));
+        }
+        text
+    });
+    let checkout = pull_request_checkout(MANY.as_str());
+    let git_ref = format!("refs/pull/{PR}/merge");
+    let run = run_action(
+        &checkout,
+        "pull_request",
+        &git_ref,
+        None,
+        &[("upload", "never")],
+    );
+    assert_eq!(run.code, 1);
+    assert_eq!(run.annotated().len(), 9);
+    let notices: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::notice"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", run.stdout);
+    assert!(notices[0].contains("3 more findings"), "{}", notices[0]);
+    assert_eq!(run.output("findings"), "12");
+    assert!(run.summary.contains("**12 findings**"));
+}
