@@ -82,7 +82,7 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
                 reporting::message(
                     "warning",
                     "hassec: scanning everything",
-                    "`scope: changed` needs a pull request, or a push whose previous commit is in the checkout (`fetch-depth: 2`); scanning all of `paths`"
+                    "`scope: changed` needs a pull request, or a push whose previous tip is in the checkout (`fetch-depth: 2` for a one-commit push, `0` for any); scanning all of `paths`"
                 )
             );
             None
