@@ -1012,6 +1012,25 @@ async fn a_push_with_scope_changed_scans_the_pushed_changes() {
         "{}",
         run.summary
     );
+
+    // A previous tip that is not in the checkout: say so, and scan everything.
+    let mut shallow = checkout;
+    shallow.before = Some("1234567890123456789012345678901234567890".into());
+    let run = run_action(
+        &shallow,
+        "push",
+        "refs/heads/main",
+        None,
+        &[("scope", "changed"), ("upload", "never")],
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("::warning title=hassec%3A scanning everything")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.annotated().len(), 6);
 }
 
 #[tokio::test]
