@@ -8,6 +8,7 @@
 pub mod annotations;
 pub mod api;
 pub mod changes;
+pub mod deliver;
 pub mod diff;
 pub mod env;
 pub mod event;
