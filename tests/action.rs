@@ -1066,3 +1066,67 @@ async fn annotations_stay_within_githubs_limits() {
     assert_eq!(run.output("findings"), "12");
     assert!(run.summary.contains("**12 findings**"));
 }
+
+/// `inputs:` or `outputs:` names of action.yml (two-space-indented keys of the section).
+fn action_yml_keys(section: &str) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml")).unwrap();
+    let mut keys = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            inside = line == format!("{section}:");
+            continue;
+        }
+        if inside
+            && let Some(key) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+            && !key.starts_with(' ')
+        {
+            keys.push(key.to_string());
+        }
+    }
+    keys
+}
+
+#[test]
+fn action_yml_the_code_and_the_docs_agree() {
+    let inputs = action_yml_keys("inputs");
+    let outputs = action_yml_keys("outputs");
+    assert_eq!(
+        inputs,
+        [
+            "token",
+            "paths",
+            "scope",
+            "filter-mode",
+            "fail-on",
+            "upload",
+            "category",
+            "sarif-file",
+            "config"
+        ]
+    );
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/action.md"))
+            .unwrap();
+    for name in inputs.iter().chain(&outputs) {
+        assert!(
+            docs.contains(&format!("| `{name}` |")),
+            "docs/action.md does not describe `{name}`"
+        );
+    }
+    // Every output declared is written, and nothing else.
+    let checkout = branch_checkout();
+    let run = run_action(
+        &checkout,
+        "schedule",
+        "refs/heads/main",
+        None,
+        &[("upload", "never")],
+    );
+    let mut written: Vec<&String> = run.outputs.keys().collect();
+    written.sort();
+    let mut declared: Vec<&String> = outputs.iter().collect();
+    declared.sort();
+    assert_eq!(written, declared);
+}
