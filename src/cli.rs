@@ -37,6 +37,9 @@ enum Command {
         /// Rule id (`HAS501`) or name (`secret-logged`).
         rule: String,
     },
+    /// Run as a GitHub Actions step: inputs, event and workspace come from the
+    /// runner's environment (see docs/action.md).
+    Action,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -104,6 +107,7 @@ pub fn run() -> Result<ExitCode> {
             print_rules();
             Ok(ExitCode::SUCCESS)
         }
+        Command::Action => action(),
         Command::Rule { rule } => {
             let Some(rule) = rules::find(&rule) else {
                 bail!("no rule `{rule}`; `hassec rules` lists them");
@@ -235,4 +239,36 @@ fn rule_doc(rule: &Rule) -> String {
         rule.summary,
         rule.help.trim_start()
     )
+}
+
+/// The action's entry point: the runner starts the container in the workspace,
+/// which `GITHUB_WORKSPACE` names; findings' paths are relative to it.
+fn action() -> Result<ExitCode> {
+    use hassec::github::{api::Backoff, env::Env};
+    let env = Env::from_process();
+    if let Some(workspace) = env.path("GITHUB_WORKSPACE") {
+        std::env::set_current_dir(&workspace)
+            .with_context(|| format!("cannot enter GITHUB_WORKSPACE {}", workspace.display()))?;
+    }
+    // The first wait between retries and status polls, in milliseconds (default 2 s).
+    let backoff = env
+        .get("HASSEC_BACKOFF_MS")
+        .and_then(|ms| ms.parse().ok())
+        .map_or_else(Backoff::default, |ms| {
+            Backoff::starting_at(std::time::Duration::from_millis(ms))
+        });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match runtime.block_on(hassec::github::run(&env, backoff)) {
+        Ok(code) => Ok(ExitCode::from(code)),
+        Err(error) => {
+            println!(
+                "{}",
+                hassec::github::reporting::message("error", "hassec", &error)
+            );
+            bail!(error)
+        }
+    }
 }

@@ -151,7 +151,7 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
 }
 
 /// The rule's file in the repository: its query, help and examples.
-fn help_uri(rule: &Rule) -> Option<String> {
+pub fn help_uri(rule: &Rule) -> Option<String> {
     (!rule.file.is_empty()).then(|| {
         format!(
             "{}/blob/main/rules/{}",

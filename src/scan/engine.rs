@@ -97,7 +97,10 @@ impl Engine {
             let Some(finding) = node_of(self.finding_capture) else {
                 continue;
             };
-            if errors.iter().any(|error| error.start <= finding.start_byte() && finding.end_byte() <= error.end) {
+            if errors
+                .iter()
+                .any(|error| error.start <= finding.start_byte() && finding.end_byte() <= error.end)
+            {
                 continue;
             }
             let passes = predicates.iter().all(|p| match node_of(p.capture) {
