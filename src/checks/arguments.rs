@@ -40,6 +40,30 @@ pub fn argument_given(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
     false
 }
 
+/// Check `argument-at`: the node is the positional argument at the 0-based position
+/// the string gives. Comments are not arguments: a query's `.` anchor counts them,
+/// so `f(  # why\n    cmd)` would otherwise see the comment first.
+pub fn argument_at(_: &FileContext, node: Node, strings: &[&str]) -> bool {
+    let Some(position) = strings.first().and_then(|s| s.parse::<usize>().ok()) else {
+        return false;
+    };
+    if node.kind() == "keyword_argument"
+        || node.kind() == "comment"
+        || node.parent().is_none_or(|p| p.kind() != "argument_list")
+    {
+        return false;
+    }
+    let mut before = 0;
+    let mut sibling = node.prev_named_sibling();
+    while let Some(previous) = sibling {
+        if previous.kind() != "comment" {
+            before += 1;
+        }
+        sibling = previous.prev_named_sibling();
+    }
+    before == position
+}
+
 fn argument_list(node: Node) -> Option<Node> {
     match node.kind() {
         "argument_list" => Some(node),
@@ -82,6 +106,21 @@ mod tests {
         assert!(given("register(d, s, f, SCHEMA)", &["schema", "3"]));
         // Without a position only the keyword counts.
         assert!(!given("requests.get(url, params, 5)", &["timeout"]));
+    }
+
+    #[test]
+    fn positions_skip_comments() {
+        let source = "os.system(  # why\n    cmd, flag)\n";
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let cmd = find(&tree, source, "identifier", "cmd");
+        let flag = find(&tree, source, "identifier", "flag");
+        let comment = find(&tree, source, "comment", "# why");
+        assert!(argument_at(&ctx, cmd, &["0"]));
+        assert!(!argument_at(&ctx, cmd, &["1"]));
+        assert!(argument_at(&ctx, flag, &["1"]));
+        assert!(!argument_at(&ctx, comment, &["0"]));
     }
 
     #[test]

@@ -19,9 +19,10 @@ static AUTH_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
 static AUTH_STATUS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(401|403)\b|UNAUTHORIZED|FORBIDDEN").unwrap());
 
-/// What in a handler shows it already asks the user to sign in again.
+/// What in a handler shows it already asks the user to sign in again (directly, or
+/// through a helper named for it: `await bridge.handle_unauthorized_error()`).
 static STARTS_REAUTH: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"ConfigEntryAuthFailed|async_start_reauth|SOURCE_REAUTH|async_step_reauth").unwrap()
+    Regex::new(r"ConfigEntryAuthFailed|async_start_reauth|SOURCE_REAUTH|async_step_reauth|handle_unauthorized|create_config_flow").unwrap()
 });
 
 /// Exceptions whose names match but that are not about credentials:

@@ -10,6 +10,7 @@ mod auth;
 mod context;
 mod imports;
 mod literals;
+mod module;
 mod paths;
 mod secrets;
 mod sql;
@@ -71,6 +72,19 @@ pub static CHECKS: &[Check] = &[
               `None`; `*args`/`**kwargs` count as given",
         needs_strings: true,
         eval: arguments::argument_given,
+    },
+    Check {
+        name: "argument-at",
+        doc: "the node is the positional argument at the 0-based position given (comments \
+              do not count, unlike a query's `.` anchor)",
+        needs_strings: true,
+        eval: arguments::argument_at,
+    },
+    Check {
+        name: "module-defines",
+        doc: "the file defines, at its top level, a function or class named as one of the strings",
+        needs_strings: true,
+        eval: module::module_defines,
     },
     Check {
         name: "in-timeout-block",

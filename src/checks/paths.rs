@@ -1,8 +1,9 @@
 //! Paths chosen by a user: does a value from service-call data, a config-flow form
 //! or a service handler's parameters reach a file API without being checked?
 
-use std::collections::HashSet;
+use std::{collections::HashSet, sync::LazyLock};
 
+use regex::Regex;
 use tree_sitter::Node;
 
 use super::FileContext;
@@ -13,6 +14,7 @@ const VALIDATIONS: &[&str] = &[
     "raise_if_invalid_filename",
     "raise_if_invalid_path",
     "is_absolute",
+    "isabs",
     "is_relative_to",
     "commonpath",
     "basename",
@@ -184,13 +186,58 @@ impl Sources {
             return false;
         };
         let spelled = ctx.text(base);
-        if spelled == "user_input" {
-            return true;
-        }
-        spelled
-            .strip_suffix(".data")
-            .is_some_and(|object| self.call_objects.contains(object))
+        let user_chosen = spelled == "user_input"
+            || spelled
+                .strip_suffix(".data")
+                .is_some_and(|object| self.call_objects.contains(object));
+        user_chosen && !key_typed_as_non_path(ctx, node)
     }
+}
+
+/// Validators after which a value cannot hold a path: numbers, booleans, choices.
+static NON_PATH_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(vol\.All\(\s*)?(int|float|bool|cv\.(positive_int|positive_float|small_float|port|boolean|byte|time_period\w*)|vol\.(Coerce\(\s*(int|float)\s*\)|In\(|Range\()|cv\.entity_ids?\b|cv\.entity_domain)",
+    )
+    .unwrap()
+});
+
+/// Is the key read (`call.data[KEY]`, `call.data.get(KEY)`) declared somewhere in
+/// the file's schemas with a validator that rules out a path
+/// (`vol.Required(KEY): vol.All(vol.Coerce(int), vol.Range(min=0))`)?
+fn key_typed_as_non_path(ctx: &FileContext, read: Node) -> bool {
+    let key = match read.kind() {
+        "subscript" => read.child_by_field_name("subscript"),
+        // `x.get` is the function of a call: its first argument is the key.
+        _ => read
+            .parent()
+            .filter(|p| p.kind() == "call")
+            .and_then(|call| call.child_by_field_name("arguments"))
+            .and_then(|args| args.named_child(0)),
+    };
+    let Some(key) = key else {
+        return false;
+    };
+    // `"address"` and `'address'` are the same key.
+    let key = match key.kind() {
+        "string" => format!(
+            r#"["']{}["']"#,
+            regex::escape(ctx.text(key).trim_matches(['"', '\'']))
+        ),
+        _ => regex::escape(ctx.text(key)),
+    };
+    let Ok(source) = std::str::from_utf8(ctx.source) else {
+        return false;
+    };
+    let declaration = format!(r"vol\.(Required|Optional)\(\s*{key}\s*[,)][^:]*:");
+    let Ok(declaration) = Regex::new(&declaration) else {
+        return false;
+    };
+    declaration.find_iter(source).any(|found| {
+        let rest = &source[found.end()..];
+        let end = rest.char_indices().nth(120).map_or(rest.len(), |(i, _)| i);
+        NON_PATH_VALIDATOR.is_match(&rest[..end])
+    })
 }
 
 /// `(name, annotation text)` of a parameter node.
@@ -289,6 +336,20 @@ mod tests {
             async def handle2(call):\n    name = call.data['file']\n    raise_if_invalid_filename(name)\n    os.remove(name)\n";
         assert!(!untrusted(source, "open(name)"));
         assert!(!untrusted(source, "os.remove(name)"));
+    }
+
+    #[test]
+    fn keys_typed_as_numbers_by_a_schema_are_not_paths() {
+        let source = "SCHEMA = vol.Schema({vol.Required(CONF_ADDRESS): vol.All(\n    vol.Coerce(int), vol.Range(min=0)),\n    vol.Required(CONF_NAME): cv.string})\n\
+            async def handle(call):\n    os.unlink(f'cache/{call.data[CONF_ADDRESS]}.p')\n    os.unlink(f'cache/{call.data[CONF_NAME]}.p')\n";
+        assert!(!untrusted(
+            source,
+            "os.unlink(f'cache/{call.data[CONF_ADDRESS]}.p')"
+        ));
+        assert!(untrusted(
+            source,
+            "os.unlink(f'cache/{call.data[CONF_NAME]}.p')"
+        ));
     }
 
     #[test]

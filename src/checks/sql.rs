@@ -71,15 +71,28 @@ fn built_from_values(ctx: &FileContext, node: Node) -> bool {
             .named_child(0)
             .is_some_and(|inner| built_from_values(ctx, inner)),
         "string" => {
+            if !SQL.is_match(ctx.text(node)) {
+                return false;
+            }
+            // Walk the f-string in order, knowing the SQL text before each interpolation.
+            let mut before = String::new();
             let mut cursor = node.walk();
-            SQL.is_match(ctx.text(node))
-                && node
-                    .named_children(&mut cursor)
-                    .filter(|c| c.kind() == "interpolation")
-                    .any(|i| {
-                        i.child_by_field_name("expression")
-                            .is_some_and(|e| !constant(ctx, e))
-                    })
+            for child in node.children(&mut cursor) {
+                match child.kind() {
+                    "interpolation" => {
+                        let dynamic = child
+                            .child_by_field_name("expression")
+                            .is_some_and(|e| !constant(ctx, e));
+                        if dynamic && value_position(&before) {
+                            return true;
+                        }
+                        before.push('X');
+                    }
+                    "string_content" | "escape_sequence" => before.push_str(ctx.text(child)),
+                    _ => {}
+                }
+            }
+            false
         }
         "binary_operator" => {
             let operator = node
@@ -93,14 +106,31 @@ fn built_from_values(ctx: &FileContext, node: Node) -> bool {
                 return false;
             };
             match operator {
-                "%" => is_sql_text(ctx, left) && !constant(ctx, right),
+                "%" => {
+                    is_sql_text(ctx, left)
+                        && !constant(ctx, right)
+                        && placeholders_in_value_position(&content(ctx, left), '%')
+                }
                 "+" => {
                     let mut parts = Vec::new();
                     flatten_sum(ctx, node, &mut parts);
-                    parts.iter().any(|p| is_sql_text(ctx, *p))
-                        && parts
-                            .iter()
-                            .any(|p| !constant(ctx, *p) || built_from_values(ctx, *p))
+                    if !parts.iter().any(|p| is_sql_text(ctx, *p)) {
+                        return false;
+                    }
+                    let mut before = String::new();
+                    for part in parts {
+                        if matches!(part.kind(), "string" | "concatenated_string") {
+                            if built_from_values(ctx, part) {
+                                return true;
+                            }
+                            before.push_str(&content(ctx, part));
+                        } else if !constant(ctx, part) && value_position(&before) {
+                            return true;
+                        } else {
+                            before.push('X');
+                        }
+                    }
+                    false
                 }
                 _ => false,
             }
@@ -109,13 +139,16 @@ fn built_from_values(ctx: &FileContext, node: Node) -> bool {
             let Some(function) = node.child_by_field_name("function") else {
                 return false;
             };
+            let Some(template) = function
+                .child_by_field_name("object")
+                .filter(|o| is_sql_text(ctx, *o))
+            else {
+                return false;
+            };
             function.kind() == "attribute"
                 && function
                     .child_by_field_name("attribute")
                     .is_some_and(|a| ctx.text(a) == "format")
-                && function
-                    .child_by_field_name("object")
-                    .is_some_and(|o| is_sql_text(ctx, o))
                 && node.child_by_field_name("arguments").is_some_and(|args| {
                     let mut cursor = args.walk();
                     args.named_children(&mut cursor).any(|a| {
@@ -127,9 +160,92 @@ fn built_from_values(ctx: &FileContext, node: Node) -> bool {
                         !constant(ctx, value)
                     })
                 })
+                && placeholders_in_value_position(&content(ctx, template), '{')
         }
         _ => false,
     }
+}
+
+/// Is a placeholder written right after `before` where SQL expects a *value*
+/// (inside quotes, after a comparison, `LIKE`, `IN (`, `VALUES (`, `LIMIT`, ...)?
+/// Elsewhere it stands for an identifier or a clause (`FROM {table}`,
+/// `ALTER TABLE {name}`, `calendar.{day}`), which bound parameters cannot
+/// replace and which code, not users, chooses.
+fn value_position(before: &str) -> bool {
+    // Inside a quoted SQL string ('...{x}...'), or right after a double quote.
+    if before.matches('\'').count() % 2 == 1 || before.ends_with('"') {
+        return true;
+    }
+    let trimmed = before.trim_end_matches(|c: char| c == '(' || c.is_whitespace());
+    if trimmed.ends_with(['=', '<', '>']) {
+        return true;
+    }
+    let word: String = trimmed
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let word_is_whole =
+        trimmed.len() == word.len() || !trimmed[..trimmed.len() - word.len()].ends_with(['_', '.']);
+    word_is_whole
+        && matches!(
+            word.to_ascii_lowercase().as_str(),
+            "like" | "glob" | "in" | "values" | "limit" | "offset" | "between"
+        )
+}
+
+/// Does a `%`-format or `.format` template have a placeholder in a value position?
+fn placeholders_in_value_position(template: &str, style: char) -> bool {
+    let bytes = template.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        let at_placeholder = match style {
+            '%' => {
+                bytes[index] == b'%'
+                    && bytes
+                        .get(index + 1)
+                        .is_some_and(|c| matches!(c, b's' | b'd' | b'i' | b'f' | b'r' | b'('))
+            }
+            _ => bytes[index] == b'{' && bytes.get(index + 1) != Some(&b'{'),
+        };
+        if at_placeholder && value_position(&template[..index]) {
+            return true;
+        }
+        // Skip an escaped `%%` or `{{`.
+        if bytes[index] == style as u8 && bytes.get(index + 1) == Some(&(style as u8)) {
+            index += 1;
+        }
+        index += 1;
+    }
+    false
+}
+
+/// The text of a string or concatenation of strings without its quotes, an
+/// interpolation standing as `X`.
+fn content(ctx: &FileContext, node: Node) -> String {
+    let mut out = String::new();
+    let mut cursor = node.walk();
+    match node.kind() {
+        "string" => {
+            for child in node.children(&mut cursor) {
+                match child.kind() {
+                    "string_content" | "escape_sequence" => out.push_str(ctx.text(child)),
+                    "interpolation" => out.push('X'),
+                    _ => {}
+                }
+            }
+        }
+        "concatenated_string" | "parenthesized_expression" => {
+            for child in node.named_children(&mut cursor) {
+                out.push_str(&content(ctx, child));
+            }
+        }
+        _ => out.push('X'),
+    }
+    out
 }
 
 fn flatten_sum<'t>(ctx: &FileContext, node: Node<'t>, parts: &mut Vec<Node<'t>>) {
@@ -215,6 +331,8 @@ mod tests {
             "cur.execute(\"SELECT name FROM users WHERE id = \" + user_id)",
             "cur.execute(\"UPDATE t SET v = {}\".format(value))",
             "cur.execute(\"SELECT x FROM t WHERE a = %s AND b = %s\" % (A_CONST, b))",
+            "cur.execute(f\"SELECT * FROM t WHERE id IN ({ids}) LIMIT 5\")",
+            "cur.execute(\"SELECT * FROM t WHERE name LIKE '\" + pattern + \"'\")",
         ] {
             assert!(dynamic(&format!("{call}\n"), call), "{call}");
         }
@@ -237,6 +355,10 @@ mod tests {
             "cur.execute(\"DELETE FROM \" + Base.TABLE + \" WHERE old = 1\")",
             "api.execute(f\"turn_on {device}\")",
             "cur.execute(f\"SELECT {1} FROM t\")",
+            "cur.execute(f\"SELECT * FROM {table} LIMIT 1;\")",
+            "cur.execute(f\"ALTER TABLE {table_name} {', '.join(columns)}\")",
+            "cur.execute(\"DROP TABLE %s\" % name)",
+            "cur.execute(\"SELECT calendar.{} FROM calendar WHERE x = 1\".format(day))",
         ] {
             assert!(!dynamic(&format!("{call}\n"), call), "{call}");
         }

@@ -107,7 +107,41 @@ pub fn is_http_session(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     if !(last == "session" || last.ends_with("_session") || last == "websession") {
         return false;
     }
-    !assigned_from_timed_client(ctx, node, spelled)
+    !assigned_from_timed_client(ctx, node, spelled) && !annotated_otherwise(ctx, node, spelled)
+}
+
+/// Is `name` a parameter of the enclosing function annotated with a type that is
+/// not a session (`session: _SessionIdEntryT` is a dict named "session")?
+fn annotated_otherwise(ctx: &FileContext, node: Node, name: &str) -> bool {
+    let mut scope = node;
+    while scope.kind() != "function_definition" {
+        match scope.parent() {
+            Some(parent) => scope = parent,
+            None => return false,
+        }
+    }
+    let Some(parameters) = scope.child_by_field_name("parameters") else {
+        return false;
+    };
+    let mut cursor = parameters.walk();
+    let annotated = parameters.named_children(&mut cursor).find_map(|p| {
+        let named = p
+            .child_by_field_name("name")
+            .or_else(|| p.named_child(0))
+            .is_some_and(|n| ctx.text(n) == name);
+        if named && matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
+            p.child_by_field_name("type").map(|t| ctx.text(t))
+        } else {
+            None
+        }
+    });
+    // `aiohttp.ClientSession`, `requests.Session`, `Session | None` name a session;
+    // `_SessionIdEntryT` does not.
+    annotated.is_some_and(|annotation| {
+        !annotation
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word.ends_with("Session"))
+    })
 }
 
 /// Is `name` assigned, in the enclosing function (for a local) or class (for
@@ -239,7 +273,8 @@ mod tests {
             class A:\n    def __init__(self, hass):\n        self._session = get_async_client(hass)\n\
             \n    async def f(self):\n        await self._session.get(a)\n\
             async def g(hass):\n    session = get_async_client(hass)\n    await session.get(b)\n\
-            async def h(client):\n    await client.get(c)\n    await self.sessions.get(d)\n";
+            async def h(client):\n    await client.get(c)\n    await self.sessions.get(d)\n\
+            def i(session: _SessionIdEntryT):\n    session.get(e)\n";
         assert!(!check(
             source,
             "attribute",
