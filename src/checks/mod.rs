@@ -87,6 +87,12 @@ pub static CHECKS: &[Check] = &[
         eval: module::module_defines,
     },
     Check {
+        name: "script-module",
+        doc: "the file runs as a program (`if __name__ == \"__main__\":` at its top level)",
+        needs_strings: false,
+        eval: module::is_script_module,
+    },
+    Check {
         name: "in-timeout-block",
         doc: "the node is lexically inside `async with asyncio.timeout(...)`/`async_timeout.timeout(...)` \
               or the arguments of `asyncio.wait_for(...)`, in the same function",

@@ -144,8 +144,9 @@ fn annotated_otherwise(ctx: &FileContext, node: Node, name: &str) -> bool {
     })
 }
 
-/// Is `name` assigned, in the enclosing function (for a local) or class (for
-/// `self.x`), from an httpx client?
+/// Is `name` bound, in the enclosing function (for a local) or class (for
+/// `self.x`), to an httpx client or to a session made with a timeout of its own
+/// (`aiohttp.ClientSession(timeout=...)`, `async with ClientSession(timeout=t) as session`)?
 fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool {
     let scope_kind = if name.starts_with("self.") {
         "class_definition"
@@ -161,14 +162,19 @@ fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool
     }
     let mut stack = vec![scope];
     while let Some(current) = stack.pop() {
-        if current.kind() == "assignment"
-            && current
+        let bound = match current.kind() {
+            "assignment" => current
                 .child_by_field_name("left")
-                .is_some_and(|l| ctx.text(l) == name)
-            && current
-                .child_by_field_name("right")
-                .is_some_and(|r| calls_timed_client(ctx, r))
-        {
+                .filter(|l| ctx.text(*l) == name)
+                .and_then(|_| current.child_by_field_name("right")),
+            // `with X(...) as name`: the alias is the pattern's last child.
+            "as_pattern" => current
+                .child_by_field_name("alias")
+                .filter(|a| ctx.text(*a) == name)
+                .and_then(|_| current.named_child(0)),
+            _ => None,
+        };
+        if bound.is_some_and(|value| makes_timed_client(ctx, value)) {
             return true;
         }
         let mut cursor = current.walk();
@@ -177,18 +183,21 @@ fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool
     false
 }
 
-fn calls_timed_client(ctx: &FileContext, value: Node) -> bool {
+fn makes_timed_client(ctx: &FileContext, value: Node) -> bool {
     let value = if value.kind() == "await" {
         value.named_child(0).unwrap_or(value)
     } else {
         value
     };
-    value.kind() == "call"
-        && value.child_by_field_name("function").is_some_and(|f| {
-            ctx.imports()
-                .qualified_name(f, ctx.source)
-                .is_some_and(|name| TIMED_CLIENTS.iter().any(|p| pattern_matches(p, &name)))
-        })
+    if value.kind() != "call" {
+        return false;
+    }
+    let httpx = value.child_by_field_name("function").is_some_and(|f| {
+        ctx.imports()
+            .qualified_name(f, ctx.source)
+            .is_some_and(|name| TIMED_CLIENTS.iter().any(|p| pattern_matches(p, &name)))
+    });
+    httpx || super::arguments::argument_given(ctx, value, &["timeout"])
 }
 
 #[cfg(test)]
@@ -274,7 +283,8 @@ mod tests {
             \n    async def f(self):\n        await self._session.get(a)\n\
             async def g(hass):\n    session = get_async_client(hass)\n    await session.get(b)\n\
             async def h(client):\n    await client.get(c)\n    await self.sessions.get(d)\n\
-            def i(session: _SessionIdEntryT):\n    session.get(e)\n";
+            def i(session: _SessionIdEntryT):\n    session.get(e)\n\
+            async def j():\n    async with aiohttp.ClientSession(timeout=t) as session:\n        await session.get(f)\n";
         assert!(!check(
             source,
             "attribute",
@@ -298,5 +308,13 @@ mod tests {
             "self.sessions",
             is_http_session
         ));
+        // A dict parameter named `session`, and a session with its own timeout.
+        for call in ["session.get(e)", "session.get(f)"] {
+            let object = find(&tree, source, "call", call)
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("object"))
+                .unwrap();
+            assert!(!is_http_session(&ctx, object, &[]), "{call}");
+        }
     }
 }
