@@ -13,6 +13,7 @@ mod literals;
 mod module;
 mod paths;
 mod secrets;
+mod shell;
 mod sql;
 mod timeouts;
 
@@ -91,6 +92,13 @@ pub static CHECKS: &[Check] = &[
         doc: "the file runs as a program (`if __name__ == \"__main__\":` at its top level)",
         needs_strings: false,
         eval: module::is_script_module,
+    },
+    Check {
+        name: "shell-quoted",
+        doc: "the command is built only from literals and `shlex.quote(...)`/`shlex.join(...)` \
+              values (f-string, `+`, `%`)",
+        needs_strings: false,
+        eval: shell::is_shell_quoted,
     },
     Check {
         name: "in-timeout-block",
