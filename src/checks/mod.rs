@@ -5,10 +5,17 @@
 //! `checks = ["secret-sourced"]`; `#not-secret-sourced?` negates. Each check takes
 //! one capture, then zero or more strings, and answers yes or no.
 
+mod arguments;
+mod auth;
 mod context;
 mod imports;
 mod literals;
+mod module;
+mod paths;
 mod secrets;
+mod shell;
+mod sql;
+mod timeouts;
 
 pub use context::FileContext;
 pub use imports::ImportTable;
@@ -58,6 +65,75 @@ pub static CHECKS: &[Check] = &[
               not the key's own name), or matches a well-known credential format",
         needs_strings: false,
         eval: secrets::is_hardcoded_secret,
+    },
+    Check {
+        name: "argument-given",
+        doc: "the call passes the keyword named by the first string (or, when a second string \
+              gives a 0-based position, that positional argument), with a value other than \
+              `None`; `*args`/`**kwargs` count as given",
+        needs_strings: true,
+        eval: arguments::argument_given,
+    },
+    Check {
+        name: "argument-at",
+        doc: "the node is the positional argument at the 0-based position given (comments \
+              do not count, unlike a query's `.` anchor)",
+        needs_strings: true,
+        eval: arguments::argument_at,
+    },
+    Check {
+        name: "module-defines",
+        doc: "the file defines, at its top level, a function or class named as one of the strings",
+        needs_strings: true,
+        eval: module::module_defines,
+    },
+    Check {
+        name: "script-module",
+        doc: "the file runs as a program (`if __name__ == \"__main__\":` at its top level)",
+        needs_strings: false,
+        eval: module::is_script_module,
+    },
+    Check {
+        name: "shell-quoted",
+        doc: "the command is built only from literals and `shlex.quote(...)`/`shlex.join(...)` \
+              values (f-string, `+`, `%`)",
+        needs_strings: false,
+        eval: shell::is_shell_quoted,
+    },
+    Check {
+        name: "in-timeout-block",
+        doc: "the node is lexically inside `async with asyncio.timeout(...)`/`async_timeout.timeout(...)` \
+              or the arguments of `asyncio.wait_for(...)`, in the same function",
+        needs_strings: false,
+        eval: timeouts::in_timeout_block,
+    },
+    Check {
+        name: "http-session",
+        doc: "the expression is an aiohttp/requests session (a session factory call, or a name \
+              such as `session`/`self._session` not assigned from an httpx client)",
+        needs_strings: false,
+        eval: timeouts::is_http_session,
+    },
+    Check {
+        name: "auth-failure-handler",
+        doc: "the statement is in an `except` clause catching an authentication-like exception, \
+              or in the body of a 401/403 status test, that does not start reauthentication",
+        needs_strings: false,
+        eval: auth::handles_auth_failure,
+    },
+    Check {
+        name: "untrusted-path",
+        doc: "the expression holds a user-chosen value (service-call data, `user_input`, an \
+              entity-service parameter) and no path validation precedes it in the function",
+        needs_strings: false,
+        eval: paths::untrusted_path,
+    },
+    Check {
+        name: "dynamic-sql",
+        doc: "the expression (or the local it names) is SQL text built by f-string, `%`, `+` or \
+              `.format` from parts other than literals and UPPER_CASE constants",
+        needs_strings: false,
+        eval: sql::dynamic_sql,
     },
 ];
 
