@@ -2,7 +2,13 @@
 
 use tree_sitter::Node;
 
-use super::{FileContext, imports::pattern_matches, secrets::string_value, text};
+use super::{
+    FileContext,
+    context::{enclosing_scope, resolve_local},
+    imports::pattern_matches,
+    secrets::string_value,
+    text,
+};
 use crate::rules::vocabulary::split_words;
 
 /// Functions that return "now".
@@ -94,8 +100,128 @@ fn is_now(ctx: &FileContext, node: Node) -> bool {
     }
 }
 
+/// Words that tie an expiry to authentication (a token, a login, OAuth).
+const AUTH_WORDS: &[&str] = &[
+    "token",
+    "tokens",
+    "oauth",
+    "oauth2",
+    "auth",
+    "authenticate",
+    "reauthenticate",
+    "authentication",
+    "authorization",
+    "credential",
+    "credentials",
+    "jwt",
+    "bearer",
+    "reauth",
+    "login",
+    "relogin",
+];
+
+/// Words of a branch that enforces an expiry (the server side: drop or refuse
+/// an expired token) rather than refreshing before it: no margin is wanted there.
+const ENFORCE_WORDS: &[&str] = &[
+    "remove",
+    "delete",
+    "revoke",
+    "abort",
+    "reject",
+    "purge",
+    "unauthorized",
+    "forbidden",
+];
+
+/// Words in a name that say the margin is already applied (`preemptive_expire_time`).
+const MARGIN_WORDS: &[&str] = &[
+    "preemptive",
+    "early",
+    "margin",
+    "buffer",
+    "skew",
+    "leeway",
+    "grace",
+    "threshold",
+];
+
+fn words_of(node: Node, source: &[u8]) -> Vec<String> {
+    split_words(text(node, source))
+}
+
+fn any_word(words: &[String], list: &[&str]) -> bool {
+    words.iter().any(|w| list.contains(&w.as_str()))
+}
+
+/// Is the expiry operand about authentication, and is the comparison a
+/// client's "refresh now?" decision rather than a server enforcing expiry?
+/// Looks at the operand, the local it was computed into, the enclosing
+/// function's name and the body of the `if` it guards.
+fn is_token_refresh_decision(ctx: &FileContext, comparison: Node, expiry: Node) -> bool {
+    let source = ctx.source;
+    let mut words = words_of(expiry, source);
+    let definition = (expiry.kind() == "identifier")
+        .then(|| resolve_local(ctx, expiry))
+        .flatten()
+        .filter(|value| value.id() != expiry.id());
+    if let Some(value) = definition {
+        // `preemptive = expires - timedelta(...)`: the margin is in the local.
+        let subtracts = value.kind() == "binary_operator"
+            && value
+                .child_by_field_name("operator")
+                .is_some_and(|o| text(o, source) == "-");
+        if subtracts {
+            return false;
+        }
+        words.extend(words_of(value, source));
+    }
+    if any_word(&words_of(expiry, source), MARGIN_WORDS) {
+        return false;
+    }
+    let scope = enclosing_scope(comparison);
+    if scope.kind() == "function_definition"
+        && let Some(name) = scope.child_by_field_name("name")
+    {
+        words.extend(words_of(name, source));
+    }
+    let guarded = guarded_block(comparison);
+    if let Some(block) = guarded {
+        let body = words_of(block, source);
+        if any_word(&body, ENFORCE_WORDS) {
+            return false;
+        }
+        words.extend(body);
+    }
+    any_word(&words, AUTH_WORDS)
+}
+
+/// The block an `if`/`elif`/`while` runs when `comparison` is in its condition.
+fn guarded_block(comparison: Node) -> Option<Node> {
+    let mut current = comparison;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "if_statement" | "elif_clause" | "while_statement" => {
+                let in_condition = parent
+                    .child_by_field_name("condition")
+                    .is_some_and(|c| c.id() == current.id());
+                return in_condition
+                    .then(|| {
+                        parent
+                            .child_by_field_name("consequence")
+                            .or(parent.child_by_field_name("body"))
+                    })
+                    .flatten();
+            }
+            "boolean_operator" | "not_operator" | "parenthesized_expression" => current = parent,
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Check `expiry-without-buffer`: an ordering comparison of an expiry time with
-/// "now", where neither side adds or subtracts a margin.
+/// "now", where neither side adds or subtracts a margin, deciding whether a
+/// token (or login) needs refreshing.
 pub fn expiry_without_buffer(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     if node.kind() != "comparison_operator" {
         return false;
@@ -116,7 +242,14 @@ pub fn expiry_without_buffer(ctx: &FileContext, node: Node, _: &[&str]) -> bool 
     }
     let (a, b) = (operands[0], operands[1]);
     let expiry = |n: Node| operand_name(n, ctx.source).is_some_and(|name| is_expiry_name(&name));
-    (expiry(a) && is_now(ctx, b)) || (is_now(ctx, a) && expiry(b))
+    let expiry_operand = if expiry(a) && is_now(ctx, b) {
+        a
+    } else if is_now(ctx, a) && expiry(b) {
+        b
+    } else {
+        return false;
+    };
+    is_token_refresh_decision(ctx, node, expiry_operand)
 }
 
 #[cfg(test)]
@@ -126,7 +259,8 @@ mod tests {
 
     fn flagged(expression: &str) -> bool {
         let source = format!(
-            "import time\nfrom datetime import datetime\nimport homeassistant.util.dt as dt_util\nx = {expression}\n"
+            "import time\nfrom datetime import datetime\nimport homeassistant.util.dt as dt_util\n\
+             def ensure_token(self, token, now, expiration, expires_at, other_value):\n    if {expression}:\n        self.refresh()\n"
         );
         let tree = test_support::parse(&source);
         let vocabulary = Vocabulary::default();
@@ -148,6 +282,54 @@ mod tests {
         ] {
             assert!(flagged(expression), "{expression}");
         }
+    }
+
+    /// `expression` compared in an `if` with `body`, in a function called `name`.
+    fn flagged_in(name: &str, prelude: &str, expression: &str, body: &str) -> bool {
+        let source = format!(
+            "import time\nimport homeassistant.util.dt as dt_util\n\
+             def {name}(self):\n{prelude}    if {expression}:\n        {body}\n"
+        );
+        let tree = test_support::parse(&source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let node = test_support::find(&tree, &source, "comparison_operator", expression);
+        expiry_without_buffer(&ctx, node, &[])
+    }
+
+    #[test]
+    fn only_token_refresh_decisions_count() {
+        let e = "self._expires_at < time.time()";
+        assert!(flagged_in("update", "", e, "await self._refresh_token()"));
+        assert!(flagged_in("async_ensure_token_valid", "", e, "pass"));
+        assert!(flagged_in(
+            "update",
+            "    expiry = self.refresh_token_created + LIFETIME\n",
+            "time.time() > expiry",
+            "await self.relogin()"
+        ));
+        // Not about authentication: a cache, a stream, a weather alert.
+        assert!(!flagged_in("update", "", e, "self._cache = None"));
+        // A server enforcing expiry wants no margin.
+        assert!(!flagged_in(
+            "cleanup",
+            "",
+            e,
+            "self.async_remove_refresh_token(token)"
+        ));
+        // The margin is in the local.
+        assert!(!flagged_in(
+            "token_valid",
+            "    preemptive = self._expires - timedelta(seconds=60)\n",
+            "dt_util.utcnow() < preemptive",
+            "pass"
+        ));
+        assert!(!flagged_in(
+            "token_valid",
+            "",
+            "dt_util.utcnow() < self._preemptive_expiry",
+            "pass"
+        ));
     }
 
     #[test]

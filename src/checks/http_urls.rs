@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use super::{
     FileContext,
-    context::enclosing_scope,
+    context::resolve_local,
     secrets::{is_secret_sourced, names_secret, string_value},
     text,
     urls::{
@@ -42,7 +42,11 @@ fn is_non_request_name(name: &str) -> bool {
                 | "regex"
                 | "prefix"
                 | "prefixes"
-        )
+                // SOAP/JNAP action URIs are identifiers, never requested.
+                | "action"
+                // A device's configuration_url is a link for people.
+                | "configuration"
+        ) || word.starts_with("manufacturer") // SSDP matchers compare it
     })
 }
 
@@ -336,43 +340,6 @@ fn carries_secret_mapping(ctx: &FileContext, node: Node, headers: bool) -> bool 
     })
 }
 
-/// A local name stands for the value last assigned to it in the same function;
-/// anything else stands for itself.
-fn resolve_local<'t>(ctx: &FileContext, node: Node<'t>) -> Option<Node<'t>> {
-    if node.kind() != "identifier" {
-        return Some(node);
-    }
-    let name = ctx.text(node);
-    let scope = enclosing_scope(node);
-    let mut found = None;
-    let mut stack = vec![scope];
-    while let Some(current) = stack.pop() {
-        if current.start_byte() >= node.start_byte() {
-            continue;
-        }
-        if current.kind() == "assignment"
-            && let (Some(left), Some(right)) = (
-                current.child_by_field_name("left"),
-                current.child_by_field_name("right"),
-            )
-            && left.kind() == "identifier"
-            && ctx.text(left) == name
-            && found.is_none_or(|f: Node| f.start_byte() < right.start_byte())
-        {
-            found = Some(right);
-        }
-        let mut cursor = current.walk();
-        for child in current.named_children(&mut cursor) {
-            if current.id() == scope.id()
-                || !matches!(child.kind(), "function_definition" | "class_definition")
-            {
-                stack.push(child);
-            }
-        }
-    }
-    found
-}
-
 /// The literal host when the expression is (or a local holding, or an attribute
 /// of `self` assigned in the same class to) an `http://` URL. A host written as
 /// a placeholder (`http://{host}/`) counts: the request still goes out in clear.
@@ -499,6 +466,10 @@ mod tests {
             "_LOGGER.debug('http://api.vendor.com failed')",
             "x = 'https://api.vendor.com'",
             "f(description_placeholders={'docs': 'http://vendor.com/help'})",
+            "VENDOR_MANUFACTURERURL = 'http://www.vendor.com'",
+            "MATCH = {'manufacturerURL': 'http://www.vendor.com'}",
+            "headers = {'X-JNAP-Action': 'http://vendor.com/jnap/core/Transaction'}",
+            "DeviceInfo(configuration_url='http://docs.vendor.com/device')",
         ] {
             assert!(!insecure(source), "{source}");
         }

@@ -12,6 +12,7 @@ mod http_urls;
 mod imports;
 mod literals;
 mod secrets;
+mod tls;
 mod url_secrets;
 mod urls;
 
@@ -103,6 +104,13 @@ pub static CHECKS: &[Check] = &[
         doc: "the request call goes to an `http://` URL (not loopback) and carries credentials",
         needs_strings: false,
         eval: http_urls::credentials_over_http,
+    },
+    Check {
+        name: "verification-opt-out",
+        doc: "the node runs only when the user turned TLS verification off, or sits in a helper \
+              named for building an unverified context, or drops hostname checks next to a pinned CA",
+        needs_strings: false,
+        eval: tls::is_verification_opt_out,
     },
 ];
 

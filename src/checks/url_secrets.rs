@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use super::{
     FileContext,
-    secrets::is_secret_sourced,
+    secrets::{is_secret_sourced, secret_like},
     urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
 };
 
@@ -35,6 +35,13 @@ pub fn secret_in_url_query(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
         return false;
     };
     let layout = url_layout(&built.template);
+    // Without `scheme://`, only a URL built on a base (`f"{base}?key={k}"`), a
+    // path or a bare query string counts: `"app--login?token=..."` is not a URL.
+    let url_like =
+        layout.is_some() || matches!(built.template.chars().next(), Some(HOLE | '/' | '?' | '&'));
+    if !url_like {
+        return false;
+    }
     built.parts_with_prefix().into_iter().any(|(part, prefix)| {
         let Segment::Expr(expression) = part else {
             return false;
@@ -45,7 +52,7 @@ pub fn secret_in_url_query(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
         if !(past_authority || parameter.is_some()) {
             return false;
         }
-        parameter.is_some_and(|name| ctx.vocabulary.is_secret_like(name))
+        parameter.is_some_and(|name| secret_like(ctx, name))
             || is_secret_sourced(ctx, expression, &[])
     })
 }
@@ -118,6 +125,7 @@ mod tests {
             "    message = f'Invalid token {token}? Try again'",
             "    url = f'https://{host}/v1?token_type={kind}'",
             "    total = a + 1",
+            "    data = f'vendorApp--qrLogin?token={self._qr_code}'",
         ] {
             assert!(!on_value(secret_in_url_query, body), "{body}");
         }
