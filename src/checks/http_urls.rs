@@ -9,8 +9,8 @@ use super::{
     secrets::{is_secret_sourced, names_secret, string_value},
     text,
     urls::{
-        flatten, is_example_host, is_inner_piece, is_local_or_placeholder_host, is_namespace_url,
-        literal_http_host,
+        HOLE, Segment, flatten, is_example_host, is_inner_piece, is_local_or_placeholder_host,
+        is_namespace_url, literal_http_host,
     },
 };
 use crate::rules::vocabulary::split_words;
@@ -280,9 +280,10 @@ pub fn credentials_over_http(ctx: &FileContext, node: Node, _: &[&str]) -> bool 
     }
     let url_carries_secret = resolve_local(ctx, url).is_some_and(|built_from| {
         flatten(built_from, source).is_some_and(|built| {
-            built.parts.iter().any(|part| {
-                matches!(part, super::urls::Segment::Expr(e) if is_secret_sourced(ctx, *e, &[]))
-            })
+            built
+                .parts
+                .iter()
+                .any(|part| matches!(part, Segment::Expr(e) if is_secret_sourced(ctx, *e, &[])))
         })
     });
     url_carries_secret
@@ -344,18 +345,66 @@ fn carries_secret_mapping(ctx: &FileContext, node: Node, headers: bool) -> bool 
 /// of `self` assigned in the same class to) an `http://` URL. A host written as
 /// a placeholder (`http://{host}/`) counts: the request still goes out in clear.
 fn http_url_expression(ctx: &FileContext, node: Node) -> Option<String> {
-    let value = resolve_local(ctx, node)?;
-    let value = if value.kind() == "attribute" {
-        self_attribute_value(ctx, value).unwrap_or(value)
-    } else {
-        value
+    http_url_within(ctx, node, 4)
+}
+
+/// [`http_url_expression`], following at most `depth` names (`url = base`,
+/// `f"{self._url}?get=state"`).
+fn http_url_within(ctx: &FileContext, node: Node, depth: usize) -> Option<String> {
+    if depth == 0 {
+        return None;
+    }
+    let value = match node.kind() {
+        "identifier" => resolve_local(ctx, node).or_else(|| module_constant(ctx, node))?,
+        "attribute" => self_attribute_value(ctx, node)?,
+        _ => node,
     };
+    if value.id() != node.id() && matches!(value.kind(), "identifier" | "attribute") {
+        return http_url_within(ctx, value, depth - 1);
+    }
     let built = flatten(value, ctx.source)?;
     let leading = built.leading_text();
+    if leading.is_empty() {
+        // The URL starts with another value: follow it.
+        return match built.parts.first() {
+            Some(Segment::Expr(first)) if built.template.starts_with(HOLE) => {
+                http_url_within(ctx, *first, depth - 1)
+            }
+            _ => None,
+        };
+    }
     if !leading.get(..7)?.eq_ignore_ascii_case("http://") {
         return None;
     }
     Some(literal_http_host(leading).unwrap_or("{host}").to_string())
+}
+
+/// A module-level `NAME = value`.
+fn module_constant<'t>(ctx: &FileContext, identifier: Node<'t>) -> Option<Node<'t>> {
+    let name = ctx.text(identifier);
+    let mut root = identifier;
+    while let Some(parent) = root.parent() {
+        root = parent;
+    }
+    let mut cursor = root.walk();
+    let mut found = None;
+    for statement in root.named_children(&mut cursor) {
+        if statement.kind() != "expression_statement" {
+            continue;
+        }
+        if let Some(assignment) = statement.named_child(0)
+            && assignment.kind() == "assignment"
+            && let (Some(left), Some(right)) = (
+                assignment.child_by_field_name("left"),
+                assignment.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+            && ctx.text(left) == name
+        {
+            found = Some(right);
+        }
+    }
+    found
 }
 
 /// `self._url` → the value assigned to `self._url` in the enclosing class.
@@ -509,6 +558,16 @@ mod tests {
             let source = format!("def f(self, host, user, pw):\n    {body}\n");
             assert!(!over_http(&source), "{body}");
         }
+    }
+
+    #[test]
+    fn urls_built_on_a_base_or_a_constant_count() {
+        let on_base = "class C:\n    def __init__(self, host):\n        self._url = f'http://{host}/api'\n\n    def update(self):\n        return requests.get(f'{self._url}?get=state', auth=self._auth)\n";
+        assert!(over_http(on_base));
+        let constant = "API = 'http://api.vendor.com/'\n\ndef f(auth):\n    url = API\n    return requests.get(url, auth=auth)\n";
+        assert!(over_http(constant));
+        let secure = "API = 'https://api.vendor.com/'\n\ndef f(auth):\n    return requests.get(f'{API}x', auth=auth)\n";
+        assert!(!over_http(secure));
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub static CHECKS: &[Check] = &[
         eval: url_secrets::secret_in_url_query,
     },
     Check {
+        name: "query-parameter",
+        doc: "the dictionary pair becomes a URL query parameter (`params=`, `urlencode`, \
+              yarl's `with_query`), directly or through a local dictionary",
+        needs_strings: false,
+        eval: url_secrets::is_query_parameter,
+    },
+    Check {
         name: "credentials-in-url",
         doc: "the string-building expression puts a secret into a URL's userinfo \
               (`scheme://user:password@host`)",

@@ -5,6 +5,7 @@ use tree_sitter::Node;
 
 use super::{
     FileContext,
+    context::enclosing_scope,
     secrets::{is_secret_sourced, secret_like},
     urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
 };
@@ -55,6 +56,74 @@ pub fn secret_in_url_query(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
         parameter.is_some_and(|name| secret_like(ctx, name))
             || is_secret_sourced(ctx, expression, &[])
     })
+}
+
+/// Calls that turn a mapping into a query string.
+const QUERY_BUILDERS: &[&str] = &["urlencode", "with_query", "update_query", "extend_query"];
+
+/// Check `query-parameter`: the dictionary pair becomes a URL query parameter:
+/// its dictionary is given as `params=` to a request, to `urlencode(...)` or to
+/// yarl's `with_query`/`update_query`/`extend_query`, directly or through a
+/// local it is assigned to (`params = {...}; session.get(url, params=params)`).
+pub fn is_query_parameter(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let Some(dictionary) = node.parent().filter(|d| d.kind() == "dictionary") else {
+        return false;
+    };
+    if is_query_argument(ctx, dictionary) {
+        return true;
+    }
+    // params = {...}, then params=params in the same function.
+    let Some(assignment) = dictionary.parent().filter(|a| a.kind() == "assignment") else {
+        return false;
+    };
+    let Some(local) = assignment
+        .child_by_field_name("left")
+        .filter(|l| l.kind() == "identifier")
+    else {
+        return false;
+    };
+    let name = ctx.text(local);
+    let scope = enclosing_scope(assignment);
+    let mut stack = vec![scope];
+    while let Some(current) = stack.pop() {
+        if current.kind() == "identifier"
+            && ctx.text(current) == name
+            && current.start_byte() > assignment.end_byte()
+            && is_query_argument(ctx, current)
+        {
+            return true;
+        }
+        let mut cursor = current.walk();
+        for child in current.named_children(&mut cursor) {
+            if !matches!(child.kind(), "function_definition" | "class_definition") {
+                stack.push(child);
+            }
+        }
+    }
+    false
+}
+
+/// Is `value` given as `params=` or to a query-building call?
+fn is_query_argument(ctx: &FileContext, value: Node) -> bool {
+    let Some(parent) = value.parent() else {
+        return false;
+    };
+    let arguments = match parent.kind() {
+        "keyword_argument" => {
+            return parent
+                .child_by_field_name("name")
+                .is_some_and(|n| ctx.text(n) == "params");
+        }
+        "argument_list" => parent,
+        _ => return false,
+    };
+    arguments
+        .parent()
+        .and_then(|call| call.child_by_field_name("function"))
+        .is_some_and(|function| {
+            let callee = ctx.text(function);
+            QUERY_BUILDERS.contains(&callee.rsplit('.').next().unwrap_or(callee))
+        })
 }
 
 /// Check `credentials-in-url`: the string-building expression puts a secret
@@ -128,6 +197,33 @@ mod tests {
             "    data = f'vendorApp--qrLogin?token={self._qr_code}'",
         ] {
             assert!(!on_value(secret_in_url_query, body), "{body}");
+        }
+    }
+
+    fn query_parameter_in(source: &str, pair: &str) -> bool {
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let node = crate::checks::test_support::find(&tree, source, "pair", pair);
+        is_query_parameter(&ctx, node, &[])
+    }
+
+    #[test]
+    fn pairs_that_become_query_parameters() {
+        for source in [
+            "def f(s, t):\n    s.get(URL, params={'token': t})\n",
+            "def f(s, t):\n    q = urlencode({'token': t})\n",
+            "def f(u, t):\n    u = u.with_query({'token': t})\n",
+            "def f(s, t):\n    params = {'token': t}\n    params['x'] = 1\n    s.get(URL, params=params)\n",
+        ] {
+            assert!(query_parameter_in(source, "'token': t"), "{source}");
+        }
+        for source in [
+            "def f(s, t):\n    s.get(URL, headers={'token': t})\n",
+            "def f(s, t):\n    params = {'token': t}\n    s.post(URL, json=params)\n",
+            "def f(s, t):\n    s.get(URL, params=params)\n    params = {'token': t}\n",
+        ] {
+            assert!(!query_parameter_in(source, "'token': t"), "{source}");
         }
     }
 
