@@ -2,7 +2,7 @@
 
 use std::{
     cell::{OnceCell, RefCell},
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     rc::Rc,
 };
 
@@ -17,8 +17,11 @@ pub struct FileContext<'a> {
     pub tree: &'a Tree,
     pub vocabulary: &'a Vocabulary,
     imports: OnceCell<ImportTable>,
-    /// Secret-sourced local names per function (keyed by the function node's id).
-    tainted_locals: RefCell<HashMap<usize, Rc<HashSet<String>>>>,
+    /// Secret-sourced local names per function (keyed by the function node's id),
+    /// each with the byte offset from which it holds a secret.
+    tainted_locals: RefCell<HashMap<usize, Rc<HashMap<String, usize>>>>,
+    /// The source in lowercase, for questions about the words a file uses.
+    lowercase: OnceCell<String>,
 }
 
 impl<'a> FileContext<'a> {
@@ -29,7 +32,15 @@ impl<'a> FileContext<'a> {
             vocabulary,
             imports: OnceCell::new(),
             tainted_locals: RefCell::new(HashMap::new()),
+            lowercase: OnceCell::new(),
         }
+    }
+
+    /// Does the file's text contain `word` (lowercase), case-insensitively?
+    pub fn mentions(&self, word: &str) -> bool {
+        self.lowercase
+            .get_or_init(|| String::from_utf8_lossy(self.source).to_lowercase())
+            .contains(word)
     }
 
     pub fn text(&self, node: Node) -> &'a str {
@@ -42,12 +53,12 @@ impl<'a> FileContext<'a> {
     }
 
     /// The locals of `scope` (a function, or the module) that hold secret-sourced values,
-    /// computed once with `compute`.
+    /// with the offset of the first assignment that makes them so, computed once with `compute`.
     pub(super) fn tainted_locals(
         &self,
         scope: Node,
-        compute: impl FnOnce() -> HashSet<String>,
-    ) -> Rc<HashSet<String>> {
+        compute: impl FnOnce() -> HashMap<String, usize>,
+    ) -> Rc<HashMap<String, usize>> {
         if let Some(known) = self.tainted_locals.borrow().get(&scope.id()) {
             return Rc::clone(known);
         }
@@ -69,4 +80,41 @@ pub fn enclosing_scope(node: Node) -> Node {
         current = parent;
     }
     current
+}
+
+/// A local name stands for the value last assigned to it in the same function;
+/// anything else stands for itself.
+pub fn resolve_local<'t>(ctx: &FileContext, node: Node<'t>) -> Option<Node<'t>> {
+    if node.kind() != "identifier" {
+        return Some(node);
+    }
+    let name = ctx.text(node);
+    let scope = enclosing_scope(node);
+    let mut found = None;
+    let mut stack = vec![scope];
+    while let Some(current) = stack.pop() {
+        if current.start_byte() >= node.start_byte() {
+            continue;
+        }
+        if current.kind() == "assignment"
+            && let (Some(left), Some(right)) = (
+                current.child_by_field_name("left"),
+                current.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+            && ctx.text(left) == name
+            && found.is_none_or(|f: Node| f.start_byte() < right.start_byte())
+        {
+            found = Some(right);
+        }
+        let mut cursor = current.walk();
+        for child in current.named_children(&mut cursor) {
+            if current.id() == scope.id()
+                || !matches!(child.kind(), "function_definition" | "class_definition")
+            {
+                stack.push(child);
+            }
+        }
+    }
+    found
 }

@@ -8,6 +8,9 @@
 mod arguments;
 mod auth;
 mod context;
+mod entity_attributes;
+mod expiry;
+mod http_urls;
 mod imports;
 mod literals;
 mod module;
@@ -16,6 +19,9 @@ mod secrets;
 mod shell;
 mod sql;
 mod timeouts;
+mod tls;
+mod url_secrets;
+mod urls;
 
 pub use context::FileContext;
 pub use imports::ImportTable;
@@ -134,6 +140,60 @@ pub static CHECKS: &[Check] = &[
               `.format` from parts other than literals and UPPER_CASE constants",
         needs_strings: false,
         eval: sql::dynamic_sql,
+    },
+    Check {
+        name: "entity-attributes",
+        doc: "the dictionary pair, `dict(...)` keyword or item assignment is an entry of an \
+              entity's state attributes (`extra_state_attributes`, `_attr_extra_state_attributes`)",
+        needs_strings: false,
+        eval: entity_attributes::is_entity_attribute_entry,
+    },
+    Check {
+        name: "expiry-without-buffer",
+        doc: "the comparison orders an expiry time against \"now\" with no margin on either side",
+        needs_strings: false,
+        eval: expiry::expiry_without_buffer,
+    },
+    Check {
+        name: "secret-in-url-query",
+        doc: "the string-building expression puts a secret into a URL's path or query, or any \
+              value under a secret-like query parameter name",
+        needs_strings: false,
+        eval: url_secrets::secret_in_url_query,
+    },
+    Check {
+        name: "query-parameter",
+        doc: "the dictionary pair becomes a URL query parameter (`params=`, `urlencode`, \
+              yarl's `with_query`), directly or through a local dictionary",
+        needs_strings: false,
+        eval: url_secrets::is_query_parameter,
+    },
+    Check {
+        name: "credentials-in-url",
+        doc: "the string-building expression puts a secret into a URL's userinfo \
+              (`scheme://user:password@host`)",
+        needs_strings: false,
+        eval: url_secrets::credentials_in_url,
+    },
+    Check {
+        name: "insecure-http-url",
+        doc: "the string is an `http://` URL to an internet host, used as a request target or \
+              URL constant (not local, placeholder, example, namespace, docstring, key or match)",
+        needs_strings: false,
+        eval: http_urls::insecure_http_url,
+    },
+    Check {
+        name: "credentials-over-http",
+        doc: "the request call goes to an `http://` URL (not loopback) and carries credentials",
+        needs_strings: false,
+        eval: http_urls::credentials_over_http,
+    },
+    Check {
+        name: "verification-opt-out",
+        doc: "the node runs only when the user turned TLS verification off, or sits in a helper \
+              named for building an unverified context, or drops hostname checks next to a pinned CA",
+        needs_strings: false,
+        eval: tls::is_verification_opt_out,
     },
 ];
 
