@@ -8,13 +8,20 @@
 mod arguments;
 mod auth;
 mod context;
+pub mod diagnostics;
 mod entity_attributes;
+pub mod exceptions;
 mod expiry;
+pub mod flow;
+pub mod form_fields;
 mod http_urls;
 mod imports;
 mod literals;
+pub mod manifest;
+pub mod mappings;
 mod module;
 mod paths;
+pub mod reauth;
 mod secrets;
 mod shell;
 mod sql;
@@ -194,6 +201,88 @@ pub static CHECKS: &[Check] = &[
               named for building an unverified context, or drops hostname checks next to a pinned CA",
         needs_strings: false,
         eval: tls::is_verification_opt_out,
+    },
+    Check {
+        name: "flow-class",
+        doc: "the node is inside a flow class of one of the given kinds: `config` (ConfigFlow \
+              and its helpers), `options` (OptionsFlow, OptionsFlowWithConfigEntry), \
+              `schema-config` (SchemaConfigFlowHandler), `schema-options` (SchemaOptionsFlowHandler)",
+        needs_strings: true,
+        eval: flow::in_flow_class,
+    },
+    Check {
+        name: "file-has-flow",
+        doc: "the file defines a flow class of one of the given kinds (see `flow-class`)",
+        needs_strings: true,
+        eval: flow::file_has_flow_check,
+    },
+    Check {
+        name: "secret-key",
+        doc: "the key (a string or a `CONF_*` constant, resolved) is secret-like",
+        needs_strings: false,
+        eval: flow::secret_key_check,
+    },
+    Check {
+        name: "secret-schema",
+        doc: "the voluptuous schema expression (resolved through names, `extend`, \
+              `add_suggested_values_to_schema` and helper functions) has a secret-like field",
+        needs_strings: false,
+        eval: flow::secret_schema_check,
+    },
+    Check {
+        name: "stores-secret",
+        doc: "the mapping given to `async_create_entry`/`async_update_entry` holds a secret-like \
+              key, or is the step's `user_input` from a form with a secret-like field",
+        needs_strings: false,
+        eval: flow::stores_secret,
+    },
+    Check {
+        name: "form-schema",
+        doc: "the schema dictionary is a config/options/reauth flow form, not a YAML or service schema",
+        needs_strings: false,
+        eval: flow::is_form_schema,
+    },
+    Check {
+        name: "unmasked-secret-field",
+        doc: "the schema pair has a secret-like key that the frontend shows in clear \
+              (plain `str`/`cv.string` without password/secret/token in its name, or a \
+              `TextSelector` without `type=PASSWORD`)",
+        needs_strings: false,
+        eval: form_fields::is_unmasked_secret_field,
+    },
+    Check {
+        name: "diagnostics-leak",
+        doc: "the config entry mapping reaches a diagnostics function's return value whole and \
+              unredacted, and the integration's flows store a secret (or no flow was found)",
+        needs_strings: false,
+        eval: diagnostics::diagnostics_leak,
+    },
+    Check {
+        name: "redaction-misses-stored-secret",
+        doc: "the key set given to `async_redact_data` with entry data lacks a secret-like key \
+              the integration's flows store",
+        needs_strings: false,
+        eval: diagnostics::redaction_misses_stored_secret,
+    },
+    Check {
+        name: "credential-mapping",
+        doc: "the expression is (or formats) a whole mapping holding credentials: entry data, \
+              request/session headers, an auth object, `user_input` of a form with a secret field",
+        needs_strings: false,
+        eval: mappings::is_credential_mapping,
+    },
+    Check {
+        name: "exception-text",
+        doc: "the expression is a caught exception's text (`str(err)`, `f\"{err}\"`) or \
+              `traceback.format_exc()`; not for exceptions carrying translation keys",
+        needs_strings: false,
+        eval: exceptions::is_exception_text,
+    },
+    Check {
+        name: "integration-lacks-reauth",
+        doc: "the integration the file belongs to defines no `async_step_reauth`",
+        needs_strings: false,
+        eval: reauth::integration_lacks_reauth,
     },
 ];
 

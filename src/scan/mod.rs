@@ -1,17 +1,24 @@
 //! From paths to findings: sources, parse, match, refine, suppress.
 
 mod engine;
+pub mod integration;
 mod position;
 pub mod sources;
 mod suppress;
 
-use std::{cell::RefCell, path::PathBuf};
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use globset::GlobSet;
 use rayon::prelude::*;
 use tree_sitter::{Language, Parser};
 
 pub use engine::Engine;
+use integration::IntegrationFacts;
 pub use sources::Skipped;
 
 use crate::{
@@ -63,6 +70,10 @@ pub struct FileResult {
 pub struct Scanner {
     rules: Vec<&'static Rule>,
     engine: Engine,
+    /// Rules over `manifest.json` (`target = "manifest"`).
+    manifest_rules: Vec<&'static Rule>,
+    /// Does an enabled rule ask about the integration a file belongs to?
+    needs_facts: bool,
     vocabulary: Vocabulary,
     excludes: GlobSet,
     max_file_size: u64,
@@ -72,8 +83,20 @@ impl Scanner {
     pub fn new(config: &Config) -> Result<Self, String> {
         config.validate()?;
         let rules = config.enabled_rules();
+        let manifest_rules = rules
+            .iter()
+            .copied()
+            .filter(|rule| rule.target == crate::rules::Target::Manifest)
+            .collect();
+        let needs_facts = rules.iter().any(|rule| {
+            rule.checks
+                .iter()
+                .any(|check| integration::USES_FACTS.contains(&check.as_str()))
+        });
         Ok(Self {
             engine: Engine::new(&rules),
+            manifest_rules,
+            needs_facts,
             rules,
             vocabulary: Vocabulary::with_extra_words(&config.secret_words),
             excludes: sources::exclude_set(&config.exclude).map_err(|e| e.to_string())?,
@@ -89,11 +112,34 @@ impl Scanner {
     /// Scans files and directories (walked recursively). `force_exclude` applies the
     /// excludes to files named explicitly too (the action does, for changed files).
     pub fn scan_paths(&self, roots: &[PathBuf], force_exclude: bool) -> ScanReport {
-        let sources = sources::collect(roots, &self.excludes, force_exclude);
+        let mut sources = sources::collect(roots, &self.excludes, force_exclude);
+        if self.manifest_rules.is_empty() {
+            sources.files.retain(|path| !sources::is_manifest(path));
+        }
+        // Integration facts first (each integration once, in parallel), then the files.
+        let facts = if self.needs_facts {
+            let python: Vec<PathBuf> = sources
+                .files
+                .iter()
+                .filter(|path| !sources::is_manifest(path))
+                .cloned()
+                .collect();
+            integration::gather_all(
+                &python,
+                &self.excludes,
+                self.max_file_size,
+                &self.vocabulary,
+            )
+        } else {
+            HashMap::new()
+        };
         let results: Vec<FileResult> = sources
             .files
             .par_iter()
-            .map(|path| self.scan_file(path))
+            .map(|path| {
+                let known = integration::integration_root(path).and_then(|root| facts.get(&root));
+                self.scan_file_with(path, known.cloned())
+            })
             .collect();
         let mut report = ScanReport {
             skipped: sources.skipped,
@@ -113,8 +159,26 @@ impl Scanner {
         report
     }
 
-    /// Reads and scans one file; an unreadable or oversized file is an error, not a panic.
-    pub fn scan_file(&self, path: &std::path::Path) -> FileResult {
+    /// Reads and scans one file (Python or `manifest.json`), gathering the facts of
+    /// its integration when a rule needs them. An unreadable or oversized file is
+    /// an error, not a panic.
+    pub fn scan_file(&self, path: &Path) -> FileResult {
+        let facts = if self.needs_facts && !sources::is_manifest(path) {
+            integration::integration_root(path).map(|root| {
+                Arc::new(IntegrationFacts::gather(
+                    &root,
+                    &self.excludes,
+                    self.max_file_size,
+                    &self.vocabulary,
+                ))
+            })
+        } else {
+            None
+        };
+        self.scan_file_with(path, facts)
+    }
+
+    fn scan_file_with(&self, path: &Path, facts: Option<Arc<IntegrationFacts>>) -> FileResult {
         let shown = sources::display(path);
         let error = |message: String| FileResult {
             error: Some(FileError {
@@ -135,13 +199,47 @@ impl Scanner {
             Ok(_) => {}
         }
         match std::fs::read(path) {
-            Ok(bytes) => self.scan_source(&shown, &bytes),
+            Ok(bytes) if sources::is_manifest(path) => {
+                self.scan_manifest(&shown, &String::from_utf8_lossy(&bytes))
+            }
+            Ok(bytes) => self.scan_source_with(&shown, &bytes, facts),
             Err(e) => error(format!("cannot read: {e}")),
         }
     }
 
-    /// Scans Python source given as bytes (invalid UTF-8 is replaced, as editors show it).
+    /// Runs the manifest rules over a `manifest.json`; invalid JSON is a file error.
+    pub fn scan_manifest(&self, path: &str, text: &str) -> FileResult {
+        let manifest = match integration::Manifest::parse(text) {
+            Ok(manifest) => manifest,
+            Err(message) => {
+                return FileResult {
+                    error: Some(FileError {
+                        path: path.to_string(),
+                        message,
+                    }),
+                    ..FileResult::default()
+                };
+            }
+        };
+        FileResult {
+            findings: manifest_findings(&self.manifest_rules, &manifest, path, text),
+            ..FileResult::default()
+        }
+    }
+
+    /// Scans Python source given as bytes (invalid UTF-8 is replaced, as editors show
+    /// it). Rules that ask about the file's integration see the file alone.
     pub fn scan_source(&self, path: &str, bytes: &[u8]) -> FileResult {
+        self.scan_source_with(path, bytes, None)
+    }
+
+    /// Scans Python source knowing the facts of its integration.
+    pub fn scan_source_with(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        facts: Option<Arc<IntegrationFacts>>,
+    ) -> FileResult {
         let text = String::from_utf8_lossy(bytes);
         let Some(tree) = parse(&text) else {
             return FileResult {
@@ -152,7 +250,8 @@ impl Scanner {
                 ..FileResult::default()
             };
         };
-        let ctx = FileContext::new(text.as_bytes(), &tree, &self.vocabulary);
+        let ctx =
+            FileContext::new(text.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
         let found = self.engine.run(&ctx, &text, &tree, path);
         FileResult {
             findings: found.findings,
@@ -160,6 +259,44 @@ impl Scanner {
             error: None,
         }
     }
+}
+
+/// One finding per requirement a manifest rule's checks report, on the
+/// requirement's line (on the `requirements` key's line when it cannot be found).
+fn manifest_findings(
+    rules: &[&'static Rule],
+    manifest: &integration::Manifest,
+    path: &str,
+    text: &str,
+) -> Vec<Finding> {
+    let hashes = crate::report::fingerprint::line_hashes(text);
+    let fallback = text.find("\"requirements\"").unwrap_or(0);
+    let mut findings = Vec::new();
+    for rule in rules {
+        for name in &rule.checks {
+            let Some(check) = crate::checks::manifest::find(name) else {
+                continue;
+            };
+            for requirement in (check.eval)(manifest) {
+                let start_byte = requirement.offset.unwrap_or(fallback);
+                let end_byte = requirement.offset.map_or(start_byte, |at| {
+                    at + serde_json::to_string(&requirement.text).map_or(0, |q| q.len())
+                });
+                let start = position::position_of(text, start_byte);
+                findings.push(Finding {
+                    rule,
+                    level: rule.level,
+                    path: path.to_string(),
+                    start,
+                    end: position::position_of(text, end_byte),
+                    message: rule.message.replace("{requirement}", &requirement.text),
+                    fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings
 }
 
 thread_local! {
@@ -170,6 +307,6 @@ thread_local! {
     });
 }
 
-fn parse(text: &str) -> Option<tree_sitter::Tree> {
+pub(crate) fn parse(text: &str) -> Option<tree_sitter::Tree> {
     PARSER.with_borrow_mut(|parser| parser.parse(text, None))
 }
