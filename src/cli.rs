@@ -89,6 +89,17 @@ struct ScanArgs {
     /// Show how many findings each rule produced.
     #[arg(long)]
     statistics: bool,
+    /// Where to cache results between runs.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "HASSEC_CACHE_DIR",
+        default_value = ".hassec_cache"
+    )]
+    cache_dir: PathBuf,
+    /// Scan every file afresh; neither read nor write the cache.
+    #[arg(long)]
+    no_cache: bool,
     /// SARIF `automationDetails.id`: code scanning's category for this analysis
     /// (e.g. `hassec/`). Only with `--format sarif`.
     #[arg(long, value_name = "NAME")]
@@ -148,7 +159,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     if args.category.is_some() && !matches!(args.format, Format::Sarif) {
         bail!("--category is a SARIF field; use it with --format sarif");
     }
-    let scanner = Scanner::new(&config).map_err(anyhow::Error::msg)?;
+    let mut scanner = Scanner::new(&config).map_err(anyhow::Error::msg)?;
+    if !args.no_cache {
+        scanner = scanner.with_cache(args.cache_dir.clone());
+    }
     let start_time = chrono::Utc::now();
     let report = scanner.scan_paths(&args.paths, args.force_exclude);
     let end_time = chrono::Utc::now();
@@ -157,6 +171,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     }
     for error in &report.errors {
         anstream::eprintln!("hassec: {}: {}", error.path, error.message);
+    }
+    if let Some(error) = &report.cache_error {
+        anstream::eprintln!("hassec: warning: {error} (use --no-cache or --cache-dir)");
     }
     let rendered = match args.format {
         Format::Text => report::text::render(&report, args.statistics),

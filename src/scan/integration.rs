@@ -9,7 +9,7 @@
 //! scanned, as in a pull request. Only the scanned files are reported.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     path::{Path, PathBuf},
     sync::Arc,
 };
@@ -142,6 +142,23 @@ pub struct IntegrationFacts {
 }
 
 impl IntegrationFacts {
+    /// A digest of every fact, in a fixed order: two gatherings that found the
+    /// same facts have the same digest (the results cache keys on it).
+    pub fn digest(&self) -> String {
+        let constants: BTreeMap<_, _> = self.constants.iter().collect();
+        let key_sets: BTreeMap<_, _> = self.key_sets.iter().collect();
+        let rendered = format!(
+            "{constants:?}|{key_sets:?}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+            self.flow_found,
+            self.has_reauth,
+            self.stored_keys,
+            self.maybe_stored_keys,
+            self.manifest,
+            self.manifest_error
+        );
+        crate::scan::cache::digest([rendered.as_bytes()])
+    }
+
     /// Secret-like keys the flows certainly store.
     pub fn stored_secret_keys<'a>(
         &'a self,

@@ -1,5 +1,6 @@
 //! From paths to findings: sources, parse, match, refine, suppress.
 
+pub mod cache;
 mod engine;
 pub mod integration;
 mod position;
@@ -43,6 +44,9 @@ pub struct FileError {
 /// Everything one scan produced.
 #[derive(Debug, Default)]
 pub struct ScanReport {
+    /// Why the results cache could not be written, if it could not (results are
+    /// complete either way).
+    pub cache_error: Option<String>,
     /// Sorted by path, position and rule.
     pub findings: Vec<Finding>,
     pub suppressed: Vec<Suppressed>,
@@ -77,6 +81,10 @@ pub struct Scanner {
     vocabulary: Vocabulary,
     excludes: GlobSet,
     max_file_size: u64,
+    /// Where results are cached between runs (`None`: no cache).
+    cache_dir: Option<PathBuf>,
+    /// Digest of everything besides a file's content that decides its findings.
+    settings: String,
 }
 
 impl Scanner {
@@ -93,6 +101,22 @@ impl Scanner {
                 .iter()
                 .any(|check| integration::USES_FACTS.contains(&check.as_str()))
         });
+        let rule_ids: Vec<&str> = rules.iter().map(|rule| rule.id.as_str()).collect();
+        let max_file_size = config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let settings = cache::digest(
+            [
+                env!("CARGO_PKG_VERSION").as_bytes(),
+                rule_ids.join(",").as_bytes(),
+            ]
+            .into_iter()
+            .chain(
+                crate::rules::RULE_FILES
+                    .iter()
+                    .map(|(_, text)| text.as_bytes()),
+            )
+            .chain(config.secret_words.iter().map(String::as_bytes))
+            .chain([max_file_size.to_string().as_bytes()]),
+        );
         Ok(Self {
             engine: Engine::new(&rules),
             manifest_rules,
@@ -100,8 +124,16 @@ impl Scanner {
             rules,
             vocabulary: Vocabulary::with_extra_words(&config.secret_words),
             excludes: sources::exclude_set(&config.exclude).map_err(|e| e.to_string())?,
-            max_file_size: config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            max_file_size,
+            cache_dir: None,
+            settings,
         })
+    }
+
+    /// Caches results in `dir` (see [`cache`]): an unchanged file is not parsed again.
+    pub fn with_cache(mut self, dir: PathBuf) -> Self {
+        self.cache_dir = Some(dir);
+        self
     }
 
     /// The rules this scanner runs, in id order.
@@ -133,19 +165,35 @@ impl Scanner {
         } else {
             HashMap::new()
         };
-        let results: Vec<FileResult> = sources
+        let mut cache = self
+            .cache_dir
+            .as_deref()
+            .map(|dir| cache::Cache::open(dir, &self.settings));
+        let results: Vec<(FileResult, Option<String>)> = sources
             .files
             .par_iter()
             .map(|path| {
                 let known = integration::integration_root(path).and_then(|root| facts.get(&root));
-                self.scan_file_with(path, known.cloned())
+                self.scan_file_cached(path, known.cloned(), cache.as_ref())
             })
             .collect();
         let mut report = ScanReport {
             skipped: sources.skipped,
             ..ScanReport::default()
         };
-        for result in results {
+        if let Some(cache) = &mut cache {
+            // `collect` keeps the order of `sources.files`.
+            for (path, (result, content)) in sources.files.iter().zip(&results) {
+                if let Some(content) = content {
+                    cache.put(&sources::display(path), content.clone(), result);
+                }
+            }
+            report.cache_error = cache
+                .save()
+                .err()
+                .map(|e| format!("cannot write the results cache: {e}"));
+        }
+        for (result, _) in results {
             match result.error {
                 Some(error) => report.errors.push(error),
                 None => report.files_scanned += 1,
@@ -179,6 +227,17 @@ impl Scanner {
     }
 
     fn scan_file_with(&self, path: &Path, facts: Option<Arc<IntegrationFacts>>) -> FileResult {
+        self.scan_file_cached(path, facts, None).0
+    }
+
+    /// Scans one file, or takes its result from `cache` when its content and facts
+    /// are unchanged. Also returns the content key a fresh result is to be cached under.
+    fn scan_file_cached(
+        &self,
+        path: &Path,
+        facts: Option<Arc<IntegrationFacts>>,
+        cache: Option<&cache::Cache>,
+    ) -> (FileResult, Option<String>) {
         let shown = sources::display(path);
         let error = |message: String| FileResult {
             error: Some(FileError {
@@ -189,21 +248,36 @@ impl Scanner {
         };
         match std::fs::metadata(path) {
             Ok(metadata) if metadata.len() > self.max_file_size => {
-                return error(format!(
-                    "skipped: {} bytes is over max-file-size ({} bytes)",
-                    metadata.len(),
-                    self.max_file_size
-                ));
+                return (
+                    error(format!(
+                        "skipped: {} bytes is over max-file-size ({} bytes)",
+                        metadata.len(),
+                        self.max_file_size
+                    )),
+                    None,
+                );
             }
-            Err(e) => return error(format!("cannot read: {e}")),
+            Err(e) => return (error(format!("cannot read: {e}")), None),
             Ok(_) => {}
         }
-        match std::fs::read(path) {
-            Ok(bytes) if sources::is_manifest(path) => {
-                self.scan_manifest(&shown, &String::from_utf8_lossy(&bytes))
-            }
-            Ok(bytes) => self.scan_source_with(&shown, &bytes, facts),
-            Err(e) => error(format!("cannot read: {e}")),
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => return (error(format!("cannot read: {e}")), None),
+        };
+        if sources::is_manifest(path) {
+            return (
+                self.scan_manifest(&shown, &String::from_utf8_lossy(&bytes)),
+                None,
+            );
+        }
+        let Some(cache) = cache else {
+            return (self.scan_source_with(&shown, &bytes, facts), None);
+        };
+        let facts_digest = facts.as_ref().map_or_else(String::new, |f| f.digest());
+        let content = cache::digest([bytes.as_slice(), facts_digest.as_bytes()]);
+        match cache.get(&shown, &content) {
+            Some(hit) => (hit, None),
+            None => (self.scan_source_with(&shown, &bytes, facts), Some(content)),
         }
     }
 
