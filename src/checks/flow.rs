@@ -82,6 +82,14 @@ fn base_names(ctx: &FileContext, class: Node) -> Vec<String> {
     bases
         .named_children(&mut cursor)
         .filter(|base| base.kind() != "keyword_argument")
+        // `DiscoveryFlowHandler[Awaitable[bool]]`: the generic's class.
+        .map(|base| match base.kind() {
+            "subscript" | "generic_type" => base
+                .child_by_field_name("value")
+                .or_else(|| base.named_child(0))
+                .unwrap_or(base),
+            _ => base,
+        })
         .filter_map(|base| ctx.imports().qualified_name(base, ctx.source))
         .collect()
 }
@@ -532,14 +540,52 @@ pub fn step_forms<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Form<'t>> {
     forms
 }
 
-/// Does the form that produced the step's `user_input` have a secret-like field?
-/// `None` when no form of the step is found.
+/// Does the form that produced the step's `user_input` (the identifier `node`)
+/// have a secret-like field that the mapping still holds (not popped or deleted
+/// in the function)? `None` when no form of the step is found.
 pub fn step_form_has_secret(ctx: &FileContext, node: Node) -> Option<bool> {
     let forms = step_forms(ctx, node);
     if forms.is_empty() {
         return None;
     }
-    Some(forms.iter().any(|f| schema_has_secret(ctx, f.schema)))
+    let removed = removed_keys(ctx, node);
+    Some(forms.iter().any(|f| {
+        schema_fields(ctx, f.schema)
+            .iter()
+            .any(|field| ctx.vocabulary.is_secret_like(&field.key) && !removed.contains(&field.key))
+    }))
+}
+
+/// Keys removed from the mapping named `name` in its function: `name.pop(K)`,
+/// `del name[K]`.
+pub fn removed_keys(ctx: &FileContext, name: Node) -> Vec<String> {
+    let Some(function) = enclosing_function(name) else {
+        return Vec::new();
+    };
+    let wanted = ctx.text(name);
+    let mut removed = Vec::new();
+    visit(function, &mut |node| {
+        let key = match node.kind() {
+            "call" if callee_name(ctx, node) == "pop" => node
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("object"))
+                .filter(|o| ctx.text(*o) == wanted)
+                .and_then(|_| positional_args(node).first().copied()),
+            "delete_statement" => node
+                .named_child(0)
+                .filter(|t| t.kind() == "subscript")
+                .filter(|t| {
+                    t.child_by_field_name("value")
+                        .is_some_and(|v| ctx.text(v) == wanted)
+                })
+                .and_then(|t| t.child_by_field_name("subscript")),
+            _ => None,
+        };
+        if let Some(key) = key.and_then(|k| key_name(ctx, k)) {
+            removed.push(key);
+        }
+    });
+    removed
 }
 
 /// The name of a step method's submitted-data parameter (`user_input`), if `node`

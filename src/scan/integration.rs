@@ -132,6 +132,11 @@ pub struct IntegrationFacts {
     /// `async_create_entry`/`async_update_entry`, fields of the form whose
     /// `user_input` is stored, the OAuth2 helper's `token`.
     pub stored_keys: BTreeSet<String>,
+    /// The part of `stored_keys` stored in options (`options=`, options flows).
+    pub stored_option_keys: BTreeSet<String>,
+    /// `stored_option_keys` plus every form field of an options flow that stores
+    /// a mapping this analysis cannot see into.
+    pub maybe_stored_option_keys: BTreeSet<String>,
     /// `stored_keys` plus every form field of a flow that stores a mapping this
     /// analysis cannot see into (`data=self._data`).
     pub maybe_stored_keys: BTreeSet<String>,
@@ -167,8 +172,15 @@ impl IntegrationFacts {
             ..Self::default()
         };
         add_file_facts(ctx, &mut facts);
-        facts.maybe_stored_keys.extend(facts.stored_keys.clone());
+        facts.finish();
         facts
+    }
+
+    /// The "maybe" sets include the certain ones.
+    fn finish(&mut self) {
+        self.maybe_stored_keys.extend(self.stored_keys.clone());
+        self.maybe_stored_option_keys
+            .extend(self.stored_option_keys.clone());
     }
 
     /// Reads the integration at `root`: its Python files and its manifest.
@@ -218,7 +230,7 @@ impl IntegrationFacts {
                 .with_integration(Some(Arc::clone(&known)));
             add_file_facts(&ctx, &mut facts);
         }
-        facts.maybe_stored_keys.extend(facts.stored_keys.clone());
+        facts.finish();
         facts
     }
 }
@@ -330,14 +342,17 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
 
     let classes = flow::flow_classes(ctx);
     facts.flow_found |= !classes.is_empty();
-    let mut opaque_classes = Vec::new();
+    let mut opaque_classes: Vec<(Node, bool)> = Vec::new();
     for &(class, kind) in &classes {
         if flow::is_oauth2_flow(ctx, class) {
             facts.stored_keys.insert("token".into());
             facts.stored_keys.insert("auth_implementation".into());
         }
         if kind == FlowKind::SchemaConfig {
-            schema_flow_steps(ctx, &mut facts.stored_keys);
+            let mut keys = BTreeSet::new();
+            schema_flow_steps(ctx, &mut keys);
+            facts.stored_option_keys.extend(keys.iter().cloned());
+            facts.stored_keys.extend(keys);
         }
     }
     flow::visit(root, &mut |call| {
@@ -352,31 +367,42 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
         };
         let class = flow::ancestors(call)
             .filter(|n| n.kind() == "class_definition")
-            .find(|c| {
+            .find_map(|c| {
                 classes
                     .iter()
-                    .any(|(flow_class, _)| flow_class.id() == c.id())
-            });
+                    .find(|(flow_class, _)| flow_class.id() == c.id())
+            })
+            .copied();
         if in_flow_only && class.is_none() {
             return; // repairs and other flows do not store in the entry
         }
+        let in_options_flow = class.is_some_and(|(_, kind)| kind == FlowKind::Options);
         for keyword in keywords {
             if let Some(value) = flow::keyword_arg(ctx, call, keyword) {
                 let mut opaque = false;
-                stored_keys_of(ctx, value, 0, &mut facts.stored_keys, &mut opaque);
-                if opaque && let Some(class) = class {
-                    opaque_classes.push(class);
+                let mut keys = BTreeSet::new();
+                stored_keys_of(ctx, value, 0, &mut keys, &mut opaque);
+                let to_options = *keyword == "options" || in_options_flow;
+                if to_options {
+                    facts.stored_option_keys.extend(keys.iter().cloned());
+                }
+                facts.stored_keys.extend(keys);
+                if opaque && let Some((class, _)) = class {
+                    opaque_classes.push((class, to_options));
                 }
             }
         }
     });
-    for class in opaque_classes {
+    for (class, to_options) in opaque_classes {
         for form in flow::forms_in(ctx, class) {
-            facts.maybe_stored_keys.extend(
-                flow::schema_fields(ctx, form.schema)
-                    .into_iter()
-                    .map(|f| f.key),
-            );
+            let keys: Vec<String> = flow::schema_fields(ctx, form.schema)
+                .into_iter()
+                .map(|f| f.key)
+                .collect();
+            if to_options {
+                facts.maybe_stored_option_keys.extend(keys.iter().cloned());
+            }
+            facts.maybe_stored_keys.extend(keys);
         }
     }
 }
