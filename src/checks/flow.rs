@@ -702,10 +702,26 @@ fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
     }
 }
 
-/// Names of module-level schemas that are YAML configuration, not forms.
-fn is_yaml_schema_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    upper.contains("PLATFORM_SCHEMA") || upper == "CONFIG_SCHEMA" || upper.contains("SERVICE")
+/// Is the assignment a YAML or service schema, not a form? `PLATFORM_SCHEMA`,
+/// `*SERVICE*` schemas, and a `CONFIG_SCHEMA` keyed by the integration's
+/// `DOMAIN` (config flows often name their form `CONFIG_SCHEMA` too).
+fn is_yaml_schema(ctx: &FileContext, assignment: Node) -> bool {
+    let Some(left) = assignment.child_by_field_name("left") else {
+        return false;
+    };
+    let upper = ctx.text(left).to_ascii_uppercase();
+    if upper.contains("PLATFORM_SCHEMA") || upper.contains("SERVICE") {
+        return true;
+    }
+    upper == "CONFIG_SCHEMA"
+        && assignment
+            .child_by_field_name("right")
+            .is_some_and(|right| {
+                let text = ctx.text(right);
+                text.contains("{DOMAIN")
+                    || text.contains("DOMAIN:")
+                    || text.contains("config_schema")
+            })
 }
 
 /// Check `form-schema`: the schema dictionary is shown in a config, options or
@@ -716,13 +732,7 @@ pub fn is_form_schema(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     for ancestor in ancestors(node) {
         match ancestor.kind() {
             "class_definition" if flow_kind(ctx, ancestor).is_some() => return true,
-            "assignment" => {
-                if let Some(left) = ancestor.child_by_field_name("left")
-                    && is_yaml_schema_name(ctx.text(left))
-                {
-                    return false;
-                }
-            }
+            "assignment" if is_yaml_schema(ctx, ancestor) => return false,
             "function_definition" => {
                 let name = ancestor
                     .child_by_field_name("name")
@@ -920,6 +930,15 @@ class Flow(ConfigFlow, domain="x"):
             assert!(!is_form_schema(ctx, dict_of("\"api_key\""), &[]));
             assert!(!is_form_schema(ctx, dict_of("\"pin\""), &[]));
             assert!(is_form_schema(ctx, dict_of("\"token\""), &[]));
+        });
+        let form_named_config = "from homeassistant.config_entries import ConfigFlow\nimport voluptuous as vol\nCONFIG_SCHEMA = vol.Schema({vol.Required('api_key'): str})\nclass F(ConfigFlow):\n    pass\n";
+        with_ctx(form_named_config, |ctx| {
+            let s = test_support::find(ctx.tree, form_named_config, "string", "'api_key'");
+            let dict = ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
+            assert!(
+                is_form_schema(ctx, dict, &[]),
+                "a flow's form named CONFIG_SCHEMA"
+            );
         });
         let yaml_only =
             "import voluptuous as vol\nS = vol.Schema({vol.Required('api_key'): str})\n";
