@@ -675,6 +675,17 @@ fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
                     .into_iter()
                     .any(|value| mapping_has_secret(ctx, value, next))
         }
+        // self._data, filled by other steps: `self._data.update(user_input)`.
+        "attribute" => {
+            let Some(writes) = attribute_writes(ctx, node) else {
+                return false;
+            };
+            writes.keys.iter().any(|k| is_secret_key(ctx, *k))
+                || writes
+                    .values
+                    .iter()
+                    .any(|value| mapping_has_secret(ctx, *value, next))
+        }
         "binary_operator" => ["left", "right"].iter().any(|side| {
             node.child_by_field_name(side)
                 .is_some_and(|s| mapping_has_secret(ctx, s, next))
@@ -700,6 +711,76 @@ fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
             .is_some_and(|inner| mapping_has_secret(ctx, inner, next)),
         _ => false,
     }
+}
+
+/// What a flow class writes into one of its mapping attributes (`self._data`).
+#[derive(Debug, Default)]
+pub struct AttributeWrites<'t> {
+    /// Mappings stored or merged in: `self.X = v`, `self.X.update(v)`, `self.X |= v`.
+    pub values: Vec<Node<'t>>,
+    /// Keys set one by one: `self.X[K] = ...`.
+    pub keys: Vec<Node<'t>>,
+    /// Keys taken out again: `self.X.pop(K)`, `del self.X[K]`.
+    pub removed: Vec<String>,
+}
+
+/// The writes to `self.NAME` across the enclosing class, or `None` when the
+/// node is not such an attribute.
+pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<AttributeWrites<'t>> {
+    let object = node.child_by_field_name("object")?;
+    if ctx.text(object) != "self" {
+        return None;
+    }
+    let name = ctx.text(node);
+    let class = enclosing_class(node)?;
+    let mut writes = AttributeWrites::default();
+    visit(class, &mut |n| match n.kind() {
+        "assignment" | "augmented_assignment" => {
+            let (Some(left), Some(right)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) else {
+                return;
+            };
+            if ctx.text(left) == name {
+                writes.values.push(right);
+            } else if left.kind() == "subscript"
+                && left
+                    .child_by_field_name("value")
+                    .is_some_and(|v| ctx.text(v) == name)
+                && let Some(key) = left.child_by_field_name("subscript")
+            {
+                writes.keys.push(key);
+            }
+        }
+        "call" if matches!(callee_name(ctx, n), "update" | "pop") => {
+            let target = n
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("object"));
+            if target.is_some_and(|t| ctx.text(t) == name) {
+                if callee_name(ctx, n) == "update" {
+                    writes.values.extend(positional_args(n));
+                } else if let Some(key) = positional_args(n).first().and_then(|k| key_name(ctx, *k))
+                {
+                    writes.removed.push(key);
+                }
+            }
+        }
+        "delete_statement" => {
+            if let Some(target) = n.named_child(0).filter(|t| t.kind() == "subscript")
+                && target
+                    .child_by_field_name("value")
+                    .is_some_and(|v| ctx.text(v) == name)
+                && let Some(key) = target
+                    .child_by_field_name("subscript")
+                    .and_then(|k| key_name(ctx, k))
+            {
+                writes.removed.push(key);
+            }
+        }
+        _ => {}
+    });
+    Some(writes)
 }
 
 /// Is the assignment a YAML or service schema, not a form? `PLATFORM_SCHEMA`,

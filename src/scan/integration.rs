@@ -484,6 +484,24 @@ fn stored_keys_of(
                 stored_keys_of(ctx, v, next, keys, opaque);
             }
         }
+        // self._data, filled by the flow's steps.
+        "attribute" if flow::attribute_writes(ctx, value).is_some() => {
+            let writes = flow::attribute_writes(ctx, value).unwrap_or_default();
+            if writes.values.is_empty() && writes.keys.is_empty() {
+                *opaque = true;
+            }
+            let mut written: BTreeSet<String> = writes
+                .keys
+                .iter()
+                .filter_map(|k| flow::key_name(ctx, *k))
+                .collect();
+            for v in writes.values {
+                stored_keys_of(ctx, v, next, &mut written, opaque);
+            }
+            // `self._data.pop(CONF_CAPTCHA_TOKEN)` before the entry is created.
+            written.retain(|key| !writes.removed.contains(key));
+            keys.extend(written);
+        }
         // The entry's own mappings hold keys stored elsewhere.
         "attribute" => {
             let own = value
@@ -674,6 +692,41 @@ class Flow(ConfigFlow, domain="demo"):
             ["app_key"]
         );
         assert_eq!(facts.manifest.unwrap().requirements[0].text, "x==1");
+    }
+
+    #[test]
+    fn keys_collected_in_a_flow_attribute_count_minus_popped_ones() {
+        let source = r#"
+from homeassistant.config_entries import ConfigFlow
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+import voluptuous as vol
+
+class Flow(ConfigFlow, domain="demo"):
+    async def async_step_user(self, user_input=None):
+        if user_input is not None:
+            self._data.update(user_input)
+            self._data["region"] = "eu"
+            self._data.pop("captcha_token", None)
+            return self.async_create_entry(title="x", data=self._data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_USERNAME): str, vol.Required(CONF_PASSWORD): str, vol.Required("captcha_token"): str}
+            ),
+        )
+"#;
+        let tree = super::super::parse(source).unwrap();
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let facts = IntegrationFacts::of_single_file(&ctx);
+        assert_eq!(
+            facts
+                .stored_keys
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["password", "region", "username"]
+        );
     }
 
     #[cfg(unix)]
