@@ -77,6 +77,9 @@ pub fn entry_may_hold_secret(ctx: &FileContext) -> bool {
 
 /// Does the value of `node` reach a `return` of `function` whole, unredacted?
 fn reaches_return(ctx: &FileContext, node: Node, function: Node, hops: usize) -> bool {
+    if !ctx.spend() {
+        return false;
+    }
     let mut current = node;
     while let Some(parent) = current.parent() {
         match parent.kind() {

@@ -417,38 +417,60 @@ fn collect_fields<'t>(
 /// The values a name is assigned: in the enclosing function (before or after:
 /// flows often rebuild a schema), else at module level.
 pub fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
-    let wanted = ctx.text(name);
+    if !ctx.spend() {
+        return Vec::new();
+    }
+    let wanted = ctx.text(name).as_bytes();
+    let values_in = |scope: Node<'t>| -> Vec<Node<'t>> {
+        ctx.scope_assignments(scope)
+            .iter()
+            .filter(|(left, right)| {
+                ctx.source.get(left.clone()) == Some(wanted) && !right.contains(&name.start_byte())
+            })
+            .filter_map(|(_, right)| {
+                scope
+                    .named_descendant_for_byte_range(right.start, right.end)
+                    .filter(|node| node.byte_range() == *right)
+            })
+            .collect()
+    };
     if let Some(function) = enclosing_function(name) {
-        let mut values = Vec::new();
-        visit(function, &mut |node| {
-            if node.kind() == "assignment"
-                && let (Some(left), Some(right)) = (
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                )
-                && left.kind() == "identifier"
-                && ctx.text(left) == wanted
-                && right.id() != name.id()
-                && !right.byte_range().contains(&name.start_byte())
-            {
-                values.push(right);
-            }
-        });
+        let values = values_in(function);
         if !values.is_empty() {
             return values;
         }
     }
-    module_assignments(ctx.tree.root_node())
-        .into_iter()
-        .filter(|(left, _)| ctx.text(*left) == wanted)
-        .map(|(_, right)| right)
-        .filter(|right| !right.byte_range().contains(&name.start_byte()))
-        .collect()
+    values_in(ctx.tree.root_node())
+}
+
+/// `name = value` assignments of a scope: every one in a function (nested
+/// blocks included), the top-level ones of the module.
+pub fn scope_assignments(scope: Node) -> Vec<(Node, Node)> {
+    if scope.kind() != "function_definition" {
+        return module_assignments(scope);
+    }
+    let mut out = Vec::new();
+    visit(scope, &mut |node| {
+        if node.kind() == "assignment"
+            && let (Some(left), Some(right)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+        {
+            out.push((left, right));
+        }
+    });
+    out.sort_by_key(|(left, _)| left.start_byte());
+    out
 }
 
 /// For a call to a function of this file (`_schema(...)`, `self._schema(...)`),
 /// the values its `return` statements give.
 fn helper_returns<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> Vec<Node<'t>> {
+    if !ctx.spend() {
+        return Vec::new();
+    }
     let Some(function) = call.child_by_field_name("function") else {
         return Vec::new();
     };
@@ -727,6 +749,9 @@ pub struct AttributeWrites<'t> {
 /// The writes to `self.NAME` across the enclosing class, or `None` when the
 /// node is not such an attribute.
 pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<AttributeWrites<'t>> {
+    if !ctx.spend() {
+        return None;
+    }
     let object = node.child_by_field_name("object")?;
     if ctx.text(object) != "self" {
         return None;
@@ -988,6 +1013,24 @@ class Options(OptionsFlow):
                 .collect();
             assert_eq!(verdicts, [true, false, true]);
         });
+    }
+
+    #[test]
+    fn a_pathological_chain_of_reassignments_does_not_hang() {
+        let mut source = String::from(
+            "from homeassistant.config_entries import ConfigFlow\nclass F(ConfigFlow):\n    async def async_step_user(self, user_input=None):\n        schema = vol.Schema({vol.Required('host'): str})\n",
+        );
+        for _ in 0..200 {
+            source.push_str("        schema = schema.extend({}) if user_input else schema\n");
+        }
+        source
+            .push_str("        return self.async_show_form(step_id='user', data_schema=schema)\n");
+        let started = std::time::Instant::now();
+        with_ctx(&source, |ctx| {
+            let user = test_support::find(ctx.tree, &source, "identifier", "user_input");
+            assert_eq!(step_form_has_secret(ctx, user), Some(false));
+        });
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
