@@ -355,8 +355,18 @@ pub fn is_entry_mapping(ctx: &FileContext, node: Node) -> bool {
         &["data", "options"]
     };
     let holder = ctx.text(object).to_ascii_lowercase();
-    // A subentry (`subentry.data`) holds a device's settings, not the entry's credentials.
-    wanted.contains(&ctx.text(name)) && holder.ends_with("entry") && !holder.ends_with("subentry")
+    // A subentry holds a device's settings; device and entity registry entries
+    // (`entity_entry.options`) are not config entries.
+    let not_config_entry = [
+        "subentry",
+        "device_entry",
+        "entity_entry",
+        "registry_entry",
+        "reg_entry",
+    ]
+    .iter()
+    .any(|other| holder.ends_with(other));
+    wanted.contains(&ctx.text(name)) && holder.ends_with("entry") && !not_config_entry
 }
 
 #[cfg(test)]
