@@ -53,6 +53,8 @@ pub struct Requirement {
     pub text: String,
     /// Byte offset of the string's opening quote in `manifest.json`, when found.
     pub offset: Option<usize>,
+    /// 1-based line of that quote, when found.
+    pub line: Option<usize>,
 }
 
 /// What the rules read from a `manifest.json`.
@@ -94,6 +96,7 @@ impl Manifest {
             out.push(Requirement {
                 text: requirement.to_string(),
                 offset,
+                line: offset.map(|at| text[..at].matches('\n').count() + 1),
             });
         }
         Ok(Self { requirements: out })
@@ -629,6 +632,7 @@ mod tests {
         assert_eq!(manifest.requirements.len(), 2);
         let b = manifest.requirements[1].offset.unwrap();
         assert_eq!(&text[b..b + 6], "\"b>=2\"");
+        assert_eq!(manifest.requirements[1].line, Some(3));
         assert!(Manifest::parse("{\"requirements\": [1]}").is_err());
         assert!(
             Manifest::parse("{not json")
