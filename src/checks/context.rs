@@ -10,7 +10,7 @@ use std::{
 
 use tree_sitter::{Node, Tree};
 
-use super::imports::ImportTable;
+use super::{flow::FlowKind, imports::ImportTable};
 use crate::{rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts};
 
 /// `name = value` assignments of a scope: byte ranges of the name and the value.
@@ -29,6 +29,8 @@ pub struct FileContext<'a> {
     pub integration: Option<Arc<IntegrationFacts>>,
     imports: OnceCell<ImportTable>,
     module_constants: OnceCell<HashMap<String, String>>,
+    /// The kinds of the flow classes the file defines.
+    flow_kinds: OnceCell<Vec<FlowKind>>,
     /// Facts from this file alone, when no integration's are known.
     own_facts: OnceCell<Arc<IntegrationFacts>>,
     /// Steps left for the resolutions that follow names through assignments and
@@ -49,6 +51,7 @@ impl<'a> FileContext<'a> {
             integration: None,
             imports: OnceCell::new(),
             module_constants: OnceCell::new(),
+            flow_kinds: OnceCell::new(),
             own_facts: OnceCell::new(),
             budget: Cell::new(RESOLUTION_BUDGET),
             assignments: RefCell::new(HashMap::new()),
@@ -98,6 +101,16 @@ impl<'a> FileContext<'a> {
                     .get_or_init(|| Arc::new(IntegrationFacts::of_single_file(self))),
             ),
         }
+    }
+
+    /// The kinds of the flow classes the file defines, computed once.
+    pub fn flow_kinds(&self) -> &[FlowKind] {
+        self.flow_kinds.get_or_init(|| {
+            super::flow::flow_classes(self)
+                .into_iter()
+                .map(|(_, kind)| kind)
+                .collect()
+        })
     }
 
     /// Module-level `NAME = "string"` constants of the file.

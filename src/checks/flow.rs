@@ -630,9 +630,9 @@ pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node) -> Option<&'s str>
 
 /// Does the file define a flow class of one of these kinds?
 pub fn file_has_flow(ctx: &FileContext, kinds: &[&str]) -> bool {
-    flow_classes(ctx)
+    ctx.flow_kinds()
         .iter()
-        .any(|(_, kind)| kinds.is_empty() || kinds.contains(&kind.name()))
+        .any(|kind| kinds.is_empty() || kinds.contains(&kind.name()))
 }
 
 // ---------------------------------------------------------------------------
