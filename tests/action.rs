@@ -1107,8 +1107,7 @@ fn action_yml_the_code_and_the_docs_agree() {
         ]
     );
     let docs =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-            .unwrap();
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     for name in inputs.iter().chain(&outputs) {
         assert!(
             docs.contains(&format!("| `{name}` |")),
