@@ -22,7 +22,9 @@ fn query_parameter(prefix: &str) -> Option<&str> {
 /// The built string of a string-building node, unless the node is a piece of a
 /// larger one (then the larger one is checked, once).
 fn outermost_built<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
-    if is_inner_piece(node, source) {
+    // Cheap first: a URL, a path or a query string has one of these.
+    let written = super::text(node, source);
+    if !written.contains(['/', '?', '&', '@']) || is_inner_piece(node, source) {
         return None;
     }
     flatten(node, source)
