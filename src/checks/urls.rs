@@ -378,9 +378,7 @@ pub fn literal_http_host(text: &str) -> Option<&str> {
     };
     // A host followed directly by a spliced value (`http://{host}`,
     // `http://cam-{id}.example`) is not written out.
-    let spliced_host = rest[authority_len..].starts_with(HOLE)
-        && !host_port[host.len()..].starts_with(':')
-        && host_port.len() == host.len();
+    let spliced_host = rest[authority_len..].starts_with(HOLE) && host_port == host;
     if host.is_empty() || spliced_host {
         return None;
     }
@@ -569,6 +567,17 @@ mod tests {
         );
         assert_eq!(literal_http_host("https://api.vendor.com"), None);
         assert_eq!(literal_http_host("http://"), None);
+        // Never panics on odd text: multi-byte characters around the host.
+        for odd in [
+            "http://[ä]:1/",
+            "http://ä\u{0}",
+            "http://[",
+            "http://@",
+            "http://é.com",
+        ] {
+            let _ = literal_http_host(odd);
+            let _ = url_layout(odd);
+        }
     }
 
     #[test]
