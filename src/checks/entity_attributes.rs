@@ -22,14 +22,23 @@ pub fn is_entity_attribute_entry(ctx: &FileContext, node: Node, _: &[&str]) -> b
             .is_some_and(|dictionary| feeds_attributes(ctx, dictionary)),
         "keyword_argument" => {
             let call = node.parent().and_then(|arguments| arguments.parent());
-            call.is_some_and(|call| {
-                call.kind() == "call"
-                    && call.child_by_field_name("function").is_some_and(|f| {
-                        let callee = text(f, source);
-                        callee == "dict" || callee.ends_with(".update")
-                    })
-                    && feeds_attributes(ctx, call)
-            })
+            let Some(function) = call
+                .filter(|call| call.kind() == "call")
+                .and_then(|call| call.child_by_field_name("function"))
+            else {
+                return false;
+            };
+            if text(function, source) == "dict" {
+                return call.is_some_and(|call| feeds_attributes(ctx, call));
+            }
+            // attrs.update(token=...): the keywords go into the object.
+            function.kind() == "attribute"
+                && function
+                    .child_by_field_name("attribute")
+                    .is_some_and(|m| text(m, source) == "update")
+                && function
+                    .child_by_field_name("object")
+                    .is_some_and(|object| is_attributes_target(ctx, object))
         }
         "assignment" => node
             .child_by_field_name("left")
@@ -203,10 +212,20 @@ mod tests {
             "pair",
             "'token'"
         ));
+        assert!(entry(
+            "class E:\n    def update(self):\n        self._attr_extra_state_attributes.update(token=t)\n",
+            "keyword_argument",
+            "token"
+        ));
     }
 
     #[test]
     fn other_dictionaries_are_not() {
+        assert!(!entry(
+            "class E:\n    def update(self):\n        self._payload.update(token=t)\n",
+            "keyword_argument",
+            "token"
+        ));
         assert!(!entry(
             "class E:\n    def headers(self):\n        return {'token': self._token}\n",
             "pair",
