@@ -44,8 +44,12 @@ fn is_non_request_name(name: &str) -> bool {
                 | "prefixes"
                 // SOAP/JNAP action URIs are identifiers, never requested.
                 | "action"
-                // A device's configuration_url is a link for people.
+                // Links for people: a device's configuration_url, a repair
+                // issue's learn_more_url, a homepage.
                 | "configuration"
+                | "learn"
+                | "homepage"
+                | "website"
         ) || word.starts_with("manufacturer") // SSDP matchers compare it
     })
 }
@@ -141,7 +145,13 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
             | "set"
             | "conditional_expression"
             | "attribute" => {}
-            "call" if is_inner_piece(current, source) => {}
+            // "http://.../{}".format(x): the call builds the URL.
+            "call"
+                if parent.child_by_field_name("function").map(|f| f.id()) == Some(current.id())
+                    && current.kind() == "attribute"
+                    && current
+                        .child_by_field_name("attribute")
+                        .is_some_and(|a| text(a, source) == "format") => {}
             "expression_statement" => return false, // a docstring or a bare string
             "comparison_operator"
             | "boolean_operator"
@@ -491,6 +501,8 @@ mod tests {
             "ENDPOINTS = {'status': 'http://api.vendor.com/s'}",
             "def f(url='http://8.8.8.8/'): pass",
             "url = f'http://api.vendor.com/{device}'",
+            "url = 'http://api.vendor.com/{}'.format(device)",
+            "url = 'http://api.vendor.com/%s' % device",
         ] {
             assert!(insecure(source), "{source}");
         }
@@ -519,6 +531,7 @@ mod tests {
             "MATCH = {'manufacturerURL': 'http://www.vendor.com'}",
             "headers = {'X-JNAP-Action': 'http://vendor.com/jnap/core/Transaction'}",
             "DeviceInfo(configuration_url='http://docs.vendor.com/device')",
+            "async_create_issue(hass, DOMAIN, 'x', learn_more_url='http://vendor.com/why')",
         ] {
             assert!(!insecure(source), "{source}");
         }
