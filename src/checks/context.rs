@@ -4,24 +4,31 @@ use std::{
     cell::{OnceCell, RefCell},
     collections::HashMap,
     rc::Rc,
+    sync::Arc,
 };
 
 use tree_sitter::{Node, Tree};
 
 use super::imports::ImportTable;
-use crate::rules::vocabulary::Vocabulary;
+use crate::{rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts};
 
 /// One parsed file, with the facts checks derive from it on demand.
 pub struct FileContext<'a> {
     pub source: &'a [u8],
     pub tree: &'a Tree,
     pub vocabulary: &'a Vocabulary,
+    /// Facts about the integration the file belongs to, gathered across its files
+    /// by the scanner; `None` when the file is not in an integration directory.
+    pub integration: Option<Arc<IntegrationFacts>>,
     imports: OnceCell<ImportTable>,
     /// Secret-sourced local names per function (keyed by the function node's id),
     /// each with the byte offset from which it holds a secret.
     tainted_locals: RefCell<HashMap<usize, Rc<HashMap<String, usize>>>>,
     /// The source in lowercase, for questions about the words a file uses.
     lowercase: OnceCell<String>,
+    module_constants: OnceCell<HashMap<String, String>>,
+    /// Facts from this file alone, when no integration's are known.
+    own_facts: OnceCell<Arc<IntegrationFacts>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -30,7 +37,10 @@ impl<'a> FileContext<'a> {
             source,
             tree,
             vocabulary,
+            integration: None,
             imports: OnceCell::new(),
+            module_constants: OnceCell::new(),
+            own_facts: OnceCell::new(),
             tainted_locals: RefCell::new(HashMap::new()),
             lowercase: OnceCell::new(),
         }
@@ -41,6 +51,30 @@ impl<'a> FileContext<'a> {
         self.lowercase
             .get_or_init(|| String::from_utf8_lossy(self.source).to_lowercase())
             .contains(word)
+    }
+
+    /// The same context, knowing the facts of the file's integration.
+    pub fn with_integration(mut self, facts: Option<Arc<IntegrationFacts>>) -> Self {
+        self.integration = facts;
+        self
+    }
+
+    /// The integration's facts; for a file outside any integration, the facts of
+    /// the file alone (its own flows, its own `async_step_reauth`).
+    pub fn facts(&self) -> Arc<IntegrationFacts> {
+        match &self.integration {
+            Some(facts) => Arc::clone(facts),
+            None => Arc::clone(
+                self.own_facts
+                    .get_or_init(|| Arc::new(IntegrationFacts::of_single_file(self))),
+            ),
+        }
+    }
+
+    /// Module-level `NAME = "string"` constants of the file.
+    pub fn module_constants(&self) -> &HashMap<String, String> {
+        self.module_constants
+            .get_or_init(|| super::flow::module_constants(self.tree.root_node(), self.source))
     }
 
     pub fn text(&self, node: Node) -> &'a str {

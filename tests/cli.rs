@@ -1,0 +1,305 @@
+//! The `hassec` binary end to end: exit codes, formats, configuration, bad input.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn hassec() -> Command {
+    let mut command = Command::cargo_bin("hassec").unwrap();
+    command.env("NO_COLOR", "1");
+    command
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+const INSECURE: &str = "import pickle\n\ndef load(blob):\n    return pickle.loads(blob)\n";
+
+#[test]
+fn findings_print_like_ruff_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with(
+            "a.py:4:12: HAS703 `pickle.loads` can run arbitrary code",
+        ))
+        .stdout(predicate::str::contains(
+            "Found 1 finding (1 error, 0 warnings, 0 notes) in 1 file",
+        ));
+}
+
+#[test]
+fn a_clean_tree_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.py",
+        "import json\n\ndef load(blob):\n    return json.loads(blob)\n",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Found 0 findings"));
+}
+
+#[test]
+fn fail_on_decides_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "const.py", "DEFAULT_VERIFY_SSL = False\n");
+    let run = |fail_on: &str| {
+        hassec()
+            .current_dir(dir.path())
+            .args(["scan", "--isolated", "--fail-on", fail_on, "."])
+            .assert()
+            .get_output()
+            .status
+            .code()
+    };
+    assert_eq!(run("error"), Some(0), "the finding is a warning");
+    assert_eq!(run("warning"), Some(1));
+    assert_eq!(run("note"), Some(1));
+    assert_eq!(run("never"), Some(0));
+    hassec()
+        .args(["scan", "--fail-on", "sometimes"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn json_output_is_a_stable_array() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    let output = hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--format", "json", "."])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let findings: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    let finding = &findings[0];
+    assert_eq!(finding["rule"], "HAS703");
+    assert_eq!(finding["name"], "unsafe-deserialization");
+    assert_eq!(finding["level"], "error");
+    assert_eq!(finding["path"], "a.py");
+    assert_eq!(
+        finding["start"],
+        serde_json::json!({"line": 4, "column": 12})
+    );
+    assert_eq!(finding["end"], serde_json::json!({"line": 4, "column": 30}));
+    assert!(finding["fingerprint"].as_str().unwrap().ends_with(":1"));
+}
+
+#[test]
+fn output_goes_to_a_file_and_the_summary_to_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--output", "report.txt", "."])
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains("Found 1 finding"));
+    let report = std::fs::read_to_string(dir.path().join("report.txt")).unwrap();
+    assert!(report.starts_with("a.py:4:12: HAS703"), "{report}");
+    assert!(!report.contains('\u{1b}'), "no colour codes in files");
+}
+
+#[test]
+fn select_ignore_and_configuration_files() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--ignore", "HAS703"])
+        .assert()
+        .success();
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--select", "HAS1"])
+        .assert()
+        .success();
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.hassec]\nignore = ['unsafe-deserialization']\n",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan"])
+        .assert()
+        .success();
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--select", "HAS703"])
+        .assert()
+        .success();
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn a_bad_configuration_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".hassec.toml",
+        "fail-on = 'error'\nselcet = ['HAS1']\n",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains(".hassec.toml: line 2")
+                .and(predicate::str::contains("selcet")),
+        );
+    hassec()
+        .args(["scan", "--select", "HAS999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("matches no rule"));
+}
+
+#[test]
+fn a_file_with_syntax_errors_is_still_scanned_and_an_unreadable_one_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "broken.py",
+        "import pickle\ndef (:\n    pass\n\nx = pickle.loads(b)\n",
+    );
+    write(dir.path(), "ok.py", INSECURE);
+    let mut command = hassec();
+    command
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", ".", "missing.py"]);
+    command
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("broken.py:5:5: HAS703"))
+        .stdout(predicate::str::contains("ok.py:4:12: HAS703"))
+        .stderr(predicate::str::contains("missing.py: cannot read"));
+}
+
+#[test]
+fn rules_lists_every_rule_and_rule_shows_its_help() {
+    let listing = hassec()
+        .arg("rules")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let listing = String::from_utf8(listing).unwrap();
+    for rule in hassec::rules::all() {
+        assert!(
+            listing.contains(&rule.id) && listing.contains(&rule.name),
+            "{} missing",
+            rule.id
+        );
+    }
+    hassec().args(["rule", "HAS703"]).assert().success().stdout(
+        predicate::str::contains("# HAS703 unsafe-deserialization")
+            .and(predicate::str::contains("**Good**")),
+    );
+    hassec()
+        .args(["rule", "secret-logged"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("HAS501"));
+    hassec()
+        .args(["rule", "HAS000"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("hassec rules"));
+}
+
+#[test]
+fn suppressions_are_counted_in_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.py",
+        "import pickle\nx = pickle.loads(b)  # nosec\ny = pickle.loads(b)  # hassec: ignore[HAS703]\n",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 suppressed (1 by `# nosec`)"));
+}
+
+#[test]
+fn version_is_printed() {
+    hassec()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("hassec "));
+}
+
+#[test]
+fn the_cache_gives_the_same_findings_and_notices_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    write(dir.path(), "b.py", "x = 1\n");
+    let scan = || {
+        let output = hassec()
+            .current_dir(dir.path())
+            .args(["scan", "--isolated", "--format", "json", "."])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let cold = scan();
+    assert!(dir.path().join(".hassec_cache/.gitignore").exists());
+    assert_eq!(scan(), cold, "a warm run finds the same");
+    write(dir.path(), "b.py", "import pickle\ny = pickle.loads(b)\n");
+    let changed = scan();
+    assert!(
+        changed.contains("\"path\": \"b.py\""),
+        "an edited file is scanned again: {changed}"
+    );
+    let uncached = hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--no-cache", "--format", "json", "."])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(uncached.stdout).unwrap(), changed);
+}
+
+#[test]
+fn an_unwritable_cache_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    write(
+        dir.path(),
+        "blocker",
+        "a file where the cache directory should be",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--cache-dir", "blocker/cache", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("HAS703"))
+        .stderr(predicate::str::contains("cannot write the results cache"));
+}
