@@ -7,7 +7,7 @@ use super::{
     context::resolve_local,
     secrets::{is_secret_sourced, names_secret, string_value},
     text,
-    urls::{HOLE, Segment, flatten, literal_http_host},
+    urls::{HOLE, Segment, flatten, literal_http_host, module_constant},
 };
 use crate::rules::vocabulary::split_words;
 
@@ -157,7 +157,7 @@ fn http_url_within(ctx: &FileContext, node: Node, depth: usize) -> Option<String
         return None;
     }
     let value = match node.kind() {
-        "identifier" => resolve_local(ctx, node).or_else(|| module_constant(ctx, node))?,
+        "identifier" => resolve_local(ctx, node).or_else(|| module_constant(node, ctx.source))?,
         "attribute" => self_attribute_value(ctx, node)?,
         _ => node,
     };
@@ -179,34 +179,6 @@ fn http_url_within(ctx: &FileContext, node: Node, depth: usize) -> Option<String
         return None;
     }
     Some(literal_http_host(leading).unwrap_or("{host}").to_string())
-}
-
-/// A module-level `NAME = value`.
-fn module_constant<'t>(ctx: &FileContext, identifier: Node<'t>) -> Option<Node<'t>> {
-    let name = ctx.text(identifier);
-    let mut root = identifier;
-    while let Some(parent) = root.parent() {
-        root = parent;
-    }
-    let mut cursor = root.walk();
-    let mut found = None;
-    for statement in root.named_children(&mut cursor) {
-        if statement.kind() != "expression_statement" {
-            continue;
-        }
-        if let Some(assignment) = statement.named_child(0)
-            && assignment.kind() == "assignment"
-            && let (Some(left), Some(right)) = (
-                assignment.child_by_field_name("left"),
-                assignment.child_by_field_name("right"),
-            )
-            && left.kind() == "identifier"
-            && ctx.text(left) == name
-        {
-            found = Some(right);
-        }
-    }
-    found
 }
 
 /// `self._url` → the value assigned to `self._url` in the enclosing class.
