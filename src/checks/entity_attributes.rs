@@ -22,14 +22,23 @@ pub fn is_entity_attribute_entry(ctx: &FileContext, node: Node, _: &[&str]) -> b
             .is_some_and(|dictionary| feeds_attributes(ctx, dictionary)),
         "keyword_argument" => {
             let call = node.parent().and_then(|arguments| arguments.parent());
-            call.is_some_and(|call| {
-                call.kind() == "call"
-                    && call.child_by_field_name("function").is_some_and(|f| {
-                        let callee = text(f, source);
-                        callee == "dict" || callee.ends_with(".update")
-                    })
-                    && feeds_attributes(ctx, call)
-            })
+            let Some(function) = call
+                .filter(|call| call.kind() == "call")
+                .and_then(|call| call.child_by_field_name("function"))
+            else {
+                return false;
+            };
+            if text(function, source) == "dict" {
+                return call.is_some_and(|call| feeds_attributes(ctx, call));
+            }
+            // attrs.update(token=...): the keywords go into the object.
+            function.kind() == "attribute"
+                && function
+                    .child_by_field_name("attribute")
+                    .is_some_and(|m| text(m, source) == "update")
+                && function
+                    .child_by_field_name("object")
+                    .is_some_and(|object| is_attributes_target(ctx, object))
         }
         "assignment" => node
             .child_by_field_name("left")
@@ -86,13 +95,21 @@ fn feeds_attributes(ctx: &FileContext, expression: Node) -> bool {
 }
 
 /// Is `target` the state attributes: `self._attr_extra_state_attributes`, the
-/// class attribute of that name, or a local that `extra_state_attributes` returns?
+/// class attribute of that name, a local that `extra_state_attributes` returns,
+/// or an attribute of `self` that the class's `extra_state_attributes` returns
+/// (`self._attributes`, the older idiom)?
 fn is_attributes_target(ctx: &FileContext, target: Node) -> bool {
     let source = ctx.source;
     match target.kind() {
-        "attribute" => target
-            .child_by_field_name("attribute")
-            .is_some_and(|a| text(a, source) == ATTRIBUTES),
+        "attribute" => {
+            target
+                .child_by_field_name("attribute")
+                .is_some_and(|a| text(a, source) == ATTRIBUTES)
+                || (target
+                    .child_by_field_name("object")
+                    .is_some_and(|o| text(o, source) == "self")
+                    && class_property_returns(target, text(target, source), source))
+        }
         "identifier" => {
             let name = text(target, source);
             if name == ATTRIBUTES {
@@ -106,6 +123,32 @@ fn is_attributes_target(ctx: &FileContext, target: Node) -> bool {
     }
 }
 
+/// Does the class enclosing `node` define `extra_state_attributes` returning
+/// exactly `returned` (`self._attributes`)?
+fn class_property_returns(node: Node, returned: &str, source: &[u8]) -> bool {
+    let mut class = node.parent();
+    while let Some(current) = class {
+        if current.kind() == "class_definition" {
+            break;
+        }
+        class = current.parent();
+    }
+    let Some(body) = class.and_then(|c| c.child_by_field_name("body")) else {
+        return false;
+    };
+    let mut cursor = body.walk();
+    body.named_children(&mut cursor).any(|member| {
+        let function = match member.kind() {
+            "decorated_definition" => member.child_by_field_name("definition"),
+            "function_definition" => Some(member),
+            _ => None,
+        };
+        function.is_some_and(|f| {
+            function_name(f, source) == Some(PROPERTY) && returns_text(f, returned, source)
+        })
+    })
+}
+
 fn function_name<'s>(scope: Node, source: &'s [u8]) -> Option<&'s str> {
     (scope.kind() == "function_definition")
         .then(|| scope.child_by_field_name("name"))
@@ -115,12 +158,17 @@ fn function_name<'s>(scope: Node, source: &'s [u8]) -> Option<&'s str> {
 
 /// Does the function return the local `name` (`return attrs`)?
 fn returns_name(function: Node, name: &str, source: &[u8]) -> bool {
+    returns_text(function, name, source)
+}
+
+/// Does the function return an expression written exactly `returned`?
+fn returns_text(function: Node, returned: &str, source: &[u8]) -> bool {
     let mut stack = vec![function];
     while let Some(node) = stack.pop() {
         if node.kind() == "return_statement"
             && node
                 .named_child(0)
-                .is_some_and(|value| value.kind() == "identifier" && text(value, source) == name)
+                .is_some_and(|value| text(value, source) == returned)
         {
             return true;
         }
@@ -203,10 +251,40 @@ mod tests {
             "pair",
             "'token'"
         ));
+        assert!(entry(
+            "class E:\n    def update(self):\n        self._attr_extra_state_attributes.update(token=t)\n",
+            "keyword_argument",
+            "token"
+        ));
+    }
+
+    #[test]
+    fn a_self_attribute_returned_by_the_property_is_the_attributes() {
+        let class = "class E:\n    @property\n    def extra_state_attributes(self):\n        return self._attributes\n\n    def update(self):\n";
+        assert!(entry(
+            &format!("{class}        self._attributes = {{'token': t}}\n"),
+            "pair",
+            "'token'"
+        ));
+        assert!(entry(
+            &format!("{class}        self._attributes['api_key'] = k\n"),
+            "assignment",
+            "self._attributes["
+        ));
+        assert!(!entry(
+            &format!("{class}        self._headers = {{'token': t}}\n"),
+            "pair",
+            "'token'"
+        ));
     }
 
     #[test]
     fn other_dictionaries_are_not() {
+        assert!(!entry(
+            "class E:\n    def update(self):\n        self._payload.update(token=t)\n",
+            "keyword_argument",
+            "token"
+        ));
         assert!(!entry(
             "class E:\n    def headers(self):\n        return {'token': self._token}\n",
             "pair",

@@ -14,6 +14,7 @@ pub mod exceptions;
 mod expiry;
 pub mod flow;
 pub mod form_fields;
+mod http_credentials;
 mod http_urls;
 mod imports;
 mod literals;
@@ -193,7 +194,7 @@ pub static CHECKS: &[Check] = &[
         name: "credentials-over-http",
         doc: "the request call goes to an `http://` URL (not loopback) and carries credentials",
         needs_strings: false,
-        eval: http_urls::credentials_over_http,
+        eval: http_credentials::credentials_over_http,
     },
     Check {
         name: "verification-opt-out",
@@ -338,6 +339,29 @@ pub(crate) mod test_support {
         let mut parser = Parser::new();
         parser.set_language(&crate::scan::language()).unwrap();
         parser.parse(source, None).unwrap()
+    }
+
+    /// Runs `check` on every node of `kind` whose text starts with `starts`, in
+    /// `source`, and says whether any passes.
+    pub fn any_passes(
+        check: fn(&super::FileContext, Node, &[&str]) -> bool,
+        source: &str,
+        kind: &str,
+        starts: &str,
+    ) -> bool {
+        let tree = parse(source);
+        let vocabulary = crate::rules::vocabulary::Vocabulary::default();
+        let ctx = super::FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let mut stack = vec![tree.root_node()];
+        let mut any = false;
+        while let Some(node) = stack.pop() {
+            if node.kind() == kind && ctx.text(node).starts_with(starts) {
+                any |= check(&ctx, node, &[]);
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+        any
     }
 
     /// The first node of `kind` whose text is `text`, in document order.

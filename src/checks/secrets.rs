@@ -353,11 +353,12 @@ fn distinct_chars(value: &str) -> usize {
     seen.len()
 }
 
-/// A JSON field name (`powerToday`, `eBatChargeToday`) or an enumeration value
-/// (`ANALOG`, `FLUME_TOKEN_FILE`): words, not random characters.
+/// A JSON field name (`powerToday`, `eBatChargeToday`) or an UPPER_SNAKE
+/// enumeration value (`VENDOR_TOKEN_FILE`): words, not random characters. A
+/// single upper-case word (`"SUPERSECRET"`) could be a password and is kept.
 fn is_identifier_like(value: &str) -> bool {
     static FIELD_OR_ENUM: LazyLock<regex::Regex> = LazyLock::new(|| {
-        regex::Regex::new(r"^([a-z][a-z0-9]*([A-Z][a-z]{2,}[a-z0-9]*)+|[A-Z]+(_[A-Z]+)*)$")
+        regex::Regex::new(r"^([a-z][a-z0-9]*([A-Z][a-z]{2,}[a-z0-9]*)+|[A-Z]+(_[A-Z]+)+)$")
             .expect("pattern compiles")
     });
     FIELD_OR_ENUM.is_match(value)
@@ -583,6 +584,8 @@ mod tests {
             "NOT_SO_PRIVATE_KEY = 'PHES7U2RADREWAFEBUSTUBAWRASWUTUS'",
             "KEY = '-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA1b2c3d4'",
             "DEFAULT_PASSWORD = 'dreambox'",
+            "PASSWORD = 'SUPERSECRET'",
+            "password = 'letMeIn42'",
         ] {
             assert!(hardcoded(source), "{source}");
         }
@@ -616,6 +619,7 @@ mod tests {
             "Description(api_key='eBatChargeToday')",
             "client(api_key='powerToday')",
             "PIN_MODE_ANALOG = 'ANALOG'",
+            "STORE = {'token': 'VENDOR_TOKEN_STORE'}",
             "header = '-----BEGIN PRIVATE KEY-----'",
         ] {
             assert!(!hardcoded(source), "{source}");

@@ -5,12 +5,22 @@ use tree_sitter::Node;
 use super::{FileContext, context::enclosing_scope, text};
 use crate::rules::vocabulary::split_words;
 
+/// Helpers that build an unverified context on request; HAS301 reports their
+/// callers, so their own bodies are not reported again.
+const NO_VERIFY_HELPERS: &[&str] = &[
+    "client_context_no_verify",
+    "_client_context_no_verify",
+    "get_default_no_verify_context",
+    "create_no_verify_ssl_context",
+    "_create_unverified_context",
+];
+
 /// Check `verification-opt-out`: the node only runs when the user turned
 /// verification off (it sits in the branch of `if not verify_ssl:` or in the
-/// `else` of `if verify_ssl:`), or inside a helper whose name says it builds an
-/// unverified context (`client_context_no_verify`; its callers are what to
-/// report), or it turns hostname checking off in a function that pins its own
-/// certificate authority (`load_verify_locations`, `cadata`).
+/// `else` of `if verify_ssl:`), or inside one of the no-verify helpers whose
+/// callers are reported (`client_context_no_verify`), or it turns hostname
+/// checking off in a function that pins its own certificate authority
+/// (`load_verify_locations`).
 pub fn is_verification_opt_out(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let source = ctx.source;
     if in_opt_out_branch(node, source) {
@@ -20,14 +30,9 @@ pub fn is_verification_opt_out(ctx: &FileContext, node: Node, _: &[&str]) -> boo
     if scope.kind() != "function_definition" {
         return false;
     }
-    let name = scope
+    let helper = scope
         .child_by_field_name("name")
-        .map(|n| split_words(text(n, source)))
-        .unwrap_or_default();
-    let helper = name.windows(2).any(|w| w[0] == "no" && w[1] == "verify")
-        || name
-            .iter()
-            .any(|w| matches!(w.as_str(), "unverified" | "insecure" | "noverify"));
+        .is_some_and(|n| NO_VERIFY_HELPERS.contains(&text(n, source)));
     helper || pins_own_ca(ctx, node, scope)
 }
 
@@ -75,14 +80,46 @@ fn in_opt_out_branch(node: Node, source: &[u8]) -> bool {
             _ => None,
         };
         if let Some((condition, taken_when_true)) = branch
-            && let Some(true_means_verify) = condition_polarity(condition, source)
-            && taken_when_true != true_means_verify
+            && taken_only_when_off(condition, taken_when_true, source)
         {
             return true;
         }
         current = parent;
     }
     false
+}
+
+/// Is a branch taken (when `condition` is `taken_when`) only with verification
+/// off? Looks through `not`, parentheses, `and` (a branch taken when all hold)
+/// and `or` (a branch taken when none holds).
+fn taken_only_when_off(condition: Node, taken_when: bool, source: &[u8]) -> bool {
+    match condition.kind() {
+        "parenthesized_expression" => condition
+            .named_child(0)
+            .is_some_and(|inner| taken_only_when_off(inner, taken_when, source)),
+        "not_operator" => condition
+            .child_by_field_name("argument")
+            .is_some_and(|inner| taken_only_when_off(inner, !taken_when, source)),
+        "boolean_operator" => {
+            let operator = condition
+                .child_by_field_name("operator")
+                .map(|o| text(o, source));
+            // `a and b` taken: both hold; `a or b` not taken: neither holds.
+            let each_holds = match operator {
+                Some("and") => taken_when,
+                Some("or") => !taken_when,
+                _ => return false,
+            };
+            each_holds
+                && ["left", "right"].iter().any(|side| {
+                    condition
+                        .child_by_field_name(side)
+                        .is_some_and(|operand| taken_only_when_off(operand, taken_when, source))
+                })
+        }
+        _ => condition_polarity(condition, source)
+            .is_some_and(|true_means_verify| taken_when != true_means_verify),
+    }
 }
 
 /// For a condition about verification: does "true" mean "verify"? `None` when
@@ -105,8 +142,7 @@ fn condition_polarity(condition: Node, source: &[u8]) -> Option<bool> {
             "insecure" | "unverified" | "skip" | "disable" | "no"
         )
     });
-    let negated = condition.kind() == "not_operator"
-        || condition_text.ends_with("is False")
+    let negated = condition_text.ends_with("is False")
         || condition_text.ends_with("== False")
         || condition_text.ends_with("is not True");
     Some(!(negated ^ inverted_name))
@@ -133,11 +169,17 @@ mod tests {
             "def f(verify_ssl):\n    if verify_ssl:\n        pass\n    else:\n        ctx.check_hostname = False\n",
             "def f(insecure):\n    if insecure:\n        ctx.check_hostname = False\n",
             "def f(v):\n    if v[CONF_VERIFY_SSL] is False:\n        ctx.check_hostname = False\n",
+            "def f(c, url):\n    if not c.get(CONF_VERIFY_CERT, True) and url:\n        ctx.check_hostname = False\n",
+            "def f(c, url):\n    if c[CONF_VERIFY_SSL] or url:\n        pass\n    else:\n        ctx.check_hostname = False\n",
             "def client_context_no_verify():\n    ctx.check_hostname = False\n",
+            "def _client_context_no_verify(ciphers):\n    ctx.check_hostname = False\n",
             "def pinned(cadata):\n    ctx.check_hostname = False\n    ctx.load_verify_locations(cadata=cadata)\n",
         ] {
             assert!(opt_out(source, target), "{source}");
         }
+        // An integration's own helper: nothing reports its callers, so its body is.
+        let own_helper = "def create_insecure_context():\n    ctx.check_hostname = False\n";
+        assert!(!opt_out(own_helper, target));
         let other_context = "def other(cadata):\n    ctx.check_hostname = False\n    other.load_verify_locations(cadata=cadata)\n";
         assert!(!opt_out(other_context, target));
     }
@@ -150,6 +192,8 @@ mod tests {
             // Verification requested, and turned off: a bug, reported.
             "def f(entry):\n    if entry[CONF_VERIFY_SSL]:\n        ctx.check_hostname = False\n",
             "def f(c):\n    if c[CONF_SSL]:\n        ctx.check_hostname = False\n",
+            // Taken when verification is off *or* something else: not only when off.
+            "def f(c, url):\n    if not c[CONF_VERIFY_SSL] or url:\n        ctx.check_hostname = False\n",
         ] {
             assert!(!opt_out(source, target), "{source}");
         }

@@ -22,7 +22,11 @@ fn query_parameter(prefix: &str) -> Option<&str> {
 /// The built string of a string-building node, unless the node is a piece of a
 /// larger one (then the larger one is checked, once).
 fn outermost_built<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
-    if is_inner_piece(node, source) {
+    // Cheap first: a URL, a path or a query string written here has one of these.
+    let literal = matches!(node.kind(), "string" | "concatenated_string");
+    if (literal && !super::text(node, source).contains(['/', '?', '&', '@']))
+        || is_inner_piece(node, source)
+    {
         return None;
     }
     flatten(node, source)

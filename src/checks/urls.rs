@@ -111,9 +111,17 @@ pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
                     }
                     Some(built)
                 }
-                Some("%") if is_string(left) => {
+                Some("%") => {
+                    let template = template_string(left, source)?;
                     let arguments = percent_arguments(right);
-                    push_template(left, source, &arguments, &[], Style::Percent, &mut built);
+                    push_template(
+                        template,
+                        source,
+                        &arguments,
+                        &[],
+                        Style::Percent,
+                        &mut built,
+                    );
                     Some(built)
                 }
                 _ => None,
@@ -126,12 +134,13 @@ pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
             }
             let object = function.child_by_field_name("object")?;
             let method = function.child_by_field_name("attribute")?;
-            if text(method, source) != "format" || !is_string(object) {
+            if text(method, source) != "format" {
                 return None;
             }
+            let template = template_string(object, source)?;
             let (positional, keywords) = call_arguments(node, source);
             push_template(
-                object,
+                template,
                 source,
                 &positional,
                 &keywords,
@@ -146,6 +155,51 @@ pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
 
 fn is_string(node: Node) -> bool {
     matches!(node.kind(), "string" | "concatenated_string")
+}
+
+/// The string a template is written in: a literal, or an UPPER_CASE module
+/// constant holding one (`ENTITY_IMAGE_URL.format(entity_id, token)`).
+fn template_string<'t>(node: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    if is_string(node) {
+        return Some(node);
+    }
+    let name = text(node, source);
+    let constant = node.kind() == "identifier"
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    module_constant(node, source).filter(|value| constant && is_string(*value))
+}
+
+/// The value of a module-level `NAME = value` for the identifier `NAME`.
+pub fn module_constant<'t>(identifier: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
+    if identifier.kind() != "identifier" {
+        return None;
+    }
+    let name = text(identifier, source);
+    let mut root = identifier;
+    while let Some(parent) = root.parent() {
+        root = parent;
+    }
+    let mut cursor = root.walk();
+    let mut found = None;
+    for statement in root.named_children(&mut cursor) {
+        if statement.kind() != "expression_statement" {
+            continue;
+        }
+        if let Some(assignment) = statement.named_child(0)
+            && assignment.kind() == "assignment"
+            && let (Some(left), Some(right)) = (
+                assignment.child_by_field_name("left"),
+                assignment.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+            && text(left, source) == name
+        {
+            found = Some(right);
+        }
+    }
+    found
 }
 
 /// Appends an f-string (or plain string) piece by piece.
@@ -378,9 +432,7 @@ pub fn literal_http_host(text: &str) -> Option<&str> {
     };
     // A host followed directly by a spliced value (`http://{host}`,
     // `http://cam-{id}.example`) is not written out.
-    let spliced_host = rest[authority_len..].starts_with(HOLE)
-        && !host_port[host.len()..].starts_with(':')
-        && host_port.len() == host.len();
+    let spliced_host = rest[authority_len..].starts_with(HOLE) && host_port == host;
     if host.is_empty() || spliced_host {
         return None;
     }
@@ -528,6 +580,25 @@ mod tests {
     }
 
     #[test]
+    fn templates_in_module_constants_flatten() {
+        let source = "IMAGE_URL = '/api/proxy/{0}?token={1}'\nx = IMAGE_URL.format(eid, token)\ny = lower.format(a)\n";
+        let tree = parse(source);
+        let value = |index: u32| {
+            tree.root_node()
+                .named_child(index)
+                .and_then(|s| s.named_child(0))
+                .and_then(|a| a.child_by_field_name("right"))
+                .unwrap()
+        };
+        let built = flatten(value(1), source.as_bytes()).expect("a constant template");
+        assert_eq!(built.template.replace(HOLE, "#"), "/api/proxy/#?token=#");
+        assert!(
+            flatten(value(2), source.as_bytes()).is_none(),
+            "not a constant"
+        );
+    }
+
+    #[test]
     fn numbers_added_build_no_string() {
         let source = "x = a + 1\n";
         let tree = parse(source);
@@ -569,6 +640,17 @@ mod tests {
         );
         assert_eq!(literal_http_host("https://api.vendor.com"), None);
         assert_eq!(literal_http_host("http://"), None);
+        // Never panics on odd text: multi-byte characters around the host.
+        for odd in [
+            "http://[ä]:1/",
+            "http://ä\u{0}",
+            "http://[",
+            "http://@",
+            "http://é.com",
+        ] {
+            let _ = literal_http_host(odd);
+            let _ = url_layout(odd);
+        }
     }
 
     #[test]

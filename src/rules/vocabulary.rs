@@ -318,6 +318,24 @@ mod tests {
     }
 
     #[test]
+    fn every_ambiguous_word_and_lookalike_is_about_a_listed_word() {
+        let vocabulary = Vocabulary::default();
+        for (word, context) in &vocabulary.ambiguous {
+            assert!(
+                vocabulary.words.contains(word),
+                "{word:?} is not a secret word"
+            );
+            assert!(!context.is_empty(), "{word:?} has no context words");
+        }
+        for lookalike in &vocabulary.lookalikes {
+            assert!(
+                vocabulary.words.iter().any(|w| contains_run(lookalike, w)),
+                "{lookalike:?} contains no secret word"
+            );
+        }
+    }
+
+    #[test]
     fn the_user_can_add_words() {
         let vocabulary = Vocabulary::with_extra_words(&["otp_seed".to_string()]);
         assert!(vocabulary.is_secret_like("self._otp_seed"));
