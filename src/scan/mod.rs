@@ -106,6 +106,7 @@ impl Scanner {
         let settings = cache::digest(
             [
                 env!("CARGO_PKG_VERSION").as_bytes(),
+                env!("HASSEC_SOURCE_HASH").as_bytes(),
                 rule_ids.join(",").as_bytes(),
             ]
             .into_iter()
