@@ -12,6 +12,9 @@ BENCH="$ROOT/.bench"
 VENV="$BENCH/venv"
 SEMGREP_RULES="$ROOT/scripts/semgrep-rules.yaml"
 
+# Offline: no version check (it waits on the network for a minute and more), no metrics.
+export SEMGREP_ENABLE_VERSION_CHECK=0 SEMGREP_SEND_METRICS=off
+
 log() { printf '== %s\n' "$*" >&2; }
 
 # bandit parses with the interpreter it runs on, and Home Assistant 2025.4 is Python

@@ -6,6 +6,7 @@
 #
 #   scripts/compare.sh                # downloads the corpus, builds hassec --release
 #   CORPUS=/path/to/ha HASSEC=/path/to/hassec scripts/compare.sh
+#   TOOLS=hassec scripts/compare.sh   # rerun only hassec, reuse the other reports
 set -euo pipefail
 source "$(dirname "$0")/bench-common.sh"
 
@@ -25,14 +26,17 @@ mkdir -p "$OUT"
 compare_target() { # label dir
   local label=$1 dir=$2 out="$OUT/$1"
   mkdir -p "$out"
-  : >"$out/times.txt"
-  for tool in hassec ruff bandit semgrep; do
+  for tool in ${TOOLS:-hassec ruff bandit semgrep}; do
     log "$tool on $label"
     local t="$out/$tool.time"
     : >"$t"
     timed_run "$tool" "$dir" "$out/$tool.json" "$t"
-    echo "$tool $(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$t" | tail -1)" >>"$out/times.txt"
   done
+  for tool in hassec ruff bandit semgrep; do
+    if [ -f "$out/$tool.time" ]; then
+      echo "$tool $(grep -E '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+$' "$out/$tool.time" | tail -1)"
+    fi
+  done >"$out/times.txt"
   # What ruff reports when the code's own `# noqa` comments are honoured.
   "$VENV/bin/ruff" check --no-cache --isolated --select S --output-format json --exit-zero \
     -o "$out/ruff-noqa-honoured.json" "$dir"
