@@ -37,12 +37,21 @@ enum Command {
         /// Rule id (`HAS501`) or name (`secret-logged`).
         rule: String,
     },
+    /// Run as a GitHub Actions step: inputs, event and workspace come from the
+    /// runner's environment (see docs/action.md).
+    Action,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
+    /// `path:line:col: HASnnn message`, then a summary.
     Text,
+    /// An array of findings.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
 }
 
 #[derive(clap::Args)]
@@ -80,6 +89,21 @@ struct ScanArgs {
     /// Show how many findings each rule produced.
     #[arg(long)]
     statistics: bool,
+    /// Where to cache results between runs.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "HASSEC_CACHE_DIR",
+        default_value = ".hassec_cache"
+    )]
+    cache_dir: PathBuf,
+    /// Scan every file afresh; neither read nor write the cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// SARIF `automationDetails.id`: code scanning's category for this analysis
+    /// (e.g. `hassec/`). Only with `--format sarif`.
+    #[arg(long, value_name = "NAME")]
+    category: Option<String>,
 }
 
 fn parse_fail_on(value: &str) -> Result<FailOn, String> {
@@ -94,6 +118,7 @@ pub fn run() -> Result<ExitCode> {
             print_rules();
             Ok(ExitCode::SUCCESS)
         }
+        Command::Action => action(),
         Command::Rule { rule } => {
             let Some(rule) = rules::find(&rule) else {
                 bail!("no rule `{rule}`; `hassec rules` lists them");
@@ -131,17 +156,38 @@ fn resolve_config(args: &ScanArgs) -> Result<Config> {
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
     let config = resolve_config(&args)?;
-    let scanner = Scanner::new(&config).map_err(anyhow::Error::msg)?;
+    if args.category.is_some() && !matches!(args.format, Format::Sarif) {
+        bail!("--category is a SARIF field; use it with --format sarif");
+    }
+    let mut scanner = Scanner::new(&config).map_err(anyhow::Error::msg)?;
+    if !args.no_cache {
+        scanner = scanner.with_cache(args.cache_dir.clone());
+    }
+    let start_time = chrono::Utc::now();
     let report = scanner.scan_paths(&args.paths, args.force_exclude);
+    let end_time = chrono::Utc::now();
     for skipped in &report.skipped {
         anstream::eprintln!("hassec: skipped {}: {}", skipped.path, skipped.reason);
     }
     for error in &report.errors {
         anstream::eprintln!("hassec: {}: {}", error.path, error.message);
     }
+    if let Some(error) = &report.cache_error {
+        anstream::eprintln!("hassec: warning: {error} (use --no-cache or --cache-dir)");
+    }
     let rendered = match args.format {
         Format::Text => report::text::render(&report, args.statistics),
         Format::Json => report::json::render(&report.findings),
+        Format::Sarif => report::sarif::render(
+            &report,
+            scanner.rules(),
+            &report::sarif::SarifOptions {
+                category: args.category.clone(),
+                start_time: Some(start_time),
+                end_time: Some(end_time),
+            },
+        ),
+        Format::Github => report::github::render(&report.findings),
     };
     write_output(args.output.as_deref(), &rendered)?;
     if args.output.is_some() || !matches!(args.format, Format::Text) {
@@ -210,4 +256,36 @@ fn rule_doc(rule: &Rule) -> String {
         rule.summary,
         rule.help.trim_start()
     )
+}
+
+/// The action's entry point: the runner starts the container in the workspace,
+/// which `GITHUB_WORKSPACE` names; findings' paths are relative to it.
+fn action() -> Result<ExitCode> {
+    use hassec::github::{api::Backoff, env::Env};
+    let env = Env::from_process();
+    if let Some(workspace) = env.path("GITHUB_WORKSPACE") {
+        std::env::set_current_dir(&workspace)
+            .with_context(|| format!("cannot enter GITHUB_WORKSPACE {}", workspace.display()))?;
+    }
+    // The first wait between retries and status polls, in milliseconds (default 2 s).
+    let backoff = env
+        .get("HASSEC_BACKOFF_MS")
+        .and_then(|ms| ms.parse().ok())
+        .map_or_else(Backoff::default, |ms| {
+            Backoff::starting_at(std::time::Duration::from_millis(ms))
+        });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match runtime.block_on(hassec::github::run(&env, backoff)) {
+        Ok(code) => Ok(ExitCode::from(code)),
+        Err(error) => {
+            println!(
+                "{}",
+                hassec::github::reporting::message("error", "hassec", &error)
+            );
+            bail!(error)
+        }
+    }
 }

@@ -1,11 +1,13 @@
 //! A finding: one rule firing at one place.
 
+use serde::{Deserialize, Serialize};
+
 use crate::rules::{Level, Rule};
 
 /// A position in a file: 1-based line, 1-based column counted in characters
 /// (as editors and the text output show it) and in UTF-16 code units (as SARIF
 /// and GitHub count it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Position {
     pub line: usize,
     pub column: usize,
@@ -39,7 +41,7 @@ impl Finding {
 }
 
 /// How a finding was suppressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SuppressedBy {
     /// `# hassec: ignore[...]` on the line or the line above.
     Comment,

@@ -255,3 +255,51 @@ fn version_is_printed() {
         .success()
         .stdout(predicate::str::starts_with("hassec "));
 }
+
+#[test]
+fn the_cache_gives_the_same_findings_and_notices_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    write(dir.path(), "b.py", "x = 1\n");
+    let scan = || {
+        let output = hassec()
+            .current_dir(dir.path())
+            .args(["scan", "--isolated", "--format", "json", "."])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let cold = scan();
+    assert!(dir.path().join(".hassec_cache/.gitignore").exists());
+    assert_eq!(scan(), cold, "a warm run finds the same");
+    write(dir.path(), "b.py", "import pickle\ny = pickle.loads(b)\n");
+    let changed = scan();
+    assert!(
+        changed.contains("\"path\": \"b.py\""),
+        "an edited file is scanned again: {changed}"
+    );
+    let uncached = hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--no-cache", "--format", "json", "."])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(uncached.stdout).unwrap(), changed);
+}
+
+#[test]
+fn an_unwritable_cache_is_a_warning_not_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    write(
+        dir.path(),
+        "blocker",
+        "a file where the cache directory should be",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--cache-dir", "blocker/cache", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("HAS703"))
+        .stderr(predicate::str::contains("cannot write the results cache"));
+}

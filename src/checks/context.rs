@@ -2,23 +2,33 @@
 
 use std::{
     cell::{OnceCell, RefCell},
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     rc::Rc,
+    sync::Arc,
 };
 
 use tree_sitter::{Node, Tree};
 
 use super::imports::ImportTable;
-use crate::rules::vocabulary::Vocabulary;
+use crate::{rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts};
 
 /// One parsed file, with the facts checks derive from it on demand.
 pub struct FileContext<'a> {
     pub source: &'a [u8],
     pub tree: &'a Tree,
     pub vocabulary: &'a Vocabulary,
+    /// Facts about the integration the file belongs to, gathered across its files
+    /// by the scanner; `None` when the file is not in an integration directory.
+    pub integration: Option<Arc<IntegrationFacts>>,
     imports: OnceCell<ImportTable>,
-    /// Secret-sourced local names per function (keyed by the function node's id).
-    tainted_locals: RefCell<HashMap<usize, Rc<HashSet<String>>>>,
+    /// Secret-sourced local names per function (keyed by the function node's id),
+    /// each with the byte offset from which it holds a secret.
+    tainted_locals: RefCell<HashMap<usize, Rc<HashMap<String, usize>>>>,
+    /// The source in lowercase, for questions about the words a file uses.
+    lowercase: OnceCell<String>,
+    module_constants: OnceCell<HashMap<String, String>>,
+    /// Facts from this file alone, when no integration's are known.
+    own_facts: OnceCell<Arc<IntegrationFacts>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -27,9 +37,44 @@ impl<'a> FileContext<'a> {
             source,
             tree,
             vocabulary,
+            integration: None,
             imports: OnceCell::new(),
+            module_constants: OnceCell::new(),
+            own_facts: OnceCell::new(),
             tainted_locals: RefCell::new(HashMap::new()),
+            lowercase: OnceCell::new(),
         }
+    }
+
+    /// Does the file's text contain `word` (lowercase), case-insensitively?
+    pub fn mentions(&self, word: &str) -> bool {
+        self.lowercase
+            .get_or_init(|| String::from_utf8_lossy(self.source).to_lowercase())
+            .contains(word)
+    }
+
+    /// The same context, knowing the facts of the file's integration.
+    pub fn with_integration(mut self, facts: Option<Arc<IntegrationFacts>>) -> Self {
+        self.integration = facts;
+        self
+    }
+
+    /// The integration's facts; for a file outside any integration, the facts of
+    /// the file alone (its own flows, its own `async_step_reauth`).
+    pub fn facts(&self) -> Arc<IntegrationFacts> {
+        match &self.integration {
+            Some(facts) => Arc::clone(facts),
+            None => Arc::clone(
+                self.own_facts
+                    .get_or_init(|| Arc::new(IntegrationFacts::of_single_file(self))),
+            ),
+        }
+    }
+
+    /// Module-level `NAME = "string"` constants of the file.
+    pub fn module_constants(&self) -> &HashMap<String, String> {
+        self.module_constants
+            .get_or_init(|| super::flow::module_constants(self.tree.root_node(), self.source))
     }
 
     pub fn text(&self, node: Node) -> &'a str {
@@ -42,12 +87,12 @@ impl<'a> FileContext<'a> {
     }
 
     /// The locals of `scope` (a function, or the module) that hold secret-sourced values,
-    /// computed once with `compute`.
+    /// with the offset of the first assignment that makes them so, computed once with `compute`.
     pub(super) fn tainted_locals(
         &self,
         scope: Node,
-        compute: impl FnOnce() -> HashSet<String>,
-    ) -> Rc<HashSet<String>> {
+        compute: impl FnOnce() -> HashMap<String, usize>,
+    ) -> Rc<HashMap<String, usize>> {
         if let Some(known) = self.tainted_locals.borrow().get(&scope.id()) {
             return Rc::clone(known);
         }
@@ -69,4 +114,41 @@ pub fn enclosing_scope(node: Node) -> Node {
         current = parent;
     }
     current
+}
+
+/// A local name stands for the value last assigned to it in the same function;
+/// anything else stands for itself.
+pub fn resolve_local<'t>(ctx: &FileContext, node: Node<'t>) -> Option<Node<'t>> {
+    if node.kind() != "identifier" {
+        return Some(node);
+    }
+    let name = ctx.text(node);
+    let scope = enclosing_scope(node);
+    let mut found = None;
+    let mut stack = vec![scope];
+    while let Some(current) = stack.pop() {
+        if current.start_byte() >= node.start_byte() {
+            continue;
+        }
+        if current.kind() == "assignment"
+            && let (Some(left), Some(right)) = (
+                current.child_by_field_name("left"),
+                current.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+            && ctx.text(left) == name
+            && found.is_none_or(|f: Node| f.start_byte() < right.start_byte())
+        {
+            found = Some(right);
+        }
+        let mut cursor = current.walk();
+        for child in current.named_children(&mut cursor) {
+            if current.id() == scope.id()
+                || !matches!(child.kind(), "function_definition" | "class_definition")
+            {
+                stack.push(child);
+            }
+        }
+    }
+    found
 }

@@ -5,10 +5,30 @@
 //! `checks = ["secret-sourced"]`; `#not-secret-sourced?` negates. Each check takes
 //! one capture, then zero or more strings, and answers yes or no.
 
+mod arguments;
+mod auth;
 mod context;
+pub mod diagnostics;
+mod entity_attributes;
+pub mod exceptions;
+mod expiry;
+pub mod flow;
+pub mod form_fields;
+mod http_urls;
 mod imports;
 mod literals;
+pub mod manifest;
+pub mod mappings;
+mod module;
+mod paths;
+pub mod reauth;
 mod secrets;
+mod shell;
+mod sql;
+mod timeouts;
+mod tls;
+mod url_secrets;
+mod urls;
 
 pub use context::FileContext;
 pub use imports::ImportTable;
@@ -58,6 +78,211 @@ pub static CHECKS: &[Check] = &[
               not the key's own name), or matches a well-known credential format",
         needs_strings: false,
         eval: secrets::is_hardcoded_secret,
+    },
+    Check {
+        name: "argument-given",
+        doc: "the call passes the keyword named by the first string (or, when a second string \
+              gives a 0-based position, that positional argument), with a value other than \
+              `None`; `*args`/`**kwargs` count as given",
+        needs_strings: true,
+        eval: arguments::argument_given,
+    },
+    Check {
+        name: "argument-at",
+        doc: "the node is the positional argument at the 0-based position given (comments \
+              do not count, unlike a query's `.` anchor)",
+        needs_strings: true,
+        eval: arguments::argument_at,
+    },
+    Check {
+        name: "module-defines",
+        doc: "the file defines, at its top level, a function or class named as one of the strings",
+        needs_strings: true,
+        eval: module::module_defines,
+    },
+    Check {
+        name: "script-module",
+        doc: "the file runs as a program (`if __name__ == \"__main__\":` at its top level)",
+        needs_strings: false,
+        eval: module::is_script_module,
+    },
+    Check {
+        name: "shell-quoted",
+        doc: "the command is built only from literals and `shlex.quote(...)`/`shlex.join(...)` \
+              values (f-string, `+`, `%`)",
+        needs_strings: false,
+        eval: shell::is_shell_quoted,
+    },
+    Check {
+        name: "in-timeout-block",
+        doc: "the node is lexically inside `async with asyncio.timeout(...)`/`async_timeout.timeout(...)` \
+              or the arguments of `asyncio.wait_for(...)`, in the same function",
+        needs_strings: false,
+        eval: timeouts::in_timeout_block,
+    },
+    Check {
+        name: "http-session",
+        doc: "the expression is an aiohttp/requests session (a session factory call, or a name \
+              such as `session`/`self._session` not assigned from an httpx client)",
+        needs_strings: false,
+        eval: timeouts::is_http_session,
+    },
+    Check {
+        name: "auth-failure-handler",
+        doc: "the statement is in an `except` clause catching an authentication-like exception, \
+              or in the body of a 401/403 status test, that does not start reauthentication",
+        needs_strings: false,
+        eval: auth::handles_auth_failure,
+    },
+    Check {
+        name: "untrusted-path",
+        doc: "the expression holds a user-chosen value (service-call data, `user_input`, an \
+              entity-service parameter) and no path validation precedes it in the function",
+        needs_strings: false,
+        eval: paths::untrusted_path,
+    },
+    Check {
+        name: "dynamic-sql",
+        doc: "the expression (or the local it names) is SQL text built by f-string, `%`, `+` or \
+              `.format` from parts other than literals and UPPER_CASE constants",
+        needs_strings: false,
+        eval: sql::dynamic_sql,
+    },
+    Check {
+        name: "entity-attributes",
+        doc: "the dictionary pair, `dict(...)` keyword or item assignment is an entry of an \
+              entity's state attributes (`extra_state_attributes`, `_attr_extra_state_attributes`)",
+        needs_strings: false,
+        eval: entity_attributes::is_entity_attribute_entry,
+    },
+    Check {
+        name: "expiry-without-buffer",
+        doc: "the comparison orders an expiry time against \"now\" with no margin on either side",
+        needs_strings: false,
+        eval: expiry::expiry_without_buffer,
+    },
+    Check {
+        name: "secret-in-url-query",
+        doc: "the string-building expression puts a secret into a URL's path or query, or any \
+              value under a secret-like query parameter name",
+        needs_strings: false,
+        eval: url_secrets::secret_in_url_query,
+    },
+    Check {
+        name: "query-parameter",
+        doc: "the dictionary pair becomes a URL query parameter (`params=`, `urlencode`, \
+              yarl's `with_query`), directly or through a local dictionary",
+        needs_strings: false,
+        eval: url_secrets::is_query_parameter,
+    },
+    Check {
+        name: "credentials-in-url",
+        doc: "the string-building expression puts a secret into a URL's userinfo \
+              (`scheme://user:password@host`)",
+        needs_strings: false,
+        eval: url_secrets::credentials_in_url,
+    },
+    Check {
+        name: "insecure-http-url",
+        doc: "the string is an `http://` URL to an internet host, used as a request target or \
+              URL constant (not local, placeholder, example, namespace, docstring, key or match)",
+        needs_strings: false,
+        eval: http_urls::insecure_http_url,
+    },
+    Check {
+        name: "credentials-over-http",
+        doc: "the request call goes to an `http://` URL (not loopback) and carries credentials",
+        needs_strings: false,
+        eval: http_urls::credentials_over_http,
+    },
+    Check {
+        name: "verification-opt-out",
+        doc: "the node runs only when the user turned TLS verification off, or sits in a helper \
+              named for building an unverified context, or drops hostname checks next to a pinned CA",
+        needs_strings: false,
+        eval: tls::is_verification_opt_out,
+    },
+    Check {
+        name: "flow-class",
+        doc: "the node is inside a flow class of one of the given kinds: `config` (ConfigFlow \
+              and its helpers), `options` (OptionsFlow, OptionsFlowWithConfigEntry), \
+              `schema-config` (SchemaConfigFlowHandler), `schema-options` (SchemaOptionsFlowHandler)",
+        needs_strings: true,
+        eval: flow::in_flow_class,
+    },
+    Check {
+        name: "file-has-flow",
+        doc: "the file defines a flow class of one of the given kinds (see `flow-class`)",
+        needs_strings: true,
+        eval: flow::file_has_flow_check,
+    },
+    Check {
+        name: "secret-key",
+        doc: "the key (a string or a `CONF_*` constant, resolved) is secret-like",
+        needs_strings: false,
+        eval: flow::secret_key_check,
+    },
+    Check {
+        name: "secret-schema",
+        doc: "the voluptuous schema expression (resolved through names, `extend`, \
+              `add_suggested_values_to_schema` and helper functions) has a secret-like field",
+        needs_strings: false,
+        eval: flow::secret_schema_check,
+    },
+    Check {
+        name: "stores-secret",
+        doc: "the mapping given to `async_create_entry`/`async_update_entry` holds a secret-like \
+              key, or is the step's `user_input` from a form with a secret-like field",
+        needs_strings: false,
+        eval: flow::stores_secret,
+    },
+    Check {
+        name: "form-schema",
+        doc: "the schema dictionary is a config/options/reauth flow form, not a YAML or service schema",
+        needs_strings: false,
+        eval: flow::is_form_schema,
+    },
+    Check {
+        name: "unmasked-secret-field",
+        doc: "the schema pair has a secret-like key that the frontend shows in clear \
+              (plain `str`/`cv.string` without password/secret/token in its name, or a \
+              `TextSelector` without `type=PASSWORD`)",
+        needs_strings: false,
+        eval: form_fields::is_unmasked_secret_field,
+    },
+    Check {
+        name: "diagnostics-leak",
+        doc: "the config entry mapping reaches a diagnostics function's return value whole and \
+              unredacted, and the integration's flows store a secret (or no flow was found)",
+        needs_strings: false,
+        eval: diagnostics::diagnostics_leak,
+    },
+    Check {
+        name: "redaction-misses-stored-secret",
+        doc: "the key set given to `async_redact_data` with entry data lacks a secret-like key \
+              the integration's flows store",
+        needs_strings: false,
+        eval: diagnostics::redaction_misses_stored_secret,
+    },
+    Check {
+        name: "credential-mapping",
+        doc: "the expression is (or formats) a whole mapping holding credentials: entry data, \
+              request/session headers, an auth object, `user_input` of a form with a secret field",
+        needs_strings: false,
+        eval: mappings::is_credential_mapping,
+    },
+    Check {
+        name: "exception-text",
+        doc: "the expression is a caught exception's text (`str(err)`, `f\"{err}\"`) or \
+              `traceback.format_exc()`; not for exceptions carrying translation keys",
+        needs_strings: false,
+        eval: exceptions::is_exception_text,
+    },
+    Check {
+        name: "integration-lacks-reauth",
+        doc: "the integration the file belongs to defines no `async_step_reauth`",
+        needs_strings: false,
+        eval: reauth::integration_lacks_reauth,
     },
 ];
 

@@ -1,7 +1,7 @@
 //! Secrets: names that hold them, expressions whose value comes from one, and
 //! literals that are one.
 
-use std::{collections::HashSet, sync::LazyLock};
+use std::{collections::HashMap, sync::LazyLock};
 
 use regex::RegexSet;
 use tree_sitter::Node;
@@ -53,9 +53,22 @@ fn is_constant_name(name: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Is `name` secret-like in this file? A name that is secret-like only through
+/// an ambiguous word (`pin`, `session_id`) is not, in a file that uses the
+/// word's other meaning (a GPIO pin, a stream session).
+pub fn secret_like(ctx: &FileContext, name: &str) -> bool {
+    if !ctx.vocabulary.is_secret_like(name) {
+        return false;
+    }
+    match ctx.vocabulary.ambiguity(name) {
+        Some(context) => !context.iter().any(|word| ctx.mentions(word)),
+        None => true,
+    }
+}
+
 /// Check `secret-name`: the node names a secret.
 pub fn names_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
-    bound_name(node, ctx.source).is_some_and(|name| ctx.vocabulary.is_secret_like(&name))
+    bound_name(node, ctx.source).is_some_and(|name| secret_like(ctx, &name))
 }
 
 /// Check `secret-sourced`.
@@ -65,21 +78,26 @@ pub fn is_secret_sourced(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     sourced(ctx, node, &tainted)
 }
 
-/// Locals of `scope` assigned (directly or through other locals) from a secret.
-fn tainted_locals(ctx: &FileContext, scope: Node) -> HashSet<String> {
+/// Locals of `scope` assigned (directly or through other locals) from a secret,
+/// each with the offset of the first such assignment: a use before it (the
+/// local still holds something else) is not secret-sourced.
+fn tainted_locals(ctx: &FileContext, scope: Node) -> HashMap<String, usize> {
     let mut assignments = Vec::new();
     collect_assignments(scope, &mut assignments);
-    let mut tainted = HashSet::new();
+    let mut tainted: HashMap<String, usize> = HashMap::new();
     // Iterate to a fixed point: `a = token; b = f"{a}"` taints `a`, then `b`.
     loop {
-        let before = tainted.len();
+        let mut changed = false;
         for &(left, right) in &assignments {
             let name = text(left, ctx.source);
-            if !tainted.contains(name) && sourced(ctx, right, &tainted) {
-                tainted.insert(name.to_string());
+            let from = left.start_byte();
+            if tainted.get(name).is_none_or(|&known| from < known) && sourced(ctx, right, &tainted)
+            {
+                tainted.insert(name.to_string(), from);
+                changed = true;
             }
         }
-        if tainted.len() == before {
+        if !changed {
             return tainted;
         }
     }
@@ -134,10 +152,20 @@ fn clears_secret(callee: &str) -> bool {
             | "check"
             | "verify"
             | "obfuscate"
+            | "hide"
+            | "scrub"
+            | "sanitize"
+            | "sanitise"
+            | "anonymize"
+            | "anonymise"
+            | "remove"
+            | "strip"
+            | "obscure"
+            | "censor"
     ) || words.iter().any(|w| w == "redact" || w == "redacted")
 }
 
-fn sourced(ctx: &FileContext, node: Node, tainted: &HashSet<String>) -> bool {
+fn sourced(ctx: &FileContext, node: Node, tainted: &HashMap<String, usize>) -> bool {
     let source = ctx.source;
     let child_sourced = |field: &str| {
         node.child_by_field_name(field)
@@ -147,14 +175,16 @@ fn sourced(ctx: &FileContext, node: Node, tainted: &HashSet<String>) -> bool {
     match node.kind() {
         "identifier" => {
             let name = text(node, source);
-            tainted.contains(name)
-                || (!is_constant_name(name) && ctx.vocabulary.is_secret_like(name))
+            tainted
+                .get(name)
+                .is_some_and(|&from| from < node.start_byte())
+                || (!is_constant_name(name) && secret_like(ctx, name))
         }
         "attribute" => node
             .child_by_field_name("attribute")
             .is_some_and(|attribute| {
                 let name = text(attribute, source);
-                !is_constant_name(name) && ctx.vocabulary.is_secret_like(name)
+                !is_constant_name(name) && secret_like(ctx, name)
             }),
         "subscript" => {
             let Some(key) = node.child_by_field_name("subscript") else {
@@ -163,7 +193,7 @@ fn sourced(ctx: &FileContext, node: Node, tainted: &HashSet<String>) -> bool {
             if key.kind() == "slice" {
                 return false; // token[:4] shows a prefix, not the secret
             }
-            bound_name(key, source).is_some_and(|name| ctx.vocabulary.is_secret_like(&name))
+            bound_name(key, source).is_some_and(|name| secret_like(ctx, &name))
                 || (key.kind() == "integer" && child_sourced("value"))
         }
         "call" => call_sourced(ctx, node, tainted),
@@ -207,7 +237,7 @@ fn sourced(ctx: &FileContext, node: Node, tainted: &HashSet<String>) -> bool {
     }
 }
 
-fn call_sourced(ctx: &FileContext, call: Node, tainted: &HashSet<String>) -> bool {
+fn call_sourced(ctx: &FileContext, call: Node, tainted: &HashMap<String, usize>) -> bool {
     let source = ctx.source;
     let Some(function) = call.child_by_field_name("function") else {
         return false;
@@ -248,15 +278,29 @@ fn call_sourced(ctx: &FileContext, call: Node, tainted: &HashSet<String>) -> boo
                 "get" | "pop" => arguments
                     .first()
                     .and_then(|key| bound_name(*key, source))
-                    .is_some_and(|name| ctx.vocabulary.is_secret_like(&name)),
+                    .is_some_and(|name| secret_like(ctx, &name)),
                 // "{}".format(token), token.encode()
                 "format" => object_sourced || any_argument_sourced(),
+                // url.with_password(password), obj.set_token(t): the secret is
+                // replaced by the argument (`with_password("xxx")` hides it);
+                // url.with_query(q) keeps what the object held.
+                method
+                    if split_words(method)
+                        .first()
+                        .is_some_and(|w| matches!(w.as_str(), "with" | "set" | "replace")) =>
+                {
+                    if secret_like(ctx, method) {
+                        any_argument_sourced()
+                    } else {
+                        object_sourced || any_argument_sourced()
+                    }
+                }
                 method if SAME_SECRET_METHODS.contains(&method) => object_sourced,
-                method => ctx.vocabulary.is_secret_like(method),
+                method => secret_like(ctx, method),
             }
         }
         // get_token(), self._async_get_access_token() return secrets.
-        _ => ctx.vocabulary.is_secret_like(callee),
+        _ => secret_like(ctx, callee),
     }
 }
 
@@ -269,7 +313,8 @@ static CREDENTIAL_FORMATS: LazyLock<RegexSet> = LazyLock::new(|| {
         r"\bxox[abpr]-[0-9A-Za-z-]{10,}",
         r"\b[sr]k_live_[0-9A-Za-z]{6,}",
         r"\bAIza[0-9A-Za-z_\-]{35}",
-        r"-----BEGIN ([A-Z]+ )*PRIVATE KEY-----",
+        // The header alone is a marker code looks for, not a key: require key material.
+        r"-----BEGIN ([A-Z]+ )*PRIVATE KEY-----(\\[rn]|\s)*[A-Za-z0-9+/=]{16,}",
         r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.",
     ])
     .expect("credential patterns compile")
@@ -289,9 +334,54 @@ fn is_placeholder(value: &str, key: &str) -> bool {
         // snake_case words: a translation key or a field name (`invalid_auth`).
         || (trimmed.contains('_') && trimmed.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
         || split_words(trimmed) == split_words(key)
-        || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test"]
+        || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test",
+            "hidden", "removed", "masked", "none", "null", "unknown", "undefined"]
             .iter()
             .any(|word| lower.starts_with(word) || lower.trim_matches('*').starts_with(word))
+        // Too few distinct characters to be a secret: `00000000000000000000000000000001`.
+        || distinct_chars(trimmed) < 4
+        // A URL or a path: where a secret is sent or kept, not the secret.
+        || trimmed.contains("://")
+        || trimmed.starts_with('/')
+        || is_identifier_like(trimmed)
+}
+
+fn distinct_chars(value: &str) -> usize {
+    let mut seen: Vec<char> = value.chars().collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+/// A JSON field name (`powerToday`, `eBatChargeToday`) or an enumeration value
+/// (`ANALOG`, `FLUME_TOKEN_FILE`): words, not random characters.
+fn is_identifier_like(value: &str) -> bool {
+    static FIELD_OR_ENUM: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"^([a-z][a-z0-9]*([A-Z][a-z]{2,}[a-z0-9]*)+|[A-Z]+(_[A-Z]+)*)$")
+            .expect("pattern compiles")
+    });
+    FIELD_OR_ENUM.is_match(value)
+}
+
+/// Names that say their value is not a real one (`DUMMY_SECRET`, `TEST_TOKEN`).
+fn is_stand_in_name(name: &str) -> bool {
+    split_words(name).iter().any(|word| {
+        matches!(
+            word.as_str(),
+            "dummy" | "fake" | "example" | "sample" | "mock" | "test" | "demo" | "placeholder"
+        )
+    })
+}
+
+/// A keyword of an entity description (`SensorEntityDescription(api_key="powerToday")`)
+/// names a field of the device's data, whatever the keyword is called.
+fn is_description_field(binding: Node, source: &[u8]) -> bool {
+    binding.kind() == "keyword_argument"
+        && binding
+            .parent()
+            .and_then(|arguments| arguments.parent())
+            .and_then(|call| call.child_by_field_name("function"))
+            .is_some_and(|callee| text(callee, source).ends_with("Description"))
 }
 
 /// Check `hardcoded-secret`: a string literal bound to a secret-like name (by
@@ -321,7 +411,13 @@ pub fn is_hardcoded_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
         return false;
     };
     let is_key_constant = name.starts_with("CONF_") || name.starts_with("ATTR_");
-    !is_key_constant && ctx.vocabulary.is_secret_like(&name) && !is_placeholder(&value, &name)
+    !is_key_constant
+        && secret_like(ctx, &name)
+        && !is_placeholder(&value, &name)
+        // The value names a secret itself (`X_AUTH_TOKEN = "X-Supervisor-Token"`).
+        && !ctx.vocabulary.is_secret_like(&value)
+        && !is_stand_in_name(&name)
+        && !is_description_field(binding, ctx.source)
 }
 
 #[cfg(test)]
@@ -385,6 +481,7 @@ mod tests {
         assert!(log_arg_sourced("    pass", "'{}'.format(token)"));
         assert!(log_arg_sourced("    pass", "token.encode()"));
         assert!(log_arg_sourced("    pass", "self._get_token()"));
+        assert!(log_arg_sourced("    pass", "url.with_password(password)"));
     }
 
     #[test]
@@ -426,6 +523,38 @@ mod tests {
         assert!(sourced_in(source, "subscript", "entry.data[CONF_PASSWORD]"));
     }
 
+    #[test]
+    fn a_local_is_sourced_only_after_the_secret_reaches_it() {
+        let body = "    log(url)\n    url = url.with_password(password)";
+        assert!(!log_arg_sourced(body, "url"));
+        assert!(log_arg_sourced("    url = f'{token}'\n    x = 1", "url"));
+    }
+
+    #[test]
+    fn hidden_and_masked_values_are_not_sourced() {
+        for arg in [
+            "self._api.hide_password(url)",
+            "sanitize_token(token)",
+            "self._api.api_key_masked",
+            "device.token_needed",
+            "url.with_password('xxxxxxxx')",
+        ] {
+            assert!(!log_arg_sourced("    pass", arg), "{arg}");
+        }
+    }
+
+    #[test]
+    fn ambiguous_words_take_their_meaning_from_the_file() {
+        let source = "def f(self):\n    log(self._pin)\n";
+        assert!(sourced_in(source, "attribute", "self._pin"));
+        let gpio = "PIN_MODE = 'OUTPUT'\ndef f(self):\n    log(self._pin)\n";
+        assert!(!sourced_in(gpio, "attribute", "self._pin"));
+        let stream = "def f(self, session_id):\n    start_stream(session_id)\n";
+        assert!(!sourced_in(stream, "identifier", "session_id"));
+        let login = "def f(self, password):\n    start_stream(password)\n";
+        assert!(sourced_in(login, "identifier", "password"));
+    }
+
     fn hardcoded(source: &str) -> bool {
         let tree = test_support::parse(source);
         let vocabulary = Vocabulary::default();
@@ -451,6 +580,9 @@ mod tests {
             "{'token': 'Zm9vYmFyYmF6cXV4'}",
             "def f(secret='9f8e7d6c5b4a'): pass",
             "x = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'",
+            "NOT_SO_PRIVATE_KEY = 'PHES7U2RADREWAFEBUSTUBAWRASWUTUS'",
+            "KEY = '-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA1b2c3d4'",
+            "DEFAULT_PASSWORD = 'dreambox'",
         ] {
             assert!(hardcoded(source), "{source}");
         }
@@ -472,6 +604,19 @@ mod tests {
             "password = 'Password must be set'",
             "url = f'https://x/{token}'",
             "pin = '1234'",
+            "OAUTH2_TOKEN = 'https://auth.vendor.com/oauth2/token'",
+            "data = {'token_endpoint': '/auth/token'}",
+            "DEFAULT_TOKEN = '00000000000000000000000000000001'",
+            "X_AUTH_TOKEN = 'X-Supervisor-Token'",
+            "ERR_PIN_INCORRECT = 'pinIncorrect'",
+            "DATA_SIGN_SECRET = 'http.auth.sign_secret'",
+            "data['secret'] = 'hidden'",
+            "DUMMY_SECRET = 'FPPTH34D4E3MI2HG'",
+            "SensorEntityDescription(key='a', api_key='pactogrid')",
+            "Description(api_key='eBatChargeToday')",
+            "client(api_key='powerToday')",
+            "PIN_MODE_ANALOG = 'ANALOG'",
+            "header = '-----BEGIN PRIVATE KEY-----'",
         ] {
             assert!(!hardcoded(source), "{source}");
         }

@@ -112,6 +112,122 @@ impl Hasher {
 mod tests {
     use super::*;
 
+    /// codeql-action's published vectors (`src/fingerprints.test.ts`, test "hash"):
+    /// (input, expected hash of every line). Agreeing with them byte for byte is
+    /// what lets code scanning match our alerts with the ones it fingerprints itself.
+    const CODEQL_ACTION_VECTORS: &[(&str, &[&str])] = &[
+        ("", &["c129715d7a2bc9a3:1"]),
+        (
+            " a\nb\n  \t\tc\n d",
+            &[
+                "271789c17abda88f:1",
+                "54703d4cd895b18:1",
+                "180aee12dab6264:1",
+                "a23a3dc5e078b07b:1",
+            ],
+        ),
+        (
+            " hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End",
+            &[
+                "8b7cf3e952e7aeb2:1",
+                "b1ae1287ec4718d9:1",
+                "bff680108adb0fcc:1",
+                "c6805c5e1288b612:1",
+                "b86d3392aea1be30:1",
+                "e6ceba753e1a442:1",
+            ],
+        ),
+        (
+            " hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End\n",
+            GREETINGS_WITH_FINAL_NEWLINE,
+        ),
+        (
+            " hello; \t\nworld!!!\r\r\r  \t\tGreetings\r End\r",
+            GREETINGS_WITH_FINAL_NEWLINE,
+        ),
+        (
+            " hello; \t\r\nworld!!!\r\n\r\n\r\n  \t\tGreetings\r\n End\r\n",
+            GREETINGS_WITH_FINAL_NEWLINE,
+        ),
+        (
+            " hello; \t\nworld!!!\r\n\n\r  \t\tGreetings\r End\r\n",
+            GREETINGS_WITH_FINAL_NEWLINE,
+        ),
+        (
+            "x = 2\nx = 1\nprint(x)\nx = 3\nprint(x)\nx = 4\nprint(x)\n",
+            &[
+                "e54938cc54b302f1:1",
+                "bb609acbe9138d60:1",
+                "1131fd5871777f34:1",
+                "5c482a0f8b35ea28:1",
+                "54517377da7028d2:1",
+                "2c644846cb18d53e:1",
+                "f1b89f20de0d133:1",
+                "c129715d7a2bc9a3:1",
+            ],
+        ),
+    ];
+
+    const GREETINGS_WITH_FINAL_NEWLINE: &[&str] = &[
+        "e9496ae3ebfced30:1",
+        "fb7c023a8b9ccb3f:1",
+        "ce8ba1a563dcdaca:1",
+        "e20e36e16fcb0cc8:1",
+        "b3edc88f2938467e:1",
+        "c8e28b0b4002a3a0:1",
+        "c129715d7a2bc9a3:1",
+    ];
+
+    /// The number of lines codeql-action expects: `input.split(/\r\n|\r|\n/).length`.
+    fn line_count(input: &str) -> usize {
+        input
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .split('\n')
+            .count()
+    }
+
+    #[test]
+    fn codeql_action_hash_vectors() {
+        for (input, expected) in CODEQL_ACTION_VECTORS {
+            assert_eq!(line_hashes(input), *expected, "input {input:?}");
+            assert_eq!(expected.len(), line_count(input), "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn codeql_action_repeated_line_vector() {
+        // Ten identical lines: the first six see the same 100-character window and
+        // are told apart only by the counter.
+        let input = "Lorem ipsum dolor sit amet.\n".repeat(10);
+        assert_eq!(
+            line_hashes(&input),
+            [
+                "a7f2ff13bc495cf2:1",
+                "a7f2ff13bc495cf2:2",
+                "a7f2ff13bc495cf2:3",
+                "a7f2ff13bc495cf2:4",
+                "a7f2ff13bc495cf2:5",
+                "a7f2ff13bc495cf2:6",
+                "a7f2ff1481e87703:1",
+                "a9cf91f7bbf1862b:1",
+                "55ec222b86bcae53:1",
+                "cc97dc7b1d7d8f7b:1",
+                "c129715d7a2bc9a3:1",
+            ]
+        );
+    }
+
+    #[test]
+    fn codeql_action_add_fingerprints_vectors() {
+        // `addFingerprints` end-to-end test: the hash of the result's start line
+        // in codeql-action's test files testFile1.js (line 1) and testFile2.js (line 2).
+        let file1 = "var a = 0;\nvar b = 0;\nvar c = 0;\nvar d = 0;\n";
+        let file2 = "var foo = 0;\nvar bar = 0;\nvar baz = 0;\nvar qux = 0;\n";
+        assert_eq!(line_hashes(file1)[0], "5e4d5a9cf1294ad9:1");
+        assert_eq!(line_hashes(file2)[1], "f7592a95a9381ac0:1");
+    }
+
     #[test]
     fn every_line_gets_one_hash() {
         assert_eq!(line_hashes("a\nb\nc").len(), 3);

@@ -1,5 +1,7 @@
 //! Pure functions from findings to bytes.
 
 pub mod fingerprint;
+pub mod github;
 pub mod json;
+pub mod sarif;
 pub mod text;

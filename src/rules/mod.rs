@@ -281,7 +281,11 @@ impl Rule {
     /// The query compiles, reports a `@finding`, and calls only known checks, all listed in `checks`.
     fn validate_query(&self) -> Result<(), RuleError> {
         if self.target == Target::Manifest {
-            return match self.checks.iter().find(|name| checks::find(name).is_none()) {
+            return match self
+                .checks
+                .iter()
+                .find(|name| checks::manifest::find(name).is_none())
+            {
                 Some(unknown) => Err(self.error(1, format!("unknown check `{unknown}`"))),
                 None if self.checks.is_empty() => {
                     Err(self.error(1, "a manifest rule needs a check".into()))

@@ -16,6 +16,9 @@ pub struct Vocabulary {
     joined: Vec<String>,
     metadata_prefixes: Vec<Vec<String>>,
     metadata_suffixes: Vec<Vec<String>>,
+    lookalikes: Vec<Vec<String>>,
+    /// An ambiguous entry (split) → the words of a file that give it its other meaning.
+    ambiguous: Vec<(Vec<String>, Vec<String>)>,
 }
 
 #[derive(Deserialize)]
@@ -24,6 +27,10 @@ struct VocabularyFile {
     words: Vec<String>,
     metadata_prefixes: Vec<String>,
     metadata_suffixes: Vec<String>,
+    #[serde(default)]
+    lookalikes: Vec<String>,
+    #[serde(default)]
+    ambiguous: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for Vocabulary {
@@ -51,17 +58,54 @@ impl Vocabulary {
                 .iter()
                 .map(|w| split_words(w))
                 .collect(),
+            lookalikes: file.lookalikes.iter().map(|w| split_words(w)).collect(),
+            ambiguous: file
+                .ambiguous
+                .iter()
+                .map(|(word, context)| {
+                    let context = context.iter().map(|c| c.to_lowercase()).collect();
+                    (split_words(word), context)
+                })
+                .collect(),
         }
     }
 
     /// Is `name` (an identifier, attribute or dictionary key) secret-like?
     pub fn is_secret_like(&self, name: &str) -> bool {
+        !self.matched_entries(name).is_empty()
+    }
+
+    /// When `name` is secret-like only through ambiguous words (`pin`,
+    /// `session_id`), the words of a file that give it its harmless meaning.
+    pub fn ambiguity(&self, name: &str) -> Option<Vec<&str>> {
+        let matched = self.matched_entries(name);
+        if matched.is_empty() {
+            return None;
+        }
+        let mut context = Vec::new();
+        for entry in matched {
+            let (_, words) = self.ambiguous.iter().find(|(word, _)| *word == *entry)?;
+            context.extend(words.iter().map(String::as_str));
+        }
+        Some(context)
+    }
+
+    /// The vocabulary entries `name` contains (none when it is metadata or a lookalike).
+    fn matched_entries(&self, name: &str) -> Vec<&Vec<String>> {
         let words = split_words(name);
-        if words.is_empty() || self.is_metadata(&words) {
-            return false;
+        if words.is_empty()
+            || self.is_metadata(&words)
+            || self.lookalikes.iter().any(|l| contains_run(&words, l))
+        {
+            return Vec::new();
         }
         let joined = words.concat();
-        self.joined.contains(&joined) || self.words.iter().any(|entry| contains_run(&words, entry))
+        self.words
+            .iter()
+            .zip(&self.joined)
+            .filter(|(entry, entry_joined)| **entry_joined == joined || contains_run(&words, entry))
+            .map(|(entry, _)| entry)
+            .collect()
     }
 
     fn is_metadata(&self, words: &[String]) -> bool {
@@ -72,6 +116,20 @@ impl Vocabulary {
                 .metadata_suffixes
                 .iter()
                 .any(|s| words.ends_with(s) && words.len() > s.len())
+            || self.metadata_follows_secret(words)
+    }
+
+    /// `TOKEN_TYPE_BEARER`: a metadata word right after a secret word.
+    fn metadata_follows_secret(&self, words: &[String]) -> bool {
+        self.words.iter().any(|entry| {
+            (0..words.len().saturating_sub(entry.len())).any(|start| {
+                words[start..].starts_with(entry)
+                    && self
+                        .metadata_suffixes
+                        .iter()
+                        .any(|suffix| words[start + entry.len()..].starts_with(suffix))
+            })
+        })
     }
 }
 
@@ -203,6 +261,11 @@ mod tests {
             "password_hint",
             "secret_name",
             "masked_password",
+            "api_key_masked",
+            "token_needed",
+            "BASE_TOKEN_FILENAME",
+            "TOKEN_TYPE_NORMAL",
+            "OAUTH2_TOKEN_ENDPOINT",
         ] {
             assert!(!secret(name), "{name} should not be secret-like");
         }
@@ -226,6 +289,32 @@ mod tests {
         ] {
             assert!(!secret(name), "{name} should not be secret-like");
         }
+    }
+
+    #[test]
+    fn lookalike_runs_are_not_secrets() {
+        for name in ["ATTR_PIN_PAD_LOW_BATTERY", "PIN_MODE_ANALOG", "pin_number"] {
+            assert!(!secret(name), "{name} should not be secret-like");
+        }
+        assert!(secret("keypad_pin"));
+    }
+
+    #[test]
+    fn ambiguous_words_say_what_gives_them_another_meaning() {
+        let vocabulary = Vocabulary::default();
+        assert!(vocabulary.ambiguity("self._pin").unwrap().contains(&"gpio"));
+        assert!(
+            vocabulary
+                .ambiguity("session_id")
+                .unwrap()
+                .contains(&"stream")
+        );
+        assert!(vocabulary.ambiguity("password").is_none());
+        assert!(
+            vocabulary.ambiguity("pin_password").is_none(),
+            "password is never ambiguous"
+        );
+        assert!(vocabulary.ambiguity("host").is_none());
     }
 
     #[test]

@@ -84,6 +84,7 @@ impl Engine {
     pub fn run(&self, ctx: &FileContext, text: &str, tree: &Tree, path: &str) -> FileFindings {
         let mut cursor = QueryCursor::new();
         let mut matches = cursor.matches(&self.query, tree.root_node(), ctx.source);
+        let errors = error_ranges(tree);
         let mut raw: Vec<(&'static Rule, Level, Node, String)> = Vec::new();
         while let Some(m) = matches.next() {
             let (rule, predicates) = &self.patterns[m.pattern_index];
@@ -96,7 +97,10 @@ impl Engine {
             let Some(finding) = node_of(self.finding_capture) else {
                 continue;
             };
-            if inside_error(finding) {
+            if errors
+                .iter()
+                .any(|error| error.start <= finding.start_byte() && finding.end_byte() <= error.end)
+            {
                 continue;
             }
             let passes = predicates.iter().all(|p| match node_of(p.capture) {
@@ -179,16 +183,24 @@ pub fn pattern_level(query: &Query, pattern: usize) -> Option<Level> {
         .and_then(|property| property.value.as_deref()?.parse().ok())
 }
 
-/// Is the node in (or is it) a part tree-sitter could not parse?
-fn inside_error(node: Node) -> bool {
-    let mut current = Some(node);
-    while let Some(n) = current {
-        if n.is_error() || n.is_missing() {
-            return true;
-        }
-        current = n.parent();
+/// Byte ranges tree-sitter could not parse (ERROR and MISSING nodes). Found once
+/// per file, top-down: asking each match for its ancestors would cost the depth of
+/// the tree per step (`Node::parent` walks down from the root).
+fn error_ranges(tree: &Tree) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    if !tree.root_node().has_error() {
+        return ranges;
     }
-    false
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.is_error() || node.is_missing() {
+            ranges.push(node.byte_range());
+        } else if node.has_error() {
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+    }
+    ranges
 }
 
 /// Replaces `{capture}` in a message with the capture's text: first line only,

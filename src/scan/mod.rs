@@ -1,17 +1,25 @@
 //! From paths to findings: sources, parse, match, refine, suppress.
 
+pub mod cache;
 mod engine;
+pub mod integration;
 mod position;
 pub mod sources;
 mod suppress;
 
-use std::{cell::RefCell, path::PathBuf};
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use globset::GlobSet;
 use rayon::prelude::*;
 use tree_sitter::{Language, Parser};
 
 pub use engine::Engine;
+use integration::IntegrationFacts;
 pub use sources::Skipped;
 
 use crate::{
@@ -36,6 +44,9 @@ pub struct FileError {
 /// Everything one scan produced.
 #[derive(Debug, Default)]
 pub struct ScanReport {
+    /// Why the results cache could not be written, if it could not (results are
+    /// complete either way).
+    pub cache_error: Option<String>,
     /// Sorted by path, position and rule.
     pub findings: Vec<Finding>,
     pub suppressed: Vec<Suppressed>,
@@ -63,22 +74,66 @@ pub struct FileResult {
 pub struct Scanner {
     rules: Vec<&'static Rule>,
     engine: Engine,
+    /// Rules over `manifest.json` (`target = "manifest"`).
+    manifest_rules: Vec<&'static Rule>,
+    /// Does an enabled rule ask about the integration a file belongs to?
+    needs_facts: bool,
     vocabulary: Vocabulary,
     excludes: GlobSet,
     max_file_size: u64,
+    /// Where results are cached between runs (`None`: no cache).
+    cache_dir: Option<PathBuf>,
+    /// Digest of everything besides a file's content that decides its findings.
+    settings: String,
 }
 
 impl Scanner {
     pub fn new(config: &Config) -> Result<Self, String> {
         config.validate()?;
         let rules = config.enabled_rules();
+        let manifest_rules = rules
+            .iter()
+            .copied()
+            .filter(|rule| rule.target == crate::rules::Target::Manifest)
+            .collect();
+        let needs_facts = rules.iter().any(|rule| {
+            rule.checks
+                .iter()
+                .any(|check| integration::USES_FACTS.contains(&check.as_str()))
+        });
+        let rule_ids: Vec<&str> = rules.iter().map(|rule| rule.id.as_str()).collect();
+        let max_file_size = config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
+        let settings = cache::digest(
+            [
+                env!("CARGO_PKG_VERSION").as_bytes(),
+                rule_ids.join(",").as_bytes(),
+            ]
+            .into_iter()
+            .chain(
+                crate::rules::RULE_FILES
+                    .iter()
+                    .map(|(_, text)| text.as_bytes()),
+            )
+            .chain(config.secret_words.iter().map(String::as_bytes))
+            .chain([max_file_size.to_string().as_bytes()]),
+        );
         Ok(Self {
             engine: Engine::new(&rules),
+            manifest_rules,
+            needs_facts,
             rules,
             vocabulary: Vocabulary::with_extra_words(&config.secret_words),
             excludes: sources::exclude_set(&config.exclude).map_err(|e| e.to_string())?,
-            max_file_size: config.max_file_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+            max_file_size,
+            cache_dir: None,
+            settings,
         })
+    }
+
+    /// Caches results in `dir` (see [`cache`]): an unchanged file is not parsed again.
+    pub fn with_cache(mut self, dir: PathBuf) -> Self {
+        self.cache_dir = Some(dir);
+        self
     }
 
     /// The rules this scanner runs, in id order.
@@ -89,17 +144,56 @@ impl Scanner {
     /// Scans files and directories (walked recursively). `force_exclude` applies the
     /// excludes to files named explicitly too (the action does, for changed files).
     pub fn scan_paths(&self, roots: &[PathBuf], force_exclude: bool) -> ScanReport {
-        let sources = sources::collect(roots, &self.excludes, force_exclude);
-        let results: Vec<FileResult> = sources
+        let mut sources = sources::collect(roots, &self.excludes, force_exclude);
+        if self.manifest_rules.is_empty() {
+            sources.files.retain(|path| !sources::is_manifest(path));
+        }
+        // Integration facts first (each integration once, in parallel), then the files.
+        let facts = if self.needs_facts {
+            let python: Vec<PathBuf> = sources
+                .files
+                .iter()
+                .filter(|path| !sources::is_manifest(path))
+                .cloned()
+                .collect();
+            integration::gather_all(
+                &python,
+                &self.excludes,
+                self.max_file_size,
+                &self.vocabulary,
+            )
+        } else {
+            HashMap::new()
+        };
+        let mut cache = self
+            .cache_dir
+            .as_deref()
+            .map(|dir| cache::Cache::open(dir, &self.settings));
+        let results: Vec<(FileResult, Option<String>)> = sources
             .files
             .par_iter()
-            .map(|path| self.scan_file(path))
+            .map(|path| {
+                let known = integration::integration_root(path).and_then(|root| facts.get(&root));
+                self.scan_file_cached(path, known.cloned(), cache.as_ref())
+            })
             .collect();
         let mut report = ScanReport {
             skipped: sources.skipped,
             ..ScanReport::default()
         };
-        for result in results {
+        if let Some(cache) = &mut cache {
+            // `collect` keeps the order of `sources.files`.
+            for (path, (result, content)) in sources.files.iter().zip(&results) {
+                if let Some(content) = content {
+                    cache.put(&sources::display(path), content.clone(), result);
+                }
+            }
+            report.cache_error = cache
+                .save()
+                .err()
+                .map(|e| format!("cannot write the results cache: {e}"));
+        }
+        for (result, _) in results {
             match result.error {
                 Some(error) => report.errors.push(error),
                 None => report.files_scanned += 1,
@@ -113,8 +207,37 @@ impl Scanner {
         report
     }
 
-    /// Reads and scans one file; an unreadable or oversized file is an error, not a panic.
-    pub fn scan_file(&self, path: &std::path::Path) -> FileResult {
+    /// Reads and scans one file (Python or `manifest.json`), gathering the facts of
+    /// its integration when a rule needs them. An unreadable or oversized file is
+    /// an error, not a panic.
+    pub fn scan_file(&self, path: &Path) -> FileResult {
+        let facts = if self.needs_facts && !sources::is_manifest(path) {
+            integration::integration_root(path).map(|root| {
+                Arc::new(IntegrationFacts::gather(
+                    &root,
+                    &self.excludes,
+                    self.max_file_size,
+                    &self.vocabulary,
+                ))
+            })
+        } else {
+            None
+        };
+        self.scan_file_with(path, facts)
+    }
+
+    fn scan_file_with(&self, path: &Path, facts: Option<Arc<IntegrationFacts>>) -> FileResult {
+        self.scan_file_cached(path, facts, None).0
+    }
+
+    /// Scans one file, or takes its result from `cache` when its content and facts
+    /// are unchanged. Also returns the content key a fresh result is to be cached under.
+    fn scan_file_cached(
+        &self,
+        path: &Path,
+        facts: Option<Arc<IntegrationFacts>>,
+        cache: Option<&cache::Cache>,
+    ) -> (FileResult, Option<String>) {
         let shown = sources::display(path);
         let error = |message: String| FileResult {
             error: Some(FileError {
@@ -125,23 +248,72 @@ impl Scanner {
         };
         match std::fs::metadata(path) {
             Ok(metadata) if metadata.len() > self.max_file_size => {
-                return error(format!(
-                    "skipped: {} bytes is over max-file-size ({} bytes)",
-                    metadata.len(),
-                    self.max_file_size
-                ));
+                return (
+                    error(format!(
+                        "skipped: {} bytes is over max-file-size ({} bytes)",
+                        metadata.len(),
+                        self.max_file_size
+                    )),
+                    None,
+                );
             }
-            Err(e) => return error(format!("cannot read: {e}")),
+            Err(e) => return (error(format!("cannot read: {e}")), None),
             Ok(_) => {}
         }
-        match std::fs::read(path) {
-            Ok(bytes) => self.scan_source(&shown, &bytes),
-            Err(e) => error(format!("cannot read: {e}")),
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => return (error(format!("cannot read: {e}")), None),
+        };
+        if sources::is_manifest(path) {
+            return (
+                self.scan_manifest(&shown, &String::from_utf8_lossy(&bytes)),
+                None,
+            );
+        }
+        let Some(cache) = cache else {
+            return (self.scan_source_with(&shown, &bytes, facts), None);
+        };
+        let facts_digest = facts.as_ref().map_or_else(String::new, |f| f.digest());
+        let content = cache::digest([bytes.as_slice(), facts_digest.as_bytes()]);
+        match cache.get(&shown, &content) {
+            Some(hit) => (hit, None),
+            None => (self.scan_source_with(&shown, &bytes, facts), Some(content)),
         }
     }
 
-    /// Scans Python source given as bytes (invalid UTF-8 is replaced, as editors show it).
+    /// Runs the manifest rules over a `manifest.json`; invalid JSON is a file error.
+    pub fn scan_manifest(&self, path: &str, text: &str) -> FileResult {
+        let manifest = match integration::Manifest::parse(text) {
+            Ok(manifest) => manifest,
+            Err(message) => {
+                return FileResult {
+                    error: Some(FileError {
+                        path: path.to_string(),
+                        message,
+                    }),
+                    ..FileResult::default()
+                };
+            }
+        };
+        FileResult {
+            findings: manifest_findings(&self.manifest_rules, &manifest, path, text),
+            ..FileResult::default()
+        }
+    }
+
+    /// Scans Python source given as bytes (invalid UTF-8 is replaced, as editors show
+    /// it). Rules that ask about the file's integration see the file alone.
     pub fn scan_source(&self, path: &str, bytes: &[u8]) -> FileResult {
+        self.scan_source_with(path, bytes, None)
+    }
+
+    /// Scans Python source knowing the facts of its integration.
+    pub fn scan_source_with(
+        &self,
+        path: &str,
+        bytes: &[u8],
+        facts: Option<Arc<IntegrationFacts>>,
+    ) -> FileResult {
         let text = String::from_utf8_lossy(bytes);
         let Some(tree) = parse(&text) else {
             return FileResult {
@@ -152,7 +324,8 @@ impl Scanner {
                 ..FileResult::default()
             };
         };
-        let ctx = FileContext::new(text.as_bytes(), &tree, &self.vocabulary);
+        let ctx =
+            FileContext::new(text.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
         let found = self.engine.run(&ctx, &text, &tree, path);
         FileResult {
             findings: found.findings,
@@ -160,6 +333,44 @@ impl Scanner {
             error: None,
         }
     }
+}
+
+/// One finding per requirement a manifest rule's checks report, on the
+/// requirement's line (on the `requirements` key's line when it cannot be found).
+fn manifest_findings(
+    rules: &[&'static Rule],
+    manifest: &integration::Manifest,
+    path: &str,
+    text: &str,
+) -> Vec<Finding> {
+    let hashes = crate::report::fingerprint::line_hashes(text);
+    let fallback = text.find("\"requirements\"").unwrap_or(0);
+    let mut findings = Vec::new();
+    for rule in rules {
+        for name in &rule.checks {
+            let Some(check) = crate::checks::manifest::find(name) else {
+                continue;
+            };
+            for requirement in (check.eval)(manifest) {
+                let start_byte = requirement.offset.unwrap_or(fallback);
+                let end_byte = requirement.offset.map_or(start_byte, |at| {
+                    at + serde_json::to_string(&requirement.text).map_or(0, |q| q.len())
+                });
+                let start = position::position_of(text, start_byte);
+                findings.push(Finding {
+                    rule,
+                    level: rule.level,
+                    path: path.to_string(),
+                    start,
+                    end: position::position_of(text, end_byte),
+                    message: rule.message.replace("{requirement}", &requirement.text),
+                    fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings
 }
 
 thread_local! {
@@ -170,6 +381,6 @@ thread_local! {
     });
 }
 
-fn parse(text: &str) -> Option<tree_sitter::Tree> {
+pub(crate) fn parse(text: &str) -> Option<tree_sitter::Tree> {
     PARSER.with_borrow_mut(|parser| parser.parse(text, None))
 }

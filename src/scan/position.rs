@@ -15,6 +15,23 @@ pub fn position(text: &str, byte_offset: usize, point: Point) -> Position {
     }
 }
 
+/// The position of a byte offset in `text`, counting lines itself (for files that
+/// tree-sitter did not parse, such as `manifest.json`).
+pub fn position_of(text: &str, byte_offset: usize) -> Position {
+    let offset = byte_offset.min(text.len());
+    let before = text.get(..offset).unwrap_or("");
+    let row = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    position(
+        text,
+        offset,
+        Point {
+            row,
+            column: offset - line_start,
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

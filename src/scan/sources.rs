@@ -58,7 +58,12 @@ fn is_python(path: &Path) -> bool {
         .is_some_and(|ext| ext == "py" || ext == "pyi")
 }
 
-/// Walks `roots`. A file named explicitly is scanned even if an exclude matches it
+/// An integration's manifest, read by the manifest rules.
+pub fn is_manifest(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == "manifest.json")
+}
+
+/// Walks `roots` for Python files and `manifest.json` files. A file named explicitly is scanned even if an exclude matches it
 /// (as ruff does), unless `force_exclude`; a directory is walked with the excludes
 /// matched against paths relative to it.
 pub fn collect(roots: &[PathBuf], excludes: &GlobSet, force_exclude: bool) -> Sources {
@@ -83,12 +88,12 @@ pub fn collect(roots: &[PathBuf], excludes: &GlobSet, force_exclude: bool) -> So
             if force_exclude && excludes.is_match(root) {
                 continue;
             }
-            if is_python(root) {
+            if is_python(root) || is_manifest(root) {
                 sources.files.push(root.clone());
             } else {
                 sources.skipped.push(Skipped {
                     path: display(root),
-                    reason: "not a Python file".into(),
+                    reason: "not a Python file or manifest.json".into(),
                 });
             }
         } else {
@@ -125,7 +130,9 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
                 }
             }
             Ok(entry) => {
-                if entry.file_type().is_some_and(|t| t.is_file()) && is_python(entry.path()) {
+                if entry.file_type().is_some_and(|t| t.is_file())
+                    && (is_python(entry.path()) || is_manifest(entry.path()))
+                {
                     sources.files.push(entry.into_path());
                 }
             }
@@ -210,6 +217,7 @@ mod tests {
             names(&sources, root),
             [
                 "custom_components/demo/__init__.py",
+                "custom_components/demo/manifest.json",
                 "custom_components/demo/sensor.py",
                 "stub.pyi"
             ]

@@ -1,0 +1,164 @@
+//! Authentication failures: is a statement handling one?
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use tree_sitter::Node;
+
+use super::FileContext;
+
+/// Exception names that say the credentials were refused (RULES.md, HAS601).
+static AUTH_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)auth|unauthori[sz]ed|forbidden|credential|login|permission|token\w*(invalid|expired)|(invalid|expired)\w*token",
+    )
+    .unwrap()
+});
+
+/// A condition that tests for HTTP 401 or 403.
+static AUTH_STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(401|403)\b|UNAUTHORIZED|FORBIDDEN").unwrap());
+
+/// What in a handler shows it already asks the user to sign in again (directly, or
+/// through a helper named for it: `await bridge.handle_unauthorized_error()`).
+static STARTS_REAUTH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"ConfigEntryAuthFailed|async_start_reauth|SOURCE_REAUTH|async_step_reauth|handle_unauthorized|create_config_flow").unwrap()
+});
+
+/// Exceptions whose names match but that are not about credentials:
+/// `ConfigEntryAuthFailed` is the right answer itself, and the built-in
+/// `PermissionError` is a file-system error.
+const NOT_AUTH: &[&str] = &["ConfigEntryAuthFailed", "PermissionError"];
+
+/// Check `auth-failure-handler`: the statement runs because the credentials were
+/// refused: in an `except` clause catching an authentication-like exception, or in
+/// the body of an `if`/`elif` testing for a 401/403 status, in the same function;
+/// and that clause or body does not start reauthentication itself.
+/// A `return` counts only in `async_setup_entry` (returning False from setup).
+pub fn handles_auth_failure(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    if node.kind() == "return_statement" && !in_setup_entry(ctx, node) {
+        return false;
+    }
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "except_clause" => {
+                return catches_auth_failure(ctx, parent)
+                    && !STARTS_REAUTH.is_match(ctx.text(parent));
+            }
+            "if_statement" | "elif_clause"
+                if parent
+                    .child_by_field_name("consequence")
+                    .is_some_and(|body| body.id() == current.id())
+                    && parent
+                        .child_by_field_name("condition")
+                        .is_some_and(|c| AUTH_STATUS.is_match(ctx.text(c))) =>
+            {
+                return !STARTS_REAUTH.is_match(ctx.text(current));
+            }
+            _ => {}
+        }
+        current = parent;
+    }
+    false
+}
+
+fn in_setup_entry(ctx: &FileContext, node: Node) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        if matches!(parent.kind(), "function_definition" | "lambda") {
+            return parent
+                .child_by_field_name("name")
+                .is_some_and(|n| ctx.text(n) == "async_setup_entry");
+        }
+        current = parent;
+    }
+    false
+}
+
+/// Does the `except` clause catch an authentication-like exception (alone or in a tuple)?
+fn catches_auth_failure(ctx: &FileContext, clause: Node) -> bool {
+    let mut cursor = clause.walk();
+    let mut stack: Vec<Node> = clause
+        .named_children(&mut cursor)
+        .filter(|c| c.kind() != "block")
+        .collect();
+    while let Some(node) = stack.pop() {
+        match node.kind() {
+            // `except AuthError as err`: the alias is not an exception.
+            "as_pattern" => stack.extend(node.named_child(0)),
+            "identifier" | "attribute" => {
+                let name = ctx.text(node);
+                let last = name.rsplit('.').next().unwrap_or(name);
+                if !NOT_AUTH.contains(&last) && AUTH_EXCEPTION.is_match(last) {
+                    return true;
+                }
+            }
+            _ => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        checks::test_support::{find, parse},
+        rules::vocabulary::Vocabulary,
+    };
+
+    fn handles(source: &str, statement: &str) -> bool {
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let kind = if statement.starts_with("return") {
+            "return_statement"
+        } else {
+            "raise_statement"
+        };
+        handles_auth_failure(&ctx, find(&tree, source, kind, statement), &[])
+    }
+
+    #[test]
+    fn auth_exceptions_and_status_tests_are_auth_failures() {
+        let source = "async def async_setup_entry(self):\n    try:\n        pass\n    except InvalidAuth as err:\n        raise UpdateFailed(1) from err\n\
+            \n    try:\n        pass\n    except (CannotConnect, api.UnauthorizedError):\n        raise ConfigEntryNotReady(2)\n\
+            \n    if resp.status == 401:\n        raise UpdateFailed(3)\n    elif resp.status == HTTPStatus.FORBIDDEN:\n        raise UpdateFailed(4)\n\
+            \n    try:\n        pass\n    except TokenExpiredError:\n        return False\n";
+        for statement in [
+            "raise UpdateFailed(1) from err",
+            "raise ConfigEntryNotReady(2)",
+            "raise UpdateFailed(3)",
+            "raise UpdateFailed(4)",
+            "return False",
+        ] {
+            assert!(handles(source, statement), "{statement}");
+        }
+    }
+
+    #[test]
+    fn other_failures_and_reauth_are_not() {
+        let source = "async def f(self):\n    try:\n        pass\n    except CannotConnect as err:\n        raise UpdateFailed(1) from err\n\
+            \n    try:\n        pass\n    except PermissionError:\n        raise UpdateFailed(2)\n\
+            \n    try:\n        pass\n    except AuthError:\n        self.entry.async_start_reauth(self.hass)\n        raise UpdateFailed(3)\n\
+            \n    try:\n        pass\n    except AuthError:\n        return False\n\
+            \n    if resp.status == 500:\n        raise UpdateFailed(4)\n    if resp.status == 401:\n        pass\n    raise UpdateFailed(5)\n\
+            \n    try:\n        pass\n    except AuthError:\n        def later():\n            raise UpdateFailed(6)\n";
+        for statement in [
+            "raise UpdateFailed(1) from err",
+            "raise UpdateFailed(2)",
+            "raise UpdateFailed(3)",
+            "raise UpdateFailed(4)",
+            "raise UpdateFailed(5)",
+            "raise UpdateFailed(6)",
+            "return False",
+        ] {
+            assert!(!handles(source, statement), "{statement}");
+        }
+    }
+}

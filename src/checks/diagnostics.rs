@@ -1,0 +1,360 @@
+//! Diagnostics: does a config entry's whole mapping reach what a diagnostics
+//! function returns without `async_redact_data`, and does a redaction set cover
+//! the secrets the integration's flows store?
+
+use std::collections::BTreeSet;
+
+use tree_sitter::Node;
+
+use super::{
+    FileContext,
+    flow::{self, callee_name, enclosing_function},
+};
+use crate::scan::integration;
+
+/// How many assignments a value is followed through.
+const MAX_HOPS: usize = 4;
+
+/// Is the node in a function that builds diagnostics (`async_get_config_entry_diagnostics`,
+/// `async_get_device_diagnostics`, or a helper named `*diagnostics*`)?
+fn in_diagnostics_function<'t>(ctx: &FileContext, node: Node<'t>) -> Option<Node<'t>> {
+    let function = enclosing_function(node)?;
+    let name = ctx.text(function.child_by_field_name("name")?);
+    name.contains("diagnostics").then_some(function)
+}
+
+/// Is a call a redaction (`async_redact_data(...)`, `redact_*`, `*_redact*`)?
+fn is_redaction(ctx: &FileContext, call: Node) -> bool {
+    let name = callee_name(ctx, call);
+    name == "async_redact_data" || name.contains("redact") || name.starts_with("mask")
+}
+
+/// Callees that copy a mapping without changing what it holds.
+fn is_copy(name: &str) -> bool {
+    matches!(
+        name,
+        "dict" | "list" | "deepcopy" | "copy" | "MappingProxyType"
+    )
+}
+
+/// Check `diagnostics-leak`: the entry mapping (`entry.data`, `entry.options`,
+/// `entry.as_dict()`) reaches the diagnostics function's return value whole and
+/// unredacted, and the integration's flows store a secret-like key (or no flow
+/// was found to tell).
+pub fn diagnostics_leak(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let Some(function) = in_diagnostics_function(ctx, node) else {
+        return false;
+    };
+    entry_may_hold_secret(ctx) && reaches_return(ctx, node, function, 0)
+}
+
+/// May the integration's config entries hold a secret? Yes when its flows store
+/// (or may store) a secret-like key, and when no flow was found to tell.
+pub fn entry_may_hold_secret(ctx: &FileContext) -> bool {
+    let facts = ctx.facts();
+    !facts.flow_found || facts.may_store_secret(ctx.vocabulary)
+}
+
+/// Does the value of `node` reach a `return` of `function` whole, unredacted?
+fn reaches_return(ctx: &FileContext, node: Node, function: Node, hops: usize) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "return_statement" => return true,
+            "pair" => {
+                if parent
+                    .child_by_field_name("key")
+                    .is_some_and(|k| k.id() == current.id())
+                {
+                    return false;
+                }
+            }
+            "dictionary"
+            | "dictionary_splat"
+            | "list"
+            | "tuple"
+            | "set"
+            | "list_splat"
+            | "parenthesized_expression"
+            | "conditional_expression"
+            | "expression_list"
+            | "keyword_argument"
+            | "await" => {}
+            "argument_list" => {
+                let Some(call) = parent.parent().filter(|c| c.kind() == "call") else {
+                    return false;
+                };
+                if is_redaction(ctx, call) {
+                    return false;
+                }
+                let name = callee_name(ctx, call);
+                if is_copy(name) {
+                    current = call;
+                    continue;
+                }
+                // `diag.update(entry.data)`: the mapping now flows with `diag`.
+                if name == "update"
+                    && let Some(target) = call
+                        .child_by_field_name("function")
+                        .and_then(|f| f.child_by_field_name("object"))
+                {
+                    return target_reaches_return(ctx, target, function, hops);
+                }
+                return false;
+            }
+            "assignment" => {
+                let is_right = parent
+                    .child_by_field_name("right")
+                    .is_some_and(|r| r.id() == current.id());
+                let Some(left) = parent.child_by_field_name("left").filter(|_| is_right) else {
+                    return false;
+                };
+                return target_reaches_return(ctx, left, function, hops);
+            }
+            _ => return false,
+        }
+        current = parent;
+    }
+    false
+}
+
+/// The value now held by `target` (`data`, or `diag["entry"]`, `diag.x`): does it
+/// reach a return? Follows the uses of the base name in the function.
+fn target_reaches_return(ctx: &FileContext, target: Node, function: Node, hops: usize) -> bool {
+    if hops >= MAX_HOPS {
+        return false;
+    }
+    let mut base = target;
+    while matches!(base.kind(), "subscript" | "attribute") {
+        let field = if base.kind() == "subscript" {
+            "value"
+        } else {
+            "object"
+        };
+        match base.child_by_field_name(field) {
+            Some(inner) => base = inner,
+            None => return false,
+        }
+    }
+    if base.kind() != "identifier" {
+        return false;
+    }
+    let name = ctx.text(base);
+    if redacted_by_hand(ctx, function, name) {
+        return false;
+    }
+    let mut reaches = false;
+    flow::visit(function, &mut |node| {
+        if reaches
+            || node.kind() != "identifier"
+            || ctx.text(node) != name
+            || node.start_byte() <= target.start_byte()
+            || is_assignment_target(node)
+        {
+            return;
+        }
+        reaches = reaches_return(ctx, node, function, hops + 1);
+    });
+    reaches
+}
+
+/// Is the identifier the whole left side of an assignment (a rebinding, not a use)?
+fn is_assignment_target(node: Node) -> bool {
+    node.parent().is_some_and(|p| {
+        matches!(p.kind(), "assignment" | "augmented_assignment")
+            && p.child_by_field_name("left")
+                .is_some_and(|l| l.id() == node.id())
+    })
+}
+
+/// `data[CONF_PASSWORD] = "**REDACTED**"` or `data.pop(CONF_TOKEN)`: the function
+/// masks a secret-like key of `name` itself.
+fn redacted_by_hand(ctx: &FileContext, function: Node, name: &str) -> bool {
+    let mut redacted = false;
+    flow::visit(function, &mut |node| {
+        let key = match node.kind() {
+            "assignment" => node
+                .child_by_field_name("left")
+                .filter(|l| l.kind() == "subscript")
+                .filter(|l| {
+                    l.child_by_field_name("value")
+                        .is_some_and(|v| ctx.text(v) == name)
+                })
+                .and_then(|l| l.child_by_field_name("subscript")),
+            "call" if matches!(callee_name(ctx, node), "pop") => node
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("object"))
+                .filter(|o| ctx.text(*o) == name)
+                .and_then(|_| flow::positional_args(node).first().copied()),
+            _ => None,
+        };
+        if key.is_some_and(|k| flow::is_secret_key(ctx, k)) {
+            redacted = true;
+        }
+    });
+    redacted
+}
+
+/// Check `redaction-misses-stored-secret`: the key set given to
+/// `async_redact_data(entry-derived data, KEYS)` lacks a secret-like key that the
+/// integration's flows certainly store. Unresolvable sets are not reported.
+pub fn redaction_misses_stored_secret(ctx: &FileContext, keys: Node, _: &[&str]) -> bool {
+    let Some(call) = keys
+        .parent()
+        .filter(|p| p.kind() == "argument_list")
+        .and_then(|p| p.parent())
+    else {
+        return false;
+    };
+    let Some(data) = flow::positional_args(call).first().copied() else {
+        return false;
+    };
+    if data.id() == keys.id() || !derives_from_entry(ctx, data, 0) {
+        return false;
+    }
+    let Some(redacted) = integration::key_set_of_name(ctx, keys) else {
+        return false;
+    };
+    let facts = ctx.facts();
+    facts
+        .stored_secret_keys(ctx.vocabulary)
+        .any(|key| !covers(&redacted, key))
+}
+
+/// Does the redaction set cover a stored key? The OAuth2 `token` is a mapping
+/// whose `access_token`/`refresh_token` may be redacted instead.
+fn covers(redacted: &BTreeSet<String>, key: &str) -> bool {
+    redacted.contains(key) || (key == "token" && redacted.contains("access_token"))
+}
+
+/// Does the expression hold the entry's mapping (directly, in a dictionary, or
+/// through a local assigned from one)?
+fn derives_from_entry(ctx: &FileContext, node: Node, depth: usize) -> bool {
+    if depth > MAX_HOPS {
+        return false;
+    }
+    let mut found = false;
+    flow::visit(node, &mut |n| {
+        if found {
+            return;
+        }
+        found = is_entry_mapping(ctx, n)
+            || (n.kind() == "identifier"
+                && enclosing_function(n).is_some()
+                && flow::assigned_values(ctx, n)
+                    .into_iter()
+                    .any(|value| derives_from_entry(ctx, value, depth + 1)));
+    });
+    found
+}
+
+/// `entry.data`, `self.config_entry.options`, `entry.as_dict()`.
+pub fn is_entry_mapping(ctx: &FileContext, node: Node) -> bool {
+    let attribute = match node.kind() {
+        "attribute" => Some(node),
+        "call" => node
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "attribute"),
+        _ => None,
+    };
+    let Some(attribute) = attribute else {
+        return false;
+    };
+    let (Some(object), Some(name)) = (
+        attribute.child_by_field_name("object"),
+        attribute.child_by_field_name("attribute"),
+    ) else {
+        return false;
+    };
+    let wanted: &[&str] = if node.kind() == "call" {
+        &["as_dict"]
+    } else {
+        &["data", "options"]
+    };
+    wanted.contains(&ctx.text(name)) && ctx.text(object).to_ascii_lowercase().ends_with("entry")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+
+    const SOURCE: &str = r#"
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_PASSWORD
+
+TO_REDACT = {CONF_PASSWORD}
+
+async def async_get_config_entry_diagnostics(hass, entry):
+    data = entry.as_dict()
+    safe = async_redact_data(entry.data, TO_REDACT)
+    diag = {"host": entry.data["host"]}
+    diag["entry"] = dict(entry.options)
+    copied = {**entry.data}
+    copied[CONF_PASSWORD] = "**REDACTED**"
+    return {"data": async_redact_data(data, TO_REDACT), "diag": diag, "copied": copied, "safe": safe}
+"#;
+
+    #[test]
+    fn entry_mappings_are_followed_to_the_return() {
+        let tree = test_support::parse(SOURCE);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(SOURCE.as_bytes(), &tree, &vocabulary);
+        let mut verdicts = Vec::new();
+        flow::visit(tree.root_node(), &mut |n| {
+            if is_entry_mapping(&ctx, n) {
+                verdicts.push((
+                    n.start_byte(),
+                    ctx.text(n).to_string(),
+                    diagnostics_leak(&ctx, n, &[]),
+                ));
+            }
+        });
+        verdicts.sort();
+        let verdicts: Vec<(String, bool)> = verdicts.into_iter().map(|(_, t, v)| (t, v)).collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("entry.as_dict()".to_string(), false),
+                ("entry.data".to_string(), false),
+                ("entry.data".to_string(), false),
+                ("entry.options".to_string(), true),
+                ("entry.data".to_string(), false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_redaction_set_missing_a_stored_secret_is_found() {
+        let source = r#"
+from homeassistant.config_entries import ConfigFlow
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_PASSWORD
+
+TO_REDACT = {CONF_PASSWORD}
+FULL = [CONF_PASSWORD, CONF_API_KEY]
+
+class Flow(ConfigFlow, domain="demo"):
+    async def async_step_user(self, user_input=None):
+        return self.async_create_entry(title="x", data={CONF_HOST: 1, CONF_API_KEY: 2})
+
+async def async_get_config_entry_diagnostics(hass, entry):
+    return async_redact_data(entry.as_dict(), TO_REDACT), async_redact_data(entry.data, FULL), async_redact_data(hass.data, TO_REDACT)
+"#;
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let mut verdicts = Vec::new();
+        flow::visit(tree.root_node(), &mut |n| {
+            if n.kind() == "call" && callee_name(&ctx, n) == "async_redact_data" {
+                let keys = flow::positional_args(n)[1];
+                verdicts.push((
+                    n.start_byte(),
+                    redaction_misses_stored_secret(&ctx, keys, &[]),
+                ));
+            }
+        });
+        verdicts.sort();
+        let verdicts: Vec<bool> = verdicts.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(verdicts, [true, false, false]);
+    }
+}

@@ -1,0 +1,226 @@
+//! Does a dictionary entry end up in an entity's state attributes?
+//!
+//! State attributes are stored in the recorder, shown in the UI, sent to every
+//! websocket client and exported in diagnostics: whatever goes in is public to
+//! every user of the instance.
+
+use tree_sitter::Node;
+
+use super::{FileContext, context::enclosing_scope, text};
+
+const ATTRIBUTES: &str = "_attr_extra_state_attributes";
+const PROPERTY: &str = "extra_state_attributes";
+
+/// Check `entity-attributes`: the node is an entry of the state attributes: a
+/// pair of a dictionary (or a `dict(key=...)` keyword) that becomes them, or an
+/// item assignment `attrs[KEY] = value` into them.
+pub fn is_entity_attribute_entry(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let source = ctx.source;
+    match node.kind() {
+        "pair" => node
+            .parent()
+            .is_some_and(|dictionary| feeds_attributes(ctx, dictionary)),
+        "keyword_argument" => {
+            let call = node.parent().and_then(|arguments| arguments.parent());
+            call.is_some_and(|call| {
+                call.kind() == "call"
+                    && call.child_by_field_name("function").is_some_and(|f| {
+                        let callee = text(f, source);
+                        callee == "dict" || callee.ends_with(".update")
+                    })
+                    && feeds_attributes(ctx, call)
+            })
+        }
+        "assignment" => node
+            .child_by_field_name("left")
+            .filter(|left| left.kind() == "subscript")
+            .and_then(|left| left.child_by_field_name("value"))
+            .is_some_and(|target| is_attributes_target(ctx, target)),
+        _ => false,
+    }
+}
+
+/// Does the value of `expression` (a dictionary or `dict(...)` call) become the
+/// entity's state attributes?
+fn feeds_attributes(ctx: &FileContext, expression: Node) -> bool {
+    let source = ctx.source;
+    let Some(parent) = expression.parent() else {
+        return false;
+    };
+    match parent.kind() {
+        // A nested dictionary is exposed with its parent.
+        "pair" => parent
+            .parent()
+            .is_some_and(|dictionary| feeds_attributes(ctx, dictionary)),
+        "parenthesized_expression" | "conditional_expression" | "dictionary_splat" => {
+            feeds_attributes(ctx, parent)
+        }
+        "dictionary" => feeds_attributes(ctx, parent),
+        "return_statement" => {
+            function_name(enclosing_scope(parent), source).is_some_and(|n| n == PROPERTY)
+        }
+        "assignment" => parent
+            .child_by_field_name("left")
+            .is_some_and(|left| is_attributes_target(ctx, left)),
+        // attrs.update({...}), self._attr_extra_state_attributes.update(token=...)
+        "argument_list" => {
+            let Some(call) = parent.parent() else {
+                return false;
+            };
+            let Some(function) = call.child_by_field_name("function") else {
+                return false;
+            };
+            if function.kind() == "attribute"
+                && function
+                    .child_by_field_name("attribute")
+                    .is_some_and(|m| text(m, source) == "update")
+            {
+                return function
+                    .child_by_field_name("object")
+                    .is_some_and(|object| is_attributes_target(ctx, object));
+            }
+            text(function, source) == "dict" && feeds_attributes(ctx, call)
+        }
+        _ => false,
+    }
+}
+
+/// Is `target` the state attributes: `self._attr_extra_state_attributes`, the
+/// class attribute of that name, or a local that `extra_state_attributes` returns?
+fn is_attributes_target(ctx: &FileContext, target: Node) -> bool {
+    let source = ctx.source;
+    match target.kind() {
+        "attribute" => target
+            .child_by_field_name("attribute")
+            .is_some_and(|a| text(a, source) == ATTRIBUTES),
+        "identifier" => {
+            let name = text(target, source);
+            if name == ATTRIBUTES {
+                return true;
+            }
+            let scope = enclosing_scope(target);
+            function_name(scope, source).is_some_and(|n| n == PROPERTY)
+                && returns_name(scope, name, source)
+        }
+        _ => false,
+    }
+}
+
+fn function_name<'s>(scope: Node, source: &'s [u8]) -> Option<&'s str> {
+    (scope.kind() == "function_definition")
+        .then(|| scope.child_by_field_name("name"))
+        .flatten()
+        .map(|n| text(n, source))
+}
+
+/// Does the function return the local `name` (`return attrs`)?
+fn returns_name(function: Node, name: &str, source: &[u8]) -> bool {
+    let mut stack = vec![function];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "return_statement"
+            && node
+                .named_child(0)
+                .is_some_and(|value| value.kind() == "identifier" && text(value, source) == name)
+        {
+            return true;
+        }
+        let mut cursor = node.walk();
+        for child in node.named_children(&mut cursor) {
+            if !matches!(
+                child.kind(),
+                "function_definition" | "class_definition" | "lambda"
+            ) {
+                stack.push(child);
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+
+    /// Does the entry of `kind` starting with `entry` in `source` feed the attributes?
+    fn entry(source: &str, kind: &str, entry: &str) -> bool {
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            if node.kind() == kind && ctx.text(node).starts_with(entry) {
+                return is_entity_attribute_entry(&ctx, node, &[]);
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+        panic!("no {kind} {entry}");
+    }
+
+    #[test]
+    fn entries_of_the_attributes_are_found() {
+        let property = "class E:\n    @property\n    def extra_state_attributes(self):\n";
+        assert!(entry(
+            &format!("{property}        return {{'token': self._token}}\n"),
+            "pair",
+            "'token'"
+        ));
+        assert!(entry(
+            &format!(
+                "{property}        attrs = {{}}\n        attrs['key'] = 1\n        return attrs\n"
+            ),
+            "assignment",
+            "attrs['key']"
+        ));
+        assert!(entry(
+            &format!("{property}        return dict(token=self._token)\n"),
+            "keyword_argument",
+            "token"
+        ));
+        assert!(entry(
+            &format!("{property}        return {{'a': {{'token': t}}}}\n"),
+            "pair",
+            "'token'"
+        ));
+        assert!(entry(
+            "class E:\n    def update(self):\n        self._attr_extra_state_attributes = {'pin': self._pin}\n",
+            "pair",
+            "'pin'"
+        ));
+        assert!(entry(
+            "class E:\n    def update(self):\n        self._attr_extra_state_attributes[ATTR_TOKEN] = t\n",
+            "assignment",
+            "self._attr"
+        ));
+        assert!(entry(
+            "class E:\n    _attr_extra_state_attributes = {'api_key': KEY}\n",
+            "pair",
+            "'api_key'"
+        ));
+        assert!(entry(
+            "class E:\n    def update(self):\n        self._attr_extra_state_attributes.update({'token': t})\n",
+            "pair",
+            "'token'"
+        ));
+    }
+
+    #[test]
+    fn other_dictionaries_are_not() {
+        assert!(!entry(
+            "class E:\n    def headers(self):\n        return {'token': self._token}\n",
+            "pair",
+            "'token'"
+        ));
+        assert!(!entry(
+            "class E:\n    @property\n    def extra_state_attributes(self):\n        payload = {'token': t}\n        send(payload)\n        return {}\n",
+            "pair",
+            "'token'"
+        ));
+        assert!(!entry(
+            "class E:\n    def update(self):\n        self._attr_extra_state_attributes = f({'token': t})\n",
+            "pair",
+            "'token'"
+        ));
+    }
+}

@@ -1,0 +1,171 @@
+//! Exception text shown to users: `str(err)` in a form error or an abort reason
+//! shows library internals (URLs, hosts, stack details) in the UI.
+
+use tree_sitter::Node;
+
+use super::{
+    FileContext,
+    flow::{self, ancestors, callee_name},
+};
+
+/// Exceptions whose text is a translation key by design.
+const TRANSLATION_KEY_EXCEPTIONS: &[&str] = &["SchemaFlowError", "Invalid", "MultipleInvalid"];
+
+/// Check `exception-text`: the expression turns a caught exception into text
+/// (`str(err)`, `repr(err)`, `f"... {err}"`, `"%s" % err`, `"{}".format(err)`,
+/// `err.args[0]`), or is `traceback.format_exc()`. An exception caught as
+/// `SchemaFlowError` or `vol.Invalid` carries a translation key and is fine.
+pub fn is_exception_text(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    shows_exception(ctx, node, 0)
+}
+
+fn shows_exception(ctx: &FileContext, node: Node, depth: usize) -> bool {
+    if depth > 4 {
+        return false;
+    }
+    let next = depth + 1;
+    let mut cursor = node.walk();
+    match node.kind() {
+        "call" => {
+            let name = callee_name(ctx, node);
+            if matches!(name, "format_exc" | "format_exception") {
+                return true;
+            }
+            let args = flow::positional_args(node);
+            match name {
+                "str" | "repr" => args.first().is_some_and(|a| is_caught_exception(ctx, *a)),
+                "format" => args
+                    .iter()
+                    .any(|a| shows_exception(ctx, *a, next) || is_caught_exception(ctx, *a)),
+                _ => false,
+            }
+        }
+        "string" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "interpolation")
+            .filter_map(|i| i.child_by_field_name("expression"))
+            .any(|e| is_caught_exception(ctx, e) || shows_exception(ctx, e, next)),
+        "binary_operator" => match node.child_by_field_name("operator").map(|o| ctx.text(o)) {
+            Some("%") => node.child_by_field_name("right").is_some_and(|r| {
+                is_caught_exception(ctx, r)
+                    || shows_exception(ctx, r, next)
+                    || (r.kind() == "tuple" && {
+                        let mut c = r.walk();
+                        r.named_children(&mut c)
+                            .any(|e| is_caught_exception(ctx, e))
+                    })
+            }),
+            Some("+") => ["left", "right"].iter().any(|s| {
+                node.child_by_field_name(s)
+                    .is_some_and(|x| shows_exception(ctx, x, next))
+            }),
+            _ => false,
+        },
+        // err.args[0]
+        "subscript" => node.child_by_field_name("value").is_some_and(|v| {
+            v.kind() == "attribute"
+                && v.child_by_field_name("attribute")
+                    .is_some_and(|a| ctx.text(a) == "args")
+                && v.child_by_field_name("object")
+                    .is_some_and(|o| is_caught_exception(ctx, o))
+        }),
+        "parenthesized_expression" => node
+            .named_child(0)
+            .is_some_and(|i| shows_exception(ctx, i, next)),
+        _ => false,
+    }
+}
+
+/// Is the node the name an enclosing `except ... as name:` binds (to an exception
+/// that is not a translation-key carrier)?
+fn is_caught_exception(ctx: &FileContext, node: Node) -> bool {
+    if node.kind() != "identifier" {
+        return false;
+    }
+    let name = ctx.text(node);
+    for clause in ancestors(node).filter(|n| n.kind() == "except_clause") {
+        // `except A as err:` parses as `value: (as_pattern A alias: (as_pattern_target err))`;
+        // older grammars put the alias in the clause's own `alias` field.
+        let mut cursor = clause.walk();
+        let values: Vec<Node> = clause
+            .children_by_field_name("value", &mut cursor)
+            .collect();
+        let mut types = Vec::new();
+        let mut alias = clause.child_by_field_name("alias");
+        for value in values {
+            if value.kind() == "as_pattern" {
+                alias = alias.or_else(|| value.child_by_field_name("alias"));
+                types.extend(value.named_child(0));
+            } else {
+                types.push(value);
+            }
+        }
+        let Some(alias) = alias else {
+            continue;
+        };
+        if ctx.text(alias).trim() != name {
+            continue;
+        }
+        let mut carriers = false;
+        for t in types {
+            flow::visit(t, &mut |n| {
+                let last = match n.kind() {
+                    "identifier" => ctx.text(n),
+                    "attribute" => n
+                        .child_by_field_name("attribute")
+                        .map_or("", |a| ctx.text(a)),
+                    _ => "",
+                };
+                if TRANSLATION_KEY_EXCEPTIONS.contains(&last) {
+                    carriers = true;
+                }
+            });
+        }
+        return !carriers;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+
+    #[test]
+    fn exception_text_is_told_from_translation_keys() {
+        let source = r#"
+def step(self):
+    try:
+        connect()
+    except CannotConnect as err:
+        a = str(err)
+        b = f"Failed: {err}"
+        c = "cannot_connect"
+        d = "%s" % err
+        e = traceback.format_exc()
+        f = str(other)
+    except vol.Invalid as err:
+        g = str(err)
+    except SchemaFlowError as err:
+        h = str(err)
+"#;
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let mut verdicts = Vec::new();
+        flow::visit(tree.root_node(), &mut |n| {
+            if n.kind() == "assignment" {
+                let left = ctx.text(n.child_by_field_name("left").unwrap()).to_string();
+                let right = n.child_by_field_name("right").unwrap();
+                verdicts.push((left, is_exception_text(&ctx, right, &[])));
+            }
+        });
+        verdicts.sort();
+        let fired: Vec<&str> = verdicts
+            .iter()
+            .filter(|v| v.1)
+            .map(|v| v.0.as_str())
+            .collect();
+        assert_eq!(fired, ["a", "b", "d", "e"]);
+    }
+}

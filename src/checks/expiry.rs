@@ -1,0 +1,349 @@
+//! Token expiry compared with the current time, with no safety margin.
+
+use tree_sitter::Node;
+
+use super::{
+    FileContext,
+    context::{enclosing_scope, resolve_local},
+    imports::pattern_matches,
+    secrets::string_value,
+    text,
+};
+use crate::rules::vocabulary::split_words;
+
+/// Functions that return "now".
+const NOW_FUNCTIONS: &[&str] = &[
+    "datetime.datetime.now",
+    "datetime.datetime.utcnow",
+    "datetime.now",
+    "datetime.utcnow",
+    "homeassistant.util.dt.utcnow",
+    "homeassistant.util.dt.now",
+    "homeassistant.util.dt.as_timestamp",
+    "dt_util.utcnow",
+    "dt_util.now",
+    "time.time",
+    "time.monotonic",
+    "utcnow",
+];
+
+/// Does the name say it holds an expiry time (`expires_at`, `token_expiry`,
+/// `expiration`, `self._token_expires`)? Durations (`expires_in`) are not times.
+fn is_expiry_name(name: &str) -> bool {
+    let words = split_words(name);
+    let is_expiry = |w: &String| {
+        matches!(
+            w.as_str(),
+            "expires" | "expiry" | "expiration" | "expire" | "expiration_time" | "expiretime"
+        ) || w.starts_with("expir")
+    };
+    words.iter().any(is_expiry) && !words.last().is_some_and(|w| w == "in" || w == "delta")
+}
+
+/// The name an operand stands for: `expires_at`, `self._expiry`,
+/// `token["expires_at"]`, `token.get("expires_at")`, `self._expiry.timestamp()`.
+fn operand_name(node: Node, source: &[u8]) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text(node, source).to_string()),
+        "attribute" => Some(text(node.child_by_field_name("attribute")?, source).to_string()),
+        "subscript" => {
+            let key = node.child_by_field_name("subscript")?;
+            string_value(key, source).or_else(|| Some(text(key, source).to_string()))
+        }
+        "call" => {
+            let function = node.child_by_field_name("function")?;
+            let method = function.child_by_field_name("attribute")?;
+            match text(method, source) {
+                "get" => {
+                    let key = node.child_by_field_name("arguments")?.named_child(0)?;
+                    string_value(key, source).or_else(|| Some(text(key, source).to_string()))
+                }
+                "timestamp" => operand_name(function.child_by_field_name("object")?, source),
+                _ => None,
+            }
+        }
+        "parenthesized_expression" => operand_name(node.named_child(0)?, source),
+        _ => None,
+    }
+}
+
+/// Is the operand "now": a call to a clock, `.timestamp()` of one, or a local
+/// named `now` (what Home Assistant code calls the clock's result)?
+fn is_now(ctx: &FileContext, node: Node) -> bool {
+    match node.kind() {
+        "identifier" => matches!(
+            ctx.text(node),
+            "now" | "utc_now" | "utcnow" | "current_time"
+        ),
+        "call" => {
+            let Some(function) = node.child_by_field_name("function") else {
+                return false;
+            };
+            if let Some(method) = function.child_by_field_name("attribute")
+                && ctx.text(method) == "timestamp"
+            {
+                return function
+                    .child_by_field_name("object")
+                    .is_some_and(|object| is_now(ctx, object));
+            }
+            let qualified = ctx
+                .imports()
+                .qualified_name(function, ctx.source)
+                .unwrap_or_else(|| ctx.text(function).to_string());
+            let spelled = ctx.text(function);
+            NOW_FUNCTIONS
+                .iter()
+                .any(|p| pattern_matches(p, &qualified) || pattern_matches(p, spelled))
+        }
+        "parenthesized_expression" => node.named_child(0).is_some_and(|inner| is_now(ctx, inner)),
+        _ => false,
+    }
+}
+
+/// Words that tie an expiry to authentication (a token, a login, OAuth).
+const AUTH_WORDS: &[&str] = &[
+    "token",
+    "tokens",
+    "oauth",
+    "oauth2",
+    "auth",
+    "authenticate",
+    "reauthenticate",
+    "authentication",
+    "authorization",
+    "credential",
+    "credentials",
+    "jwt",
+    "bearer",
+    "reauth",
+    "login",
+    "relogin",
+];
+
+/// Words of a branch that enforces an expiry (the server side: drop or refuse
+/// an expired token) rather than refreshing before it: no margin is wanted there.
+const ENFORCE_WORDS: &[&str] = &[
+    "remove",
+    "delete",
+    "revoke",
+    "abort",
+    "reject",
+    "purge",
+    "unauthorized",
+    "forbidden",
+];
+
+/// Words in a name that say the margin is already applied (`preemptive_expire_time`).
+const MARGIN_WORDS: &[&str] = &[
+    "preemptive",
+    "early",
+    "margin",
+    "buffer",
+    "skew",
+    "leeway",
+    "grace",
+    "threshold",
+];
+
+fn words_of(node: Node, source: &[u8]) -> Vec<String> {
+    split_words(text(node, source))
+}
+
+fn any_word(words: &[String], list: &[&str]) -> bool {
+    words.iter().any(|w| list.contains(&w.as_str()))
+}
+
+/// Is the expiry operand about authentication, and is the comparison a
+/// client's "refresh now?" decision rather than a server enforcing expiry?
+/// Looks at the operand, the local it was computed into, the enclosing
+/// function's name and the body of the `if` it guards.
+fn is_token_refresh_decision(ctx: &FileContext, comparison: Node, expiry: Node) -> bool {
+    let source = ctx.source;
+    let mut words = words_of(expiry, source);
+    let definition = (expiry.kind() == "identifier")
+        .then(|| resolve_local(ctx, expiry))
+        .flatten()
+        .filter(|value| value.id() != expiry.id());
+    if let Some(value) = definition {
+        // `preemptive = expires - timedelta(...)`: the margin is in the local.
+        let subtracts = value.kind() == "binary_operator"
+            && value
+                .child_by_field_name("operator")
+                .is_some_and(|o| text(o, source) == "-");
+        if subtracts {
+            return false;
+        }
+        words.extend(words_of(value, source));
+    }
+    if any_word(&words_of(expiry, source), MARGIN_WORDS) {
+        return false;
+    }
+    let scope = enclosing_scope(comparison);
+    if scope.kind() == "function_definition"
+        && let Some(name) = scope.child_by_field_name("name")
+    {
+        words.extend(words_of(name, source));
+    }
+    let guarded = guarded_block(comparison);
+    if let Some(block) = guarded {
+        let body = words_of(block, source);
+        if any_word(&body, ENFORCE_WORDS) {
+            return false;
+        }
+        words.extend(body);
+    }
+    any_word(&words, AUTH_WORDS)
+}
+
+/// The block an `if`/`elif`/`while` runs when `comparison` is in its condition.
+fn guarded_block(comparison: Node) -> Option<Node> {
+    let mut current = comparison;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "if_statement" | "elif_clause" | "while_statement" => {
+                let in_condition = parent
+                    .child_by_field_name("condition")
+                    .is_some_and(|c| c.id() == current.id());
+                return in_condition
+                    .then(|| {
+                        parent
+                            .child_by_field_name("consequence")
+                            .or(parent.child_by_field_name("body"))
+                    })
+                    .flatten();
+            }
+            "boolean_operator" | "not_operator" | "parenthesized_expression" => current = parent,
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Check `expiry-without-buffer`: an ordering comparison of an expiry time with
+/// "now", where neither side adds or subtracts a margin, deciding whether a
+/// token (or login) needs refreshing.
+pub fn expiry_without_buffer(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    if node.kind() != "comparison_operator" {
+        return false;
+    }
+    let mut cursor = node.walk();
+    let operands: Vec<Node> = node
+        .named_children(&mut cursor)
+        .filter(|c| c.kind() != "comment")
+        .collect();
+    let ordering = {
+        let mut cursor = node.walk();
+        node.children(&mut cursor)
+            .filter(|c| !c.is_named())
+            .all(|op| matches!(ctx.text(op), "<" | "<=" | ">" | ">="))
+    };
+    if operands.len() != 2 || !ordering {
+        return false;
+    }
+    let (a, b) = (operands[0], operands[1]);
+    let expiry = |n: Node| operand_name(n, ctx.source).is_some_and(|name| is_expiry_name(&name));
+    let expiry_operand = if expiry(a) && is_now(ctx, b) {
+        a
+    } else if is_now(ctx, a) && expiry(b) {
+        b
+    } else {
+        return false;
+    };
+    is_token_refresh_decision(ctx, node, expiry_operand)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+
+    fn flagged(expression: &str) -> bool {
+        let source = format!(
+            "import time\nfrom datetime import datetime\nimport homeassistant.util.dt as dt_util\n\
+             def ensure_token(self, token, now, expiration, expires_at, other_value):\n    if {expression}:\n        self.refresh()\n"
+        );
+        let tree = test_support::parse(&source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let node = test_support::find(&tree, &source, "comparison_operator", expression);
+        expiry_without_buffer(&ctx, node, &[])
+    }
+
+    #[test]
+    fn comparisons_without_margin_are_flagged() {
+        for expression in [
+            "self._expires_at < time.time()",
+            "time.time() >= token['expires_at']",
+            "dt_util.utcnow() > self._token_expiry",
+            "datetime.now() > expiration",
+            "token.get('expires_at') <= time.monotonic()",
+            "self._expires.timestamp() < dt_util.utcnow().timestamp()",
+            "now >= self._token_expires",
+        ] {
+            assert!(flagged(expression), "{expression}");
+        }
+    }
+
+    /// `expression` compared in an `if` with `body`, in a function called `name`.
+    fn flagged_in(name: &str, prelude: &str, expression: &str, body: &str) -> bool {
+        let source = format!(
+            "import time\nimport homeassistant.util.dt as dt_util\n\
+             def {name}(self):\n{prelude}    if {expression}:\n        {body}\n"
+        );
+        let tree = test_support::parse(&source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let node = test_support::find(&tree, &source, "comparison_operator", expression);
+        expiry_without_buffer(&ctx, node, &[])
+    }
+
+    #[test]
+    fn only_token_refresh_decisions_count() {
+        let e = "self._expires_at < time.time()";
+        assert!(flagged_in("update", "", e, "await self._refresh_token()"));
+        assert!(flagged_in("async_ensure_token_valid", "", e, "pass"));
+        assert!(flagged_in(
+            "update",
+            "    expiry = self.refresh_token_created + LIFETIME\n",
+            "time.time() > expiry",
+            "await self.relogin()"
+        ));
+        // Not about authentication: a cache, a stream, a weather alert.
+        assert!(!flagged_in("update", "", e, "self._cache = None"));
+        // A server enforcing expiry wants no margin.
+        assert!(!flagged_in(
+            "cleanup",
+            "",
+            e,
+            "self.async_remove_refresh_token(token)"
+        ));
+        // The margin is in the local.
+        assert!(!flagged_in(
+            "token_valid",
+            "    preemptive = self._expires - timedelta(seconds=60)\n",
+            "dt_util.utcnow() < preemptive",
+            "pass"
+        ));
+        assert!(!flagged_in(
+            "token_valid",
+            "",
+            "dt_util.utcnow() < self._preemptive_expiry",
+            "pass"
+        ));
+    }
+
+    #[test]
+    fn margins_and_other_comparisons_are_not() {
+        for expression in [
+            "self._expires_at - 60 < time.time()",
+            "time.time() + CLOCK_SKEW > token['expires_at']",
+            "dt_util.utcnow() + timedelta(minutes=5) > self._expiry",
+            "self._expires_at == time.time()",
+            "self._expires_in < time.time()",
+            "self._last_update < time.time()",
+            "expires_at < other_value",
+        ] {
+            assert!(!flagged(expression), "{expression}");
+        }
+    }
+}

@@ -1,0 +1,886 @@
+//! Config-flow context: which flow class a node sits in, which form a step shows,
+//! which fields a `vol.Schema` has, and the key names behind `CONF_*` constants.
+//!
+//! Home Assistant stores what a config flow's `async_create_entry(data=...)` gets in
+//! the entry's `data`, what an options flow's gets in its `options`, and shows a
+//! form's fields masked or not depending on their name and selector. Several rules
+//! (HAS101, HAS102, HAS104, HAS502, HAS602) ask these questions, so they are
+//! answered once here.
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::{FileContext, secrets::string_value, text};
+
+/// What a flow class stores, and where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowKind {
+    /// `ConfigFlow` (and the OAuth2/discovery helpers built on it): entry `data`.
+    Config,
+    /// `OptionsFlow`, `OptionsFlowWithConfigEntry`: entry `options`.
+    Options,
+    /// `SchemaConfigFlowHandler`: everything, config step included, in `options`.
+    SchemaConfig,
+    /// `SchemaOptionsFlowHandler`: entry `options`.
+    SchemaOptions,
+}
+
+impl FlowKind {
+    /// The name rules use for the kind (`(#flow-class? @x "options")`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowKind::Config => "config",
+            FlowKind::Options => "options",
+            FlowKind::SchemaConfig => "schema-config",
+            FlowKind::SchemaOptions => "schema-options",
+        }
+    }
+}
+
+/// How deep resolution follows names, helper functions and base classes.
+const MAX_DEPTH: usize = 6;
+
+/// The kind of flow a base class (qualified name) makes its subclasses.
+fn kind_of_base(qualified: &str) -> Option<FlowKind> {
+    let last = qualified.rsplit('.').next().unwrap_or(qualified);
+    match last {
+        "ConfigFlow"
+        | "AbstractOAuth2FlowHandler"
+        | "DiscoveryFlowHandler"
+        | "WebhookFlowHandler" => Some(FlowKind::Config),
+        "OptionsFlow" | "OptionsFlowWithConfigEntry" | "OptionsFlowWithReload" => {
+            Some(FlowKind::Options)
+        }
+        "SchemaConfigFlowHandler" => Some(FlowKind::SchemaConfig),
+        "SchemaOptionsFlowHandler" => Some(FlowKind::SchemaOptions),
+        _ => None,
+    }
+}
+
+/// The innermost class that lexically contains `node`.
+pub fn enclosing_class(node: Node) -> Option<Node> {
+    ancestors(node).find(|n| n.kind() == "class_definition")
+}
+
+/// The innermost function definition that contains `node`.
+pub fn enclosing_function(node: Node) -> Option<Node> {
+    ancestors(node).find(|n| n.kind() == "function_definition")
+}
+
+/// The strict ancestors of `node`, innermost first.
+pub fn ancestors(node: Node) -> impl Iterator<Item = Node> {
+    std::iter::successors(node.parent(), |n| n.parent())
+}
+
+/// The positional superclasses of a class, as qualified names.
+fn base_names(ctx: &FileContext, class: Node) -> Vec<String> {
+    let Some(bases) = class.child_by_field_name("superclasses") else {
+        return Vec::new();
+    };
+    let mut cursor = bases.walk();
+    bases
+        .named_children(&mut cursor)
+        .filter(|base| base.kind() != "keyword_argument")
+        .filter_map(|base| ctx.imports().qualified_name(base, ctx.source))
+        .collect()
+}
+
+/// Module-level classes of the file, by name.
+fn module_classes<'t>(ctx: &FileContext<'t>) -> HashMap<&'t str, Node<'t>> {
+    let root = ctx.tree.root_node();
+    let mut cursor = root.walk();
+    root.named_children(&mut cursor)
+        .filter_map(|statement| match statement.kind() {
+            "class_definition" => Some(statement),
+            "decorated_definition" => statement
+                .child_by_field_name("definition")
+                .filter(|d| d.kind() == "class_definition"),
+            _ => None,
+        })
+        .filter_map(|class| Some((ctx.text(class.child_by_field_name("name")?), class)))
+        .collect()
+}
+
+/// The flow kind of a class, following base classes defined in the same file.
+pub fn flow_kind(ctx: &FileContext, class: Node) -> Option<FlowKind> {
+    flow_kind_at(ctx, class, 0)
+}
+
+fn flow_kind_at(ctx: &FileContext, class: Node, depth: usize) -> Option<FlowKind> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    let bases = base_names(ctx, class);
+    if let Some(kind) = bases.iter().find_map(|b| kind_of_base(b)) {
+        return Some(kind);
+    }
+    let local = module_classes(ctx);
+    bases.iter().find_map(|base| {
+        let parent = *local.get(base.as_str())?;
+        (parent.id() != class.id())
+            .then(|| flow_kind_at(ctx, parent, depth + 1))
+            .flatten()
+    })
+}
+
+/// Does the class derive from the OAuth2 flow helper, which stores the token itself?
+pub fn is_oauth2_flow(ctx: &FileContext, class: Node) -> bool {
+    base_names(ctx, class)
+        .iter()
+        .any(|b| b.ends_with("AbstractOAuth2FlowHandler"))
+}
+
+/// Every flow class of the file (nested ones included) with its kind.
+pub fn flow_classes<'t>(ctx: &FileContext<'t>) -> Vec<(Node<'t>, FlowKind)> {
+    let mut found = Vec::new();
+    visit(ctx.tree.root_node(), &mut |node| {
+        if node.kind() == "class_definition"
+            && let Some(kind) = flow_kind(ctx, node)
+        {
+            found.push((node, kind));
+        }
+    });
+    found
+}
+
+/// Calls `f` on `node` and every descendant.
+pub fn visit<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        f(n);
+        let mut cursor = n.walk();
+        stack.extend(n.named_children(&mut cursor));
+    }
+}
+
+/// The last name of a callee (`vol.Required` → `Required`, `str` → `str`).
+pub fn callee_name<'s>(ctx: &FileContext<'s>, call: Node) -> &'s str {
+    let Some(function) = call.child_by_field_name("function") else {
+        return "";
+    };
+    match function.kind() {
+        "identifier" => ctx.text(function),
+        "attribute" => function
+            .child_by_field_name("attribute")
+            .map_or("", |a| ctx.text(a)),
+        _ => "",
+    }
+}
+
+/// Positional arguments of a call.
+pub fn positional_args<'t>(call: Node<'t>) -> Vec<Node<'t>> {
+    let Some(args) = call.child_by_field_name("arguments") else {
+        return Vec::new();
+    };
+    let mut cursor = args.walk();
+    args.named_children(&mut cursor)
+        .filter(|a| {
+            !matches!(
+                a.kind(),
+                "keyword_argument" | "comment" | "dictionary_splat" | "list_splat"
+            )
+        })
+        .collect()
+}
+
+/// The value of keyword argument `name` of a call.
+pub fn keyword_arg<'t>(ctx: &FileContext, call: Node<'t>, name: &str) -> Option<Node<'t>> {
+    let args = call.child_by_field_name("arguments")?;
+    let mut cursor = args.walk();
+    args.named_children(&mut cursor)
+        .filter(|a| a.kind() == "keyword_argument")
+        .find(|a| {
+            a.child_by_field_name("name")
+                .is_some_and(|n| ctx.text(n) == name)
+        })
+        .and_then(|a| a.child_by_field_name("value"))
+}
+
+// ---------------------------------------------------------------------------
+// Key names
+
+/// Module-level `NAME = "string"` assignments of a file.
+pub fn module_constants(root: Node, source: &[u8]) -> HashMap<String, String> {
+    let mut constants = HashMap::new();
+    for (left, right) in module_assignments(root) {
+        if let Some(value) = string_value(right, source) {
+            constants.insert(text(left, source).to_string(), value);
+        }
+    }
+    constants
+}
+
+/// Module-level `name = value` (and `name: T = value`) statements, in order.
+pub fn module_assignments(root: Node) -> Vec<(Node, Node)> {
+    let mut out = Vec::new();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        if statement.kind() != "expression_statement" {
+            continue;
+        }
+        let Some(assignment) = statement
+            .named_child(0)
+            .filter(|a| a.kind() == "assignment")
+        else {
+            continue;
+        };
+        if let (Some(left), Some(right)) = (
+            assignment.child_by_field_name("left"),
+            assignment.child_by_field_name("right"),
+        ) && left.kind() == "identifier"
+        {
+            out.push((left, right));
+        }
+    }
+    out
+}
+
+/// The key a node names: a string's value; a constant's value from this file or
+/// the integration; else `CONF_X`/`ATTR_X` from `homeassistant.const` means `"x"`.
+pub fn key_name(ctx: &FileContext, node: Node) -> Option<String> {
+    match node.kind() {
+        "string" => string_value(node, ctx.source),
+        "identifier" => constant_key(ctx, ctx.text(node)),
+        "attribute" => constant_key(ctx, ctx.text(node.child_by_field_name("attribute")?)),
+        "parenthesized_expression" => key_name(ctx, node.named_child(0)?),
+        _ => None,
+    }
+}
+
+fn constant_key(ctx: &FileContext, name: &str) -> Option<String> {
+    if let Some(value) = ctx.module_constants().get(name) {
+        return Some(value.clone());
+    }
+    if let Some(value) = ctx.integration.as_ref().and_then(|f| f.constants.get(name)) {
+        return Some(value.clone());
+    }
+    let rest = name
+        .strip_prefix("CONF_")
+        .or_else(|| name.strip_prefix("ATTR_"))?;
+    (!rest.is_empty()).then(|| rest.to_ascii_lowercase())
+}
+
+/// Is the key a node names secret-like?
+pub fn is_secret_key(ctx: &FileContext, node: Node) -> bool {
+    key_name(ctx, node).is_some_and(|key| ctx.vocabulary.is_secret_like(&key))
+}
+
+// ---------------------------------------------------------------------------
+// Schemas
+
+/// One field of a voluptuous schema.
+#[derive(Debug, Clone)]
+pub struct Field<'t> {
+    /// The key, resolved (`CONF_API_KEY` → `api_key`).
+    pub key: String,
+    /// The `key: validator` pair.
+    pub pair: Node<'t>,
+    pub validator: Node<'t>,
+}
+
+/// The fields of a schema expression: a dictionary, `vol.Schema({...})`,
+/// `X.extend({...})`, `self.add_suggested_values_to_schema(X, ...)`, a name
+/// assigned one of those (in the function or the module), or a call to a helper
+/// function of the file that returns one.
+pub fn schema_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<Field<'t>> {
+    let mut out = Vec::new();
+    collect_fields(ctx, expr, 0, &mut out);
+    out
+}
+
+/// Does the schema have a secret-like field?
+pub fn schema_has_secret(ctx: &FileContext, expr: Node) -> bool {
+    schema_fields(ctx, expr)
+        .iter()
+        .any(|f| ctx.vocabulary.is_secret_like(&f.key))
+}
+
+/// The name a schema marker (`vol.Required(CONF_X, default=...)`) or plain key names.
+pub fn marker_key(ctx: &FileContext, key: Node) -> Option<String> {
+    if key.kind() == "call"
+        && matches!(
+            callee_name(ctx, key),
+            "Required" | "Optional" | "Exclusive" | "Inclusive" | "Remove"
+        )
+    {
+        return key_name(ctx, *positional_args(key).first()?);
+    }
+    key_name(ctx, key)
+}
+
+fn collect_fields<'t>(
+    ctx: &FileContext<'t>,
+    expr: Node<'t>,
+    depth: usize,
+    out: &mut Vec<Field<'t>>,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let next = depth + 1;
+    match expr.kind() {
+        "dictionary" => {
+            let mut cursor = expr.walk();
+            for child in expr.named_children(&mut cursor) {
+                match child.kind() {
+                    "pair" => {
+                        if let (Some(key), Some(validator)) = (
+                            child.child_by_field_name("key"),
+                            child.child_by_field_name("value"),
+                        ) && let Some(name) = marker_key(ctx, key)
+                        {
+                            out.push(Field {
+                                key: name,
+                                pair: child,
+                                validator,
+                            });
+                        }
+                    }
+                    "dictionary_splat" => {
+                        if let Some(inner) = child.named_child(0) {
+                            collect_fields(ctx, inner, next, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        "call" => match callee_name(ctx, expr) {
+            "Schema" | "add_suggested_values_to_schema" => {
+                if let Some(first) = positional_args(expr)
+                    .first()
+                    .copied()
+                    .or_else(|| keyword_arg(ctx, expr, "schema"))
+                    .or_else(|| keyword_arg(ctx, expr, "data_schema"))
+                {
+                    collect_fields(ctx, first, next, out);
+                }
+            }
+            "extend" => {
+                if let Some(object) = expr
+                    .child_by_field_name("function")
+                    .and_then(|f| f.child_by_field_name("object"))
+                {
+                    collect_fields(ctx, object, next, out);
+                }
+                for arg in positional_args(expr) {
+                    collect_fields(ctx, arg, next, out);
+                }
+            }
+            "All" | "Any" => {
+                for arg in positional_args(expr) {
+                    collect_fields(ctx, arg, next, out);
+                }
+            }
+            _ => {
+                for value in helper_returns(ctx, expr) {
+                    collect_fields(ctx, value, next, out);
+                }
+            }
+        },
+        "identifier" => {
+            for value in assigned_values(ctx, expr) {
+                collect_fields(ctx, value, next, out);
+            }
+        }
+        "parenthesized_expression" | "await" => {
+            if let Some(inner) = expr.named_child(0) {
+                collect_fields(ctx, inner, next, out);
+            }
+        }
+        "keyword_argument" => {
+            if let Some(value) = expr.child_by_field_name("value") {
+                collect_fields(ctx, value, next, out);
+            }
+        }
+        "conditional_expression" => {
+            let count = expr.named_child_count() as u32;
+            for i in [0, count.saturating_sub(1)] {
+                if let Some(value) = expr.named_child(i) {
+                    collect_fields(ctx, value, next, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The values a name is assigned: in the enclosing function (before or after:
+/// flows often rebuild a schema), else at module level.
+pub fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
+    let wanted = ctx.text(name);
+    if let Some(function) = enclosing_function(name) {
+        let mut values = Vec::new();
+        visit(function, &mut |node| {
+            if node.kind() == "assignment"
+                && let (Some(left), Some(right)) = (
+                    node.child_by_field_name("left"),
+                    node.child_by_field_name("right"),
+                )
+                && left.kind() == "identifier"
+                && ctx.text(left) == wanted
+                && right.id() != name.id()
+                && !right.byte_range().contains(&name.start_byte())
+            {
+                values.push(right);
+            }
+        });
+        if !values.is_empty() {
+            return values;
+        }
+    }
+    module_assignments(ctx.tree.root_node())
+        .into_iter()
+        .filter(|(left, _)| ctx.text(*left) == wanted)
+        .map(|(_, right)| right)
+        .filter(|right| !right.byte_range().contains(&name.start_byte()))
+        .collect()
+}
+
+/// For a call to a function of this file (`_schema(...)`, `self._schema(...)`),
+/// the values its `return` statements give.
+fn helper_returns<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> Vec<Node<'t>> {
+    let Some(function) = call.child_by_field_name("function") else {
+        return Vec::new();
+    };
+    let name = match function.kind() {
+        "identifier" => ctx.text(function),
+        "attribute"
+            if function
+                .child_by_field_name("object")
+                .is_some_and(|o| ctx.text(o) == "self") =>
+        {
+            function
+                .child_by_field_name("attribute")
+                .map_or("", |a| ctx.text(a))
+        }
+        _ => return Vec::new(),
+    };
+    if name.is_empty() {
+        return Vec::new();
+    }
+    let mut returns = Vec::new();
+    visit(ctx.tree.root_node(), &mut |node| {
+        if node.kind() == "function_definition"
+            && node
+                .child_by_field_name("name")
+                .is_some_and(|n| ctx.text(n) == name)
+            && !node.byte_range().contains(&call.start_byte())
+        {
+            visit(node, &mut |inner| {
+                if inner.kind() == "return_statement"
+                    && let Some(value) = inner.named_child(0)
+                {
+                    returns.push(value);
+                }
+            });
+        }
+    });
+    returns
+}
+
+// ---------------------------------------------------------------------------
+// Forms and steps
+
+/// A form a flow shows: `self.async_show_form(step_id=..., data_schema=X)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Form<'t> {
+    pub call: Node<'t>,
+    pub schema: Node<'t>,
+}
+
+/// The step id of a form, when it is a string literal.
+pub fn form_step_id(ctx: &FileContext, form: &Form) -> Option<String> {
+    string_value(keyword_arg(ctx, form.call, "step_id")?, ctx.source)
+}
+
+/// Every form shown within `scope`.
+pub fn forms_in<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> Vec<Form<'t>> {
+    let mut forms = Vec::new();
+    visit(scope, &mut |node| {
+        if node.kind() == "call"
+            && callee_name(ctx, node) == "async_show_form"
+            && let Some(schema) = keyword_arg(ctx, node, "data_schema")
+        {
+            forms.push(Form { call: node, schema });
+        }
+    });
+    forms
+}
+
+/// The forms whose submission a step method receives: those it shows itself,
+/// and those shown elsewhere in its class with its step id.
+pub fn step_forms<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Form<'t>> {
+    let Some(function) = enclosing_function(node) else {
+        return Vec::new();
+    };
+    let name = function
+        .child_by_field_name("name")
+        .map_or("", |n| ctx.text(n));
+    let mut forms = forms_in(ctx, function);
+    if let (Some(step), Some(class)) = (name.strip_prefix("async_step_"), enclosing_class(function))
+    {
+        for form in forms_in(ctx, class) {
+            if !function.byte_range().contains(&form.call.start_byte())
+                && form_step_id(ctx, &form).as_deref() == Some(step)
+            {
+                forms.push(form);
+            }
+        }
+    }
+    forms
+}
+
+/// Does the form that produced the step's `user_input` have a secret-like field?
+/// `None` when no form of the step is found.
+pub fn step_form_has_secret(ctx: &FileContext, node: Node) -> Option<bool> {
+    let forms = step_forms(ctx, node);
+    if forms.is_empty() {
+        return None;
+    }
+    Some(forms.iter().any(|f| schema_has_secret(ctx, f.schema)))
+}
+
+/// The name of a step method's submitted-data parameter (`user_input`), if `node`
+/// is in a step method.
+pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node) -> Option<&'s str> {
+    let function = enclosing_function(node)?;
+    let name = ctx.text(function.child_by_field_name("name")?);
+    if !name.starts_with("async_step_") {
+        return None;
+    }
+    let parameters = function.child_by_field_name("parameters")?;
+    let mut cursor = parameters.walk();
+    let input = parameters.named_children(&mut cursor).nth(1)?;
+    let ident = match input.kind() {
+        "identifier" => input,
+        _ => input.child_by_field_name("name")?,
+    };
+    Some(ctx.text(ident))
+}
+
+/// Does the file define a flow class of one of these kinds?
+pub fn file_has_flow(ctx: &FileContext, kinds: &[&str]) -> bool {
+    flow_classes(ctx)
+        .iter()
+        .any(|(_, kind)| kinds.is_empty() || kinds.contains(&kind.name()))
+}
+
+// ---------------------------------------------------------------------------
+// Named checks
+
+/// Check `flow-class`: the node is inside a flow class of one of the given kinds
+/// (`config`, `options`, `schema-config`, `schema-options`).
+pub fn in_flow_class(ctx: &FileContext, node: Node, kinds: &[&str]) -> bool {
+    ancestors(node)
+        .filter(|n| n.kind() == "class_definition")
+        .find_map(|class| flow_kind(ctx, class))
+        .is_some_and(|kind| kinds.contains(&kind.name()))
+}
+
+/// Check `file-has-flow`: the file defines a flow class of one of the given kinds.
+pub fn file_has_flow_check(ctx: &FileContext, _: Node, kinds: &[&str]) -> bool {
+    file_has_flow(ctx, kinds)
+}
+
+/// Check `secret-key`: the node names a secret-like key (constants resolved).
+pub fn secret_key_check(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    is_secret_key(ctx, node)
+}
+
+/// Check `secret-schema`: the schema expression has a secret-like field.
+pub fn secret_schema_check(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    schema_has_secret(ctx, node)
+}
+
+/// Check `stores-secret`: the mapping given to `async_create_entry`/`async_update_entry`
+/// holds a secret-like key: a dictionary with one, `**`-spreads of one, or the
+/// step's `user_input` when its form has a secret-like field.
+pub fn stores_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    mapping_has_secret(ctx, node, 0)
+}
+
+fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    let next = depth + 1;
+    match node.kind() {
+        "dictionary" => {
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor)
+                .any(|child| match child.kind() {
+                    "pair" => child
+                        .child_by_field_name("key")
+                        .is_some_and(|k| is_secret_key(ctx, k)),
+                    "dictionary_splat" => child
+                        .named_child(0)
+                        .is_some_and(|inner| mapping_has_secret(ctx, inner, next)),
+                    _ => false,
+                })
+        }
+        "identifier" => {
+            if step_input_name(ctx, node) == Some(ctx.text(node)) {
+                return step_form_has_secret(ctx, node) == Some(true);
+            }
+            enclosing_function(node).is_some()
+                && assigned_values(ctx, node)
+                    .into_iter()
+                    .any(|value| mapping_has_secret(ctx, value, next))
+        }
+        "binary_operator" => ["left", "right"].iter().any(|side| {
+            node.child_by_field_name(side)
+                .is_some_and(|s| mapping_has_secret(ctx, s, next))
+        }),
+        "call" if callee_name(ctx, node) == "dict" => {
+            let Some(args) = node.child_by_field_name("arguments") else {
+                return false;
+            };
+            let mut cursor = args.walk();
+            args.named_children(&mut cursor)
+                .any(|arg| match arg.kind() {
+                    "keyword_argument" => arg
+                        .child_by_field_name("name")
+                        .is_some_and(|n| ctx.vocabulary.is_secret_like(ctx.text(n))),
+                    "dictionary_splat" => arg
+                        .named_child(0)
+                        .is_some_and(|inner| mapping_has_secret(ctx, inner, next)),
+                    _ => mapping_has_secret(ctx, arg, next),
+                })
+        }
+        "parenthesized_expression" => node
+            .named_child(0)
+            .is_some_and(|inner| mapping_has_secret(ctx, inner, next)),
+        _ => false,
+    }
+}
+
+/// Names of module-level schemas that are YAML configuration, not forms.
+fn is_yaml_schema_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    upper.contains("PLATFORM_SCHEMA") || upper == "CONFIG_SCHEMA" || upper.contains("SERVICE")
+}
+
+/// Check `form-schema`: the schema dictionary is shown in a config, options or
+/// reauth flow form: it is written inside a flow class, or in a module that
+/// defines a flow (a module constant or helper function), and is not a YAML
+/// platform/config or service schema.
+pub fn is_form_schema(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    for ancestor in ancestors(node) {
+        match ancestor.kind() {
+            "class_definition" if flow_kind(ctx, ancestor).is_some() => return true,
+            "assignment" => {
+                if let Some(left) = ancestor.child_by_field_name("left")
+                    && is_yaml_schema_name(ctx.text(left))
+                {
+                    return false;
+                }
+            }
+            "function_definition" => {
+                let name = ancestor
+                    .child_by_field_name("name")
+                    .map_or("", |n| ctx.text(n));
+                if name.contains("service") {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    file_has_flow(ctx, &[]) || uses_schema_flow_steps(ctx)
+}
+
+/// Does the file build `SchemaFlowFormStep`s (a schema-based config or options flow)?
+fn uses_schema_flow_steps(ctx: &FileContext) -> bool {
+    let needle = b"SchemaFlowFormStep";
+    ctx.source.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+
+    fn with_ctx(source: &str, f: impl FnOnce(&FileContext)) {
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        f(&ctx);
+    }
+
+    const FLOWS: &str = r#"
+from homeassistant import config_entries
+from homeassistant.config_entries import ConfigFlow, OptionsFlow
+from homeassistant.const import CONF_API_KEY, CONF_HOST, CONF_PASSWORD
+from homeassistant.helpers.schema_config_entry_flow import SchemaConfigFlowHandler
+import voluptuous as vol
+
+CONF_APP_KEY = "application_key"
+
+USER_SCHEMA = vol.Schema({vol.Required(CONF_HOST): str, vol.Required(CONF_API_KEY): str})
+HOST_SCHEMA = vol.Schema({vol.Required(CONF_HOST): str})
+
+def _options_schema(default):
+    return vol.Schema({vol.Optional(CONF_APP_KEY, default=default): str})
+
+class Base(config_entries.ConfigFlow):
+    pass
+
+class Flow(Base, domain="demo"):
+    async def async_step_user(self, user_input=None):
+        if user_input is not None:
+            return self.async_create_entry(title="x", data=user_input)
+        return self.async_show_form(step_id="user", data_schema=USER_SCHEMA)
+
+    async def async_step_host(self, user_input=None):
+        return self.async_show_form(
+            step_id="host", data_schema=self.add_suggested_values_to_schema(HOST_SCHEMA, {})
+        )
+
+    async def async_step_confirm(self, info=None):
+        return self.async_create_entry(title="x", data=info)
+
+    async def async_step_other(self, user_input=None):
+        schema = vol.Schema({vol.Required("pin"): str})
+        return self.async_show_form(step_id="confirm", data_schema=schema)
+
+class Options(OptionsFlow):
+    async def async_step_init(self, user_input=None):
+        return self.async_show_form(step_id="init", data_schema=_options_schema("x"))
+
+class Helper(SchemaConfigFlowHandler, domain="helper"):
+    pass
+
+class Plain:
+    pass
+"#;
+
+    #[test]
+    fn classes_get_their_flow_kind_through_imports_and_local_bases() {
+        with_ctx(FLOWS, |ctx| {
+            let kinds: Vec<(&str, FlowKind)> = flow_classes(ctx)
+                .into_iter()
+                .map(|(class, kind)| (ctx.text(class.child_by_field_name("name").unwrap()), kind))
+                .collect();
+            assert!(kinds.contains(&("Base", FlowKind::Config)));
+            assert!(kinds.contains(&("Flow", FlowKind::Config)), "{kinds:?}");
+            assert!(kinds.contains(&("Options", FlowKind::Options)));
+            assert!(kinds.contains(&("Helper", FlowKind::SchemaConfig)));
+            assert!(!kinds.iter().any(|(name, _)| *name == "Plain"));
+        });
+    }
+
+    #[test]
+    fn keys_resolve_through_constants() {
+        with_ctx(FLOWS, |ctx| {
+            let key = test_support::find(ctx.tree, FLOWS, "identifier", "CONF_APP_KEY");
+            assert_eq!(key_name(ctx, key).as_deref(), Some("application_key"));
+            let key = test_support::find(ctx.tree, FLOWS, "identifier", "CONF_API_KEY");
+            assert_eq!(key_name(ctx, key).as_deref(), Some("api_key"));
+            assert!(is_secret_key(ctx, key));
+            let host = test_support::find(ctx.tree, FLOWS, "identifier", "CONF_HOST");
+            assert!(!is_secret_key(ctx, host));
+        });
+    }
+
+    #[test]
+    fn step_forms_are_found_through_constants_suggested_values_helpers_and_step_ids() {
+        with_ctx(FLOWS, |ctx| {
+            let user = test_support::find(ctx.tree, FLOWS, "identifier", "user_input");
+            let forms = step_forms(ctx, user);
+            assert_eq!(forms.len(), 1);
+            let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
+                .into_iter()
+                .map(|f| f.key)
+                .collect();
+            assert_eq!(keys, ["host", "api_key"]);
+            assert_eq!(step_form_has_secret(ctx, user), Some(true));
+
+            let host_form = test_support::find(ctx.tree, FLOWS, "string", "\"host\"");
+            let host_form = forms_in(ctx, enclosing_function(host_form).unwrap());
+            assert!(!schema_has_secret(ctx, host_form[0].schema));
+
+            // `async_step_confirm` receives the form that `async_step_other` shows.
+            let info = test_support::find(ctx.tree, FLOWS, "identifier", "info");
+            assert_eq!(step_input_name(ctx, info), Some("info"));
+            assert_eq!(step_form_has_secret(ctx, info), Some(true));
+
+            let options = test_support::find(ctx.tree, FLOWS, "string", "\"init\"");
+            let forms = forms_in(ctx, enclosing_function(options).unwrap());
+            let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
+                .into_iter()
+                .map(|f| f.key)
+                .collect();
+            assert_eq!(keys, ["application_key"]);
+        });
+    }
+
+    #[test]
+    fn stores_secret_follows_user_input_and_dictionaries() {
+        let source = r#"
+from homeassistant.config_entries import OptionsFlow
+from homeassistant.const import CONF_PASSWORD, CONF_SCAN_INTERVAL
+import voluptuous as vol
+
+class Options(OptionsFlow):
+    async def async_step_init(self, user_input=None):
+        if user_input:
+            merged = {**self.config_entry.options, **user_input}
+            self.async_create_entry(data=merged)
+            self.async_create_entry(data={CONF_SCAN_INTERVAL: 3})
+            self.async_create_entry(data=dict(password="x"))
+        return self.async_show_form(
+            step_id="init", data_schema=vol.Schema({vol.Required(CONF_PASSWORD): str})
+        )
+"#;
+        with_ctx(source, |ctx| {
+            let data_args: Vec<Node> = {
+                let mut found = Vec::new();
+                visit(ctx.tree.root_node(), &mut |n| {
+                    if n.kind() == "call" && callee_name(ctx, n) == "async_create_entry" {
+                        found.push(keyword_arg(ctx, n, "data").unwrap());
+                    }
+                });
+                found.sort_by_key(|n| n.start_byte());
+                found
+            };
+            let verdicts: Vec<bool> = data_args
+                .iter()
+                .map(|arg| stores_secret(ctx, *arg, &[]))
+                .collect();
+            assert_eq!(verdicts, [true, false, true]);
+        });
+    }
+
+    #[test]
+    fn form_schemas_exclude_yaml_and_service_schemas() {
+        let source = r#"
+from homeassistant.config_entries import ConfigFlow
+import voluptuous as vol
+
+PLATFORM_SCHEMA = PLATFORM_SCHEMA.extend({vol.Required("api_key"): str})
+SERVICE_SCHEMA = vol.Schema({vol.Required("pin"): str})
+STEP_USER = vol.Schema({vol.Required("token"): str})
+
+class Flow(ConfigFlow, domain="x"):
+    pass
+"#;
+        with_ctx(source, |ctx| {
+            let dict_of = |key: &str| {
+                let s = test_support::find(ctx.tree, source, "string", key);
+                ancestors(s).find(|n| n.kind() == "dictionary").unwrap()
+            };
+            assert!(!is_form_schema(ctx, dict_of("\"api_key\""), &[]));
+            assert!(!is_form_schema(ctx, dict_of("\"pin\""), &[]));
+            assert!(is_form_schema(ctx, dict_of("\"token\""), &[]));
+        });
+        let yaml_only =
+            "import voluptuous as vol\nS = vol.Schema({vol.Required('api_key'): str})\n";
+        with_ctx(yaml_only, |ctx| {
+            let s = test_support::find(ctx.tree, yaml_only, "string", "'api_key'");
+            let dict = ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
+            assert!(!is_form_schema(ctx, dict, &[]));
+        });
+    }
+}

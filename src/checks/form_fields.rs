@@ -1,0 +1,150 @@
+//! Form fields the frontend shows in clear.
+//!
+//! The frontend masks a plain `str`/`cv.string` field only when its name contains
+//! `password`, `secret` or `token`; a `TextSelector` only with
+//! `type=TextSelectorType.PASSWORD`, whatever the name.
+
+use tree_sitter::Node;
+
+use super::{
+    FileContext,
+    flow::{self, callee_name},
+};
+
+/// Name parts that make the frontend mask a plain text field.
+const MASKED_NAME_PARTS: &[&str] = &["password", "secret", "token"];
+
+/// Check `unmasked-secret-field`: the schema pair (`vol.Required(CONF_API_KEY): str`)
+/// has a secret-like key that the form would show in clear.
+pub fn is_unmasked_secret_field(ctx: &FileContext, pair: Node, _: &[&str]) -> bool {
+    let (Some(key), Some(validator)) = (
+        pair.child_by_field_name("key"),
+        pair.child_by_field_name("value"),
+    ) else {
+        return false;
+    };
+    let Some(name) = flow::marker_key(ctx, key) else {
+        return false;
+    };
+    if !ctx.vocabulary.is_secret_like(&name) {
+        return false;
+    }
+    let masked_by_name = {
+        let lower = name.to_ascii_lowercase();
+        MASKED_NAME_PARTS.iter().any(|part| lower.contains(part))
+    };
+    match shown_as(ctx, validator, 0) {
+        Shown::PlainText => !masked_by_name,
+        Shown::TextSelector { password } => !password,
+        Shown::Other => false,
+    }
+}
+
+enum Shown {
+    PlainText,
+    TextSelector { password: bool },
+    Other,
+}
+
+fn shown_as(ctx: &FileContext, validator: Node, depth: usize) -> Shown {
+    if depth > 3 {
+        return Shown::Other;
+    }
+    match validator.kind() {
+        "identifier" if ctx.text(validator) == "str" => Shown::PlainText,
+        "identifier" => {
+            // A module constant such as `TEXT_SELECTOR = TextSelector(...)`.
+            let values = flow::assigned_values(ctx, validator);
+            match values.first() {
+                Some(value) => shown_as(ctx, *value, depth + 1),
+                None => Shown::Other,
+            }
+        }
+        "attribute" => {
+            let is_string = validator
+                .child_by_field_name("attribute")
+                .is_some_and(|a| ctx.text(a) == "string")
+                && validator
+                    .child_by_field_name("object")
+                    .is_some_and(|o| matches!(ctx.text(o), "cv" | "config_validation"));
+            if is_string {
+                Shown::PlainText
+            } else {
+                Shown::Other
+            }
+        }
+        "call" => match callee_name(ctx, validator) {
+            "TextSelector" => Shown::TextSelector {
+                password: mentions_password(ctx, validator),
+            },
+            // selector({"text": {"type": "password"}})
+            "selector"
+                if ctx.text(validator).contains("\"text\"")
+                    || ctx.text(validator).contains("'text'") =>
+            {
+                Shown::TextSelector {
+                    password: mentions_password(ctx, validator),
+                }
+            }
+            "All" | "Coerce" => flow::positional_args(validator)
+                .first()
+                .map_or(Shown::Other, |first| shown_as(ctx, *first, depth + 1)),
+            _ => Shown::Other,
+        },
+        _ => Shown::Other,
+    }
+}
+
+/// Does the selector's configuration ask for a password field?
+fn mentions_password(ctx: &FileContext, selector: Node) -> bool {
+    let mut password = false;
+    flow::visit(selector, &mut |n| {
+        let word = match n.kind() {
+            "identifier" => ctx.text(n),
+            "string_content" => ctx.text(n),
+            _ => "",
+        };
+        if word.eq_ignore_ascii_case("password") {
+            password = true;
+        }
+    });
+    password
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+
+    #[test]
+    fn plain_text_and_selectors_are_told_apart() {
+        let source = r#"
+S = {
+    vol.Required(CONF_API_KEY): str,
+    vol.Required(CONF_PASSWORD): str,
+    vol.Required(CONF_ACCESS_TOKEN): cv.string,
+    vol.Required("pin"): cv.string,
+    vol.Required(CONF_HOST): str,
+    vol.Required("client_secret"): TextSelector(),
+    vol.Required("api_key"): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+    vol.Optional("passcode"): vol.All(str, vol.Length(min=4)),
+    vol.Optional("auth_key"): int,
+}
+"#;
+        let tree = test_support::parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let mut fired = Vec::new();
+        flow::visit(tree.root_node(), &mut |n| {
+            if n.kind() == "pair" && is_unmasked_secret_field(&ctx, n, &[]) {
+                fired.push((
+                    n.start_byte(),
+                    flow::marker_key(&ctx, n.child_by_field_name("key").unwrap()).unwrap(),
+                ));
+            }
+        });
+        fired.sort();
+        let names: Vec<&str> = fired.iter().map(|f| f.1.as_str()).collect();
+        assert_eq!(names, ["api_key", "pin", "client_secret", "passcode"]);
+    }
+}

@@ -1,0 +1,94 @@
+//! Facts about the module a node sits in.
+
+use tree_sitter::Node;
+
+use super::FileContext;
+
+/// Check `module-defines`: the file defines, at its top level, a function or class
+/// with one of the names given (`async_get_clientsession` marks Home Assistant's
+/// own shared-session helper, which is where a session *should* be created).
+pub fn module_defines(ctx: &FileContext, _: Node, names: &[&str]) -> bool {
+    let root = ctx.tree.root_node();
+    let mut cursor = root.walk();
+    root.named_children(&mut cursor).any(|statement| {
+        let definition = if statement.kind() == "decorated_definition" {
+            statement.child_by_field_name("definition")
+        } else {
+            Some(statement)
+        };
+        definition
+            .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
+            .and_then(|d| d.child_by_field_name("name"))
+            .is_some_and(|name| names.contains(&ctx.text(name)))
+    })
+}
+
+/// Check `script-module`: the file runs as a program (`if __name__ == "__main__":` or
+/// `asyncio.run(...)` at its top level): a tool or test script shipped beside an
+/// integration, not code Home Assistant runs (an event loop of its own would fail there).
+pub fn is_script_module(ctx: &FileContext, _: Node, _: &[&str]) -> bool {
+    let root = ctx.tree.root_node();
+    let mut cursor = root.walk();
+    root.named_children(&mut cursor)
+        .any(|statement| match statement.kind() {
+            "if_statement" => statement.child_by_field_name("condition").is_some_and(|c| {
+                let condition: String = ctx.text(c).split_whitespace().collect();
+                condition == "__name__==\"__main__\"" || condition == "__name__=='__main__'"
+            }),
+            "expression_statement" => statement
+                .named_child(0)
+                .filter(|e| e.kind() == "call")
+                .and_then(|call| call.child_by_field_name("function"))
+                .and_then(|f| ctx.imports().qualified_name(f, ctx.source))
+                .is_some_and(|name| name == "asyncio.run"),
+            _ => false,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+
+    fn defines(source: &str, names: &[&str]) -> bool {
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        module_defines(&ctx, tree.root_node(), names)
+    }
+
+    fn script(source: &str) -> bool {
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        is_script_module(&ctx, tree.root_node(), &[])
+    }
+
+    #[test]
+    fn scripts_test_their_name() {
+        assert!(script(
+            "def main():\n    pass\n\nif __name__ == \"__main__\":\n    main()\n"
+        ));
+        assert!(script("if __name__=='__main__':\n    main()\n"));
+        assert!(script(
+            "import asyncio\nasync def main():\n    pass\nasyncio.run(main())\n"
+        ));
+        assert!(!script(
+            "import asyncio\ndef f():\n    asyncio.run(main())\n"
+        ));
+        assert!(!script(
+            "def f():\n    if __name__ == '__main__':\n        pass\n"
+        ));
+        assert!(!script("if DEBUG:\n    pass\n"));
+    }
+
+    #[test]
+    fn top_level_definitions_count() {
+        let source = "@callback\ndef async_get_clientsession(hass):\n    pass\nclass Api:\n    def get_async_client(self):\n        pass\n";
+        assert!(defines(source, &["async_get_clientsession"]));
+        assert!(defines(source, &["Api", "other"]));
+        // A method is not a module-level definition.
+        assert!(!defines(source, &["get_async_client"]));
+        assert!(!defines("x = 1\n", &["async_get_clientsession"]));
+    }
+}

@@ -1,0 +1,364 @@
+//! Paths chosen by a user: does a value from service-call data, a config-flow form
+//! or a service handler's parameters reach a file API without being checked?
+
+use std::{collections::HashSet, sync::LazyLock};
+
+use regex::Regex;
+use tree_sitter::Node;
+
+use super::FileContext;
+
+/// What, written before the file API in the same function, shows the path was checked.
+const VALIDATIONS: &[&str] = &[
+    "is_allowed_path",
+    "raise_if_invalid_filename",
+    "raise_if_invalid_path",
+    "is_absolute",
+    "isabs",
+    "is_relative_to",
+    "commonpath",
+    "basename",
+    "secure_filename",
+    "\"..\"",
+    "'..'",
+];
+
+/// Check `untrusted-path`: the expression is built from a user-chosen value
+/// (`call.data[...]`, `call.data.get(...)`, `user_input[...]`, `user_input.get(...)`,
+/// a parameter of an entity-service method, or a local assigned from one of
+/// those in the same function), and nothing before it in that function validates
+/// a path (`hass.config.is_allowed_path`, `raise_if_invalid_filename/path`,
+/// `".." in`, `is_absolute()`, ...).
+pub fn untrusted_path(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let Some(function) = enclosing_function(node) else {
+        return false;
+    };
+    let body_start = function.start_byte();
+    let before = std::str::from_utf8(&ctx.source[body_start..node.start_byte()]).unwrap_or("");
+    if VALIDATIONS.iter().any(|v| before.contains(v)) {
+        return false;
+    }
+    let sources = Sources::of(ctx, function);
+    sources.reaches(ctx, node)
+}
+
+fn enclosing_function(node: Node) -> Option<Node> {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        if parent.kind() == "function_definition" {
+            return Some(parent);
+        }
+        current = parent;
+    }
+    None
+}
+
+/// The user-controlled names of one function.
+struct Sources {
+    /// Parameters whose `.data` is service-call data (`call`, `service`, a `ServiceCall`).
+    call_objects: HashSet<String>,
+    /// Parameters and locals whose value is user-chosen.
+    tainted: HashSet<String>,
+}
+
+impl Sources {
+    fn of(ctx: &FileContext, function: Node) -> Self {
+        let mut sources = Sources {
+            call_objects: HashSet::new(),
+            tainted: HashSet::new(),
+        };
+        let name = function
+            .child_by_field_name("name")
+            .map(|n| ctx.text(n))
+            .unwrap_or("");
+        let entity_service = entity_service_methods(ctx).contains(name);
+        if let Some(parameters) = function.child_by_field_name("parameters") {
+            let mut cursor = parameters.walk();
+            for parameter in parameters.named_children(&mut cursor) {
+                let (ident, annotation) = parameter_name(ctx, parameter);
+                if ident.is_empty() || ident == "self" || ident == "cls" {
+                    continue;
+                }
+                if annotation.contains("ServiceCall")
+                    || matches!(ident, "call" | "service" | "service_call")
+                    || ident.ends_with("_call")
+                {
+                    sources.call_objects.insert(ident.to_string());
+                } else if entity_service && ident != "hass" {
+                    sources.tainted.insert(ident.to_string());
+                }
+            }
+        }
+        // Two passes reach locals assigned from locals assigned later in the text
+        // (loops); more is rare enough not to pay for.
+        for _ in 0..2 {
+            let mut stack = vec![function.child_by_field_name("body")];
+            while let Some(Some(node)) = stack.pop() {
+                if matches!(
+                    node.kind(),
+                    "function_definition" | "lambda" | "class_definition"
+                ) {
+                    continue;
+                }
+                if matches!(
+                    node.kind(),
+                    "assignment" | "augmented_assignment" | "named_expression"
+                ) {
+                    let (left, right) = match node.kind() {
+                        "named_expression" => (
+                            node.child_by_field_name("name"),
+                            node.child_by_field_name("value"),
+                        ),
+                        _ => (
+                            node.child_by_field_name("left"),
+                            node.child_by_field_name("right"),
+                        ),
+                    };
+                    if let (Some(left), Some(right)) = (left, right)
+                        && sources.reaches(ctx, right)
+                    {
+                        sources.taint_targets(ctx, left);
+                    }
+                }
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor).map(Some));
+            }
+        }
+        sources
+    }
+
+    fn taint_targets(&mut self, ctx: &FileContext, target: Node) {
+        match target.kind() {
+            "identifier" => {
+                self.tainted.insert(ctx.text(target).to_string());
+            }
+            "pattern_list" | "tuple_pattern" | "list_pattern" => {
+                let mut cursor = target.walk();
+                for child in target.named_children(&mut cursor) {
+                    self.taint_targets(ctx, child);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Does the expression contain a user-chosen value?
+    fn reaches(&self, ctx: &FileContext, expression: Node) -> bool {
+        let mut stack = vec![expression];
+        while let Some(node) = stack.pop() {
+            match node.kind() {
+                "lambda" | "function_definition" => continue,
+                "identifier" if self.tainted.contains(ctx.text(node)) => return true,
+                "subscript" | "attribute" if self.is_form_or_call_data(ctx, node) => return true,
+                // `self.filename` is not the local `filename`; `mode=` names no value.
+                "attribute" => {
+                    stack.extend(node.child_by_field_name("object"));
+                    continue;
+                }
+                "keyword_argument" => {
+                    stack.extend(node.child_by_field_name("value"));
+                    continue;
+                }
+                _ => {}
+            }
+            let mut cursor = node.walk();
+            stack.extend(node.named_children(&mut cursor));
+        }
+        false
+    }
+
+    /// `call.data[...]`, `call.data.get`, `user_input[...]`, `user_input.get`.
+    fn is_form_or_call_data(&self, ctx: &FileContext, node: Node) -> bool {
+        let base = match node.kind() {
+            "subscript" => node.child_by_field_name("value"),
+            // `user_input.get` / `call.data.get` (the call's function).
+            _ => {
+                let is_get = node
+                    .child_by_field_name("attribute")
+                    .is_some_and(|a| ctx.text(a) == "get");
+                if !is_get {
+                    return false;
+                }
+                node.child_by_field_name("object")
+            }
+        };
+        let Some(base) = base else {
+            return false;
+        };
+        let spelled = ctx.text(base);
+        let user_chosen = spelled == "user_input"
+            || spelled
+                .strip_suffix(".data")
+                .is_some_and(|object| self.call_objects.contains(object));
+        user_chosen && !key_typed_as_non_path(ctx, node)
+    }
+}
+
+/// Validators after which a value cannot hold a path: numbers, booleans, choices.
+static NON_PATH_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(vol\.All\(\s*)?(int|float|bool|cv\.(positive_int|positive_float|small_float|port|boolean|byte|time_period\w*)|vol\.(Coerce\(\s*(int|float)\s*\)|In\(|Range\()|cv\.entity_ids?\b|cv\.entity_domain)",
+    )
+    .unwrap()
+});
+
+/// Is the key read (`call.data[KEY]`, `call.data.get(KEY)`) declared somewhere in
+/// the file's schemas with a validator that rules out a path
+/// (`vol.Required(KEY): vol.All(vol.Coerce(int), vol.Range(min=0))`)?
+fn key_typed_as_non_path(ctx: &FileContext, read: Node) -> bool {
+    let key = match read.kind() {
+        "subscript" => read.child_by_field_name("subscript"),
+        // `x.get` is the function of a call: its first argument is the key.
+        _ => read
+            .parent()
+            .filter(|p| p.kind() == "call")
+            .and_then(|call| call.child_by_field_name("arguments"))
+            .and_then(|args| args.named_child(0)),
+    };
+    let Some(key) = key else {
+        return false;
+    };
+    // `"address"` and `'address'` are the same key.
+    let key = match key.kind() {
+        "string" => format!(
+            r#"["']{}["']"#,
+            regex::escape(ctx.text(key).trim_matches(['"', '\'']))
+        ),
+        _ => regex::escape(ctx.text(key)),
+    };
+    let Ok(source) = std::str::from_utf8(ctx.source) else {
+        return false;
+    };
+    let declaration = format!(r"vol\.(Required|Optional)\(\s*{key}\s*[,)][^:]*:");
+    let Ok(declaration) = Regex::new(&declaration) else {
+        return false;
+    };
+    declaration.find_iter(source).any(|found| {
+        let rest = &source[found.end()..];
+        let end = rest.char_indices().nth(120).map_or(rest.len(), |(i, _)| i);
+        NON_PATH_VALIDATOR.is_match(&rest[..end])
+    })
+}
+
+/// `(name, annotation text)` of a parameter node.
+fn parameter_name<'a>(ctx: &FileContext<'a>, parameter: Node) -> (&'a str, &'a str) {
+    match parameter.kind() {
+        "identifier" => (ctx.text(parameter), ""),
+        "typed_parameter" | "typed_default_parameter" | "default_parameter" => {
+            let name = parameter
+                .child_by_field_name("name")
+                .or_else(|| parameter.named_child(0))
+                .filter(|n| n.kind() == "identifier")
+                .map(|n| ctx.text(n))
+                .unwrap_or("");
+            let annotation = parameter
+                .child_by_field_name("type")
+                .map(|t| ctx.text(t))
+                .unwrap_or("");
+            (name, annotation)
+        }
+        _ => ("", ""),
+    }
+}
+
+/// Names of methods registered as entity services in this file:
+/// `platform.async_register_entity_service("snapshot", SCHEMA, "async_snapshot")`.
+fn entity_service_methods<'a>(ctx: &FileContext<'a>) -> HashSet<&'a str> {
+    let mut names = HashSet::new();
+    let mut stack = vec![ctx.tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "call"
+            && let Some(function) = node.child_by_field_name("function")
+            && ctx.text(function).ends_with("register_entity_service")
+            && let Some(arguments) = node.child_by_field_name("arguments")
+        {
+            let mut cursor = arguments.walk();
+            for argument in arguments.named_children(&mut cursor) {
+                let value = if argument.kind() == "keyword_argument" {
+                    argument.child_by_field_name("value")
+                } else {
+                    Some(argument)
+                };
+                if let Some(value) = value.filter(|v| v.kind() == "string") {
+                    names.insert(ctx.text(value).trim_matches(['"', '\'']));
+                }
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        checks::test_support::{find, parse},
+        rules::vocabulary::Vocabulary,
+    };
+
+    /// Is the first argument of the call `call` untrusted?
+    fn untrusted(source: &str, call: &str) -> bool {
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let node = find(&tree, source, "call", call);
+        let argument = node
+            .child_by_field_name("arguments")
+            .and_then(|a| a.named_child(0))
+            .unwrap();
+        untrusted_path(&ctx, argument, &[])
+    }
+
+    #[test]
+    fn service_data_and_form_input_reach_file_apis() {
+        let source = "async def handle(call: ServiceCall):\n    name = call.data[ATTR_FILENAME]\n    full = f'/tmp/{name}'\n    open(full)\n\
+            async def handle2(service):\n    os.remove(service.data.get('path'))\n\
+            async def async_step_user(self, user_input=None):\n    Path(user_input[CONF_FILE])\n";
+        assert!(untrusted(source, "open(full)"));
+        assert!(untrusted(source, "os.remove(service.data.get('path'))"));
+        assert!(untrusted(source, "Path(user_input[CONF_FILE])"));
+    }
+
+    #[test]
+    fn entity_service_parameters_are_user_chosen() {
+        let source = "platform.async_register_entity_service('snap', SCHEMA, 'async_snap')\n\
+            class Cam:\n    async def async_snap(self, filename):\n        open(filename)\n\
+            \n    async def other(self, filename):\n        open(filename, 'w')\n";
+        assert!(untrusted(source, "open(filename)"));
+        assert!(!untrusted(source, "open(filename, 'w')"));
+    }
+
+    #[test]
+    fn validation_before_the_call_clears_it() {
+        let source = "async def handle(hass, call):\n    name = call.data['file']\n    if not hass.config.is_allowed_path(name):\n        raise ValueError\n    open(name)\n\
+            async def handle2(call):\n    name = call.data['file']\n    raise_if_invalid_filename(name)\n    os.remove(name)\n";
+        assert!(!untrusted(source, "open(name)"));
+        assert!(!untrusted(source, "os.remove(name)"));
+    }
+
+    #[test]
+    fn keys_typed_as_numbers_by_a_schema_are_not_paths() {
+        let source = "SCHEMA = vol.Schema({vol.Required(CONF_ADDRESS): vol.All(\n    vol.Coerce(int), vol.Range(min=0)),\n    vol.Required(CONF_NAME): cv.string})\n\
+            async def handle(call):\n    os.unlink(f'cache/{call.data[CONF_ADDRESS]}.p')\n    os.unlink(f'cache/{call.data[CONF_NAME]}.p')\n";
+        assert!(!untrusted(
+            source,
+            "os.unlink(f'cache/{call.data[CONF_ADDRESS]}.p')"
+        ));
+        assert!(untrusted(
+            source,
+            "os.unlink(f'cache/{call.data[CONF_NAME]}.p')"
+        ));
+    }
+
+    #[test]
+    fn other_values_are_not_user_chosen() {
+        let source = "async def f(self, entry):\n    open(entry.data['path'])\n    open(self.path)\n    Path(__file__)\n\
+            async def g(self, call):\n    filename = call.data['f']\n    open(self.filename)\n";
+        assert!(!untrusted(source, "open(entry.data['path'])"));
+        assert!(!untrusted(source, "open(self.path)"));
+        assert!(!untrusted(source, "Path(__file__)"));
+        assert!(!untrusted(source, "open(self.filename)"));
+    }
+}

@@ -1,0 +1,46 @@
+//! Reauthentication: `ConfigEntryAuthFailed` starts a reauth flow, which fails
+//! unless the integration's config flow defines `async_step_reauth`.
+
+use tree_sitter::Node;
+
+use super::FileContext;
+
+/// Check `integration-lacks-reauth`: the integration (its files gathered by the
+/// scanner; a file scanned on its own stands for itself) defines no
+/// `async_step_reauth`.
+pub fn integration_lacks_reauth(ctx: &FileContext, _: Node, _: &[&str]) -> bool {
+    !ctx.facts().has_reauth
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        checks::test_support, rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts,
+    };
+
+    #[test]
+    fn the_file_alone_or_the_integration_decides() {
+        let vocabulary = Vocabulary::default();
+        let without = "raise ConfigEntryAuthFailed\n";
+        let tree = test_support::parse(without);
+        let ctx = FileContext::new(without.as_bytes(), &tree, &vocabulary);
+        assert!(integration_lacks_reauth(&ctx, tree.root_node(), &[]));
+
+        let with = "class F:\n    async def async_step_reauth(self, data):\n        pass\nraise ConfigEntryAuthFailed\n";
+        let tree = test_support::parse(with);
+        let ctx = FileContext::new(with.as_bytes(), &tree, &vocabulary);
+        assert!(!integration_lacks_reauth(&ctx, tree.root_node(), &[]));
+
+        let tree = test_support::parse(without);
+        let facts = IntegrationFacts {
+            has_reauth: true,
+            ..IntegrationFacts::default()
+        };
+        let ctx = FileContext::new(without.as_bytes(), &tree, &vocabulary)
+            .with_integration(Some(Arc::new(facts)));
+        assert!(!integration_lacks_reauth(&ctx, tree.root_node(), &[]));
+    }
+}

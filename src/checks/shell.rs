@@ -1,0 +1,89 @@
+//! Shell commands: is every variable part quoted for the shell?
+
+use tree_sitter::Node;
+
+use super::{FileContext, literals::is_literal};
+
+/// Check `shell-quoted`: the command is built only from literals and values passed
+/// through `shlex.quote(...)` (or `shlex.join(...)`), in an f-string, a `+`
+/// concatenation or a `%` format. Such a command cannot be turned into another
+/// command by its values.
+pub fn is_shell_quoted(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    quoted(ctx, node)
+}
+
+fn quoted(ctx: &FileContext, node: Node) -> bool {
+    if is_literal(ctx, node, &[]) {
+        return true;
+    }
+    let mut cursor = node.walk();
+    match node.kind() {
+        "call" => node.child_by_field_name("function").is_some_and(|f| {
+            ctx.imports()
+                .qualified_name(f, ctx.source)
+                .is_some_and(|name| name == "shlex.quote" || name == "shlex.join")
+        }),
+        "string" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "interpolation")
+            .all(|i| {
+                i.child_by_field_name("expression")
+                    .is_some_and(|e| quoted(ctx, e))
+            }),
+        "concatenated_string" | "parenthesized_expression" | "tuple" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .all(|c| quoted(ctx, c)),
+        "binary_operator" => ["left", "right"].iter().all(|field| {
+            node.child_by_field_name(field)
+                .is_some_and(|side| quoted(ctx, side))
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+
+    fn is_quoted(expression: &str) -> bool {
+        let source = format!("import shlex\nfrom shlex import quote\nx = {expression}\n");
+        let tree = parse(&source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let value = tree
+            .root_node()
+            .named_child(2)
+            .and_then(|statement| statement.named_child(0))
+            .and_then(|assignment| assignment.child_by_field_name("right"))
+            .unwrap();
+        is_shell_quoted(&ctx, value, &[])
+    }
+
+    #[test]
+    fn quoted_values_are_safe() {
+        for expression in [
+            "f'ping -c 1 {shlex.quote(host)}'",
+            "'arp -n ' + quote(ip)",
+            "'wakeonlan %s' % shlex.quote(mac)",
+            "'nmap %s %s' % (quote(a), '-sn')",
+            "'sync'",
+        ] {
+            assert!(is_quoted(expression), "{expression}");
+        }
+    }
+
+    #[test]
+    fn bare_values_are_not() {
+        for expression in [
+            "f'ping -c 1 {host}'",
+            "'arp -n ' + ip",
+            "'wakeonlan %s' % mac",
+            "f'ping {shlex.quote(host)} {count}'",
+            "shlex.split(cmd)",
+        ] {
+            assert!(!is_quoted(expression), "{expression}");
+        }
+    }
+}

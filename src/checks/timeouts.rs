@@ -1,0 +1,320 @@
+//! Request timeouts: is a call bounded by a timeout around it, and is an object an
+//! HTTP session whose requests need one?
+
+use tree_sitter::Node;
+
+use super::{FileContext, imports::pattern_matches};
+
+/// Context managers that bound everything in their body.
+const TIMEOUT_BLOCKS: &[&str] = &[
+    "asyncio.timeout",
+    "asyncio.timeout_at",
+    "async_timeout.timeout",
+    "async_timeout.timeout_at",
+];
+
+/// Check `in-timeout-block`: the node is lexically inside `async with
+/// asyncio.timeout(...)` / `async_timeout.timeout(...)` / `hass.timeout.async_timeout(...)`,
+/// or inside the arguments of `asyncio.wait_for(...)`, in the same function.
+/// A timeout set by a caller is not visible here, by design: lexical only.
+pub fn in_timeout_block(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let mut current = node;
+    while let Some(parent) = current.parent() {
+        match parent.kind() {
+            "function_definition" | "lambda" | "class_definition" => return false,
+            "with_statement" if with_bounds_time(ctx, parent) => return true,
+            "call" if is_timeout_call(ctx, parent, &["asyncio.wait_for"]) => return true,
+            _ => {}
+        }
+        current = parent;
+    }
+    false
+}
+
+/// Does a `with` statement's header open a timeout block?
+fn with_bounds_time(ctx: &FileContext, with: Node) -> bool {
+    let mut stack = Vec::new();
+    let mut cursor = with.walk();
+    stack.extend(
+        with.named_children(&mut cursor)
+            .filter(|c| c.kind() == "with_clause"),
+    );
+    while let Some(node) = stack.pop() {
+        if node.kind() == "call" && is_timeout_call(ctx, node, TIMEOUT_BLOCKS) {
+            return true;
+        }
+        if node.kind() == "block" {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
+
+fn is_timeout_call(ctx: &FileContext, call: Node, patterns: &[&str]) -> bool {
+    let Some(function) = call.child_by_field_name("function") else {
+        return false;
+    };
+    if let Some(name) = ctx.imports().qualified_name(function, ctx.source)
+        && patterns.iter().any(|p| pattern_matches(p, &name))
+    {
+        return true;
+    }
+    // Home Assistant's own: `async with hass.timeout.async_timeout(10):`.
+    patterns == TIMEOUT_BLOCKS && ctx.text(function).ends_with("timeout.async_timeout")
+}
+
+/// Factories whose clients carry a default timeout (httpx: 5 s): not our concern.
+const TIMED_CLIENTS: &[&str] = &[
+    "httpx.*",
+    "homeassistant.helpers.httpx_client.*",
+    "get_async_client",
+    "create_async_httpx_client",
+];
+
+/// Check `http-session`: the expression is an HTTP session object whose requests
+/// have no timeout unless given one: a call to Home Assistant's aiohttp session
+/// factories or `aiohttp.ClientSession`/`requests.Session`, or a name such as
+/// `session`, `websession`, `self._session` not assigned from an httpx client in
+/// the same function or class.
+pub fn is_http_session(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    if node.kind() == "call" {
+        return node.child_by_field_name("function").is_some_and(|f| {
+            ctx.imports()
+                .qualified_name(f, ctx.source)
+                .is_some_and(|name| {
+                    [
+                        "aiohttp.ClientSession",
+                        "requests.Session",
+                        "requests.session",
+                        "homeassistant.helpers.aiohttp_client.async_get_clientsession",
+                        "homeassistant.helpers.aiohttp_client.async_create_clientsession",
+                        "async_get_clientsession",
+                        "async_create_clientsession",
+                    ]
+                    .iter()
+                    .any(|p| pattern_matches(p, &name))
+                })
+        });
+    }
+    let spelled = ctx.text(node);
+    if !matches!(node.kind(), "identifier" | "attribute") {
+        return false;
+    }
+    let last = spelled.rsplit('.').next().unwrap_or(spelled);
+    let last = last.trim_start_matches('_').to_ascii_lowercase();
+    if !(last == "session" || last.ends_with("_session") || last == "websession") {
+        return false;
+    }
+    !assigned_from_timed_client(ctx, node, spelled) && !annotated_otherwise(ctx, node, spelled)
+}
+
+/// Is `name` a parameter of the enclosing function annotated with a type that is
+/// not a session (`session: _SessionIdEntryT` is a dict named "session")?
+fn annotated_otherwise(ctx: &FileContext, node: Node, name: &str) -> bool {
+    let mut scope = node;
+    while scope.kind() != "function_definition" {
+        match scope.parent() {
+            Some(parent) => scope = parent,
+            None => return false,
+        }
+    }
+    let Some(parameters) = scope.child_by_field_name("parameters") else {
+        return false;
+    };
+    let mut cursor = parameters.walk();
+    let annotated = parameters.named_children(&mut cursor).find_map(|p| {
+        let named = p
+            .child_by_field_name("name")
+            .or_else(|| p.named_child(0))
+            .is_some_and(|n| ctx.text(n) == name);
+        if named && matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
+            p.child_by_field_name("type").map(|t| ctx.text(t))
+        } else {
+            None
+        }
+    });
+    // `aiohttp.ClientSession`, `requests.Session`, `Session | None` name a session;
+    // `_SessionIdEntryT` does not.
+    annotated.is_some_and(|annotation| {
+        !annotation
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|word| word.ends_with("Session"))
+    })
+}
+
+/// Is `name` bound, in the enclosing function (for a local) or class (for
+/// `self.x`), to an httpx client or to a session made with a timeout of its own
+/// (`aiohttp.ClientSession(timeout=...)`, `async with ClientSession(timeout=t) as session`)?
+fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool {
+    let scope_kind = if name.starts_with("self.") {
+        "class_definition"
+    } else {
+        "function_definition"
+    };
+    let mut scope = node;
+    while scope.kind() != scope_kind {
+        match scope.parent() {
+            Some(parent) => scope = parent,
+            None => break,
+        }
+    }
+    let mut stack = vec![scope];
+    while let Some(current) = stack.pop() {
+        let bound = match current.kind() {
+            "assignment" => current
+                .child_by_field_name("left")
+                .filter(|l| ctx.text(*l) == name)
+                .and_then(|_| current.child_by_field_name("right")),
+            // `with X(...) as name`: the alias is the pattern's last child.
+            "as_pattern" => current
+                .child_by_field_name("alias")
+                .filter(|a| ctx.text(*a) == name)
+                .and_then(|_| current.named_child(0)),
+            _ => None,
+        };
+        if bound.is_some_and(|value| makes_timed_client(ctx, value)) {
+            return true;
+        }
+        let mut cursor = current.walk();
+        stack.extend(current.named_children(&mut cursor));
+    }
+    false
+}
+
+fn makes_timed_client(ctx: &FileContext, value: Node) -> bool {
+    let value = if value.kind() == "await" {
+        value.named_child(0).unwrap_or(value)
+    } else {
+        value
+    };
+    if value.kind() != "call" {
+        return false;
+    }
+    let httpx = value.child_by_field_name("function").is_some_and(|f| {
+        ctx.imports()
+            .qualified_name(f, ctx.source)
+            .is_some_and(|name| TIMED_CLIENTS.iter().any(|p| pattern_matches(p, &name)))
+    });
+    httpx || super::arguments::argument_given(ctx, value, &["timeout"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        checks::test_support::{find, parse},
+        rules::vocabulary::Vocabulary,
+    };
+
+    fn check(
+        source: &str,
+        kind: &str,
+        text: &str,
+        f: fn(&FileContext, Node, &[&str]) -> bool,
+    ) -> bool {
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        f(&ctx, find(&tree, source, kind, text), &[])
+    }
+
+    #[test]
+    fn timeout_blocks_bound_their_body() {
+        let source = "import asyncio\nimport async_timeout\nfrom asyncio import timeout\n\
+            async def f(session):\n    async with asyncio.timeout(10):\n        await session.get(a)\n\
+            async def g(session):\n    async with async_timeout.timeout(10):\n        async with session.get(b) as r:\n            pass\n\
+            async def h(session):\n    async with timeout(10):\n        await session.get(c)\n\
+            async def i(hass, session):\n    async with hass.timeout.async_timeout(10):\n        await session.get(d)\n\
+            async def j(session):\n    await asyncio.wait_for(session.get(e), 10)\n";
+        for call in [
+            "session.get(a)",
+            "session.get(b)",
+            "session.get(c)",
+            "session.get(d)",
+            "session.get(e)",
+        ] {
+            assert!(check(source, "call", call, in_timeout_block), "{call}");
+        }
+    }
+
+    #[test]
+    fn other_blocks_and_callers_do_not_count() {
+        let source = "import asyncio\n\
+            async def f(session, lock):\n    async with lock:\n        await session.get(a)\n\
+            async def g(session):\n    async with asyncio.timeout(10):\n        async def inner():\n            await session.get(b)\n\
+            async def h(session):\n    await asyncio.gather(session.get(c))\n";
+        for call in ["session.get(a)", "session.get(b)", "session.get(c)"] {
+            assert!(!check(source, "call", call, in_timeout_block), "{call}");
+        }
+    }
+
+    #[test]
+    fn sessions_by_name_and_by_factory() {
+        let source = "from homeassistant.helpers.aiohttp_client import async_get_clientsession\n\
+            session.get(a)\nself._session.get(b)\nwebsession.get(c)\nasync_get_clientsession(hass).get(d)\n\
+            self.client_session.get(e)\n";
+        for object in [
+            "session",
+            "self._session",
+            "websession",
+            "self.client_session",
+        ] {
+            let kind = if object.contains('.') {
+                "attribute"
+            } else {
+                "identifier"
+            };
+            assert!(check(source, kind, object, is_http_session), "{object}");
+        }
+        assert!(check(
+            source,
+            "call",
+            "async_get_clientsession(hass)",
+            is_http_session
+        ));
+    }
+
+    #[test]
+    fn httpx_clients_and_other_names_are_not_sessions() {
+        let source = "from homeassistant.helpers.httpx_client import get_async_client\n\
+            class A:\n    def __init__(self, hass):\n        self._session = get_async_client(hass)\n\
+            \n    async def f(self):\n        await self._session.get(a)\n\
+            async def g(hass):\n    session = get_async_client(hass)\n    await session.get(b)\n\
+            async def h(client):\n    await client.get(c)\n    await self.sessions.get(d)\n\
+            def i(session: _SessionIdEntryT):\n    session.get(e)\n\
+            async def j():\n    async with aiohttp.ClientSession(timeout=t) as session:\n        await session.get(f)\n";
+        assert!(!check(
+            source,
+            "attribute",
+            "self._session",
+            is_http_session
+        ));
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let call = find(&tree, source, "call", "session.get(b)");
+        let object = call
+            .child_by_field_name("function")
+            .unwrap()
+            .child_by_field_name("object")
+            .unwrap();
+        assert!(!is_http_session(&ctx, object, &[]));
+        assert!(!check(source, "identifier", "client", is_http_session));
+        assert!(!check(
+            source,
+            "attribute",
+            "self.sessions",
+            is_http_session
+        ));
+        // A dict parameter named `session`, and a session with its own timeout.
+        for call in ["session.get(e)", "session.get(f)"] {
+            let object = find(&tree, source, "call", call)
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("object"))
+                .unwrap();
+            assert!(!is_http_session(&ctx, object, &[]), "{call}");
+        }
+    }
+}

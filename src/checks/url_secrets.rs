@@ -1,0 +1,248 @@
+//! Secrets spliced into URLs: into the query or path (HAS202), or into the
+//! userinfo, `scheme://user:password@host` (HAS203).
+
+use tree_sitter::Node;
+
+use super::{
+    FileContext,
+    context::enclosing_scope,
+    secrets::{is_secret_sourced, secret_like},
+    urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
+};
+
+/// The query parameter a value is assigned to, when the text before it ends
+/// with `?name=` or `&name=`.
+fn query_parameter(prefix: &str) -> Option<&str> {
+    let before = prefix.strip_suffix('=')?;
+    let start = before.rfind(['?', '&'])?;
+    let name = &before[start + 1..];
+    (!name.is_empty() && !name.contains(HOLE) && !name.contains(['/', ' ', '='])).then_some(name)
+}
+
+/// The built string of a string-building node, unless the node is a piece of a
+/// larger one (then the larger one is checked, once).
+fn outermost_built<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
+    if is_inner_piece(node, source) {
+        return None;
+    }
+    flatten(node, source)
+}
+
+/// Check `secret-in-url-query`: the string-building expression puts a secret
+/// into a URL's path or query, or puts any value under a secret-like query
+/// parameter name (`?api_key={key}`).
+pub fn secret_in_url_query(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let Some(built) = outermost_built(node, ctx.source) else {
+        return false;
+    };
+    let layout = url_layout(&built.template);
+    // Without `scheme://`, only a URL built on a base (`f"{base}?key={k}"`), a
+    // path or a bare query string counts: `"app--login?token=..."` is not a URL.
+    let url_like =
+        layout.is_some() || matches!(built.template.chars().next(), Some(HOLE | '/' | '?' | '&'));
+    if !url_like {
+        return false;
+    }
+    built.parts_with_prefix().into_iter().any(|(part, prefix)| {
+        let Segment::Expr(expression) = part else {
+            return false;
+        };
+        let at = prefix.len();
+        let parameter = query_parameter(prefix);
+        let past_authority = layout.is_some_and(|l| at >= l.authority_end);
+        if !(past_authority || parameter.is_some()) {
+            return false;
+        }
+        parameter.is_some_and(|name| secret_like(ctx, name))
+            || is_secret_sourced(ctx, expression, &[])
+    })
+}
+
+/// Calls that turn a mapping into a query string.
+const QUERY_BUILDERS: &[&str] = &["urlencode", "with_query", "update_query", "extend_query"];
+
+/// Check `query-parameter`: the dictionary pair becomes a URL query parameter:
+/// its dictionary is given as `params=` to a request, to `urlencode(...)` or to
+/// yarl's `with_query`/`update_query`/`extend_query`, directly or through a
+/// local it is assigned to (`params = {...}; session.get(url, params=params)`).
+pub fn is_query_parameter(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let Some(dictionary) = node.parent().filter(|d| d.kind() == "dictionary") else {
+        return false;
+    };
+    if is_query_argument(ctx, dictionary) {
+        return true;
+    }
+    // params = {...}, then params=params in the same function.
+    let Some(assignment) = dictionary.parent().filter(|a| a.kind() == "assignment") else {
+        return false;
+    };
+    let Some(local) = assignment
+        .child_by_field_name("left")
+        .filter(|l| l.kind() == "identifier")
+    else {
+        return false;
+    };
+    let name = ctx.text(local);
+    let scope = enclosing_scope(assignment);
+    let mut stack = vec![scope];
+    while let Some(current) = stack.pop() {
+        if current.kind() == "identifier"
+            && ctx.text(current) == name
+            && current.start_byte() > assignment.end_byte()
+            && is_query_argument(ctx, current)
+        {
+            return true;
+        }
+        let mut cursor = current.walk();
+        for child in current.named_children(&mut cursor) {
+            if !matches!(child.kind(), "function_definition" | "class_definition") {
+                stack.push(child);
+            }
+        }
+    }
+    false
+}
+
+/// Is `value` given as `params=` or to a query-building call?
+fn is_query_argument(ctx: &FileContext, value: Node) -> bool {
+    let Some(parent) = value.parent() else {
+        return false;
+    };
+    let arguments = match parent.kind() {
+        "keyword_argument" => {
+            return parent
+                .child_by_field_name("name")
+                .is_some_and(|n| ctx.text(n) == "params");
+        }
+        "argument_list" => parent,
+        _ => return false,
+    };
+    arguments
+        .parent()
+        .and_then(|call| call.child_by_field_name("function"))
+        .is_some_and(|function| {
+            let callee = ctx.text(function);
+            QUERY_BUILDERS.contains(&callee.rsplit('.').next().unwrap_or(callee))
+        })
+}
+
+/// Check `credentials-in-url`: the string-building expression puts a secret
+/// into the userinfo of a URL (`f"{scheme}://{user}:{password}@{host}"`).
+pub fn credentials_in_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+    let Some(built) = outermost_built(node, ctx.source) else {
+        return false;
+    };
+    let Some(layout) = url_layout(&built.template) else {
+        return false;
+    };
+    let Some(userinfo_end) = layout.userinfo_end else {
+        return false;
+    };
+    built.parts_with_prefix().into_iter().any(|(part, prefix)| {
+        let at = prefix.len();
+        matches!(part, Segment::Expr(expression)
+            if (layout.authority_start..userinfo_end).contains(&at)
+                && is_secret_sourced(ctx, expression, &[]))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+
+    /// Runs `check` on the value of the last statement of `body`, inside a function.
+    fn on_value(check: fn(&FileContext, Node, &[&str]) -> bool, body: &str) -> bool {
+        let source = format!("def f(self, entry, host):\n{body}\n");
+        let tree = parse(&source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let function = tree.root_node().named_child(0).unwrap();
+        let block = function.child_by_field_name("body").unwrap();
+        let last = block
+            .named_child(block.named_child_count() as u32 - 1)
+            .unwrap();
+        let value = last
+            .named_child(0)
+            .and_then(|a| a.child_by_field_name("right"))
+            .unwrap();
+        check(&ctx, value, &[])
+    }
+
+    #[test]
+    fn secrets_in_a_query_or_path_are_found() {
+        for body in [
+            "    url = f'https://api.vendor.com/v1?key={self._api_key}'",
+            "    url = 'https://api.vendor.com/v1?key=' + entry.data[CONF_API_KEY]",
+            "    url = 'https://api.vendor.com/{}/data'.format(self._token)",
+            "    url = 'https://%s/v1?x=1&auth=%s' % (host, self._token)",
+            "    key = entry.data['api_key']\n    url = f'https://{host}/feed/{key}'",
+            "    url = f'https://{host}/v1?api_key={value}'",
+            "    url = f'?token={tok}'",
+        ] {
+            assert!(on_value(secret_in_url_query, body), "{body}");
+        }
+    }
+
+    #[test]
+    fn other_strings_are_not_urls_with_secrets() {
+        for body in [
+            "    header = f'Bearer {self._token}'",
+            "    url = f'https://{host}/v1?station={station}'",
+            "    url = f'https://{self._user}:{self._password}@{host}/'",
+            "    url = f'https://api.vendor.com/v1?key={self._api_key[:4]}'",
+            "    message = f'Invalid token {token}? Try again'",
+            "    url = f'https://{host}/v1?token_type={kind}'",
+            "    total = a + 1",
+            "    data = f'vendorApp--qrLogin?token={self._qr_code}'",
+        ] {
+            assert!(!on_value(secret_in_url_query, body), "{body}");
+        }
+    }
+
+    fn query_parameter_in(source: &str, pair: &str) -> bool {
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let node = crate::checks::test_support::find(&tree, source, "pair", pair);
+        is_query_parameter(&ctx, node, &[])
+    }
+
+    #[test]
+    fn pairs_that_become_query_parameters() {
+        for source in [
+            "def f(s, t):\n    s.get(URL, params={'token': t})\n",
+            "def f(s, t):\n    q = urlencode({'token': t})\n",
+            "def f(u, t):\n    u = u.with_query({'token': t})\n",
+            "def f(s, t):\n    params = {'token': t}\n    params['x'] = 1\n    s.get(URL, params=params)\n",
+        ] {
+            assert!(query_parameter_in(source, "'token': t"), "{source}");
+        }
+        for source in [
+            "def f(s, t):\n    s.get(URL, headers={'token': t})\n",
+            "def f(s, t):\n    params = {'token': t}\n    s.post(URL, json=params)\n",
+            "def f(s, t):\n    s.get(URL, params=params)\n    params = {'token': t}\n",
+        ] {
+            assert!(!query_parameter_in(source, "'token': t"), "{source}");
+        }
+    }
+
+    #[test]
+    fn credentials_in_the_userinfo_are_found() {
+        for body in [
+            "    url = f'rtsp://{self._user}:{self._password}@{host}/stream'",
+            "    url = 'http://' + user + ':' + password + '@' + host",
+            "    url = '{}://{}:{}@{}'.format(scheme, user, entry.data[CONF_PASSWORD], host)",
+            "    auth = f'{user}:{password}'\n    url = f'http://{auth}@{host}/'",
+        ] {
+            assert!(on_value(credentials_in_url, body), "{body}");
+        }
+        for body in [
+            "    url = f'rtsp://{self._user}@{host}/stream'",
+            "    url = f'https://{host}/login?password={password}'",
+            "    url = f'mailto:{user}@{host}'",
+        ] {
+            assert!(!on_value(credentials_in_url, body), "{body}");
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The results cache: what scanning a file found, keyed by the file's content
+//! and everything else that decides the result (hassec's version, the rule files,
+//! the enabled rules, the secret vocabulary, facts read from sibling files).
+//!
+//! One JSON file per set of settings under the cache directory, written
+//! atomically (a temporary file renamed into place) once per run. A missing,
+//! unreadable or corrupt cache is treated as empty: the cache can only ever save
+//! work, never change a result.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::FileResult;
+use crate::{
+    finding::{Finding, Position, Suppressed, SuppressedBy},
+    rules::{self, Level},
+};
+
+/// Bump when the cache file's layout changes.
+const FORMAT: u32 = 1;
+
+/// Hex SHA-256 of the parts, each length-prefixed so that parts cannot run together.
+pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedFinding {
+    rule: String,
+    level: Level,
+    start: Position,
+    end: Position,
+    message: String,
+    fingerprint: String,
+    /// Set when the finding was suppressed, and how.
+    suppressed: Option<SuppressedBy>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    /// Digest of the file's bytes and of the facts it was scanned with.
+    content: String,
+    findings: Vec<CachedFinding>,
+}
+
+#[derive(Serialize, Deserialize, Default)]
+struct CacheFile {
+    format: u32,
+    /// Display path → entry.
+    files: HashMap<String, Entry>,
+}
+
+pub struct Cache {
+    file: PathBuf,
+    entries: CacheFile,
+    changed: bool,
+}
+
+impl Cache {
+    /// Opens the cache for these settings in `dir`; anything wrong with it yields an empty cache.
+    pub fn open(dir: &Path, settings: &str) -> Self {
+        let file = dir.join(format!(
+            "results-{}.json",
+            &settings[..16.min(settings.len())]
+        ));
+        let entries = std::fs::read(&file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
+            .filter(|cache| cache.format == FORMAT)
+            .unwrap_or(CacheFile {
+                format: FORMAT,
+                ..CacheFile::default()
+            });
+        Self {
+            file,
+            entries,
+            changed: false,
+        }
+    }
+
+    /// The cached result of `path` if it was scanned with this exact content.
+    pub fn get(&self, path: &str, content: &str) -> Option<FileResult> {
+        let entry = self
+            .entries
+            .files
+            .get(path)
+            .filter(|entry| entry.content == content)?;
+        let mut result = FileResult::default();
+        for cached in &entry.findings {
+            // A rule that no longer exists makes the entry stale.
+            let rule = rules::find(&cached.rule)?;
+            let finding = Finding {
+                rule,
+                level: cached.level,
+                path: path.to_string(),
+                start: cached.start,
+                end: cached.end,
+                message: cached.message.clone(),
+                fingerprint: cached.fingerprint.clone(),
+            };
+            match cached.suppressed {
+                Some(by) => result.suppressed.push(Suppressed { finding, by }),
+                None => result.findings.push(finding),
+            }
+        }
+        Some(result)
+    }
+
+    /// Remembers what scanning `path` with this content found (not errors: those are retried).
+    pub fn put(&mut self, path: &str, content: String, result: &FileResult) {
+        if result.error.is_some() {
+            return;
+        }
+        let cached = |finding: &Finding, suppressed| CachedFinding {
+            rule: finding.rule.id.clone(),
+            level: finding.level,
+            start: finding.start,
+            end: finding.end,
+            message: finding.message.clone(),
+            fingerprint: finding.fingerprint.clone(),
+            suppressed,
+        };
+        let findings = result
+            .findings
+            .iter()
+            .map(|f| cached(f, None))
+            .chain(
+                result
+                    .suppressed
+                    .iter()
+                    .map(|s| cached(&s.finding, Some(s.by))),
+            )
+            .collect();
+        self.entries
+            .files
+            .insert(path.to_string(), Entry { content, findings });
+        self.changed = true;
+    }
+
+    /// Writes the cache if it changed: to a temporary file, then renamed over the
+    /// old one, so that a concurrent or interrupted run never sees half a file.
+    pub fn save(&self) -> std::io::Result<()> {
+        if !self.changed {
+            return Ok(());
+        }
+        let dir = self.file.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        // Keep the cache out of version control, as ruff and pytest do.
+        let gitignore = dir.join(".gitignore");
+        if !gitignore.exists() {
+            std::fs::write(gitignore, "# Created by hassec\n*\n")?;
+        }
+        let bytes = serde_json::to_vec(&self.entries).map_err(std::io::Error::other)?;
+        let temporary = dir.join(format!(".results-{}.tmp", std::process::id()));
+        std::fs::write(&temporary, bytes)?;
+        std::fs::rename(&temporary, &self.file)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config::Config, scan::Scanner};
+
+    fn scan(source: &str) -> FileResult {
+        Scanner::new(&Config::default())
+            .unwrap()
+            .scan_source("a.py", source.as_bytes())
+    }
+
+    #[test]
+    fn a_result_survives_a_round_trip_through_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = scan("import pickle\nx = pickle.loads(b)\ny = pickle.loads(b)  # nosec\n");
+        assert_eq!((result.findings.len(), result.suppressed.len()), (1, 1));
+
+        let mut cache = Cache::open(dir.path(), "settings");
+        cache.put("a.py", "content-1".into(), &result);
+        cache.save().unwrap();
+
+        let reopened = Cache::open(dir.path(), "settings");
+        let cached = reopened.get("a.py", "content-1").unwrap();
+        assert_eq!(cached.findings, result.findings);
+        assert_eq!(cached.suppressed, result.suppressed);
+        assert!(
+            reopened.get("a.py", "content-2").is_none(),
+            "other content misses"
+        );
+        assert!(
+            Cache::open(dir.path(), "other settings")
+                .get("a.py", "content-1")
+                .is_none()
+        );
+        assert!(dir.path().join(".gitignore").exists());
+    }
+
+    #[test]
+    fn a_corrupt_cache_is_an_empty_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(dir.path(), "settings");
+        cache.put("a.py", "c".into(), &scan("x = 1\n"));
+        cache.save().unwrap();
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+            .unwrap();
+        std::fs::write(&file, b"{not json").unwrap();
+        assert!(
+            Cache::open(dir.path(), "settings")
+                .get("a.py", "c")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn errors_are_not_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = Cache::open(dir.path(), "settings");
+        let failed = FileResult {
+            error: Some(crate::scan::FileError {
+                path: "a.py".into(),
+                message: "cannot read".into(),
+            }),
+            ..FileResult::default()
+        };
+        cache.put("a.py", "c".into(), &failed);
+        assert!(cache.get("a.py", "c").is_none());
+    }
+
+    #[test]
+    fn digests_separate_their_parts() {
+        assert_ne!(digest([&b"ab"[..], b"c"]), digest([&b"a"[..], b"bc"]));
+        assert_eq!(digest([&b"x"[..]]), digest([&b"x"[..]]));
+    }
+}

@@ -1,0 +1,698 @@
+//! Integration facts: what a rule about one file needs to know about the other
+//! files of its integration (the keys its flows store, whether its config flow
+//! has `async_step_reauth`, its manifest's requirements).
+//!
+//! An integration is a directory with a `manifest.json` (or with `__init__.py`
+//! and `config_flow.py`). The scanner gathers its facts once, before matching,
+//! reading every Python file of the directory (bounded, symbolic links never
+//! followed, never outside the directory) even when only some of them are
+//! scanned, as in a pull request. Only the scanned files are reported.
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use globset::GlobSet;
+use ignore::WalkBuilder;
+use rayon::prelude::*;
+use tree_sitter::{Node, Tree};
+
+use crate::{
+    checks::{
+        FileContext,
+        flow::{self, FlowKind},
+    },
+    rules::vocabulary::Vocabulary,
+};
+
+/// Checks that read integration facts: the scanner gathers them only when an
+/// enabled rule uses one of these.
+pub const USES_FACTS: &[&str] = &[
+    "diagnostics-leak",
+    "redaction-misses-stored-secret",
+    "integration-lacks-reauth",
+    "stores-secret",
+    "secret-key",
+    "secret-schema",
+    "unmasked-secret-field",
+    "credential-mapping",
+];
+
+/// How far up from a file its integration directory is looked for.
+const MAX_ASCENT: usize = 3;
+/// How deep below the integration directory Python files are read.
+const MAX_DEPTH: usize = 3;
+/// How many Python files of one integration are read at most.
+const MAX_FILES: usize = 400;
+
+/// One `requirements` entry of a manifest, with where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub text: String,
+    /// Byte offset of the string's opening quote in `manifest.json`, when found.
+    pub offset: Option<usize>,
+}
+
+/// What the rules read from a `manifest.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    pub requirements: Vec<Requirement>,
+}
+
+impl Manifest {
+    /// Parses a manifest; an error says what is wrong, for the scan's error list.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("invalid manifest.json: {e}"))?;
+        let Some(object) = value.as_object() else {
+            return Err("invalid manifest.json: not a JSON object".into());
+        };
+        let Some(requirements) = object.get("requirements") else {
+            return Ok(Self::default());
+        };
+        let Some(list) = requirements.as_array() else {
+            return Err("invalid manifest.json: `requirements` is not a list".into());
+        };
+        // serde_json keeps no positions: find each entry after the `requirements`
+        // key, in order, as JSON writes it.
+        let mut cursor = requirements_key_end(text).unwrap_or(0);
+        let mut out = Vec::new();
+        for entry in list {
+            let Some(requirement) = entry.as_str() else {
+                return Err("invalid manifest.json: a requirement is not a string".into());
+            };
+            let quoted = serde_json::to_string(requirement).unwrap_or_default();
+            let offset = text
+                .get(cursor..)
+                .and_then(|rest| rest.find(&quoted))
+                .map(|at| cursor + at);
+            if let Some(at) = offset {
+                cursor = at + quoted.len();
+            }
+            out.push(Requirement {
+                text: requirement.to_string(),
+                offset,
+            });
+        }
+        Ok(Self { requirements: out })
+    }
+}
+
+/// Byte offset just after `"requirements":`.
+fn requirements_key_end(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = text.get(from..)?.find("\"requirements\"") {
+        let after = from + at + "\"requirements\"".len();
+        let rest = &text[after..];
+        let trimmed = rest.trim_start();
+        if trimmed.starts_with(':') {
+            return Some(after + (rest.len() - trimmed.len()) + 1);
+        }
+        from = after;
+    }
+    None
+}
+
+/// Facts about one integration, gathered across its files.
+#[derive(Debug, Default)]
+pub struct IntegrationFacts {
+    /// The integration directory (`None` for a file scanned on its own).
+    pub root: Option<PathBuf>,
+    /// Module-level `NAME = "string"` constants of all its files.
+    pub constants: HashMap<String, String>,
+    /// Module-level sets/lists/tuples of keys (`TO_REDACT = {CONF_PASSWORD}`), resolved.
+    pub key_sets: HashMap<String, BTreeSet<String>>,
+    /// Is there a config or options flow class?
+    pub flow_found: bool,
+    /// Is `async_step_reauth` defined?
+    pub has_reauth: bool,
+    /// Keys its flows certainly store in entries: dictionary keys given to
+    /// `async_create_entry`/`async_update_entry`, fields of the form whose
+    /// `user_input` is stored, the OAuth2 helper's `token`.
+    pub stored_keys: BTreeSet<String>,
+    /// `stored_keys` plus every form field of a flow that stores a mapping this
+    /// analysis cannot see into (`data=self._data`).
+    pub maybe_stored_keys: BTreeSet<String>,
+    pub manifest: Option<Manifest>,
+    pub manifest_error: Option<String>,
+    /// How many Python files were read.
+    pub files_read: usize,
+}
+
+impl IntegrationFacts {
+    /// A digest of every fact, in a fixed order: two gatherings that found the
+    /// same facts have the same digest (the results cache keys on it).
+    pub fn digest(&self) -> String {
+        let constants: BTreeMap<_, _> = self.constants.iter().collect();
+        let key_sets: BTreeMap<_, _> = self.key_sets.iter().collect();
+        let rendered = format!(
+            "{constants:?}|{key_sets:?}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+            self.flow_found,
+            self.has_reauth,
+            self.stored_keys,
+            self.maybe_stored_keys,
+            self.manifest,
+            self.manifest_error
+        );
+        crate::scan::cache::digest([rendered.as_bytes()])
+    }
+
+    /// Secret-like keys the flows certainly store.
+    pub fn stored_secret_keys<'a>(
+        &'a self,
+        vocabulary: &'a Vocabulary,
+    ) -> impl Iterator<Item = &'a String> + 'a {
+        self.stored_keys
+            .iter()
+            .filter(|key| vocabulary.is_secret_like(key))
+    }
+
+    /// Do the flows (possibly) store a secret-like key?
+    pub fn may_store_secret(&self, vocabulary: &Vocabulary) -> bool {
+        self.maybe_stored_keys
+            .iter()
+            .any(|key| vocabulary.is_secret_like(key))
+    }
+
+    /// The facts one file gives on its own (a file outside any integration).
+    pub fn of_single_file(ctx: &FileContext) -> Self {
+        let mut facts = Self {
+            constants: ctx.module_constants().clone(),
+            files_read: 1,
+            ..Self::default()
+        };
+        add_file_facts(ctx, &mut facts);
+        facts.maybe_stored_keys.extend(facts.stored_keys.clone());
+        facts
+    }
+
+    /// Reads the integration at `root`: its Python files and its manifest.
+    pub fn gather(
+        root: &Path,
+        excludes: &GlobSet,
+        max_file_size: u64,
+        vocabulary: &Vocabulary,
+    ) -> Self {
+        let mut facts = Self {
+            root: Some(root.to_path_buf()),
+            ..Self::default()
+        };
+        let manifest_path = root.join("manifest.json");
+        if is_plain_file(&manifest_path) {
+            match read_bounded(&manifest_path, max_file_size) {
+                Ok(text) => match Manifest::parse(&text) {
+                    Ok(manifest) => facts.manifest = Some(manifest),
+                    Err(e) => facts.manifest_error = Some(e),
+                },
+                Err(e) => facts.manifest_error = Some(e),
+            }
+        }
+
+        let parsed: Vec<(String, Tree)> = python_files(root, excludes)
+            .into_iter()
+            .filter_map(|path| read_bounded(&path, max_file_size).ok())
+            .filter_map(|text| {
+                let tree = super::parse(&text)?;
+                Some((text, tree))
+            })
+            .collect();
+        facts.files_read = parsed.len();
+
+        // Constants first: flows name keys with constants from `const.py`.
+        for (text, tree) in &parsed {
+            facts
+                .constants
+                .extend(flow::module_constants(tree.root_node(), text.as_bytes()));
+        }
+        let known = Arc::new(Self {
+            constants: facts.constants.clone(),
+            ..Self::default()
+        });
+        for (text, tree) in &parsed {
+            let ctx = FileContext::new(text.as_bytes(), tree, vocabulary)
+                .with_integration(Some(Arc::clone(&known)));
+            add_file_facts(&ctx, &mut facts);
+        }
+        facts.maybe_stored_keys.extend(facts.stored_keys.clone());
+        facts
+    }
+}
+
+/// The integration directory of a file: the nearest ancestor (up to a few levels)
+/// with a `manifest.json`, or with both `__init__.py` and `config_flow.py`.
+pub fn integration_root(file: &Path) -> Option<PathBuf> {
+    let mut dir = match file.parent() {
+        Some(parent) if parent.as_os_str().is_empty() => PathBuf::from("."),
+        Some(parent) => parent.to_path_buf(),
+        None => return None,
+    };
+    for _ in 0..MAX_ASCENT {
+        if is_plain_file(&dir.join("manifest.json"))
+            || (is_plain_file(&dir.join("__init__.py"))
+                && is_plain_file(&dir.join("config_flow.py")))
+        {
+            return Some(dir);
+        }
+        match dir.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => dir = parent.to_path_buf(),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Gathers the facts of every integration the files belong to, each once, in parallel.
+pub fn gather_all(
+    files: &[PathBuf],
+    excludes: &GlobSet,
+    max_file_size: u64,
+    vocabulary: &Vocabulary,
+) -> HashMap<PathBuf, Arc<IntegrationFacts>> {
+    let roots: BTreeSet<PathBuf> = files.iter().filter_map(|f| integration_root(f)).collect();
+    roots
+        .into_par_iter()
+        .map(|root| {
+            let facts = IntegrationFacts::gather(&root, excludes, max_file_size, vocabulary);
+            (root, Arc::new(facts))
+        })
+        .collect()
+}
+
+/// A regular file, not a symbolic link.
+fn is_plain_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
+fn read_bounded(path: &Path, max_file_size: u64) -> Result<String, String> {
+    let metadata = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !metadata.file_type().is_file() {
+        return Err("not a regular file".into());
+    }
+    if metadata.len() > max_file_size {
+        return Err(format!("{} bytes is over max-file-size", metadata.len()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The Python files of an integration directory: bounded in depth and number,
+/// excludes honoured, symbolic links never followed.
+fn python_files(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
+    let root_owned = root.to_path_buf();
+    let excludes = excludes.clone();
+    let walker = WalkBuilder::new(root)
+        .follow_links(false)
+        .max_depth(Some(MAX_DEPTH))
+        .require_git(false)
+        .filter_entry(move |entry| {
+            entry
+                .path()
+                .strip_prefix(&root_owned)
+                .map_or(true, |relative| {
+                    relative.as_os_str().is_empty() || !excludes.is_match(relative)
+                })
+        })
+        .build();
+    let mut files: Vec<PathBuf> = walker
+        .filter_map(Result::ok)
+        .filter(|entry| !entry.path_is_symlink())
+        .filter(|entry| entry.file_type().is_some_and(|t| t.is_file()))
+        .map(|entry| entry.into_path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
+        .collect();
+    files.sort();
+    files.truncate(MAX_FILES);
+    files
+}
+
+/// Adds what one file says to the facts (constants excepted: gathered before).
+fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
+    let root = ctx.tree.root_node();
+    for (left, right) in flow::module_assignments(root) {
+        if let Some(keys) = key_set(ctx, right) {
+            facts.key_sets.insert(ctx.text(left).to_string(), keys);
+        }
+    }
+    flow::visit(root, &mut |node| {
+        if node.kind() == "function_definition"
+            && node
+                .child_by_field_name("name")
+                .is_some_and(|n| ctx.text(n) == "async_step_reauth")
+        {
+            facts.has_reauth = true;
+        }
+    });
+
+    let classes = flow::flow_classes(ctx);
+    facts.flow_found |= !classes.is_empty();
+    let mut opaque_classes = Vec::new();
+    for &(class, kind) in &classes {
+        if flow::is_oauth2_flow(ctx, class) {
+            facts.stored_keys.insert("token".into());
+            facts.stored_keys.insert("auth_implementation".into());
+        }
+        if kind == FlowKind::SchemaConfig {
+            schema_flow_steps(ctx, &mut facts.stored_keys);
+        }
+    }
+    flow::visit(root, &mut |call| {
+        if call.kind() != "call" {
+            return;
+        }
+        let (keywords, in_flow_only): (&[&str], bool) = match flow::callee_name(ctx, call) {
+            "async_create_entry" => (&["data", "options"], true),
+            "async_update_entry" => (&["data", "options"], false),
+            "async_update_reload_and_abort" => (&["data", "options", "data_updates"], true),
+            _ => return,
+        };
+        let class = flow::ancestors(call)
+            .filter(|n| n.kind() == "class_definition")
+            .find(|c| {
+                classes
+                    .iter()
+                    .any(|(flow_class, _)| flow_class.id() == c.id())
+            });
+        if in_flow_only && class.is_none() {
+            return; // repairs and other flows do not store in the entry
+        }
+        for keyword in keywords {
+            if let Some(value) = flow::keyword_arg(ctx, call, keyword) {
+                let mut opaque = false;
+                stored_keys_of(ctx, value, 0, &mut facts.stored_keys, &mut opaque);
+                if opaque && let Some(class) = class {
+                    opaque_classes.push(class);
+                }
+            }
+        }
+    });
+    for class in opaque_classes {
+        for form in flow::forms_in(ctx, class) {
+            facts.maybe_stored_keys.extend(
+                flow::schema_fields(ctx, form.schema)
+                    .into_iter()
+                    .map(|f| f.key),
+            );
+        }
+    }
+}
+
+/// `SchemaFlowFormStep(SCHEMA)`: a schema flow stores every field of every step.
+fn schema_flow_steps(ctx: &FileContext, keys: &mut BTreeSet<String>) {
+    flow::visit(ctx.tree.root_node(), &mut |call| {
+        if call.kind() == "call" && flow::callee_name(ctx, call) == "SchemaFlowFormStep" {
+            let schema = flow::positional_args(call)
+                .first()
+                .copied()
+                .or_else(|| flow::keyword_arg(ctx, call, "schema"));
+            if let Some(schema) = schema {
+                keys.extend(flow::schema_fields(ctx, schema).into_iter().map(|f| f.key));
+            }
+        }
+    });
+}
+
+/// The keys a stored mapping holds; `opaque` when part of it cannot be seen into.
+fn stored_keys_of(
+    ctx: &FileContext,
+    value: Node,
+    depth: usize,
+    keys: &mut BTreeSet<String>,
+    opaque: &mut bool,
+) {
+    if depth > 6 {
+        *opaque = true;
+        return;
+    }
+    let next = depth + 1;
+    match value.kind() {
+        "dictionary" => {
+            let mut cursor = value.walk();
+            for child in value.named_children(&mut cursor) {
+                match child.kind() {
+                    "pair" => {
+                        if let Some(key) = child
+                            .child_by_field_name("key")
+                            .and_then(|k| flow::key_name(ctx, k))
+                        {
+                            keys.insert(key);
+                        }
+                    }
+                    "dictionary_splat" => {
+                        if let Some(inner) = child.named_child(0) {
+                            stored_keys_of(ctx, inner, next, keys, opaque);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        "identifier" => {
+            if flow::step_input_name(ctx, value) == Some(ctx.text(value)) {
+                let forms = flow::step_forms(ctx, value);
+                if forms.is_empty() {
+                    *opaque = true;
+                }
+                for form in forms {
+                    keys.extend(
+                        flow::schema_fields(ctx, form.schema)
+                            .into_iter()
+                            .map(|f| f.key),
+                    );
+                }
+                return;
+            }
+            let values = if flow::enclosing_function(value).is_some() {
+                flow::assigned_values(ctx, value)
+            } else {
+                Vec::new()
+            };
+            if values.is_empty() {
+                *opaque = true;
+            }
+            for v in values {
+                stored_keys_of(ctx, v, next, keys, opaque);
+            }
+        }
+        // The entry's own mappings hold keys stored elsewhere.
+        "attribute" => {
+            let own = value
+                .child_by_field_name("attribute")
+                .is_some_and(|a| matches!(ctx.text(a), "data" | "options"))
+                && value
+                    .child_by_field_name("object")
+                    .is_some_and(|o| ctx.text(o).to_ascii_lowercase().ends_with("entry"));
+            if !own {
+                *opaque = true;
+            }
+        }
+        "binary_operator" => {
+            for side in ["left", "right"] {
+                if let Some(s) = value.child_by_field_name(side) {
+                    stored_keys_of(ctx, s, next, keys, opaque);
+                }
+            }
+        }
+        "call" if flow::callee_name(ctx, value) == "dict" => {
+            if let Some(args) = value.child_by_field_name("arguments") {
+                let mut cursor = args.walk();
+                for arg in args.named_children(&mut cursor) {
+                    match arg.kind() {
+                        "keyword_argument" => {
+                            if let Some(name) = arg.child_by_field_name("name") {
+                                keys.insert(ctx.text(name).to_string());
+                            }
+                        }
+                        "dictionary_splat" => {
+                            if let Some(inner) = arg.named_child(0) {
+                                stored_keys_of(ctx, inner, next, keys, opaque);
+                            }
+                        }
+                        _ => stored_keys_of(ctx, arg, next, keys, opaque),
+                    }
+                }
+            }
+        }
+        "parenthesized_expression" => {
+            if let Some(inner) = value.named_child(0) {
+                stored_keys_of(ctx, inner, next, keys, opaque);
+            }
+        }
+        _ => *opaque = true,
+    }
+}
+
+/// The keys of a literal set, list or tuple of keys (`{CONF_PASSWORD, "token"}`,
+/// `frozenset(...)`), or `None` when it is not one.
+pub fn key_set(ctx: &FileContext, node: Node) -> Option<BTreeSet<String>> {
+    match node.kind() {
+        "set" | "list" | "tuple" => {
+            let mut keys = BTreeSet::new();
+            let mut cursor = node.walk();
+            for element in node.named_children(&mut cursor) {
+                if element.kind() == "comment" {
+                    continue;
+                }
+                if element.kind() == "list_splat" {
+                    keys.extend(key_set_of_name(ctx, element.named_child(0)?)?);
+                    continue;
+                }
+                keys.insert(flow::key_name(ctx, element)?);
+            }
+            Some(keys)
+        }
+        "call"
+            if matches!(
+                flow::callee_name(ctx, node),
+                "set" | "frozenset" | "list" | "tuple"
+            ) =>
+        {
+            let args = flow::positional_args(node);
+            match args.first() {
+                Some(first) => key_set(ctx, *first),
+                None => Some(BTreeSet::new()),
+            }
+        }
+        "binary_operator" => {
+            let mut keys = key_set_of_name(ctx, node.child_by_field_name("left")?)?;
+            keys.extend(key_set_of_name(ctx, node.child_by_field_name("right")?)?);
+            Some(keys)
+        }
+        "parenthesized_expression" => key_set(ctx, node.named_child(0)?),
+        _ => None,
+    }
+}
+
+/// A key set given literally or by a module-level name (this file's or the integration's).
+pub fn key_set_of_name(ctx: &FileContext, node: Node) -> Option<BTreeSet<String>> {
+    if node.kind() == "identifier" || node.kind() == "attribute" {
+        let name = match node.kind() {
+            "attribute" => ctx.text(node.child_by_field_name("attribute")?),
+            _ => ctx.text(node),
+        };
+        let local = flow::module_assignments(ctx.tree.root_node())
+            .into_iter()
+            .rev()
+            .find(|(left, _)| ctx.text(*left) == name)
+            .and_then(|(_, right)| {
+                (right.id() != node.id())
+                    .then(|| key_set(ctx, right))
+                    .flatten()
+            });
+        return local.or_else(|| ctx.integration.as_ref()?.key_sets.get(name).cloned());
+    }
+    key_set(ctx, node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, relative: &str, text: &str) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn manifest_requirements_get_their_offsets() {
+        let text = "{\n  \"domain\": \"demo\",\n  \"requirements\": [\"a==1\", \"b>=2\"]\n}\n";
+        let manifest = Manifest::parse(text).unwrap();
+        assert_eq!(manifest.requirements.len(), 2);
+        let b = manifest.requirements[1].offset.unwrap();
+        assert_eq!(&text[b..b + 6], "\"b>=2\"");
+        assert!(Manifest::parse("{\"requirements\": [1]}").is_err());
+        assert!(
+            Manifest::parse("{not json")
+                .unwrap_err()
+                .contains("invalid manifest.json")
+        );
+        assert_eq!(Manifest::parse("{}").unwrap(), Manifest::default());
+    }
+
+    #[test]
+    fn facts_are_gathered_across_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        write(
+            &root,
+            "manifest.json",
+            "{\"domain\": \"demo\", \"requirements\": [\"x==1\"]}",
+        );
+        write(
+            &root,
+            "const.py",
+            "CONF_APP_KEY = \"app_key\"\nTO_REDACT = {CONF_APP_KEY}\n",
+        );
+        write(
+            &root,
+            "config_flow.py",
+            r#"
+from homeassistant.config_entries import ConfigFlow
+from homeassistant.const import CONF_HOST
+import voluptuous as vol
+from .const import CONF_APP_KEY
+
+SCHEMA = vol.Schema({vol.Required(CONF_HOST): str, vol.Required(CONF_APP_KEY): str})
+
+class Flow(ConfigFlow, domain="demo"):
+    async def async_step_user(self, user_input=None):
+        if user_input is not None:
+            return self.async_create_entry(title="Demo", data=user_input)
+        return self.async_show_form(step_id="user", data_schema=SCHEMA)
+"#,
+        );
+        write(&root, "sub/deep.py", "X = 1\n");
+        let file = root.join("sensor.py");
+        write(&root, "sensor.py", "");
+        assert_eq!(integration_root(&file), Some(root.clone()));
+        let excludes = crate::scan::sources::exclude_set(&[]).unwrap();
+        let facts = IntegrationFacts::gather(&root, &excludes, 1 << 20, &Vocabulary::default());
+        assert!(facts.flow_found);
+        assert!(!facts.has_reauth);
+        assert_eq!(facts.files_read, 4);
+        assert_eq!(
+            facts
+                .stored_keys
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["app_key", "host"]
+        );
+        assert_eq!(
+            facts.key_sets["TO_REDACT"].iter().collect::<Vec<_>>(),
+            ["app_key"]
+        );
+        assert_eq!(facts.manifest.unwrap().requirements[0].text, "x==1");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_are_not_read() {
+        let outside = tempfile::tempdir().unwrap();
+        write(
+            outside.path(),
+            "reauth.py",
+            "def async_step_reauth(self): pass\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        write(&root, "manifest.json", "{}");
+        write(&root, "__init__.py", "");
+        std::os::unix::fs::symlink(outside.path().join("reauth.py"), root.join("reauth.py"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
+        let excludes = crate::scan::sources::exclude_set(&[]).unwrap();
+        let facts = IntegrationFacts::gather(&root, &excludes, 1 << 20, &Vocabulary::default());
+        assert!(!facts.has_reauth);
+        assert_eq!(facts.files_read, 1);
+    }
+
+    #[test]
+    fn a_file_outside_any_integration_has_no_root() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a/b/c/d/x.py", "");
+        assert_eq!(integration_root(&dir.path().join("a/b/c/d/x.py")), None);
+    }
+}
