@@ -80,23 +80,27 @@ ensure_corpus() {
   "$VENV/bin/python" -m zipfile -e "$BENCH/corpus/homeassistant-$HA_VERSION-py3-none-any.whl" "$CORPUS"
 }
 
-# HASSEC=<binary> uses a given build; otherwise a release build of this checkout.
-ensure_hassec() {
+# HASSEC=<binary> uses a given build; otherwise a build of this checkout, release
+# unless the profile is given ("dev" for a smoke run, which times nothing).
+ensure_hassec() { # [profile]
   if [ -n "${HASSEC:-}" ]; then return; fi
-  log "cargo build --release"
-  (cd "$ROOT" && cargo build --release --locked --quiet)
-  HASSEC="${CARGO_TARGET_DIR:-$ROOT/target}/release/hassec"
+  local profile=${1:-release} dir=release
+  [ "$profile" = dev ] && dir=debug
+  log "cargo build --profile $profile"
+  (cd "$ROOT" && cargo build --profile "$profile" --locked --quiet)
+  HASSEC="${CARGO_TARGET_DIR:-$ROOT/target}/$dir/hassec"
   case "$HASSEC" in /*) ;; *) HASSEC="$ROOT/$HASSEC" ;; esac
 }
 
 # The command line of each tool on one target, into the array CMD; each writes its
 # JSON report to $3. Same scope for all: every .py file under the target.
+# hassec: --no-cache, so that every run scans every file (as the others do).
 # ruff: --ignore-noqa because hassec does not read `# noqa` (Home Assistant's code
 # carries `# noqa: S608` and the like; compare.sh counts those separately).
 tool_cmd() { # tool target out.json
   local tool=$1 target=$2 out=$3
   case "$tool" in
-    hassec) CMD=("$HASSEC" scan --isolated --format json -o "$out" "$target") ;;
+    hassec) CMD=("$HASSEC" scan --isolated --no-cache --format json -o "$out" "$target") ;;
     ruff) CMD=("$VENV/bin/ruff" check --no-cache --isolated --select S --ignore-noqa
                --output-format json --exit-zero -o "$out" "$target") ;;
     bandit) CMD=("$VENV/bin/bandit" -r -q -f json -o "$out" "$target") ;;

@@ -7,7 +7,9 @@
 #
 #   scripts/bench.sh                      # 5 runs of each tool
 #   RUNS=5 SLOW_RUNS=3 scripts/bench.sh   # fewer runs of bandit and semgrep
-#   scripts/bench.sh --smoke              # every tool once on a tiny subset (CI); no timings judged
+#   scripts/bench.sh --smoke              # every tool once on a tiny subset, debug build
+#                                         # of hassec (for CI: checks that every tool runs
+#                                         # and writes a report; no timing is judged)
 #   CORPUS=/path/to/ha HASSEC=/path/to/hassec scripts/bench.sh
 set -euo pipefail
 source "$(dirname "$0")/bench-common.sh"
@@ -16,7 +18,7 @@ SMOKE=0
 for arg in "$@"; do
   case "$arg" in
     --smoke) SMOKE=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -26,7 +28,7 @@ SLOW_RUNS=${SLOW_RUNS:-$RUNS}
 ensure_venv
 ensure_gnu_time
 ensure_corpus
-ensure_hassec
+if [ "$SMOKE" = 1 ]; then ensure_hassec dev; else ensure_hassec release; fi
 
 OUT="$BENCH/bench"
 rm -rf "$OUT"

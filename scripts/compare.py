@@ -186,9 +186,9 @@ def report(results: Path, root: Path, label: str, rules_on_main: set[str]) -> st
         if item not in rules_on_main:
             continue
         ours = by_item[item]["hassec"]
-        for tool in ("ruff", "bandit", "semgrep"):
+        for tool, tool_items in (("ruff", ruff_items), ("bandit", bandit_items), ("semgrep", semgrep_items)):
             theirs = by_item[item][tool]
-            if not theirs and not ours:
+            if item not in tool_items:
                 continue
             theirs_by_path = defaultdict(list)
             for f in theirs:
