@@ -38,7 +38,7 @@ enum Command {
         rule: String,
     },
     /// Run as a GitHub Actions step: inputs, event and workspace come from the
-    /// runner's environment (see docs/action.md).
+    /// runner's environment (see README.md).
     Action,
 }
 

@@ -1107,12 +1107,11 @@ fn action_yml_the_code_and_the_docs_agree() {
         ]
     );
     let docs =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/action.md"))
-            .unwrap();
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     for name in inputs.iter().chain(&outputs) {
         assert!(
             docs.contains(&format!("| `{name}` |")),
-            "docs/action.md does not describe `{name}`"
+            "README.md does not describe `{name}`"
         );
     }
     // Every output declared is written, and nothing else.

@@ -125,8 +125,8 @@ fn a_file_scanned_alone_still_knows_its_siblings() {
 #[test]
 fn the_cross_file_facts_matter() {
     // Scanned as source alone, the cloud diagnostics cannot know the flow: the
-    // entry options are reported (no flow found), the redaction set is not
-    // (nothing known to be stored).
+    // entry data and options are reported (no flow found), the redaction set is
+    // not (nothing known to be stored).
     let path = Path::new(INTEGRATIONS).join("cloud_account/diagnostics.py");
     let text = std::fs::read(&path).unwrap();
     let config = Config {
@@ -137,10 +137,12 @@ fn the_cross_file_facts_matter() {
         .unwrap()
         .scan_source("diagnostics.py", &text);
     let lines: Vec<usize> = result.findings.iter().map(|f| f.start.line).collect();
-    assert_eq!(lines, [11]);
-    // The whole-integration scan also reports the set that misses `app_token`.
+    assert_eq!(lines, [11, 12]);
+    // With its integration, the set that misses `app_token` is reported, and the
+    // options (where the flows store no secret) are not.
     let found = scan(std::slice::from_ref(&path));
     assert!(found.contains_key(&("diagnostics.py".into(), 10, "HAS104".into())));
+    assert!(!found.contains_key(&("diagnostics.py".into(), 12, "HAS104".into())));
     // Without reading siblings, the raise in reauth_present would be reported.
     let init = Path::new(INTEGRATIONS).join("reauth_present/__init__.py");
     let config = Config {

@@ -1,16 +1,23 @@
 //! What checks may ask about the file being scanned, computed at most once per file.
 
 use std::{
-    cell::{OnceCell, RefCell},
+    cell::{Cell, OnceCell, RefCell},
     collections::HashMap,
+    ops::Range,
     rc::Rc,
     sync::Arc,
 };
 
 use tree_sitter::{Node, Tree};
 
-use super::imports::ImportTable;
+use super::{flow::FlowKind, imports::ImportTable};
 use crate::{rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts};
+
+/// `name = value` assignments of a scope: byte ranges of the name and the value.
+pub type Assignments = Vec<(Range<usize>, Range<usize>)>;
+
+/// Resolution steps per file (a few hundred suffice for real flows).
+const RESOLUTION_BUDGET: usize = 5_000;
 
 /// One parsed file, with the facts checks derive from it on demand.
 pub struct FileContext<'a> {
@@ -27,8 +34,15 @@ pub struct FileContext<'a> {
     /// The source in lowercase, for questions about the words a file uses.
     lowercase: OnceCell<String>,
     module_constants: OnceCell<HashMap<String, String>>,
+    /// The kinds of the flow classes the file defines.
+    flow_kinds: OnceCell<Vec<FlowKind>>,
     /// Facts from this file alone, when no integration's are known.
     own_facts: OnceCell<Arc<IntegrationFacts>>,
+    /// Steps left for the resolutions that follow names through assignments and
+    /// helpers: a pathological file must not make the scan hang.
+    budget: Cell<usize>,
+    /// `name = value` assignments per scope (function or module), by node id.
+    assignments: RefCell<HashMap<usize, Rc<Assignments>>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -40,7 +54,10 @@ impl<'a> FileContext<'a> {
             integration: None,
             imports: OnceCell::new(),
             module_constants: OnceCell::new(),
+            flow_kinds: OnceCell::new(),
             own_facts: OnceCell::new(),
+            budget: Cell::new(RESOLUTION_BUDGET),
+            assignments: RefCell::new(HashMap::new()),
             tainted_locals: RefCell::new(HashMap::new()),
             lowercase: OnceCell::new(),
         }
@@ -51,6 +68,32 @@ impl<'a> FileContext<'a> {
         self.lowercase
             .get_or_init(|| String::from_utf8_lossy(self.source).to_lowercase())
             .contains(word)
+    }
+
+    /// The `name = value` assignments of a scope, computed once, as the byte
+    /// ranges of the name and the value.
+    pub fn scope_assignments(&self, scope: Node) -> Rc<Assignments> {
+        if let Some(known) = self.assignments.borrow().get(&scope.id()) {
+            return Rc::clone(known);
+        }
+        let computed: Rc<Vec<_>> = Rc::new(
+            super::flow::scope_assignments(scope)
+                .into_iter()
+                .map(|(left, right)| (left.byte_range(), right.byte_range()))
+                .collect(),
+        );
+        self.assignments
+            .borrow_mut()
+            .insert(scope.id(), Rc::clone(&computed));
+        computed
+    }
+
+    /// Takes one step of the file's resolution budget; `false` once it is spent,
+    /// and the resolution then gives up (reports less, never hangs).
+    pub fn spend(&self) -> bool {
+        let left = self.budget.get();
+        self.budget.set(left.saturating_sub(1));
+        left > 0
     }
 
     /// The same context, knowing the facts of the file's integration.
@@ -69,6 +112,16 @@ impl<'a> FileContext<'a> {
                     .get_or_init(|| Arc::new(IntegrationFacts::of_single_file(self))),
             ),
         }
+    }
+
+    /// The kinds of the flow classes the file defines, computed once.
+    pub fn flow_kinds(&self) -> &[FlowKind] {
+        self.flow_kinds.get_or_init(|| {
+            super::flow::flow_classes(self)
+                .into_iter()
+                .map(|(_, kind)| kind)
+                .collect()
+        })
     }
 
     /// Module-level `NAME = "string"` constants of the file.

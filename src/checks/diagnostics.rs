@@ -45,7 +45,27 @@ pub fn diagnostics_leak(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let Some(function) = in_diagnostics_function(ctx, node) else {
         return false;
     };
-    entry_may_hold_secret(ctx) && reaches_return(ctx, node, function, 0)
+    let options_only = node.kind() == "attribute"
+        && node
+            .child_by_field_name("attribute")
+            .is_some_and(|a| ctx.text(a) == "options");
+    let may_hold = if options_only {
+        options_may_hold_secret(ctx)
+    } else {
+        entry_may_hold_secret(ctx)
+    };
+    may_hold && reaches_return(ctx, node, function, 0)
+}
+
+/// May the entry's options hold a secret (stored there by an options flow or
+/// `options=`)? Yes too when no flow was found to tell.
+pub fn options_may_hold_secret(ctx: &FileContext) -> bool {
+    let facts = ctx.facts();
+    !facts.flow_found
+        || facts
+            .maybe_stored_option_keys
+            .iter()
+            .any(|key| ctx.vocabulary.is_secret_like(key))
 }
 
 /// May the integration's config entries hold a secret? Yes when its flows store
@@ -57,6 +77,9 @@ pub fn entry_may_hold_secret(ctx: &FileContext) -> bool {
 
 /// Does the value of `node` reach a `return` of `function` whole, unredacted?
 fn reaches_return(ctx: &FileContext, node: Node, function: Node, hops: usize) -> bool {
+    if !ctx.spend() {
+        return false;
+    }
     let mut current = node;
     while let Some(parent) = current.parent() {
         match parent.kind() {
@@ -172,6 +195,19 @@ fn is_assignment_target(node: Node) -> bool {
 fn redacted_by_hand(ctx: &FileContext, function: Node, name: &str) -> bool {
     let mut redacted = false;
     flow::visit(function, &mut |node| {
+        // entry_dict["data"] = async_redact_data(entry_dict["data"], TO_REDACT)
+        if node.kind() == "assignment"
+            && node.child_by_field_name("left").is_some_and(|l| {
+                l.kind() == "subscript"
+                    && l.child_by_field_name("value")
+                        .is_some_and(|v| ctx.text(v) == name)
+            })
+            && node
+                .child_by_field_name("right")
+                .is_some_and(|r| r.kind() == "call" && is_redaction(ctx, r))
+        {
+            redacted = true;
+        }
         let key = match node.kind() {
             "assignment" => node
                 .child_by_field_name("left")
@@ -209,15 +245,27 @@ pub fn redaction_misses_stored_secret(ctx: &FileContext, keys: Node, _: &[&str])
     let Some(data) = flow::positional_args(call).first().copied() else {
         return false;
     };
-    if data.id() == keys.id() || !derives_from_entry(ctx, data, 0) {
+    if data.id() == keys.id() {
+        return false;
+    }
+    let mut held = BTreeSet::new();
+    entry_mappings_held(ctx, data, 0, &mut held);
+    if held.is_empty() {
         return false;
     }
     let Some(redacted) = integration::key_set_of_name(ctx, keys) else {
         return false;
     };
     let facts = ctx.facts();
-    facts
-        .stored_secret_keys(ctx.vocabulary)
+    // Options alone hold only what options flows store.
+    let stored = if held.iter().all(|m| m == "options") {
+        &facts.stored_option_keys
+    } else {
+        &facts.stored_keys
+    };
+    stored
+        .iter()
+        .filter(|key| ctx.vocabulary.is_secret_like(key))
         .any(|key| !covers(&redacted, key))
 }
 
@@ -227,25 +275,60 @@ fn covers(redacted: &BTreeSet<String>, key: &str) -> bool {
     redacted.contains(key) || (key == "token" && redacted.contains("access_token"))
 }
 
-/// Does the expression hold the entry's mapping (directly, in a dictionary, or
-/// through a local assigned from one)?
-fn derives_from_entry(ctx: &FileContext, node: Node, depth: usize) -> bool {
+/// Which entry mappings (`data`, `options`, `as_dict`) the expression holds whole:
+/// itself, a copy, a dictionary value or spread, an element, `x["data"]` of one,
+/// or a local assigned one.
+fn entry_mappings_held(ctx: &FileContext, node: Node, depth: usize, out: &mut BTreeSet<String>) {
     if depth > MAX_HOPS {
-        return false;
+        return;
     }
-    let mut found = false;
-    flow::visit(node, &mut |n| {
-        if found {
-            return;
+    let next = depth + 1;
+    if is_entry_mapping(ctx, node) {
+        let name = match node.kind() {
+            "call" => "as_dict",
+            _ => node
+                .child_by_field_name("attribute")
+                .map_or("data", |a| ctx.text(a)),
+        };
+        out.insert(name.to_string());
+        return;
+    }
+    let mut cursor = node.walk();
+    match node.kind() {
+        "call" if is_copy(callee_name(ctx, node)) => {
+            for arg in flow::positional_args(node) {
+                entry_mappings_held(ctx, arg, next, out);
+            }
         }
-        found = is_entry_mapping(ctx, n)
-            || (n.kind() == "identifier"
-                && enclosing_function(n).is_some()
-                && flow::assigned_values(ctx, n)
-                    .into_iter()
-                    .any(|value| derives_from_entry(ctx, value, depth + 1)));
-    });
-    found
+        "dictionary" => {
+            for child in node.named_children(&mut cursor) {
+                let inner = match child.kind() {
+                    "pair" => child.child_by_field_name("value"),
+                    "dictionary_splat" => child.named_child(0),
+                    _ => None,
+                };
+                if let Some(inner) = inner {
+                    entry_mappings_held(ctx, inner, next, out);
+                }
+            }
+        }
+        "list" | "tuple" | "parenthesized_expression" => {
+            for child in node.named_children(&mut cursor) {
+                entry_mappings_held(ctx, child, next, out);
+            }
+        }
+        "subscript" => {
+            if let Some(value) = node.child_by_field_name("value") {
+                entry_mappings_held(ctx, value, next, out);
+            }
+        }
+        "identifier" if enclosing_function(node).is_some() => {
+            for value in flow::assigned_values(ctx, node) {
+                entry_mappings_held(ctx, value, next, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `entry.data`, `self.config_entry.options`, `entry.as_dict()`.
@@ -271,7 +354,19 @@ pub fn is_entry_mapping(ctx: &FileContext, node: Node) -> bool {
     } else {
         &["data", "options"]
     };
-    wanted.contains(&ctx.text(name)) && ctx.text(object).to_ascii_lowercase().ends_with("entry")
+    let holder = ctx.text(object).to_ascii_lowercase();
+    // A subentry holds a device's settings; device and entity registry entries
+    // (`entity_entry.options`) are not config entries.
+    let not_config_entry = [
+        "subentry",
+        "device_entry",
+        "entity_entry",
+        "registry_entry",
+        "reg_entry",
+    ]
+    .iter()
+    .any(|other| holder.ends_with(other));
+    wanted.contains(&ctx.text(name)) && holder.ends_with("entry") && !not_config_entry
 }
 
 #[cfg(test)]

@@ -116,7 +116,9 @@ fn is_caught_exception(ctx: &FileContext, node: Node) -> bool {
                         .map_or("", |a| ctx.text(a)),
                     _ => "",
                 };
-                if TRANSLATION_KEY_EXCEPTIONS.contains(&last) {
+                if TRANSLATION_KEY_EXCEPTIONS.contains(&last)
+                    || (!last.is_empty() && raised_with_keys_only(ctx, last))
+                {
                     carriers = true;
                 }
             });
@@ -124,6 +126,37 @@ fn is_caught_exception(ctx: &FileContext, node: Node) -> bool {
         return !carriers;
     }
     false
+}
+
+/// Is the exception class `name` raised in this file, and always with a
+/// translation key (`raise CannotConnect("cannot_connect")`)? Then its text is
+/// a key by design.
+fn raised_with_keys_only(ctx: &FileContext, name: &str) -> bool {
+    let mut raised = 0;
+    let mut with_key = 0;
+    flow::visit(ctx.tree.root_node(), &mut |node| {
+        if node.kind() != "raise_statement" {
+            return;
+        }
+        let Some(call) = node.named_child(0).filter(|c| c.kind() == "call") else {
+            return;
+        };
+        if callee_name(ctx, call) != name {
+            return;
+        }
+        raised += 1;
+        let is_key = flow::positional_args(call).first().is_some_and(|arg| {
+            super::secrets::string_value(*arg, ctx.source).is_some_and(|v| {
+                !v.is_empty()
+                    && v.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            })
+        });
+        if is_key {
+            with_key += 1;
+        }
+    });
+    raised > 0 && raised == with_key
 }
 
 #[cfg(test)]
@@ -148,6 +181,11 @@ def step(self):
         g = str(err)
     except SchemaFlowError as err:
         h = str(err)
+    except KeyCarrier as err:
+        i = str(err)
+
+def check():
+    raise KeyCarrier("invalid_host")
 "#;
         let tree = test_support::parse(source);
         let vocabulary = Vocabulary::default();

@@ -82,6 +82,14 @@ fn base_names(ctx: &FileContext, class: Node) -> Vec<String> {
     bases
         .named_children(&mut cursor)
         .filter(|base| base.kind() != "keyword_argument")
+        // `DiscoveryFlowHandler[Awaitable[bool]]`: the generic's class.
+        .map(|base| match base.kind() {
+            "subscript" | "generic_type" => base
+                .child_by_field_name("value")
+                .or_else(|| base.named_child(0))
+                .unwrap_or(base),
+            _ => base,
+        })
         .filter_map(|base| ctx.imports().qualified_name(base, ctx.source))
         .collect()
 }
@@ -409,38 +417,60 @@ fn collect_fields<'t>(
 /// The values a name is assigned: in the enclosing function (before or after:
 /// flows often rebuild a schema), else at module level.
 pub fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
-    let wanted = ctx.text(name);
+    if !ctx.spend() {
+        return Vec::new();
+    }
+    let wanted = ctx.text(name).as_bytes();
+    let values_in = |scope: Node<'t>| -> Vec<Node<'t>> {
+        ctx.scope_assignments(scope)
+            .iter()
+            .filter(|(left, right)| {
+                ctx.source.get(left.clone()) == Some(wanted) && !right.contains(&name.start_byte())
+            })
+            .filter_map(|(_, right)| {
+                scope
+                    .named_descendant_for_byte_range(right.start, right.end)
+                    .filter(|node| node.byte_range() == *right)
+            })
+            .collect()
+    };
     if let Some(function) = enclosing_function(name) {
-        let mut values = Vec::new();
-        visit(function, &mut |node| {
-            if node.kind() == "assignment"
-                && let (Some(left), Some(right)) = (
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                )
-                && left.kind() == "identifier"
-                && ctx.text(left) == wanted
-                && right.id() != name.id()
-                && !right.byte_range().contains(&name.start_byte())
-            {
-                values.push(right);
-            }
-        });
+        let values = values_in(function);
         if !values.is_empty() {
             return values;
         }
     }
-    module_assignments(ctx.tree.root_node())
-        .into_iter()
-        .filter(|(left, _)| ctx.text(*left) == wanted)
-        .map(|(_, right)| right)
-        .filter(|right| !right.byte_range().contains(&name.start_byte()))
-        .collect()
+    values_in(ctx.tree.root_node())
+}
+
+/// `name = value` assignments of a scope: every one in a function (nested
+/// blocks included), the top-level ones of the module.
+pub fn scope_assignments(scope: Node) -> Vec<(Node, Node)> {
+    if scope.kind() != "function_definition" {
+        return module_assignments(scope);
+    }
+    let mut out = Vec::new();
+    visit(scope, &mut |node| {
+        if node.kind() == "assignment"
+            && let (Some(left), Some(right)) = (
+                node.child_by_field_name("left"),
+                node.child_by_field_name("right"),
+            )
+            && left.kind() == "identifier"
+        {
+            out.push((left, right));
+        }
+    });
+    out.sort_by_key(|(left, _)| left.start_byte());
+    out
 }
 
 /// For a call to a function of this file (`_schema(...)`, `self._schema(...)`),
 /// the values its `return` statements give.
 fn helper_returns<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> Vec<Node<'t>> {
+    if !ctx.spend() {
+        return Vec::new();
+    }
     let Some(function) = call.child_by_field_name("function") else {
         return Vec::new();
     };
@@ -532,14 +562,52 @@ pub fn step_forms<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Form<'t>> {
     forms
 }
 
-/// Does the form that produced the step's `user_input` have a secret-like field?
-/// `None` when no form of the step is found.
+/// Does the form that produced the step's `user_input` (the identifier `node`)
+/// have a secret-like field that the mapping still holds (not popped or deleted
+/// in the function)? `None` when no form of the step is found.
 pub fn step_form_has_secret(ctx: &FileContext, node: Node) -> Option<bool> {
     let forms = step_forms(ctx, node);
     if forms.is_empty() {
         return None;
     }
-    Some(forms.iter().any(|f| schema_has_secret(ctx, f.schema)))
+    let removed = removed_keys(ctx, node);
+    Some(forms.iter().any(|f| {
+        schema_fields(ctx, f.schema)
+            .iter()
+            .any(|field| ctx.vocabulary.is_secret_like(&field.key) && !removed.contains(&field.key))
+    }))
+}
+
+/// Keys removed from the mapping named `name` in its function: `name.pop(K)`,
+/// `del name[K]`.
+pub fn removed_keys(ctx: &FileContext, name: Node) -> Vec<String> {
+    let Some(function) = enclosing_function(name) else {
+        return Vec::new();
+    };
+    let wanted = ctx.text(name);
+    let mut removed = Vec::new();
+    visit(function, &mut |node| {
+        let key = match node.kind() {
+            "call" if callee_name(ctx, node) == "pop" => node
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("object"))
+                .filter(|o| ctx.text(*o) == wanted)
+                .and_then(|_| positional_args(node).first().copied()),
+            "delete_statement" => node
+                .named_child(0)
+                .filter(|t| t.kind() == "subscript")
+                .filter(|t| {
+                    t.child_by_field_name("value")
+                        .is_some_and(|v| ctx.text(v) == wanted)
+                })
+                .and_then(|t| t.child_by_field_name("subscript")),
+            _ => None,
+        };
+        if let Some(key) = key.and_then(|k| key_name(ctx, k)) {
+            removed.push(key);
+        }
+    });
+    removed
 }
 
 /// The name of a step method's submitted-data parameter (`user_input`), if `node`
@@ -562,9 +630,9 @@ pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node) -> Option<&'s str>
 
 /// Does the file define a flow class of one of these kinds?
 pub fn file_has_flow(ctx: &FileContext, kinds: &[&str]) -> bool {
-    flow_classes(ctx)
+    ctx.flow_kinds()
         .iter()
-        .any(|(_, kind)| kinds.is_empty() || kinds.contains(&kind.name()))
+        .any(|kind| kinds.is_empty() || kinds.contains(&kind.name()))
 }
 
 // ---------------------------------------------------------------------------
@@ -629,6 +697,17 @@ fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
                     .into_iter()
                     .any(|value| mapping_has_secret(ctx, value, next))
         }
+        // self._data, filled by other steps: `self._data.update(user_input)`.
+        "attribute" => {
+            let Some(writes) = attribute_writes(ctx, node) else {
+                return false;
+            };
+            writes.keys.iter().any(|k| is_secret_key(ctx, *k))
+                || writes
+                    .values
+                    .iter()
+                    .any(|value| mapping_has_secret(ctx, *value, next))
+        }
         "binary_operator" => ["left", "right"].iter().any(|side| {
             node.child_by_field_name(side)
                 .is_some_and(|s| mapping_has_secret(ctx, s, next))
@@ -656,10 +735,99 @@ fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
     }
 }
 
-/// Names of module-level schemas that are YAML configuration, not forms.
-fn is_yaml_schema_name(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    upper.contains("PLATFORM_SCHEMA") || upper == "CONFIG_SCHEMA" || upper.contains("SERVICE")
+/// What a flow class writes into one of its mapping attributes (`self._data`).
+#[derive(Debug, Default)]
+pub struct AttributeWrites<'t> {
+    /// Mappings stored or merged in: `self.X = v`, `self.X.update(v)`, `self.X |= v`.
+    pub values: Vec<Node<'t>>,
+    /// Keys set one by one: `self.X[K] = ...`.
+    pub keys: Vec<Node<'t>>,
+    /// Keys taken out again: `self.X.pop(K)`, `del self.X[K]`.
+    pub removed: Vec<String>,
+}
+
+/// The writes to `self.NAME` across the enclosing class, or `None` when the
+/// node is not such an attribute.
+pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<AttributeWrites<'t>> {
+    if !ctx.spend() {
+        return None;
+    }
+    let object = node.child_by_field_name("object")?;
+    if ctx.text(object) != "self" {
+        return None;
+    }
+    let name = ctx.text(node);
+    let class = enclosing_class(node)?;
+    let mut writes = AttributeWrites::default();
+    visit(class, &mut |n| match n.kind() {
+        "assignment" | "augmented_assignment" => {
+            let (Some(left), Some(right)) = (
+                n.child_by_field_name("left"),
+                n.child_by_field_name("right"),
+            ) else {
+                return;
+            };
+            if ctx.text(left) == name {
+                writes.values.push(right);
+            } else if left.kind() == "subscript"
+                && left
+                    .child_by_field_name("value")
+                    .is_some_and(|v| ctx.text(v) == name)
+                && let Some(key) = left.child_by_field_name("subscript")
+            {
+                writes.keys.push(key);
+            }
+        }
+        "call" if matches!(callee_name(ctx, n), "update" | "pop") => {
+            let target = n
+                .child_by_field_name("function")
+                .and_then(|f| f.child_by_field_name("object"));
+            if target.is_some_and(|t| ctx.text(t) == name) {
+                if callee_name(ctx, n) == "update" {
+                    writes.values.extend(positional_args(n));
+                } else if let Some(key) = positional_args(n).first().and_then(|k| key_name(ctx, *k))
+                {
+                    writes.removed.push(key);
+                }
+            }
+        }
+        "delete_statement" => {
+            if let Some(target) = n.named_child(0).filter(|t| t.kind() == "subscript")
+                && target
+                    .child_by_field_name("value")
+                    .is_some_and(|v| ctx.text(v) == name)
+                && let Some(key) = target
+                    .child_by_field_name("subscript")
+                    .and_then(|k| key_name(ctx, k))
+            {
+                writes.removed.push(key);
+            }
+        }
+        _ => {}
+    });
+    Some(writes)
+}
+
+/// Is the assignment a YAML or service schema, not a form? `PLATFORM_SCHEMA`,
+/// `*SERVICE*` schemas, and a `CONFIG_SCHEMA` keyed by the integration's
+/// `DOMAIN` (config flows often name their form `CONFIG_SCHEMA` too).
+fn is_yaml_schema(ctx: &FileContext, assignment: Node) -> bool {
+    let Some(left) = assignment.child_by_field_name("left") else {
+        return false;
+    };
+    let upper = ctx.text(left).to_ascii_uppercase();
+    if upper.contains("PLATFORM_SCHEMA") || upper.contains("SERVICE") {
+        return true;
+    }
+    upper == "CONFIG_SCHEMA"
+        && assignment
+            .child_by_field_name("right")
+            .is_some_and(|right| {
+                let text = ctx.text(right);
+                text.contains("{DOMAIN")
+                    || text.contains("DOMAIN:")
+                    || text.contains("config_schema")
+            })
 }
 
 /// Check `form-schema`: the schema dictionary is shown in a config, options or
@@ -670,13 +838,7 @@ pub fn is_form_schema(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     for ancestor in ancestors(node) {
         match ancestor.kind() {
             "class_definition" if flow_kind(ctx, ancestor).is_some() => return true,
-            "assignment" => {
-                if let Some(left) = ancestor.child_by_field_name("left")
-                    && is_yaml_schema_name(ctx.text(left))
-                {
-                    return false;
-                }
-            }
+            "assignment" if is_yaml_schema(ctx, ancestor) => return false,
             "function_definition" => {
                 let name = ancestor
                     .child_by_field_name("name")
@@ -854,6 +1016,24 @@ class Options(OptionsFlow):
     }
 
     #[test]
+    fn a_pathological_chain_of_reassignments_does_not_hang() {
+        let mut source = String::from(
+            "from homeassistant.config_entries import ConfigFlow\nclass F(ConfigFlow):\n    async def async_step_user(self, user_input=None):\n        schema = vol.Schema({vol.Required('host'): str})\n",
+        );
+        for _ in 0..200 {
+            source.push_str("        schema = schema.extend({}) if user_input else schema\n");
+        }
+        source
+            .push_str("        return self.async_show_form(step_id='user', data_schema=schema)\n");
+        let started = std::time::Instant::now();
+        with_ctx(&source, |ctx| {
+            let user = test_support::find(ctx.tree, &source, "identifier", "user_input");
+            assert_eq!(step_form_has_secret(ctx, user), Some(false));
+        });
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn form_schemas_exclude_yaml_and_service_schemas() {
         let source = r#"
 from homeassistant.config_entries import ConfigFlow
@@ -874,6 +1054,15 @@ class Flow(ConfigFlow, domain="x"):
             assert!(!is_form_schema(ctx, dict_of("\"api_key\""), &[]));
             assert!(!is_form_schema(ctx, dict_of("\"pin\""), &[]));
             assert!(is_form_schema(ctx, dict_of("\"token\""), &[]));
+        });
+        let form_named_config = "from homeassistant.config_entries import ConfigFlow\nimport voluptuous as vol\nCONFIG_SCHEMA = vol.Schema({vol.Required('api_key'): str})\nclass F(ConfigFlow):\n    pass\n";
+        with_ctx(form_named_config, |ctx| {
+            let s = test_support::find(ctx.tree, form_named_config, "string", "'api_key'");
+            let dict = ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
+            assert!(
+                is_form_schema(ctx, dict, &[]),
+                "a flow's form named CONFIG_SCHEMA"
+            );
         });
         let yaml_only =
             "import voluptuous as vol\nS = vol.Schema({vol.Required('api_key'): str})\n";

@@ -121,7 +121,25 @@ fn is_request_headers(ctx: &FileContext, node: Node) -> bool {
     matches!(
         holder.as_str(),
         "request" | "req" | "session" | "client" | "websession" | "http_session"
-    )
+    ) && !in_webhook_handler(ctx, node)
+}
+
+/// A webhook handler (it receives `webhook_id`) gets requests from the service
+/// that calls the webhook: their headers carry that service's signature, not a
+/// Home Assistant credential, and the secret is the webhook id in the URL.
+fn in_webhook_handler(ctx: &FileContext, node: Node) -> bool {
+    enclosing_function(node)
+        .and_then(|f| f.child_by_field_name("parameters"))
+        .is_some_and(|parameters| {
+            let mut cursor = parameters.walk();
+            parameters.named_children(&mut cursor).any(|p| {
+                let name = match p.kind() {
+                    "identifier" => Some(p),
+                    _ => p.child_by_field_name("name").or_else(|| p.named_child(0)),
+                };
+                name.is_some_and(|n| ctx.text(n) == "webhook_id")
+            })
+        })
 }
 
 /// `auth`, `self._auth`, `credentials`, `creds`: an object that holds credentials.

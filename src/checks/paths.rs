@@ -38,6 +38,17 @@ pub fn untrusted_path(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     if VALIDATIONS.iter().any(|v| before.contains(v)) {
         return false;
     }
+    // Most functions that open files read no user input: say so without walking
+    // the file for registered handlers.
+    let body = ctx.text(function);
+    let may_read_input = body.contains(".data") || body.contains("user_input");
+    if !may_read_input
+        && !ctx
+            .text(ctx.tree.root_node())
+            .contains("register_entity_service")
+    {
+        return false;
+    }
     let sources = Sources::of(ctx, function);
     sources.reaches(ctx, node)
 }
@@ -71,7 +82,9 @@ impl Sources {
             .child_by_field_name("name")
             .map(|n| ctx.text(n))
             .unwrap_or("");
-        let entity_service = entity_service_methods(ctx).contains(name);
+        let (methods, handlers) = registered_handlers(ctx);
+        let entity_service = methods.contains(name);
+        let mut first_of_handler = handlers.contains(name);
         if let Some(parameters) = function.child_by_field_name("parameters") {
             let mut cursor = parameters.walk();
             for parameter in parameters.named_children(&mut cursor) {
@@ -79,7 +92,9 @@ impl Sources {
                 if ident.is_empty() || ident == "self" || ident == "cls" {
                     continue;
                 }
-                if annotation.contains("ServiceCall")
+                let is_call = std::mem::take(&mut first_of_handler);
+                if is_call
+                    || annotation.contains("ServiceCall")
                     || matches!(ident, "call" | "service" | "service_call")
                     || ident.ends_with("_call")
                 {
@@ -261,17 +276,24 @@ fn parameter_name<'a>(ctx: &FileContext<'a>, parameter: Node) -> (&'a str, &'a s
     }
 }
 
-/// Names of methods registered as entity services in this file:
-/// `platform.async_register_entity_service("snapshot", SCHEMA, "async_snapshot")`.
-fn entity_service_methods<'a>(ctx: &FileContext<'a>) -> HashSet<&'a str> {
-    let mut names = HashSet::new();
+/// Handlers registered in this file, by name: (entity-service methods, whose
+/// parameters are the service data: `platform.async_register_entity_service("snapshot",
+/// SCHEMA, "async_snapshot")`; service-call handlers, whose first parameter is the
+/// `ServiceCall`: `hass.services.async_register(DOMAIN, "export", handle_export)`).
+fn registered_handlers<'a>(ctx: &FileContext<'a>) -> (HashSet<&'a str>, HashSet<&'a str>) {
+    let mut methods = HashSet::new();
+    let mut handlers = HashSet::new();
     let mut stack = vec![ctx.tree.root_node()];
     while let Some(node) = stack.pop() {
         if node.kind() == "call"
             && let Some(function) = node.child_by_field_name("function")
-            && ctx.text(function).ends_with("register_entity_service")
             && let Some(arguments) = node.child_by_field_name("arguments")
         {
+            let callee = ctx.text(function);
+            let entity_service = callee.ends_with("register_entity_service");
+            let service = callee.ends_with("services.async_register")
+                || callee.ends_with("services.register")
+                || callee.ends_with("async_register_admin_service");
             let mut cursor = arguments.walk();
             for argument in arguments.named_children(&mut cursor) {
                 let value = if argument.kind() == "keyword_argument" {
@@ -279,15 +301,22 @@ fn entity_service_methods<'a>(ctx: &FileContext<'a>) -> HashSet<&'a str> {
                 } else {
                     Some(argument)
                 };
-                if let Some(value) = value.filter(|v| v.kind() == "string") {
-                    names.insert(ctx.text(value).trim_matches(['"', '\'']));
+                match value.map(|v| (v.kind(), v)) {
+                    Some(("string", v)) if entity_service => {
+                        methods.insert(ctx.text(v).trim_matches(['"', '\'']));
+                    }
+                    Some(("identifier" | "attribute", v)) if service => {
+                        let name = ctx.text(v);
+                        handlers.insert(name.rsplit('.').next().unwrap_or(name));
+                    }
+                    _ => {}
                 }
             }
         }
         let mut cursor = node.walk();
         stack.extend(node.named_children(&mut cursor));
     }
-    names
+    (methods, handlers)
 }
 
 #[cfg(test)]
@@ -328,6 +357,15 @@ mod tests {
             \n    async def other(self, filename):\n        open(filename, 'w')\n";
         assert!(untrusted(source, "open(filename)"));
         assert!(!untrusted(source, "open(filename, 'w')"));
+    }
+
+    #[test]
+    fn the_first_parameter_of_a_registered_handler_is_the_call() {
+        let source = "async def handle(event):\n    open(event.data['file'])\n\
+            async def other(event):\n    open(event.data['file'], 'w')\n\
+            hass.services.async_register(DOMAIN, 'x', handle)\n";
+        assert!(untrusted(source, "open(event.data['file'])"));
+        assert!(!untrusted(source, "open(event.data['file'], 'w')"));
     }
 
     #[test]

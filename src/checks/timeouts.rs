@@ -130,22 +130,51 @@ fn annotated_otherwise(ctx: &FileContext, node: Node, name: &str) -> bool {
             .or_else(|| p.named_child(0))
             .is_some_and(|n| ctx.text(n) == name);
         if named && matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
-            p.child_by_field_name("type").map(|t| ctx.text(t))
+            p.child_by_field_name("type")
         } else {
             None
         }
     });
     // `aiohttp.ClientSession`, `requests.Session`, `Session | None` name a session;
-    // `_SessionIdEntryT` does not.
+    // `_SessionIdEntryT` does not, nor does SQLAlchemy's `Session`.
     annotated.is_some_and(|annotation| {
-        !annotation
-            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .any(|word| word.ends_with("Session"))
+        mentions_database(ctx, annotation)
+            || !ctx
+                .text(annotation)
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|word| word.ends_with("Session"))
     })
 }
 
+/// Does the expression name something from SQLAlchemy, or a database session
+/// helper (`session_scope`, `get_session`, `sessionmaker`)? Their `get`/`delete`
+/// read and delete rows, not URLs.
+fn mentions_database(ctx: &FileContext, expression: Node) -> bool {
+    let mut stack = vec![expression];
+    while let Some(node) = stack.pop() {
+        if matches!(node.kind(), "identifier" | "attribute") {
+            let spelled = ctx.text(node);
+            let last = spelled.rsplit('.').next().unwrap_or(spelled);
+            let database_helper = matches!(last, "session_scope" | "get_session" | "sessionmaker");
+            let from_sqlalchemy = ctx
+                .imports()
+                .qualified_name(node, ctx.source)
+                .is_some_and(|name| name.starts_with("sqlalchemy."));
+            if database_helper || from_sqlalchemy {
+                return true;
+            }
+            if node.kind() == "attribute" {
+                continue;
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
+}
+
 /// Is `name` bound, in the enclosing function (for a local) or class (for
-/// `self.x`), to an httpx client or to a session made with a timeout of its own
+/// `self.x`), to an httpx client, a database session, or a session made with a timeout of its own
 /// (`aiohttp.ClientSession(timeout=...)`, `async with ClientSession(timeout=t) as session`)?
 fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool {
     let scope_kind = if name.starts_with("self.") {
@@ -197,7 +226,10 @@ fn makes_timed_client(ctx: &FileContext, value: Node) -> bool {
             .qualified_name(f, ctx.source)
             .is_some_and(|name| TIMED_CLIENTS.iter().any(|p| pattern_matches(p, &name)))
     });
-    httpx || super::arguments::argument_given(ctx, value, &["timeout"])
+    let database = value
+        .child_by_field_name("function")
+        .is_some_and(|f| mentions_database(ctx, f));
+    httpx || database || super::arguments::argument_given(ctx, value, &["timeout"])
 }
 
 #[cfg(test)]
@@ -279,12 +311,15 @@ mod tests {
     #[test]
     fn httpx_clients_and_other_names_are_not_sessions() {
         let source = "from homeassistant.helpers.httpx_client import get_async_client\n\
+            from sqlalchemy.orm import Session\n\
             class A:\n    def __init__(self, hass):\n        self._session = get_async_client(hass)\n\
             \n    async def f(self):\n        await self._session.get(a)\n\
             async def g(hass):\n    session = get_async_client(hass)\n    await session.get(b)\n\
             async def h(client):\n    await client.get(c)\n    await self.sessions.get(d)\n\
             def i(session: _SessionIdEntryT):\n    session.get(e)\n\
-            async def j():\n    async with aiohttp.ClientSession(timeout=t) as session:\n        await session.get(f)\n";
+            async def j():\n    async with aiohttp.ClientSession(timeout=t) as session:\n        await session.get(f)\n\
+            def k(session: Session):\n    session.get(g)\n\
+            def l(hass):\n    with session_scope(hass=hass) as session:\n        session.delete(h)\n";
         assert!(!check(
             source,
             "attribute",
@@ -309,7 +344,12 @@ mod tests {
             is_http_session
         ));
         // A dict parameter named `session`, and a session with its own timeout.
-        for call in ["session.get(e)", "session.get(f)"] {
+        for call in [
+            "session.get(e)",
+            "session.get(f)",
+            "session.get(g)",
+            "session.delete(h)",
+        ] {
             let object = find(&tree, source, "call", call)
                 .child_by_field_name("function")
                 .and_then(|f| f.child_by_field_name("object"))

@@ -466,6 +466,25 @@ query = '''
     }
 
     #[test]
+    fn manifest_rules_name_manifest_checks() {
+        let query_start = VALID.find("query = ").unwrap();
+        let manifest = VALID[..query_start].replace(
+            "cwe = 20\n",
+            "cwe = 20\ntarget = \"manifest\"\nchecks = [\"unpinned-requirement\"]\n",
+        );
+        assert!(load_one(&manifest).is_ok(), "{:?}", load_one(&manifest));
+        let unknown = manifest.replace("unpinned-requirement", "secret-name");
+        let errors = load_one(&unknown).unwrap_err();
+        assert!(errors[0].message.contains("unknown check"), "{}", errors[0]);
+        let none = manifest.replace("checks = [\"unpinned-requirement\"]\n", "");
+        assert!(
+            load_one(&none).unwrap_err()[0]
+                .message
+                .contains("needs a check")
+        );
+    }
+
+    #[test]
     fn a_query_without_finding_is_an_error() {
         let text = VALID.replace("@finding", "@call");
         let errors = load_one(&text).unwrap_err();

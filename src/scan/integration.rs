@@ -53,6 +53,8 @@ pub struct Requirement {
     pub text: String,
     /// Byte offset of the string's opening quote in `manifest.json`, when found.
     pub offset: Option<usize>,
+    /// 1-based line of that quote, when found.
+    pub line: Option<usize>,
 }
 
 /// What the rules read from a `manifest.json`.
@@ -94,6 +96,7 @@ impl Manifest {
             out.push(Requirement {
                 text: requirement.to_string(),
                 offset,
+                line: offset.map(|at| text[..at].matches('\n').count() + 1),
             });
         }
         Ok(Self { requirements: out })
@@ -132,6 +135,11 @@ pub struct IntegrationFacts {
     /// `async_create_entry`/`async_update_entry`, fields of the form whose
     /// `user_input` is stored, the OAuth2 helper's `token`.
     pub stored_keys: BTreeSet<String>,
+    /// The part of `stored_keys` stored in options (`options=`, options flows).
+    pub stored_option_keys: BTreeSet<String>,
+    /// `stored_option_keys` plus every form field of an options flow that stores
+    /// a mapping this analysis cannot see into.
+    pub maybe_stored_option_keys: BTreeSet<String>,
     /// `stored_keys` plus every form field of a flow that stores a mapping this
     /// analysis cannot see into (`data=self._data`).
     pub maybe_stored_keys: BTreeSet<String>,
@@ -184,8 +192,15 @@ impl IntegrationFacts {
             ..Self::default()
         };
         add_file_facts(ctx, &mut facts);
-        facts.maybe_stored_keys.extend(facts.stored_keys.clone());
+        facts.finish();
         facts
+    }
+
+    /// The "maybe" sets include the certain ones.
+    fn finish(&mut self) {
+        self.maybe_stored_keys.extend(self.stored_keys.clone());
+        self.maybe_stored_option_keys
+            .extend(self.stored_option_keys.clone());
     }
 
     /// Reads the integration at `root`: its Python files and its manifest.
@@ -235,7 +250,7 @@ impl IntegrationFacts {
                 .with_integration(Some(Arc::clone(&known)));
             add_file_facts(&ctx, &mut facts);
         }
-        facts.maybe_stored_keys.extend(facts.stored_keys.clone());
+        facts.finish();
         facts
     }
 }
@@ -347,14 +362,17 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
 
     let classes = flow::flow_classes(ctx);
     facts.flow_found |= !classes.is_empty();
-    let mut opaque_classes = Vec::new();
+    let mut opaque_classes: Vec<(Node, bool)> = Vec::new();
     for &(class, kind) in &classes {
         if flow::is_oauth2_flow(ctx, class) {
             facts.stored_keys.insert("token".into());
             facts.stored_keys.insert("auth_implementation".into());
         }
         if kind == FlowKind::SchemaConfig {
-            schema_flow_steps(ctx, &mut facts.stored_keys);
+            let mut keys = BTreeSet::new();
+            schema_flow_steps(ctx, &mut keys);
+            facts.stored_option_keys.extend(keys.iter().cloned());
+            facts.stored_keys.extend(keys);
         }
     }
     flow::visit(root, &mut |call| {
@@ -369,31 +387,42 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
         };
         let class = flow::ancestors(call)
             .filter(|n| n.kind() == "class_definition")
-            .find(|c| {
+            .find_map(|c| {
                 classes
                     .iter()
-                    .any(|(flow_class, _)| flow_class.id() == c.id())
-            });
+                    .find(|(flow_class, _)| flow_class.id() == c.id())
+            })
+            .copied();
         if in_flow_only && class.is_none() {
             return; // repairs and other flows do not store in the entry
         }
+        let in_options_flow = class.is_some_and(|(_, kind)| kind == FlowKind::Options);
         for keyword in keywords {
             if let Some(value) = flow::keyword_arg(ctx, call, keyword) {
                 let mut opaque = false;
-                stored_keys_of(ctx, value, 0, &mut facts.stored_keys, &mut opaque);
-                if opaque && let Some(class) = class {
-                    opaque_classes.push(class);
+                let mut keys = BTreeSet::new();
+                stored_keys_of(ctx, value, 0, &mut keys, &mut opaque);
+                let to_options = *keyword == "options" || in_options_flow;
+                if to_options {
+                    facts.stored_option_keys.extend(keys.iter().cloned());
+                }
+                facts.stored_keys.extend(keys);
+                if opaque && let Some((class, _)) = class {
+                    opaque_classes.push((class, to_options));
                 }
             }
         }
     });
-    for class in opaque_classes {
+    for (class, to_options) in opaque_classes {
         for form in flow::forms_in(ctx, class) {
-            facts.maybe_stored_keys.extend(
-                flow::schema_fields(ctx, form.schema)
-                    .into_iter()
-                    .map(|f| f.key),
-            );
+            let keys: Vec<String> = flow::schema_fields(ctx, form.schema)
+                .into_iter()
+                .map(|f| f.key)
+                .collect();
+            if to_options {
+                facts.maybe_stored_option_keys.extend(keys.iter().cloned());
+            }
+            facts.maybe_stored_keys.extend(keys);
         }
     }
 }
@@ -474,6 +503,24 @@ fn stored_keys_of(
             for v in values {
                 stored_keys_of(ctx, v, next, keys, opaque);
             }
+        }
+        // self._data, filled by the flow's steps.
+        "attribute" if flow::attribute_writes(ctx, value).is_some() => {
+            let writes = flow::attribute_writes(ctx, value).unwrap_or_default();
+            if writes.values.is_empty() && writes.keys.is_empty() {
+                *opaque = true;
+            }
+            let mut written: BTreeSet<String> = writes
+                .keys
+                .iter()
+                .filter_map(|k| flow::key_name(ctx, *k))
+                .collect();
+            for v in writes.values {
+                stored_keys_of(ctx, v, next, &mut written, opaque);
+            }
+            // `self._data.pop(CONF_CAPTCHA_TOKEN)` before the entry is created.
+            written.retain(|key| !writes.removed.contains(key));
+            keys.extend(written);
         }
         // The entry's own mappings hold keys stored elsewhere.
         "attribute" => {
@@ -602,6 +649,7 @@ mod tests {
         assert_eq!(manifest.requirements.len(), 2);
         let b = manifest.requirements[1].offset.unwrap();
         assert_eq!(&text[b..b + 6], "\"b>=2\"");
+        assert_eq!(manifest.requirements[1].line, Some(3));
         assert!(Manifest::parse("{\"requirements\": [1]}").is_err());
         assert!(
             Manifest::parse("{not json")
@@ -665,6 +713,41 @@ class Flow(ConfigFlow, domain="demo"):
             ["app_key"]
         );
         assert_eq!(facts.manifest.unwrap().requirements[0].text, "x==1");
+    }
+
+    #[test]
+    fn keys_collected_in_a_flow_attribute_count_minus_popped_ones() {
+        let source = r#"
+from homeassistant.config_entries import ConfigFlow
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+import voluptuous as vol
+
+class Flow(ConfigFlow, domain="demo"):
+    async def async_step_user(self, user_input=None):
+        if user_input is not None:
+            self._data.update(user_input)
+            self._data["region"] = "eu"
+            self._data.pop("captcha_token", None)
+            return self.async_create_entry(title="x", data=self._data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=vol.Schema(
+                {vol.Required(CONF_USERNAME): str, vol.Required(CONF_PASSWORD): str, vol.Required("captcha_token"): str}
+            ),
+        )
+"#;
+        let tree = super::super::parse(source).unwrap();
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let facts = IntegrationFacts::of_single_file(&ctx);
+        assert_eq!(
+            facts
+                .stored_keys
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["password", "region", "username"]
+        );
     }
 
     #[cfg(unix)]
