@@ -433,17 +433,30 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             facts.key_sets.insert(ctx.text(left).to_string(), keys);
         }
     }
-    flow::visit(root, &mut |node| {
-        if node.kind() == "function_definition"
-            && node
-                .child_by_field_name("name")
-                .is_some_and(|n| ctx.text(n) == "async_step_reauth")
-        {
-            facts.has_reauth = true;
-        }
-    });
-
-    let classes = flow::flow_classes(ctx);
+    // Whole-tree walks only where the names they look for are written: a name in
+    // the tree is in the source, so skipping on a byte search loses nothing, and
+    // most files of an integration define no flow and store nothing.
+    let source = ctx.source;
+    if contains(source, "async_step_reauth") {
+        flow::visit(root, &mut |node| {
+            if node.kind() == "function_definition"
+                && node
+                    .child_by_field_name("name")
+                    .is_some_and(|n| ctx.text(n) == "async_step_reauth")
+            {
+                facts.has_reauth = true;
+            }
+        });
+    }
+    // Every flow base class (see `flow::kind_of_base`) has one of these in its name.
+    let classes = if ["ConfigFlow", "OptionsFlow", "FlowHandler"]
+        .iter()
+        .any(|name| contains(source, name))
+    {
+        flow::flow_classes(ctx)
+    } else {
+        Vec::new()
+    };
     facts.flow_found |= !classes.is_empty();
     let mut opaque_classes: Vec<(Node, bool)> = Vec::new();
     for &(class, kind) in &classes {
@@ -457,6 +470,9 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             facts.stored_option_keys.extend(keys.iter().cloned());
             facts.stored_keys.extend(keys);
         }
+    }
+    if !STORING_CALLS.iter().any(|name| contains(source, name)) {
+        return; // nothing stored: no opaque classes either
     }
     flow::visit(root, &mut |call| {
         if call.kind() != "call" {
@@ -508,6 +524,19 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             facts.maybe_stored_keys.extend(keys);
         }
     }
+}
+
+/// The calls whose arguments are stored in a config entry.
+const STORING_CALLS: &[&str] = &[
+    "async_create_entry",
+    "async_update_entry",
+    "async_update_reload_and_abort",
+];
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
 }
 
 /// `SchemaFlowFormStep(SCHEMA)`: a schema flow stores every field of every step.
