@@ -15,14 +15,14 @@ use std::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::FileResult;
+use super::{FileResult, integration::IntegrationFacts};
 use crate::{
     finding::{Finding, Position, Suppressed, SuppressedBy},
     rules::{self, Level},
 };
 
 /// Bump when the cache file's layout changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Hex SHA-256 of the parts, each length-prefixed so that parts cannot run together.
 pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
@@ -53,11 +53,22 @@ struct Entry {
     findings: Vec<CachedFinding>,
 }
 
+#[derive(Serialize, Deserialize)]
+struct FactsEntry {
+    /// Digest of the integration's files the facts come from.
+    content: String,
+    facts: IntegrationFacts,
+}
+
 #[derive(Serialize, Deserialize, Default)]
 struct CacheFile {
     format: u32,
     /// Display path → entry.
     files: HashMap<String, Entry>,
+    /// Integration directory (display path) → its facts: a rescan of an unchanged
+    /// integration does not parse its files to learn them again.
+    #[serde(default)]
+    facts: HashMap<String, FactsEntry>,
 }
 
 pub struct Cache {
@@ -114,6 +125,27 @@ impl Cache {
             }
         }
         Some(result)
+    }
+
+    /// The facts of the integration at `root` if its files are unchanged.
+    pub fn facts(&self, root: &str, content: &str) -> Option<IntegrationFacts> {
+        self.entries
+            .facts
+            .get(root)
+            .filter(|entry| entry.content == content)
+            .map(|entry| entry.facts.clone())
+    }
+
+    /// Remembers the facts of the integration at `root`.
+    pub fn put_facts(&mut self, root: &str, content: String, facts: &IntegrationFacts) {
+        self.entries.facts.insert(
+            root.to_string(),
+            FactsEntry {
+                content,
+                facts: facts.clone(),
+            },
+        );
+        self.changed = true;
     }
 
     /// Remembers what scanning `path` with this content found (not errors: those are retried).

@@ -42,21 +42,25 @@ impl Engine {
             .copied()
             .filter(|rule| rule.target == Target::Python)
             .collect();
-        let source: String = python
-            .iter()
-            .map(|rule| format!("{}\n", rule.query))
-            .collect();
+        // Each rule's query at a known offset of one source: a pattern belongs to
+        // the rule whose text holds its first byte (compiling every rule again
+        // just to count its patterns doubled the start-up cost).
+        let mut source = String::new();
+        let mut starts = Vec::with_capacity(python.len());
+        for rule in &python {
+            starts.push(source.len());
+            source.push_str(&rule.query);
+            source.push('\n');
+        }
         let query =
             Query::new(&super::language(), &source).expect("rule queries are validated on load");
-        let mut patterns = Vec::with_capacity(query.pattern_count());
-        for rule in &python {
-            let count = Query::new(&super::language(), &rule.query)
-                .expect("validated")
-                .pattern_count();
-            for _ in 0..count {
-                patterns.push((*rule, Vec::new()));
-            }
-        }
+        let mut patterns: Vec<(&'static Rule, Vec<Predicate>)> = (0..query.pattern_count())
+            .map(|index| {
+                let at = query.start_byte_for_pattern(index);
+                let owner = starts.partition_point(|&start| start <= at) - 1;
+                (python[owner], Vec::new())
+            })
+            .collect();
         for (index, (_, predicates)) in patterns.iter_mut().enumerate() {
             *predicates = query
                 .general_predicates(index)
@@ -226,4 +230,25 @@ fn render_message(
         }
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_is_attributed_to_the_rule_that_wrote_it() {
+        let rules: Vec<&'static Rule> = crate::rules::all().iter().collect();
+        let engine = Engine::new(&rules);
+        let mut expected = Vec::new();
+        for rule in rules.iter().filter(|rule| rule.target == Target::Python) {
+            let count = Query::new(&crate::scan::language(), &rule.query)
+                .unwrap()
+                .pattern_count();
+            expected.extend(std::iter::repeat_n(rule.id.as_str(), count));
+        }
+        let attributed: Vec<&str> = engine.patterns.iter().map(|(r, _)| r.id.as_str()).collect();
+        assert!(attributed.len() > 27);
+        assert_eq!(attributed, expected);
+    }
 }

@@ -16,7 +16,7 @@ use std::{
 
 use globset::GlobSet;
 use ignore::WalkBuilder;
-use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Tree};
 
 use crate::{
@@ -48,7 +48,7 @@ const MAX_DEPTH: usize = 3;
 const MAX_FILES: usize = 400;
 
 /// One `requirements` entry of a manifest, with where it is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requirement {
     pub text: String,
     /// Byte offset of the string's opening quote in `manifest.json`, when found.
@@ -58,7 +58,7 @@ pub struct Requirement {
 }
 
 /// What the rules read from a `manifest.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub requirements: Vec<Requirement>,
 }
@@ -118,8 +118,9 @@ fn requirements_key_end(text: &str) -> Option<usize> {
     None
 }
 
-/// Facts about one integration, gathered across its files.
-#[derive(Debug, Default)]
+/// Facts about one integration, gathered across its files. Serializable: the
+/// results cache keeps them, keyed by the contents of the files they come from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IntegrationFacts {
     /// The integration directory (`None` for a file scanned on its own).
     pub root: Option<PathBuf>,
@@ -210,28 +211,27 @@ impl IntegrationFacts {
         max_file_size: u64,
         vocabulary: &Vocabulary,
     ) -> Self {
+        let mut files = IntegrationFiles::read(root, excludes, max_file_size);
+        files.parse();
+        Self::of_parsed(&files, vocabulary)
+    }
+
+    /// The facts of an integration whose files are read and parsed (a file
+    /// tree-sitter could not parse gives no facts).
+    pub fn of_parsed(files: &IntegrationFiles, vocabulary: &Vocabulary) -> Self {
         let mut facts = Self {
-            root: Some(root.to_path_buf()),
+            root: Some(files.root.clone()),
             ..Self::default()
         };
-        let manifest_path = root.join("manifest.json");
-        if is_plain_file(&manifest_path) {
-            match read_bounded(&manifest_path, max_file_size) {
-                Ok(text) => match Manifest::parse(&text) {
-                    Ok(manifest) => facts.manifest = Some(manifest),
-                    Err(e) => facts.manifest_error = Some(e),
-                },
-                Err(e) => facts.manifest_error = Some(e),
-            }
+        match &files.manifest {
+            Some(Ok(manifest)) => facts.manifest = Some(manifest.clone()),
+            Some(Err(e)) => facts.manifest_error = Some(e.clone()),
+            None => {}
         }
-
-        let parsed: Vec<(String, Tree)> = python_files(root, excludes)
-            .into_iter()
-            .filter_map(|path| read_bounded(&path, max_file_size).ok())
-            .filter_map(|text| {
-                let tree = super::parse(&text)?;
-                Some((text, tree))
-            })
+        let parsed: Vec<(&str, &Tree)> = files
+            .python
+            .iter()
+            .filter_map(|file| Some((file.text.as_str(), file.tree.as_ref()?)))
             .collect();
         facts.files_read = parsed.len();
 
@@ -252,6 +252,107 @@ impl IntegrationFacts {
         }
         facts.finish();
         facts
+    }
+}
+
+/// One Python file of an integration, as read for its facts; its tree once parsed.
+pub struct IntegrationFile {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+    /// `bytes` with invalid UTF-8 replaced, as the scan reads it.
+    pub text: String,
+    pub tree: Option<Tree>,
+}
+
+/// The files an integration's facts come from, read once: the scan of a whole
+/// integration matches its files with the trees parsed for the facts instead of
+/// parsing every file twice.
+pub struct IntegrationFiles {
+    pub root: PathBuf,
+    /// Sorted by path.
+    pub python: Vec<IntegrationFile>,
+    /// `None` when there is no `manifest.json`.
+    pub manifest: Option<Result<Manifest, String>>,
+    manifest_bytes: Vec<u8>,
+}
+
+impl IntegrationFiles {
+    /// Reads the manifest and the Python files (bounded; unreadable ones left out).
+    pub fn read(root: &Path, excludes: &GlobSet, max_file_size: u64) -> Self {
+        let manifest_path = root.join("manifest.json");
+        let mut manifest_bytes = Vec::new();
+        let manifest = is_plain_file(&manifest_path).then(|| {
+            let bytes = read_bounded(&manifest_path, max_file_size)?;
+            let parsed = Manifest::parse(&String::from_utf8_lossy(&bytes));
+            manifest_bytes = bytes;
+            parsed
+        });
+        let python = python_files(root, excludes)
+            .into_iter()
+            .filter_map(|path| {
+                let bytes = read_bounded(&path, max_file_size).ok()?;
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                Some(IntegrationFile {
+                    path,
+                    bytes,
+                    text,
+                    tree: None,
+                })
+            })
+            .collect();
+        Self {
+            root: root.to_path_buf(),
+            python,
+            manifest,
+            manifest_bytes,
+        }
+    }
+
+    /// Parses every file not parsed yet.
+    pub fn parse(&mut self) {
+        for file in &mut self.python {
+            if file.tree.is_none() {
+                file.tree = super::parse(&file.text);
+            }
+        }
+    }
+
+    /// A digest of everything the facts are derived from: which files, and their
+    /// bytes. Equal digests mean equal facts (for the same hassec and settings).
+    pub fn digest(&self) -> String {
+        let names: Vec<String> = self
+            .python
+            .iter()
+            .map(|file| {
+                file.path
+                    .strip_prefix(&self.root)
+                    .unwrap_or(&file.path)
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        let manifest_state: &[u8] = match &self.manifest {
+            None => b"none",
+            Some(Ok(_)) => b"ok",
+            Some(Err(_)) => b"error",
+        };
+        crate::scan::cache::digest(
+            [manifest_state, self.manifest_bytes.as_slice()]
+                .into_iter()
+                .chain(
+                    names
+                        .iter()
+                        .zip(&self.python)
+                        .flat_map(|(name, file)| [name.as_bytes(), file.bytes.as_slice()]),
+                ),
+        )
+    }
+
+    /// The file at `path`, if it is one of these.
+    pub fn position(&self, path: &Path) -> Option<usize> {
+        self.python
+            .binary_search_by(|file| file.path.as_path().cmp(path))
+            .ok()
     }
 }
 
@@ -278,29 +379,12 @@ pub fn integration_root(file: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Gathers the facts of every integration the files belong to, each once, in parallel.
-pub fn gather_all(
-    files: &[PathBuf],
-    excludes: &GlobSet,
-    max_file_size: u64,
-    vocabulary: &Vocabulary,
-) -> HashMap<PathBuf, Arc<IntegrationFacts>> {
-    let roots: BTreeSet<PathBuf> = files.iter().filter_map(|f| integration_root(f)).collect();
-    roots
-        .into_par_iter()
-        .map(|root| {
-            let facts = IntegrationFacts::gather(&root, excludes, max_file_size, vocabulary);
-            (root, Arc::new(facts))
-        })
-        .collect()
-}
-
 /// A regular file, not a symbolic link.
 fn is_plain_file(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
 }
 
-fn read_bounded(path: &Path, max_file_size: u64) -> Result<String, String> {
+fn read_bounded(path: &Path, max_file_size: u64) -> Result<Vec<u8>, String> {
     let metadata = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read: {e}"))?;
     if !metadata.file_type().is_file() {
         return Err("not a regular file".into());
@@ -308,8 +392,7 @@ fn read_bounded(path: &Path, max_file_size: u64) -> Result<String, String> {
     if metadata.len() > max_file_size {
         return Err(format!("{} bytes is over max-file-size", metadata.len()));
     }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    std::fs::read(path).map_err(|e| format!("cannot read: {e}"))
 }
 
 /// The Python files of an integration directory: bounded in depth and number,
@@ -350,17 +433,30 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             facts.key_sets.insert(ctx.text(left).to_string(), keys);
         }
     }
-    flow::visit(root, &mut |node| {
-        if node.kind() == "function_definition"
-            && node
-                .child_by_field_name("name")
-                .is_some_and(|n| ctx.text(n) == "async_step_reauth")
-        {
-            facts.has_reauth = true;
-        }
-    });
-
-    let classes = flow::flow_classes(ctx);
+    // Whole-tree walks only where the names they look for are written: a name in
+    // the tree is in the source, so skipping on a byte search loses nothing, and
+    // most files of an integration define no flow and store nothing.
+    let source = ctx.source;
+    if contains(source, "async_step_reauth") {
+        flow::visit(root, &mut |node| {
+            if node.kind() == "function_definition"
+                && node
+                    .child_by_field_name("name")
+                    .is_some_and(|n| ctx.text(n) == "async_step_reauth")
+            {
+                facts.has_reauth = true;
+            }
+        });
+    }
+    // Every flow base class (see `flow::kind_of_base`) has one of these in its name.
+    let classes = if ["ConfigFlow", "OptionsFlow", "FlowHandler"]
+        .iter()
+        .any(|name| contains(source, name))
+    {
+        flow::flow_classes(ctx)
+    } else {
+        Vec::new()
+    };
     facts.flow_found |= !classes.is_empty();
     let mut opaque_classes: Vec<(Node, bool)> = Vec::new();
     for &(class, kind) in &classes {
@@ -374,6 +470,9 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             facts.stored_option_keys.extend(keys.iter().cloned());
             facts.stored_keys.extend(keys);
         }
+    }
+    if !STORING_CALLS.iter().any(|name| contains(source, name)) {
+        return; // nothing stored: no opaque classes either
     }
     flow::visit(root, &mut |call| {
         if call.kind() != "call" {
@@ -425,6 +524,19 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             facts.maybe_stored_keys.extend(keys);
         }
     }
+}
+
+/// The calls whose arguments are stored in a config entry.
+const STORING_CALLS: &[&str] = &[
+    "async_create_entry",
+    "async_update_entry",
+    "async_update_reload_and_abort",
+];
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
 }
 
 /// `SchemaFlowFormStep(SCHEMA)`: a schema flow stores every field of every step.

@@ -1,5 +1,7 @@
 //! From paths to findings: sources, parse, match, refine, suppress.
 
+mod baseline;
+mod batch;
 pub mod cache;
 mod engine;
 pub mod integration;
@@ -9,15 +11,14 @@ mod suppress;
 
 use std::{
     cell::RefCell,
-    collections::HashMap,
     path::{Path, PathBuf},
     sync::Arc,
 };
 
 use globset::GlobSet;
-use rayon::prelude::*;
 use tree_sitter::{Language, Parser};
 
+pub use baseline::ParseStats;
 pub use engine::Engine;
 use integration::IntegrationFacts;
 pub use sources::Skipped;
@@ -149,41 +150,21 @@ impl Scanner {
         if self.manifest_rules.is_empty() {
             sources.files.retain(|path| !sources::is_manifest(path));
         }
-        // Integration facts first (each integration once, in parallel), then the files.
-        let facts = if self.needs_facts {
-            let python: Vec<PathBuf> = sources
-                .files
-                .iter()
-                .filter(|path| !sources::is_manifest(path))
-                .cloned()
-                .collect();
-            integration::gather_all(
-                &python,
-                &self.excludes,
-                self.max_file_size,
-                &self.vocabulary,
-            )
-        } else {
-            HashMap::new()
-        };
         let mut cache = self
             .cache_dir
             .as_deref()
             .map(|dir| cache::Cache::open(dir, &self.settings));
-        let results: Vec<(FileResult, Option<String>)> = sources
-            .files
-            .par_iter()
-            .map(|path| {
-                let known = integration::integration_root(path).and_then(|root| facts.get(&root));
-                self.scan_file_cached(path, known.cloned(), cache.as_ref())
-            })
-            .collect();
+        let batch = self.scan_batch(&sources.files, cache.as_ref());
+        let results = batch.results;
         let mut report = ScanReport {
             skipped: sources.skipped,
             ..ScanReport::default()
         };
         if let Some(cache) = &mut cache {
-            // `collect` keeps the order of `sources.files`.
+            for (root, content, facts) in batch.facts {
+                cache.put_facts(&root, content, &facts);
+            }
+            // The results are in the order of `sources.files`.
             for (path, (result, content)) in sources.files.iter().zip(&results) {
                 if let Some(content) = content {
                     cache.put(&sources::display(path), content.clone(), result);
@@ -316,7 +297,18 @@ impl Scanner {
         facts: Option<Arc<IntegrationFacts>>,
     ) -> FileResult {
         let text = String::from_utf8_lossy(bytes);
-        let Some(tree) = parse(&text) else {
+        self.scan_parsed(path, &text, parse(&text), facts)
+    }
+
+    /// Matches a parsed file (`None`: tree-sitter could not parse it).
+    fn scan_parsed(
+        &self,
+        path: &str,
+        text: &str,
+        tree: Option<tree_sitter::Tree>,
+        facts: Option<Arc<IntegrationFacts>>,
+    ) -> FileResult {
+        let Some(tree) = tree else {
             return FileResult {
                 error: Some(FileError {
                     path: path.to_string(),
@@ -327,7 +319,7 @@ impl Scanner {
         };
         let ctx =
             FileContext::new(text.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
-        let found = self.engine.run(&ctx, &text, &tree, path);
+        let found = self.engine.run(&ctx, text, &tree, path);
         FileResult {
             findings: found.findings,
             suppressed: found.suppressed,

@@ -1,10 +1,13 @@
 //! Which files a scan reads: `.py` files under the given paths, honouring
 //! `.gitignore` and the excludes, never following a symbolic link.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::{Mutex, PoisonError},
+};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use ignore::WalkBuilder;
+use ignore::{WalkBuilder, WalkState};
 
 /// Paths no one wants scanned: tests, virtualenvs, vendored and built code.
 pub const DEFAULT_EXCLUDES: &[&str] = &[
@@ -105,6 +108,9 @@ pub fn collect(roots: &[PathBuf], excludes: &GlobSet, force_exclude: bool) -> So
     sources
 }
 
+/// Walks one directory with `ignore`'s parallel walker; `collect` sorts the files,
+/// and the skipped entries are sorted here, so that the result does not depend on
+/// the order the threads found them in.
 fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
     let excluded = {
         let excludes = excludes.clone();
@@ -114,34 +120,46 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
                 .is_ok_and(|relative| excludes.is_match(relative))
         }
     };
-    let walker = WalkBuilder::new(root)
+    let found = Mutex::new(Sources::default());
+    WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
         .filter_entry(move |entry| !excluded(entry.path()))
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(entry) if entry.path_is_symlink() => {
-                if entry.depth() > 0 {
-                    sources.skipped.push(Skipped {
-                        path: display(entry.path()),
-                        reason: "symbolic link, not followed".into(),
-                    });
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                let mut found = found.lock().unwrap_or_else(PoisonError::into_inner);
+                match entry {
+                    Ok(entry) if entry.path_is_symlink() => {
+                        if entry.depth() > 0 {
+                            found.skipped.push(Skipped {
+                                path: display(entry.path()),
+                                reason: "symbolic link, not followed".into(),
+                            });
+                        }
+                    }
+                    Ok(entry) => {
+                        if entry.file_type().is_some_and(|t| t.is_file())
+                            && (is_python(entry.path()) || is_manifest(entry.path()))
+                        {
+                            found.files.push(entry.into_path());
+                        }
+                    }
+                    Err(error) => found.skipped.push(Skipped {
+                        path: error_path(&error).map_or_else(|| display(root), |p| display(&p)),
+                        reason: error.to_string(),
+                    }),
                 }
-            }
-            Ok(entry) => {
-                if entry.file_type().is_some_and(|t| t.is_file())
-                    && (is_python(entry.path()) || is_manifest(entry.path()))
-                {
-                    sources.files.push(entry.into_path());
-                }
-            }
-            Err(error) => sources.skipped.push(Skipped {
-                path: error_path(&error).map_or_else(|| display(root), |p| display(&p)),
-                reason: error.to_string(),
-            }),
-        }
-    }
+                WalkState::Continue
+            })
+        });
+    let mut found = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+    found
+        .skipped
+        .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));
+    sources.files.append(&mut found.files);
+    sources.skipped.append(&mut found.skipped);
 }
 
 fn error_path(error: &ignore::Error) -> Option<PathBuf> {

@@ -1,0 +1,238 @@
+//! Scanning many files at once, integration by integration: the Python files of
+//! an integration are read and parsed once, both to learn its facts and to match
+//! them, instead of once for the facts and again for the scan. Only one
+//! integration's trees are alive per worker thread, and each tree is dropped as
+//! soon as its file is matched. With a results cache, an integration whose files
+//! are unchanged takes its facts from the cache and is not parsed at all.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+
+use rayon::prelude::*;
+use tree_sitter::Tree;
+
+use super::{
+    FileResult, Scanner,
+    cache::{self, Cache},
+    integration::{self, IntegrationFacts, IntegrationFiles},
+    sources,
+};
+
+/// What a batch scan produced.
+pub(super) struct Batch {
+    /// For each file, in the order given: its result, and the content key a fresh
+    /// result is to be cached under.
+    pub results: Vec<(FileResult, Option<String>)>,
+    pub facts: Vec<Learnt>,
+}
+
+/// A piece of work for one thread.
+enum Unit {
+    /// A file scanned on its own (no facts needed, or no integration).
+    Alone(usize),
+    /// The files of one integration directory, by index.
+    Integration(PathBuf, Vec<usize>),
+}
+
+type Scanned = (usize, FileResult, Option<String>);
+/// Facts learnt by parsing: (integration directory as shown, content digest, facts).
+type Learnt = (String, String, Arc<IntegrationFacts>);
+
+impl Scanner {
+    pub(super) fn scan_batch(&self, files: &[PathBuf], cache: Option<&Cache>) -> Batch {
+        let mut units = Vec::new();
+        let mut groups: std::collections::BTreeMap<PathBuf, Vec<usize>> = Default::default();
+        for (index, path) in files.iter().enumerate() {
+            let root = (self.needs_facts && !sources::is_manifest(path))
+                .then(|| integration::integration_root(path))
+                .flatten();
+            match root {
+                Some(root) => groups.entry(root).or_default().push(index),
+                None => units.push(Unit::Alone(index)),
+            }
+        }
+        // Big integrations first, so that one does not finish the scan alone.
+        let mut groups: Vec<(PathBuf, Vec<usize>)> = groups.into_iter().collect();
+        groups.sort_by_key(|(_, members)| std::cmp::Reverse(members.len()));
+        let units: Vec<Unit> = groups
+            .into_iter()
+            .map(|(root, members)| Unit::Integration(root, members))
+            .chain(units)
+            .collect();
+
+        let done: Vec<(Vec<Scanned>, Option<Learnt>)> = units
+            .into_par_iter()
+            .map(|unit| match unit {
+                Unit::Alone(index) => {
+                    let (result, content) = self.scan_file_cached(&files[index], None, cache);
+                    (vec![(index, result, content)], None)
+                }
+                Unit::Integration(root, members) => {
+                    self.scan_integration(&root, &members, files, cache)
+                }
+            })
+            .collect();
+        let mut learnt = Vec::new();
+        let mut scanned: Vec<Scanned> = Vec::with_capacity(files.len());
+        for (results, facts) in done {
+            scanned.extend(results);
+            learnt.extend(facts);
+        }
+        scanned.sort_by_key(|(index, _, _)| *index);
+        Batch {
+            results: scanned
+                .into_iter()
+                .map(|(_, result, content)| (result, content))
+                .collect(),
+            facts: learnt,
+        }
+    }
+
+    /// Scans `members` (indices into `files`) of the integration at `root`.
+    fn scan_integration(
+        &self,
+        root: &Path,
+        members: &[usize],
+        files: &[PathBuf],
+        cache: Option<&Cache>,
+    ) -> (Vec<Scanned>, Option<Learnt>) {
+        let mut read = IntegrationFiles::read(root, &self.excludes, self.max_file_size);
+        let shown_root = sources::display(root);
+        let digest = cache.map(|_| read.digest());
+        let cached = cache
+            .zip(digest.as_deref())
+            .and_then(|(cache, digest)| cache.facts(&shown_root, digest));
+        let (facts, learnt) = match cached {
+            Some(facts) => (Arc::new(facts), None),
+            None => {
+                read.parse();
+                let facts = Arc::new(IntegrationFacts::of_parsed(&read, &self.vocabulary));
+                let learnt = digest.map(|digest| (shown_root, digest, Arc::clone(&facts)));
+                (facts, learnt)
+            }
+        };
+        let facts_digest = cache.map(|_| facts.digest());
+        let mut out = Vec::with_capacity(members.len());
+        for &index in members {
+            let path = &files[index];
+            let (result, content) = match read.position(path) {
+                Some(at) => {
+                    let file = &mut read.python[at];
+                    let tree = file.tree.take();
+                    self.scan_read(
+                        &sources::display(path),
+                        (&file.bytes, &file.text),
+                        tree,
+                        &facts,
+                        cache.zip(facts_digest.as_deref()),
+                    )
+                }
+                // Deeper than the facts look, or past their file limit.
+                None => self.scan_file_cached(path, Some(Arc::clone(&facts)), cache),
+            };
+            out.push((index, result, content));
+        }
+        (out, learnt)
+    }
+
+    /// Scans a file already read (and maybe parsed), or takes its result from the cache.
+    fn scan_read(
+        &self,
+        shown: &str,
+        (bytes, text): (&[u8], &str),
+        tree: Option<Tree>,
+        facts: &Arc<IntegrationFacts>,
+        cache: Option<(&Cache, &str)>,
+    ) -> (FileResult, Option<String>) {
+        let content =
+            cache.map(|(_, facts_digest)| cache::digest([bytes, facts_digest.as_bytes()]));
+        if let Some(((cache, _), content)) = cache.zip(content.as_deref())
+            && let Some(hit) = cache.get(shown, content)
+        {
+            return (hit, None);
+        }
+        let tree = tree.or_else(|| super::parse(text));
+        (
+            self.scan_parsed(shown, text, tree, Some(Arc::clone(facts))),
+            content,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn write(root: &Path, relative: &str, text: &str) {
+        let path = root.join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    const COORDINATOR: &str = "\
+from homeassistant.exceptions import ConfigEntryAuthFailed
+
+async def refresh(client):
+    if not await client.login():
+        raise ConfigEntryAuthFailed
+";
+
+    const FLOW: &str = "\
+from homeassistant.config_entries import ConfigFlow
+
+class Flow(ConfigFlow, domain=\"demo\"):
+    async def async_step_user(self, user_input=None):
+        return self.async_show_form(step_id=\"user\")
+";
+
+    fn rules_fired(scanner: &Scanner, root: &Path) -> Vec<(String, usize)> {
+        let report = scanner.scan_paths(&[root.to_path_buf()], false);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        report
+            .findings
+            .iter()
+            .map(|f| (f.rule.id.clone(), f.start.line))
+            .collect()
+    }
+
+    #[test]
+    fn cached_facts_follow_the_sibling_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        write(&root, "manifest.json", "{\"domain\": \"demo\"}");
+        write(&root, "__init__.py", "");
+        write(&root, "coordinator.py", COORDINATOR);
+        write(&root, "config_flow.py", FLOW);
+        let config = Config {
+            select: Some(vec!["HAS602".into()]),
+            ..Config::default()
+        };
+        let cache_dir = dir.path().join("cache");
+        let scanner = Scanner::new(&config).unwrap().with_cache(cache_dir.clone());
+        let fresh = Scanner::new(&config).unwrap();
+        let lacking = vec![("HAS602".to_string(), 5)];
+        assert_eq!(rules_fired(&fresh, &root), lacking);
+        assert_eq!(rules_fired(&scanner, &root), lacking);
+        let saved = std::fs::read_dir(&cache_dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.file_name().to_string_lossy().starts_with("results-"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .unwrap();
+        assert!(saved.contains("\"facts\":{") && saved.contains("\"has_reauth\":false"));
+        // From the cache, facts included.
+        assert_eq!(rules_fired(&scanner, &root), lacking);
+
+        // The flow gains a reauth step: the unchanged coordinator's result changes.
+        write(
+            &root,
+            "config_flow.py",
+            &format!("{FLOW}\n    async def async_step_reauth(self, data):\n        pass\n"),
+        );
+        assert!(rules_fired(&scanner, &root).is_empty());
+        assert!(rules_fired(&fresh, &root).is_empty());
+    }
+}
