@@ -229,7 +229,8 @@ impl IntegrationFacts {
             .into_iter()
             .filter_map(|path| read_bounded(&path, max_file_size).ok())
             .filter_map(|text| {
-                let tree = super::parse(&text)?;
+                let text = super::with_lone_cr_as_lf(&text).unwrap_or(text);
+                let tree = super::parse(&text).ok()?;
                 Some((text, tree))
             })
             .collect();
@@ -288,9 +289,15 @@ pub fn gather_all(
     let roots: BTreeSet<PathBuf> = files.iter().filter_map(|f| integration_root(f)).collect();
     roots
         .into_par_iter()
-        .map(|root| {
-            let facts = IntegrationFacts::gather(&root, excludes, max_file_size, vocabulary);
-            (root, Arc::new(facts))
+        .filter_map(|root| {
+            // A bug in gathering must not stop the scan: the integration's files are
+            // then scanned each on its own facts (and a recurring bug is reported
+            // per file by the scanner).
+            let facts = std::panic::catch_unwind(|| {
+                IntegrationFacts::gather(&root, excludes, max_file_size, vocabulary)
+            })
+            .ok()?;
+            Some((root, Arc::new(facts)))
         })
         .collect()
 }
