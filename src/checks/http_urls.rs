@@ -95,7 +95,7 @@ fn is_non_request_call(callee: &str) -> bool {
 /// an assignment, a dictionary value, a default, a return value).
 pub fn insecure_http_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let source = ctx.source;
-    if is_inner_piece(node, source) && !starts_its_builder(node, source) {
+    if is_inner_piece(ctx, node, source) && !starts_its_builder(ctx, node, source) {
         return false;
     }
     let Some(host) = http_host_of(node, source) else {
@@ -112,15 +112,15 @@ pub fn insecure_http_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 }
 
 /// Is `node` the first piece of the string it helps build (`"http://x/" + path`)?
-fn starts_its_builder(node: Node, source: &[u8]) -> bool {
-    let Some(parent) = node.parent() else {
+fn starts_its_builder(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
+    let Some(parent) = ctx.parent(node) else {
         return false;
     };
     match parent.kind() {
         "binary_operator" | "concatenated_string" => {
             parent.named_child(0).map(|c| c.id()) == Some(node.id())
         }
-        "attribute" => is_inner_piece(node, source),
+        "attribute" => is_inner_piece(ctx, node, source),
         _ => false,
     }
 }
@@ -130,7 +130,7 @@ fn starts_its_builder(node: Node, source: &[u8]) -> bool {
 fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
     let source = ctx.source;
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         match parent.kind() {
             // Carried along: part of a larger string, or one of several values.
             "concatenated_string"
@@ -141,7 +141,7 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
             | "set"
             | "conditional_expression"
             | "attribute" => {}
-            "call" if is_inner_piece(current, source) => {}
+            "call" if is_inner_piece(ctx, current, source) => {}
             "expression_statement" => return false, // a docstring or a bare string
             "comparison_operator"
             | "boolean_operator"
@@ -164,7 +164,7 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
                     return false;
                 }
                 // A value of a dictionary: what is the dictionary for?
-                current = parent.parent().unwrap_or(parent);
+                current = ctx.parent(parent).unwrap_or(parent);
                 continue;
             }
             "dictionary" => {}
@@ -176,11 +176,11 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
                 if is_non_request_name(name) {
                     return false;
                 }
-                return call_of_arguments(parent.parent())
+                return call_of_arguments(ctx, ctx.parent(parent))
                     .is_none_or(|callee| !is_non_request_call(ctx.text(callee)));
             }
             "argument_list" => {
-                return call_of_arguments(Some(parent))
+                return call_of_arguments(ctx, Some(parent))
                     .is_none_or(|callee| !is_non_request_call(ctx.text(callee)));
             }
             "assignment" | "augmented_assignment" => {
@@ -204,8 +204,8 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
 }
 
 /// The callee of the call whose argument list is `arguments`.
-fn call_of_arguments(arguments: Option<Node>) -> Option<Node> {
-    let call = arguments?.parent()?;
+fn call_of_arguments<'t>(ctx: &FileContext<'t>, arguments: Option<Node<'t>>) -> Option<Node<'t>> {
+    let call = ctx.parent(arguments?)?;
     (call.kind() == "call").then(|| call.child_by_field_name("function"))?
 }
 
@@ -380,10 +380,10 @@ fn http_url_within(ctx: &FileContext, node: Node, depth: usize) -> Option<String
 }
 
 /// A module-level `NAME = value`.
-fn module_constant<'t>(ctx: &FileContext, identifier: Node<'t>) -> Option<Node<'t>> {
+fn module_constant<'t>(ctx: &FileContext<'t>, identifier: Node<'t>) -> Option<Node<'t>> {
     let name = ctx.text(identifier);
     let mut root = identifier;
-    while let Some(parent) = root.parent() {
+    while let Some(parent) = ctx.parent(root) {
         root = parent;
     }
     let mut cursor = root.walk();
@@ -408,18 +408,18 @@ fn module_constant<'t>(ctx: &FileContext, identifier: Node<'t>) -> Option<Node<'
 }
 
 /// `self._url` → the value assigned to `self._url` in the enclosing class.
-fn self_attribute_value<'t>(ctx: &FileContext, attribute: Node<'t>) -> Option<Node<'t>> {
+fn self_attribute_value<'t>(ctx: &FileContext<'t>, attribute: Node<'t>) -> Option<Node<'t>> {
     let object = attribute.child_by_field_name("object")?;
     if ctx.text(object) != "self" {
         return None;
     }
     let wanted = ctx.text(attribute);
-    let mut class = attribute.parent();
+    let mut class = ctx.parent(attribute);
     while let Some(node) = class {
         if node.kind() == "class_definition" {
             break;
         }
-        class = node.parent();
+        class = ctx.parent(node);
     }
     let mut stack = vec![class?];
     while let Some(current) = stack.pop() {

@@ -392,7 +392,8 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             "async_update_reload_and_abort" => (&["data", "options", "data_updates"], true),
             _ => return,
         };
-        let class = flow::ancestors(call)
+        let class = ctx
+            .ancestors(call)
             .filter(|n| n.kind() == "class_definition")
             .find_map(|c| {
                 classes
@@ -499,7 +500,7 @@ fn stored_keys_of(
                 }
                 return;
             }
-            let values = if flow::enclosing_function(value).is_some() {
+            let values = if flow::enclosing_function(ctx, value).is_some() {
                 flow::assigned_values(ctx, value)
             } else {
                 Vec::new()
