@@ -238,19 +238,7 @@ impl Scanner {
         facts: Option<Arc<IntegrationFacts>>,
         cache: Option<&cache::Cache>,
     ) -> (FileResult, Option<String>) {
-        let scan = std::panic::AssertUnwindSafe(|| self.scan_file_cached(path, facts, cache));
-        std::panic::catch_unwind(scan).unwrap_or_else(|panic| {
-            (
-                FileResult {
-                    error: Some(FileError {
-                        path: sources::display(path),
-                        message: internal_error(panic.as_ref()),
-                    }),
-                    ..FileResult::default()
-                },
-                None,
-            )
-        })
+        isolated(path, || self.scan_file_cached(path, facts, cache))
     }
 
     /// Scans one file, or takes its result from `cache` when its content and facts
@@ -368,6 +356,27 @@ impl Scanner {
             error: None,
         }
     }
+}
+
+/// Runs `scan` for the file at `path`, a panic becoming an error for that file.
+fn isolated(
+    path: &Path,
+    scan: impl FnOnce() -> (FileResult, Option<String>),
+) -> (FileResult, Option<String>) {
+    // Nothing the closure borrows is used after a panic but the path.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(scan)).unwrap_or_else(|panic| {
+        let error = FileError {
+            path: sources::display(path),
+            message: internal_error(panic.as_ref()),
+        };
+        (
+            FileResult {
+                error: Some(error),
+                ..FileResult::default()
+            },
+            None,
+        )
+    })
 }
 
 /// The message for a file whose scan panicked: a bug in hassec, to be reported.
@@ -494,6 +503,20 @@ pub(crate) fn with_lone_cr_as_lf(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_panic_is_an_error_of_its_file_only() {
+        let (result, cached) = isolated(Path::new("odd.py"), || panic!("index out of bounds"));
+        let error = result.error.unwrap();
+        assert_eq!(error.path, "odd.py");
+        assert!(
+            error.message.contains("index out of bounds")
+                && error.message.contains("a bug in hassec"),
+            "{}",
+            error.message
+        );
+        assert_eq!(cached, None, "never cached");
+    }
 
     #[test]
     fn lone_carriage_returns_become_newlines_and_crlf_stays() {
