@@ -139,6 +139,21 @@ fn line_endings_give_the_lines_python_sees() {
 }
 
 #[test]
+fn manifest_lines_count_every_line_ending() {
+    let scanner = Scanner::new(&Config {
+        select: Some(vec!["HAS706".to_string()]),
+        ..Config::default()
+    })
+    .unwrap();
+    let manifest = "{\n  \"domain\": \"x\",\n  \"requirements\": [\n    \"pkg>=1\"\n  ]\n}\n";
+    for ending in ["\n", "\r\n", "\r"] {
+        let result = scanner.scan_manifest("manifest.json", &manifest.replace('\n', ending));
+        let lines: Vec<usize> = result.findings.iter().map(|f| f.start.line).collect();
+        assert_eq!(lines, [4], "{ending:?}");
+    }
+}
+
+#[test]
 fn odd_bytes_keep_positions_right() {
     // A byte-order mark is not a column.
     let bom = scan("\u{feff}import pickle\nx = pickle.loads(b)\n");

@@ -402,6 +402,9 @@ fn manifest_findings(
     text: &str,
 ) -> Vec<Finding> {
     let hashes = crate::report::fingerprint::line_hashes(text);
+    // Lines as Python and editors count them (a lone CR breaks a line).
+    let lines = with_lone_cr_as_lf(text);
+    let lines = lines.as_deref().unwrap_or(text);
     let fallback = text.find("\"requirements\"").unwrap_or(0);
     let mut findings = Vec::new();
     for rule in rules {
@@ -414,13 +417,13 @@ fn manifest_findings(
                 let end_byte = requirement.offset.map_or(start_byte, |at| {
                     at + serde_json::to_string(&requirement.text).map_or(0, |q| q.len())
                 });
-                let start = position::position_of(text, start_byte);
+                let start = position::position_of(lines, start_byte);
                 findings.push(Finding {
                     rule,
                     level: rule.level,
                     path: path.to_string(),
                     start,
-                    end: position::position_of(text, end_byte),
+                    end: position::position_of(lines, end_byte),
                     message: rule.message.replace("{requirement}", &requirement.text),
                     fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
                 });
