@@ -39,6 +39,7 @@ enum Command {
     },
     /// Run as a GitHub Actions step: inputs, event and workspace come from the
     /// runner's environment (see README.md).
+    #[cfg(feature = "action")]
     Action,
 }
 
@@ -122,6 +123,7 @@ pub fn run() -> Result<ExitCode> {
             print_rules();
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "action")]
         Command::Action => action(),
         Command::Rule { rule } => {
             let Some(rule) = rules::find(&rule) else {
@@ -272,6 +274,7 @@ fn rule_doc(rule: &Rule) -> String {
     )
 }
 
+#[cfg(feature = "action")]
 /// The action's entry point: the runner starts the container in the workspace,
 /// which `GITHUB_WORKSPACE` names; findings' paths are relative to it.
 fn action() -> Result<ExitCode> {

@@ -7,6 +7,7 @@
 pub mod checks;
 pub mod config;
 pub mod finding;
+#[cfg(feature = "action")]
 pub mod github;
 pub mod report;
 pub mod rules;

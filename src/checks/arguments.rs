@@ -43,13 +43,13 @@ pub fn argument_given(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
 /// Check `argument-at`: the node is the positional argument at the 0-based position
 /// the string gives. Comments are not arguments: a query's `.` anchor counts them,
 /// so `f(  # why\n    cmd)` would otherwise see the comment first.
-pub fn argument_at(_: &FileContext, node: Node, strings: &[&str]) -> bool {
+pub fn argument_at(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
     let Some(position) = strings.first().and_then(|s| s.parse::<usize>().ok()) else {
         return false;
     };
     if node.kind() == "keyword_argument"
         || node.kind() == "comment"
-        || node.parent().is_none_or(|p| p.kind() != "argument_list")
+        || ctx.parent(node).is_none_or(|p| p.kind() != "argument_list")
     {
         return false;
     }

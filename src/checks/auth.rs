@@ -40,7 +40,7 @@ pub fn handles_auth_failure(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
         return false;
     }
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         match parent.kind() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "except_clause" => {
@@ -66,7 +66,7 @@ pub fn handles_auth_failure(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 
 fn in_setup_entry(ctx: &FileContext, node: Node) -> bool {
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         if matches!(parent.kind(), "function_definition" | "lambda") {
             return parent
                 .child_by_field_name("name")

@@ -43,6 +43,10 @@ pub struct FileContext<'a> {
     budget: Cell<usize>,
     /// `name = value` assignments per scope (function or module), by node id.
     assignments: RefCell<HashMap<usize, Rc<Assignments>>>,
+    /// Each node's parent, by node id. `Node::parent` walks down from the root and
+    /// scans the siblings at each level: climbing with it costs depth × width per
+    /// step, which a long function or a deep expression turns quadratic or worse.
+    parents: HashMap<usize, Node<'a>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -60,7 +64,22 @@ impl<'a> FileContext<'a> {
             assignments: RefCell::new(HashMap::new()),
             tainted_locals: RefCell::new(HashMap::new()),
             lowercase: OnceCell::new(),
+            parents: parents(tree),
         }
+    }
+
+    /// `node`'s parent, in constant time.
+    pub fn parent(&self, node: Node<'a>) -> Option<Node<'a>> {
+        match self.parents.get(&node.id()) {
+            Some(parent) => Some(*parent),
+            // The root, or a node of another tree (answered the slow way).
+            None => node.parent(),
+        }
+    }
+
+    /// The strict ancestors of `node`, innermost first.
+    pub fn ancestors(&self, node: Node<'a>) -> impl Iterator<Item = Node<'a>> + '_ {
+        std::iter::successors(self.parent(node), |n| self.parent(*n))
     }
 
     /// Does the file's text contain `word` (lowercase), case-insensitively?
@@ -157,10 +176,24 @@ impl<'a> FileContext<'a> {
     }
 }
 
+/// Every node's parent, by node id: one walk of the tree, without recursion.
+fn parents(tree: &Tree) -> HashMap<usize, Node<'_>> {
+    let mut parents = HashMap::new();
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        let mut cursor = node.walk();
+        for child in node.children(&mut cursor) {
+            parents.insert(child.id(), node);
+            stack.push(child);
+        }
+    }
+    parents
+}
+
 /// The innermost function (or lambda) enclosing `node`, or the module.
-pub fn enclosing_scope(node: Node) -> Node {
+pub fn enclosing_scope<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Node<'t> {
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         if matches!(parent.kind(), "function_definition" | "lambda") {
             return parent;
         }
@@ -171,12 +204,12 @@ pub fn enclosing_scope(node: Node) -> Node {
 
 /// A local name stands for the value last assigned to it in the same function;
 /// anything else stands for itself.
-pub fn resolve_local<'t>(ctx: &FileContext, node: Node<'t>) -> Option<Node<'t>> {
+pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
     if node.kind() != "identifier" {
         return Some(node);
     }
     let name = ctx.text(node);
-    let scope = enclosing_scope(node);
+    let scope = enclosing_scope(ctx, node);
     let mut found = None;
     let mut stack = vec![scope];
     while let Some(current) = stack.pop() {

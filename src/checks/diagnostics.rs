@@ -17,8 +17,8 @@ const MAX_HOPS: usize = 4;
 
 /// Is the node in a function that builds diagnostics (`async_get_config_entry_diagnostics`,
 /// `async_get_device_diagnostics`, or a helper named `*diagnostics*`)?
-fn in_diagnostics_function<'t>(ctx: &FileContext, node: Node<'t>) -> Option<Node<'t>> {
-    let function = enclosing_function(node)?;
+fn in_diagnostics_function<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
+    let function = enclosing_function(ctx, node)?;
     let name = ctx.text(function.child_by_field_name("name")?);
     name.contains("diagnostics").then_some(function)
 }
@@ -81,7 +81,7 @@ fn reaches_return(ctx: &FileContext, node: Node, function: Node, hops: usize) ->
         return false;
     }
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         match parent.kind() {
             "return_statement" => return true,
             "pair" => {
@@ -104,7 +104,7 @@ fn reaches_return(ctx: &FileContext, node: Node, function: Node, hops: usize) ->
             | "keyword_argument"
             | "await" => {}
             "argument_list" => {
-                let Some(call) = parent.parent().filter(|c| c.kind() == "call") else {
+                let Some(call) = ctx.parent(parent).filter(|c| c.kind() == "call") else {
                     return false;
                 };
                 if is_redaction(ctx, call) {
@@ -172,7 +172,7 @@ fn target_reaches_return(ctx: &FileContext, target: Node, function: Node, hops: 
             || node.kind() != "identifier"
             || ctx.text(node) != name
             || node.start_byte() <= target.start_byte()
-            || is_assignment_target(node)
+            || is_assignment_target(ctx, node)
         {
             return;
         }
@@ -182,8 +182,8 @@ fn target_reaches_return(ctx: &FileContext, target: Node, function: Node, hops: 
 }
 
 /// Is the identifier the whole left side of an assignment (a rebinding, not a use)?
-fn is_assignment_target(node: Node) -> bool {
-    node.parent().is_some_and(|p| {
+fn is_assignment_target(ctx: &FileContext, node: Node) -> bool {
+    ctx.parent(node).is_some_and(|p| {
         matches!(p.kind(), "assignment" | "augmented_assignment")
             && p.child_by_field_name("left")
                 .is_some_and(|l| l.id() == node.id())
@@ -235,10 +235,10 @@ fn redacted_by_hand(ctx: &FileContext, function: Node, name: &str) -> bool {
 /// `async_redact_data(entry-derived data, KEYS)` lacks a secret-like key that the
 /// integration's flows certainly store. Unresolvable sets are not reported.
 pub fn redaction_misses_stored_secret(ctx: &FileContext, keys: Node, _: &[&str]) -> bool {
-    let Some(call) = keys
-        .parent()
+    let Some(call) = ctx
+        .parent(keys)
         .filter(|p| p.kind() == "argument_list")
-        .and_then(|p| p.parent())
+        .and_then(|p| ctx.parent(p))
     else {
         return false;
     };
@@ -322,7 +322,7 @@ fn entry_mappings_held(ctx: &FileContext, node: Node, depth: usize, out: &mut BT
                 entry_mappings_held(ctx, value, next, out);
             }
         }
-        "identifier" if enclosing_function(node).is_some() => {
+        "identifier" if enclosing_function(ctx, node).is_some() => {
             for value in flow::assigned_values(ctx, node) {
                 entry_mappings_held(ctx, value, next, out);
             }

@@ -17,11 +17,11 @@ const PROPERTY: &str = "extra_state_attributes";
 pub fn is_entity_attribute_entry(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let source = ctx.source;
     match node.kind() {
-        "pair" => node
-            .parent()
+        "pair" => ctx
+            .parent(node)
             .is_some_and(|dictionary| feeds_attributes(ctx, dictionary)),
         "keyword_argument" => {
-            let call = node.parent().and_then(|arguments| arguments.parent());
+            let call = ctx.parent(node).and_then(|arguments| ctx.parent(arguments));
             let Some(function) = call
                 .filter(|call| call.kind() == "call")
                 .and_then(|call| call.child_by_field_name("function"))
@@ -53,27 +53,27 @@ pub fn is_entity_attribute_entry(ctx: &FileContext, node: Node, _: &[&str]) -> b
 /// entity's state attributes?
 fn feeds_attributes(ctx: &FileContext, expression: Node) -> bool {
     let source = ctx.source;
-    let Some(parent) = expression.parent() else {
+    let Some(parent) = ctx.parent(expression) else {
         return false;
     };
     match parent.kind() {
         // A nested dictionary is exposed with its parent.
-        "pair" => parent
-            .parent()
+        "pair" => ctx
+            .parent(parent)
             .is_some_and(|dictionary| feeds_attributes(ctx, dictionary)),
         "parenthesized_expression" | "conditional_expression" | "dictionary_splat" => {
             feeds_attributes(ctx, parent)
         }
         "dictionary" => feeds_attributes(ctx, parent),
         "return_statement" => {
-            function_name(enclosing_scope(parent), source).is_some_and(|n| n == PROPERTY)
+            function_name(enclosing_scope(ctx, parent), source).is_some_and(|n| n == PROPERTY)
         }
         "assignment" => parent
             .child_by_field_name("left")
             .is_some_and(|left| is_attributes_target(ctx, left)),
         // attrs.update({...}), self._attr_extra_state_attributes.update(token=...)
         "argument_list" => {
-            let Some(call) = parent.parent() else {
+            let Some(call) = ctx.parent(parent) else {
                 return false;
             };
             let Some(function) = call.child_by_field_name("function") else {
@@ -108,14 +108,14 @@ fn is_attributes_target(ctx: &FileContext, target: Node) -> bool {
                 || (target
                     .child_by_field_name("object")
                     .is_some_and(|o| text(o, source) == "self")
-                    && class_property_returns(target, text(target, source), source))
+                    && class_property_returns(ctx, target, text(target, source), source))
         }
         "identifier" => {
             let name = text(target, source);
             if name == ATTRIBUTES {
                 return true;
             }
-            let scope = enclosing_scope(target);
+            let scope = enclosing_scope(ctx, target);
             function_name(scope, source).is_some_and(|n| n == PROPERTY)
                 && returns_name(scope, name, source)
         }
@@ -125,14 +125,8 @@ fn is_attributes_target(ctx: &FileContext, target: Node) -> bool {
 
 /// Does the class enclosing `node` define `extra_state_attributes` returning
 /// exactly `returned` (`self._attributes`)?
-fn class_property_returns(node: Node, returned: &str, source: &[u8]) -> bool {
-    let mut class = node.parent();
-    while let Some(current) = class {
-        if current.kind() == "class_definition" {
-            break;
-        }
-        class = current.parent();
-    }
+fn class_property_returns(ctx: &FileContext, node: Node, returned: &str, source: &[u8]) -> bool {
+    let class = ctx.ancestors(node).find(|n| n.kind() == "class_definition");
     let Some(body) = class.and_then(|c| c.child_by_field_name("body")) else {
         return false;
     };

@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use super::{
     FileContext,
-    flow::{self, ancestors, callee_name},
+    flow::{self, callee_name},
 };
 
 /// Exceptions whose text is a translation key by design.
@@ -83,7 +83,7 @@ fn is_caught_exception(ctx: &FileContext, node: Node) -> bool {
         return false;
     }
     let name = ctx.text(node);
-    for clause in ancestors(node).filter(|n| n.kind() == "except_clause") {
+    for clause in ctx.ancestors(node).filter(|n| n.kind() == "except_clause") {
         // `except A as err:` parses as `value: (as_pattern A alias: (as_pattern_target err))`;
         // older grammars put the alias in the clause's own `alias` field.
         let mut cursor = clause.walk();

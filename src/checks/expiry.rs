@@ -178,13 +178,13 @@ fn is_token_refresh_decision(ctx: &FileContext, comparison: Node, expiry: Node) 
     if any_word(&words_of(expiry, source), MARGIN_WORDS) {
         return false;
     }
-    let scope = enclosing_scope(comparison);
+    let scope = enclosing_scope(ctx, comparison);
     if scope.kind() == "function_definition"
         && let Some(name) = scope.child_by_field_name("name")
     {
         words.extend(words_of(name, source));
     }
-    let guarded = guarded_block(comparison);
+    let guarded = guarded_block(ctx, comparison);
     if let Some(block) = guarded {
         let body = words_of(block, source);
         if any_word(&body, ENFORCE_WORDS) {
@@ -196,9 +196,9 @@ fn is_token_refresh_decision(ctx: &FileContext, comparison: Node, expiry: Node) 
 }
 
 /// The block an `if`/`elif`/`while` runs when `comparison` is in its condition.
-fn guarded_block(comparison: Node) -> Option<Node> {
+fn guarded_block<'t>(ctx: &FileContext<'t>, comparison: Node<'t>) -> Option<Node<'t>> {
     let mut current = comparison;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         match parent.kind() {
             "if_statement" | "elif_clause" | "while_statement" => {
                 let in_condition = parent

@@ -59,18 +59,14 @@ fn kind_of_base(qualified: &str) -> Option<FlowKind> {
 }
 
 /// The innermost class that lexically contains `node`.
-pub fn enclosing_class(node: Node) -> Option<Node> {
-    ancestors(node).find(|n| n.kind() == "class_definition")
+pub fn enclosing_class<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
+    ctx.ancestors(node).find(|n| n.kind() == "class_definition")
 }
 
 /// The innermost function definition that contains `node`.
-pub fn enclosing_function(node: Node) -> Option<Node> {
-    ancestors(node).find(|n| n.kind() == "function_definition")
-}
-
-/// The strict ancestors of `node`, innermost first.
-pub fn ancestors(node: Node) -> impl Iterator<Item = Node> {
-    std::iter::successors(node.parent(), |n| n.parent())
+pub fn enclosing_function<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
+    ctx.ancestors(node)
+        .find(|n| n.kind() == "function_definition")
 }
 
 /// The positional superclasses of a class, as qualified names.
@@ -434,7 +430,7 @@ pub fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t
             })
             .collect()
     };
-    if let Some(function) = enclosing_function(name) {
+    if let Some(function) = enclosing_function(ctx, name) {
         let values = values_in(function);
         if !values.is_empty() {
             return values;
@@ -542,15 +538,17 @@ pub fn forms_in<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> Vec<Form<'t>> {
 /// The forms whose submission a step method receives: those it shows itself,
 /// and those shown elsewhere in its class with its step id.
 pub fn step_forms<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Form<'t>> {
-    let Some(function) = enclosing_function(node) else {
+    let Some(function) = enclosing_function(ctx, node) else {
         return Vec::new();
     };
     let name = function
         .child_by_field_name("name")
         .map_or("", |n| ctx.text(n));
     let mut forms = forms_in(ctx, function);
-    if let (Some(step), Some(class)) = (name.strip_prefix("async_step_"), enclosing_class(function))
-    {
+    if let (Some(step), Some(class)) = (
+        name.strip_prefix("async_step_"),
+        enclosing_class(ctx, function),
+    ) {
         for form in forms_in(ctx, class) {
             if !function.byte_range().contains(&form.call.start_byte())
                 && form_step_id(ctx, &form).as_deref() == Some(step)
@@ -581,7 +579,7 @@ pub fn step_form_has_secret(ctx: &FileContext, node: Node) -> Option<bool> {
 /// Keys removed from the mapping named `name` in its function: `name.pop(K)`,
 /// `del name[K]`.
 pub fn removed_keys(ctx: &FileContext, name: Node) -> Vec<String> {
-    let Some(function) = enclosing_function(name) else {
+    let Some(function) = enclosing_function(ctx, name) else {
         return Vec::new();
     };
     let wanted = ctx.text(name);
@@ -613,7 +611,7 @@ pub fn removed_keys(ctx: &FileContext, name: Node) -> Vec<String> {
 /// The name of a step method's submitted-data parameter (`user_input`), if `node`
 /// is in a step method.
 pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node) -> Option<&'s str> {
-    let function = enclosing_function(node)?;
+    let function = enclosing_function(ctx, node)?;
     let name = ctx.text(function.child_by_field_name("name")?);
     if !name.starts_with("async_step_") {
         return None;
@@ -641,7 +639,7 @@ pub fn file_has_flow(ctx: &FileContext, kinds: &[&str]) -> bool {
 /// Check `flow-class`: the node is inside a flow class of one of the given kinds
 /// (`config`, `options`, `schema-config`, `schema-options`).
 pub fn in_flow_class(ctx: &FileContext, node: Node, kinds: &[&str]) -> bool {
-    ancestors(node)
+    ctx.ancestors(node)
         .filter(|n| n.kind() == "class_definition")
         .find_map(|class| flow_kind(ctx, class))
         .is_some_and(|kind| kinds.contains(&kind.name()))
@@ -692,7 +690,7 @@ fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
             if step_input_name(ctx, node) == Some(ctx.text(node)) {
                 return step_form_has_secret(ctx, node) == Some(true);
             }
-            enclosing_function(node).is_some()
+            enclosing_function(ctx, node).is_some()
                 && assigned_values(ctx, node)
                     .into_iter()
                     .any(|value| mapping_has_secret(ctx, value, next))
@@ -757,7 +755,7 @@ pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Att
         return None;
     }
     let name = ctx.text(node);
-    let class = enclosing_class(node)?;
+    let class = enclosing_class(ctx, node)?;
     let mut writes = AttributeWrites::default();
     visit(class, &mut |n| match n.kind() {
         "assignment" | "augmented_assignment" => {
@@ -835,7 +833,7 @@ fn is_yaml_schema(ctx: &FileContext, assignment: Node) -> bool {
 /// defines a flow (a module constant or helper function), and is not a YAML
 /// platform/config or service schema.
 pub fn is_form_schema(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
-    for ancestor in ancestors(node) {
+    for ancestor in ctx.ancestors(node) {
         match ancestor.kind() {
             "class_definition" if flow_kind(ctx, ancestor).is_some() => return true,
             "assignment" if is_yaml_schema(ctx, ancestor) => return false,
@@ -960,7 +958,7 @@ class Plain:
             assert_eq!(step_form_has_secret(ctx, user), Some(true));
 
             let host_form = test_support::find(ctx.tree, FLOWS, "string", "\"host\"");
-            let host_form = forms_in(ctx, enclosing_function(host_form).unwrap());
+            let host_form = forms_in(ctx, enclosing_function(ctx, host_form).unwrap());
             assert!(!schema_has_secret(ctx, host_form[0].schema));
 
             // `async_step_confirm` receives the form that `async_step_other` shows.
@@ -969,7 +967,7 @@ class Plain:
             assert_eq!(step_form_has_secret(ctx, info), Some(true));
 
             let options = test_support::find(ctx.tree, FLOWS, "string", "\"init\"");
-            let forms = forms_in(ctx, enclosing_function(options).unwrap());
+            let forms = forms_in(ctx, enclosing_function(ctx, options).unwrap());
             let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
                 .into_iter()
                 .map(|f| f.key)
@@ -1049,7 +1047,7 @@ class Flow(ConfigFlow, domain="x"):
         with_ctx(source, |ctx| {
             let dict_of = |key: &str| {
                 let s = test_support::find(ctx.tree, source, "string", key);
-                ancestors(s).find(|n| n.kind() == "dictionary").unwrap()
+                ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap()
             };
             assert!(!is_form_schema(ctx, dict_of("\"api_key\""), &[]));
             assert!(!is_form_schema(ctx, dict_of("\"pin\""), &[]));
@@ -1058,7 +1056,7 @@ class Flow(ConfigFlow, domain="x"):
         let form_named_config = "from homeassistant.config_entries import ConfigFlow\nimport voluptuous as vol\nCONFIG_SCHEMA = vol.Schema({vol.Required('api_key'): str})\nclass F(ConfigFlow):\n    pass\n";
         with_ctx(form_named_config, |ctx| {
             let s = test_support::find(ctx.tree, form_named_config, "string", "'api_key'");
-            let dict = ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
+            let dict = ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
             assert!(
                 is_form_schema(ctx, dict, &[]),
                 "a flow's form named CONFIG_SCHEMA"
@@ -1068,7 +1066,7 @@ class Flow(ConfigFlow, domain="x"):
             "import voluptuous as vol\nS = vol.Schema({vol.Required('api_key'): str})\n";
         with_ctx(yaml_only, |ctx| {
             let s = test_support::find(ctx.tree, yaml_only, "string", "'api_key'");
-            let dict = ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
+            let dict = ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
             assert!(!is_form_schema(ctx, dict, &[]));
         });
     }

@@ -182,19 +182,15 @@ fn http_url_within(ctx: &FileContext, node: Node, depth: usize) -> Option<String
 }
 
 /// `self._url` → the value assigned to `self._url` in the enclosing class.
-fn self_attribute_value<'t>(ctx: &FileContext, attribute: Node<'t>) -> Option<Node<'t>> {
+fn self_attribute_value<'t>(ctx: &FileContext<'t>, attribute: Node<'t>) -> Option<Node<'t>> {
     let object = attribute.child_by_field_name("object")?;
     if ctx.text(object) != "self" {
         return None;
     }
     let wanted = ctx.text(attribute);
-    let mut class = attribute.parent();
-    while let Some(node) = class {
-        if node.kind() == "class_definition" {
-            break;
-        }
-        class = node.parent();
-    }
+    let class = ctx
+        .ancestors(attribute)
+        .find(|n| n.kind() == "class_definition");
     let mut stack = vec![class?];
     while let Some(current) = stack.pop() {
         if current.kind() == "assignment"

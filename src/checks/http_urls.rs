@@ -97,7 +97,7 @@ fn is_non_request_call(callee: &str) -> bool {
 /// an assignment, a dictionary value, a default, a return value).
 pub fn insecure_http_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let source = ctx.source;
-    if is_inner_piece(node, source) && !starts_its_builder(node, source) {
+    if is_inner_piece(ctx, node, source) && !starts_its_builder(ctx, node, source) {
         return false;
     }
     let Some(host) = http_host_of(node, source) else {
@@ -114,15 +114,15 @@ pub fn insecure_http_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 }
 
 /// Is `node` the first piece of the string it helps build (`"http://x/" + path`)?
-fn starts_its_builder(node: Node, source: &[u8]) -> bool {
-    let Some(parent) = node.parent() else {
+fn starts_its_builder(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
+    let Some(parent) = ctx.parent(node) else {
         return false;
     };
     match parent.kind() {
         "binary_operator" | "concatenated_string" => {
             parent.named_child(0).map(|c| c.id()) == Some(node.id())
         }
-        "attribute" => is_inner_piece(node, source),
+        "attribute" => is_inner_piece(ctx, node, source),
         _ => false,
     }
 }
@@ -132,7 +132,7 @@ fn starts_its_builder(node: Node, source: &[u8]) -> bool {
 fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
     let source = ctx.source;
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         match parent.kind() {
             // Carried along: part of a larger string, or one of several values.
             "concatenated_string"
@@ -172,7 +172,7 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
                     return false;
                 }
                 // A value of a dictionary: what is the dictionary for?
-                current = parent.parent().unwrap_or(parent);
+                current = ctx.parent(parent).unwrap_or(parent);
                 continue;
             }
             "dictionary" => {}
@@ -184,11 +184,11 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
                 if is_non_request_name(name) {
                     return false;
                 }
-                return call_of_arguments(parent.parent())
+                return call_of_arguments(ctx, ctx.parent(parent))
                     .is_none_or(|callee| !is_non_request_call(ctx.text(callee)));
             }
             "argument_list" => {
-                return call_of_arguments(Some(parent))
+                return call_of_arguments(ctx, Some(parent))
                     .is_none_or(|callee| !is_non_request_call(ctx.text(callee)));
             }
             "assignment" | "augmented_assignment" => {
@@ -212,8 +212,8 @@ fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
 }
 
 /// The callee of the call whose argument list is `arguments`.
-fn call_of_arguments(arguments: Option<Node>) -> Option<Node> {
-    let call = arguments?.parent()?;
+fn call_of_arguments<'t>(ctx: &FileContext<'t>, arguments: Option<Node<'t>>) -> Option<Node<'t>> {
+    let call = ctx.parent(arguments?)?;
     (call.kind() == "call").then(|| call.child_by_field_name("function"))?
 }
 

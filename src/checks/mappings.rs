@@ -50,7 +50,7 @@ fn credential_mapping(ctx: &FileContext, node: Node, depth: usize) -> bool {
             if is_auth_object(ctx, node) {
                 return true;
             }
-            enclosing_function(node).is_some()
+            enclosing_function(ctx, node).is_some()
                 && flow::assigned_values(ctx, node)
                     .into_iter()
                     .any(|value| whole_copy_of_mapping(ctx, value, next))
@@ -128,7 +128,7 @@ fn is_request_headers(ctx: &FileContext, node: Node) -> bool {
 /// that calls the webhook: their headers carry that service's signature, not a
 /// Home Assistant credential, and the secret is the webhook id in the URL.
 fn in_webhook_handler(ctx: &FileContext, node: Node) -> bool {
-    enclosing_function(node)
+    enclosing_function(ctx, node)
         .and_then(|f| f.child_by_field_name("parameters"))
         .is_some_and(|parameters| {
             let mut cursor = parameters.walk();

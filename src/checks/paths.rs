@@ -30,7 +30,7 @@ const VALIDATIONS: &[&str] = &[
 /// a path (`hass.config.is_allowed_path`, `raise_if_invalid_filename/path`,
 /// `".." in`, `is_absolute()`, ...).
 pub fn untrusted_path(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
-    let Some(function) = enclosing_function(node) else {
+    let Some(function) = super::flow::enclosing_function(ctx, node) else {
         return false;
     };
     let body_start = function.start_byte();
@@ -51,17 +51,6 @@ pub fn untrusted_path(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     }
     let sources = Sources::of(ctx, function);
     sources.reaches(ctx, node)
-}
-
-fn enclosing_function(node: Node) -> Option<Node> {
-    let mut current = node;
-    while let Some(parent) = current.parent() {
-        if parent.kind() == "function_definition" {
-            return Some(parent);
-        }
-        current = parent;
-    }
-    None
 }
 
 /// The user-controlled names of one function.
@@ -224,8 +213,8 @@ fn key_typed_as_non_path(ctx: &FileContext, read: Node) -> bool {
     let key = match read.kind() {
         "subscript" => read.child_by_field_name("subscript"),
         // `x.get` is the function of a call: its first argument is the key.
-        _ => read
-            .parent()
+        _ => ctx
+            .parent(read)
             .filter(|p| p.kind() == "call")
             .and_then(|call| call.child_by_field_name("arguments"))
             .and_then(|args| args.named_child(0)),

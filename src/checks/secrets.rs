@@ -73,7 +73,7 @@ pub fn names_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 
 /// Check `secret-sourced`.
 pub fn is_secret_sourced(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
-    let scope = enclosing_scope(node);
+    let scope = enclosing_scope(ctx, node);
     let tainted = ctx.tainted_locals(scope, || tainted_locals(ctx, scope));
     sourced(ctx, node, &tainted)
 }
@@ -376,11 +376,11 @@ fn is_stand_in_name(name: &str) -> bool {
 
 /// A keyword of an entity description (`SensorEntityDescription(api_key="powerToday")`)
 /// names a field of the device's data, whatever the keyword is called.
-fn is_description_field(binding: Node, source: &[u8]) -> bool {
+fn is_description_field(ctx: &FileContext, binding: Node, source: &[u8]) -> bool {
     binding.kind() == "keyword_argument"
-        && binding
-            .parent()
-            .and_then(|arguments| arguments.parent())
+        && ctx
+            .parent(binding)
+            .and_then(|arguments| ctx.parent(arguments))
             .and_then(|call| call.child_by_field_name("function"))
             .is_some_and(|callee| text(callee, source).ends_with("Description"))
 }
@@ -394,7 +394,7 @@ pub fn is_hardcoded_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     if CREDENTIAL_FORMATS.is_match(&value) {
         return true;
     }
-    let Some(binding) = node.parent() else {
+    let Some(binding) = ctx.parent(node) else {
         return false;
     };
     let key = match binding.kind() {
@@ -418,7 +418,7 @@ pub fn is_hardcoded_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
         // The value names a secret itself (`X_AUTH_TOKEN = "X-Supervisor-Token"`).
         && !ctx.vocabulary.is_secret_like(&value)
         && !is_stand_in_name(&name)
-        && !is_description_field(binding, ctx.source)
+        && !is_description_field(ctx, binding, ctx.source)
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ pub fn dynamic_sql(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 
 /// The values assigned to the local `name` before it is used, in the same function:
 /// the last plain assignment, and every `+=` after it.
-fn assigned_values<'t>(ctx: &FileContext, name: Node<'t>) -> Vec<Node<'t>> {
-    let scope = super::context::enclosing_scope(name);
+fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
+    let scope = super::context::enclosing_scope(ctx, name);
     let spelled = ctx.text(name);
     let mut values = Vec::new();
     let mut stack = vec![scope];

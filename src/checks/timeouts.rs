@@ -19,7 +19,7 @@ const TIMEOUT_BLOCKS: &[&str] = &[
 /// A timeout set by a caller is not visible here, by design: lexical only.
 pub fn in_timeout_block(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         match parent.kind() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "with_statement" if with_bounds_time(ctx, parent) => return true,
@@ -115,7 +115,7 @@ pub fn is_http_session(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 fn annotated_otherwise(ctx: &FileContext, node: Node, name: &str) -> bool {
     let mut scope = node;
     while scope.kind() != "function_definition" {
-        match scope.parent() {
+        match ctx.parent(scope) {
             Some(parent) => scope = parent,
             None => return false,
         }
@@ -184,7 +184,7 @@ fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool
     };
     let mut scope = node;
     while scope.kind() != scope_kind {
-        match scope.parent() {
+        match ctx.parent(scope) {
             Some(parent) => scope = parent,
             None => break,
         }

@@ -23,10 +23,10 @@ const NO_VERIFY_HELPERS: &[&str] = &[
 /// (`load_verify_locations`).
 pub fn is_verification_opt_out(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let source = ctx.source;
-    if in_opt_out_branch(node, source) {
+    if in_opt_out_branch(ctx, node, source) {
         return true;
     }
-    let scope = enclosing_scope(node);
+    let scope = enclosing_scope(ctx, node);
     if scope.kind() != "function_definition" {
         return false;
     }
@@ -51,9 +51,9 @@ fn pins_own_ca(ctx: &FileContext, node: Node, scope: Node) -> bool {
 }
 
 /// Does some enclosing branch run only when verification is off?
-fn in_opt_out_branch(node: Node, source: &[u8]) -> bool {
+fn in_opt_out_branch(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
     let mut current = node;
-    while let Some(parent) = current.parent() {
+    while let Some(parent) = ctx.parent(current) {
         let branch = match parent.kind() {
             "if_statement" | "elif_clause" => {
                 let in_consequence = parent
@@ -64,8 +64,8 @@ fn in_opt_out_branch(node: Node, source: &[u8]) -> bool {
                     .map(|condition| (condition, in_consequence))
             }
             // `else:` belongs to the `if` above it.
-            "else_clause" => parent
-                .parent()
+            "else_clause" => ctx
+                .parent(parent)
                 .filter(|p| p.kind() == "if_statement")
                 .and_then(|p| p.child_by_field_name("condition"))
                 .map(|condition| (condition, false)),

@@ -21,11 +21,11 @@ fn query_parameter(prefix: &str) -> Option<&str> {
 
 /// The built string of a string-building node, unless the node is a piece of a
 /// larger one (then the larger one is checked, once).
-fn outermost_built<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
+fn outermost_built<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
     // Cheap first: a URL, a path or a query string written here has one of these.
     let literal = matches!(node.kind(), "string" | "concatenated_string");
     if (literal && !super::text(node, source).contains(['/', '?', '&', '@']))
-        || is_inner_piece(node, source)
+        || is_inner_piece(ctx, node, source)
     {
         return None;
     }
@@ -36,7 +36,7 @@ fn outermost_built<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
 /// into a URL's path or query, or puts any value under a secret-like query
 /// parameter name (`?api_key={key}`).
 pub fn secret_in_url_query(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
-    let Some(built) = outermost_built(node, ctx.source) else {
+    let Some(built) = outermost_built(ctx, node, ctx.source) else {
         return false;
     };
     let layout = url_layout(&built.template);
@@ -70,14 +70,14 @@ const QUERY_BUILDERS: &[&str] = &["urlencode", "with_query", "update_query", "ex
 /// yarl's `with_query`/`update_query`/`extend_query`, directly or through a
 /// local it is assigned to (`params = {...}; session.get(url, params=params)`).
 pub fn is_query_parameter(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
-    let Some(dictionary) = node.parent().filter(|d| d.kind() == "dictionary") else {
+    let Some(dictionary) = ctx.parent(node).filter(|d| d.kind() == "dictionary") else {
         return false;
     };
     if is_query_argument(ctx, dictionary) {
         return true;
     }
     // params = {...}, then params=params in the same function.
-    let Some(assignment) = dictionary.parent().filter(|a| a.kind() == "assignment") else {
+    let Some(assignment) = ctx.parent(dictionary).filter(|a| a.kind() == "assignment") else {
         return false;
     };
     let Some(local) = assignment
@@ -87,7 +87,7 @@ pub fn is_query_parameter(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
         return false;
     };
     let name = ctx.text(local);
-    let scope = enclosing_scope(assignment);
+    let scope = enclosing_scope(ctx, assignment);
     let mut stack = vec![scope];
     while let Some(current) = stack.pop() {
         if current.kind() == "identifier"
@@ -109,7 +109,7 @@ pub fn is_query_parameter(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 
 /// Is `value` given as `params=` or to a query-building call?
 fn is_query_argument(ctx: &FileContext, value: Node) -> bool {
-    let Some(parent) = value.parent() else {
+    let Some(parent) = ctx.parent(value) else {
         return false;
     };
     let arguments = match parent.kind() {
@@ -121,8 +121,7 @@ fn is_query_argument(ctx: &FileContext, value: Node) -> bool {
         "argument_list" => parent,
         _ => return false,
     };
-    arguments
-        .parent()
+    ctx.parent(arguments)
         .and_then(|call| call.child_by_field_name("function"))
         .is_some_and(|function| {
             let callee = ctx.text(function);
@@ -133,7 +132,7 @@ fn is_query_argument(ctx: &FileContext, value: Node) -> bool {
 /// Check `credentials-in-url`: the string-building expression puts a secret
 /// into the userinfo of a URL (`f"{scheme}://{user}:{password}@{host}"`).
 pub fn credentials_in_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
-    let Some(built) = outermost_built(node, ctx.source) else {
+    let Some(built) = outermost_built(ctx, node, ctx.source) else {
         return false;
     };
     let Some(layout) = url_layout(&built.template) else {

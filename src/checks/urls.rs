@@ -10,6 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tree_sitter::Node;
 
+use super::FileContext;
+
 use super::text;
 
 /// One piece of a built string.
@@ -68,8 +70,8 @@ impl<'t> Built<'t> {
 
 /// Is this node a piece of a larger string-building expression (so that the
 /// larger one is the thing to report)?
-pub fn is_inner_piece(node: Node, source: &[u8]) -> bool {
-    let Some(parent) = node.parent() else {
+pub fn is_inner_piece(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
+    let Some(parent) = ctx.parent(node) else {
         return false;
     };
     match parent.kind() {

@@ -24,6 +24,9 @@ pub struct Backoff {
     pub retries: u32,
     /// Status requests while code scanning processes an upload.
     pub polls: u32,
+    /// How long one attempt waits for an answer: a server that accepts the
+    /// connection and never answers costs at most this per attempt.
+    pub timeout: Duration,
 }
 
 impl Default for Backoff {
@@ -34,6 +37,7 @@ impl Default for Backoff {
             retries: 4,
             // About two and a half minutes in all.
             polls: 8,
+            timeout: Duration::from_secs(120),
         }
     }
 }
@@ -152,7 +156,7 @@ impl Api {
             .personal_token(token.to_string())
             .add_retry_config(RetryConfig::None)
             .set_connect_timeout(Some(Duration::from_secs(20)))
-            .set_read_timeout(Some(Duration::from_secs(120)))
+            .set_read_timeout(Some(backoff.timeout))
             .build()
             .map_err(|e| format!("cannot set up the GitHub client: {e}"))?;
         Ok(Self {
@@ -172,7 +176,7 @@ impl Api {
             Method::Get => self.client._get(path).await,
             Method::Post => self.client._post(path, body).await,
         }
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
         let header = |name: &str| {
             response
@@ -301,6 +305,21 @@ impl Api {
     }
 }
 
+/// An error with its causes (`client error (SendRequest): operation timed out`):
+/// the outermost message alone rarely says what went wrong.
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -370,6 +389,12 @@ mod tests {
                 ResponseTemplate::new(403).set_body_json(
                     serde_json::json!({"message": "You have exceeded a secondary rate limit."}),
                 ),
+                // A secondary limit that says how long to wait.
+                ResponseTemplate::new(403)
+                    .insert_header("retry-after", "0")
+                    .set_body_json(serde_json::json!({
+                        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+                    })),
             ] {
                 let server = MockServer::start().await;
                 answer(&server, first).await;
@@ -377,6 +402,77 @@ mod tests {
                 assert_eq!(response.status, 200);
                 assert_eq!(server.received_requests().await.unwrap().len(), 2);
             }
+        }
+
+        #[tokio::test]
+        async fn a_malformed_list_of_files_is_a_clear_error() {
+            let server = MockServer::start().await;
+            Mock::given(method("GET"))
+                .and(path("/repos/o/r/pulls/7/files"))
+                .respond_with(ResponseTemplate::new(200).set_body_string("[{\"filename\": "))
+                .mount(&server)
+                .await;
+            let Err(ApiError::Status(response)) = api(&server).await.pull_request_files(7).await
+            else {
+                panic!("a truncated body is an error");
+            };
+            assert!(
+                response
+                    .message()
+                    .starts_with("unexpected list of files: EOF"),
+                "{}",
+                response.message()
+            );
+            assert_eq!(server.received_requests().await.unwrap().len(), 1);
+        }
+
+        #[tokio::test]
+        async fn a_malformed_upload_answer_is_a_clear_error() {
+            let server = MockServer::start().await;
+            Mock::given(method("POST"))
+                .and(path("/repos/o/r/code-scanning/sarifs"))
+                .respond_with(ResponseTemplate::new(202).set_body_string("<html>oops"))
+                .mount(&server)
+                .await;
+            let request = crate::github::upload::UploadRequest {
+                commit_sha: "0123456789012345678901234567890123456789",
+                git_ref: "refs/heads/main",
+                sarif: r#"{"version":"2.1.0","runs":[]}"#,
+                checkout_uri: "file:///w",
+                started_at: "2026-01-01T00:00:00Z",
+                tool_name: "hassec",
+            };
+            let error = crate::github::upload::upload(&api(&server).await, &request)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                "HTTP 202: the answer has no upload id: <html>oops"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_server_that_never_answers_times_out_after_the_retries() {
+            // Accepts connections, reads nothing, answers nothing.
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let uri = format!("http://{}", listener.local_addr().unwrap());
+            let held = tokio::spawn(async move {
+                let mut open = Vec::new();
+                while let Ok((socket, _)) = listener.accept().await {
+                    open.push(socket);
+                }
+            });
+            let backoff = Backoff {
+                timeout: Duration::from_millis(200),
+                ..Backoff::starting_at(Duration::from_millis(1))
+            };
+            let api = Api::new(&uri, "secret-token", "o/r", backoff).unwrap();
+            let Err(ApiError::Transport(error)) = api.get("/x").await else {
+                panic!("no answer is a transport error");
+            };
+            assert!(error.contains("timed out"), "{error}");
+            assert!(!error.contains("secret-token"));
+            held.abort();
         }
 
         #[tokio::test]

@@ -29,7 +29,7 @@ impl Scanner {
             .map(|path| {
                 let parsed = std::fs::read(path).ok().and_then(|bytes| {
                     let text = String::from_utf8_lossy(&bytes);
-                    super::parse(&text).map(|_| bytes.len() as u64)
+                    super::parse(&text).ok().map(|_| bytes.len() as u64)
                 });
                 match parsed {
                     Some(bytes) => ParseStats {

@@ -66,7 +66,7 @@ impl Scanner {
             .into_par_iter()
             .map(|unit| match unit {
                 Unit::Alone(index) => {
-                    let (result, content) = self.scan_file_cached(&files[index], None, cache);
+                    let (result, content) = self.scan_file_isolated(&files[index], None, cache);
                     (vec![(index, result, content)], None)
                 }
                 Unit::Integration(root, members) => {
@@ -108,7 +108,19 @@ impl Scanner {
             Some(facts) => (Arc::new(facts), None),
             None => {
                 read.parse();
-                let facts = Arc::new(IntegrationFacts::of_parsed(&read, &self.vocabulary));
+                // A bug in gathering facts must not cost the integration's findings:
+                // its files are then scanned each on its own (and isolated).
+                let gathered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    IntegrationFacts::of_parsed(&read, &self.vocabulary)
+                }));
+                let Ok(facts) = gathered else {
+                    let alone = members.iter().map(|&index| {
+                        let (result, content) = self.scan_file_isolated(&files[index], None, cache);
+                        (index, result, content)
+                    });
+                    return (alone.collect(), None);
+                };
+                let facts = Arc::new(facts);
                 let learnt = digest.map(|digest| (shown_root, digest, Arc::clone(&facts)));
                 (facts, learnt)
             }
@@ -121,16 +133,18 @@ impl Scanner {
                 Some(at) => {
                     let file = &mut read.python[at];
                     let tree = file.tree.take();
-                    self.scan_read(
-                        &sources::display(path),
-                        (&file.bytes, &file.text),
-                        tree,
-                        &facts,
-                        cache.zip(facts_digest.as_deref()),
-                    )
+                    super::isolated(path, || {
+                        self.scan_read(
+                            &sources::display(path),
+                            (&file.bytes, &file.text),
+                            tree,
+                            &facts,
+                            cache.zip(facts_digest.as_deref()),
+                        )
+                    })
                 }
                 // Deeper than the facts look, or past their file limit.
-                None => self.scan_file_cached(path, Some(Arc::clone(&facts)), cache),
+                None => self.scan_file_isolated(path, Some(Arc::clone(&facts)), cache),
             };
             out.push((index, result, content));
         }
@@ -153,9 +167,11 @@ impl Scanner {
         {
             return (hit, None);
         }
-        let tree = tree.or_else(|| super::parse(text));
+        let lines = super::with_lone_cr_as_lf(text);
+        let parsed = lines.as_deref().unwrap_or(text);
+        let tree = tree.map_or_else(|| super::parse(parsed), Ok);
         (
-            self.scan_parsed(shown, text, tree, Some(Arc::clone(facts))),
+            self.scan_parsed(shown, text, parsed, tree, Some(Arc::clone(facts))),
             content,
         )
     }

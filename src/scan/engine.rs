@@ -84,7 +84,8 @@ impl Engine {
         self.patterns.is_empty()
     }
 
-    /// Runs every rule over one parsed file.
+    /// Runs every rule over one parsed file. `text` is the file as written, for
+    /// fingerprints; `ctx.source` is what was parsed (lone CRs made newlines).
     pub fn run(&self, ctx: &FileContext, text: &str, tree: &Tree, path: &str) -> FileFindings {
         let mut cursor = QueryCursor::new();
         let mut matches = cursor.matches(&self.query, tree.root_node(), ctx.source);
@@ -138,7 +139,8 @@ impl Engine {
             return out;
         }
         let hashes = line_hashes(text);
-        let suppressions = Suppressions::new(text, tree);
+        let parsed = std::str::from_utf8(ctx.source).unwrap_or(text);
+        let suppressions = Suppressions::new(parsed, tree);
         for (rule, level, node, message) in raw {
             let start = position(text, node.start_byte(), node.start_position());
             let finding = Finding {

@@ -312,7 +312,9 @@ impl IntegrationFiles {
     pub fn parse(&mut self) {
         for file in &mut self.python {
             if file.tree.is_none() {
-                file.tree = super::parse(&file.text);
+                // As the scan parses it: lone CRs as newlines (same byte offsets).
+                let lines = super::with_lone_cr_as_lf(&file.text);
+                file.tree = super::parse(lines.as_deref().unwrap_or(&file.text)).ok();
             }
         }
     }
@@ -484,7 +486,8 @@ fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
             "async_update_reload_and_abort" => (&["data", "options", "data_updates"], true),
             _ => return,
         };
-        let class = flow::ancestors(call)
+        let class = ctx
+            .ancestors(call)
             .filter(|n| n.kind() == "class_definition")
             .find_map(|c| {
                 classes
@@ -604,7 +607,7 @@ fn stored_keys_of(
                 }
                 return;
             }
-            let values = if flow::enclosing_function(value).is_some() {
+            let values = if flow::enclosing_function(ctx, value).is_some() {
                 flow::assigned_values(ctx, value)
             } else {
                 Vec::new()

@@ -212,6 +212,17 @@ impl Scanner {
         self.scan_file_cached(path, facts, None).0
     }
 
+    /// [`Self::scan_file_cached`], with a panic (a bug) turned into an error for
+    /// this file alone: one odd input must not cost the findings of the others.
+    fn scan_file_isolated(
+        &self,
+        path: &Path,
+        facts: Option<Arc<IntegrationFacts>>,
+        cache: Option<&cache::Cache>,
+    ) -> (FileResult, Option<String>) {
+        isolated(path, || self.scan_file_cached(path, facts, cache))
+    }
+
     /// Scans one file, or takes its result from `cache` when its content and facts
     /// are unchanged. Also returns the content key a fresh result is to be cached under.
     fn scan_file_cached(
@@ -228,7 +239,12 @@ impl Scanner {
             }),
             ..FileResult::default()
         };
-        match std::fs::metadata(path) {
+        // Not following a symbolic link, and never opening anything but a regular
+        // file: reading a FIFO would block forever.
+        match std::fs::symlink_metadata(path) {
+            Ok(metadata) if !metadata.file_type().is_file() => {
+                return (error("skipped: not a regular file".into()), None);
+            }
             Ok(metadata) if metadata.len() > self.max_file_size => {
                 return (
                     error(format!(
@@ -297,28 +313,38 @@ impl Scanner {
         facts: Option<Arc<IntegrationFacts>>,
     ) -> FileResult {
         let text = String::from_utf8_lossy(bytes);
-        self.scan_parsed(path, &text, parse(&text), facts)
+        // Parsed and checked with lone CRs as newlines; fingerprinted as written
+        // (the fingerprint counts a lone CR as a line break itself).
+        let lines = with_lone_cr_as_lf(&text);
+        let parsed: &str = lines.as_deref().unwrap_or(&text);
+        self.scan_parsed(path, &text, parsed, parse(parsed), facts)
     }
 
-    /// Matches a parsed file (`None`: tree-sitter could not parse it).
+    /// Matches a parsed file: `text` as written (for positions and fingerprints),
+    /// `parsed` the same bytes with lone CRs as newlines (what `tree` was parsed
+    /// from), `tree` an error when the file could not be parsed.
     fn scan_parsed(
         &self,
         path: &str,
         text: &str,
-        tree: Option<tree_sitter::Tree>,
+        parsed: &str,
+        tree: Result<tree_sitter::Tree, String>,
         facts: Option<Arc<IntegrationFacts>>,
     ) -> FileResult {
-        let Some(tree) = tree else {
-            return FileResult {
-                error: Some(FileError {
-                    path: path.to_string(),
-                    message: "tree-sitter could not parse the file".into(),
-                }),
-                ..FileResult::default()
-            };
+        let tree = match tree {
+            Ok(tree) => tree,
+            Err(message) => {
+                return FileResult {
+                    error: Some(FileError {
+                        path: path.to_string(),
+                        message,
+                    }),
+                    ..FileResult::default()
+                };
+            }
         };
         let ctx =
-            FileContext::new(text.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
+            FileContext::new(parsed.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
         let found = self.engine.run(&ctx, text, &tree, path);
         FileResult {
             findings: found.findings,
@@ -326,6 +352,41 @@ impl Scanner {
             error: None,
         }
     }
+}
+
+/// Runs `scan` for the file at `path`, a panic becoming an error for that file.
+fn isolated(
+    path: &Path,
+    scan: impl FnOnce() -> (FileResult, Option<String>),
+) -> (FileResult, Option<String>) {
+    // Nothing the closure borrows is used after a panic but the path.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(scan)).unwrap_or_else(|panic| {
+        let error = FileError {
+            path: sources::display(path),
+            message: internal_error(panic.as_ref()),
+        };
+        (
+            FileResult {
+                error: Some(error),
+                ..FileResult::default()
+            },
+            None,
+        )
+    })
+}
+
+/// The message for a file whose scan panicked: a bug in hassec, to be reported.
+fn internal_error(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("unknown panic");
+    format!(
+        "internal error, file not scanned: {what} (this is a bug in hassec; please report \
+         it, with the file, at {}/issues)",
+        env!("CARGO_PKG_REPOSITORY")
+    )
 }
 
 /// One finding per requirement a manifest rule's checks report, on the
@@ -337,6 +398,9 @@ fn manifest_findings(
     text: &str,
 ) -> Vec<Finding> {
     let hashes = crate::report::fingerprint::line_hashes(text);
+    // Lines as Python and editors count them (a lone CR breaks a line).
+    let lines = with_lone_cr_as_lf(text);
+    let lines = lines.as_deref().unwrap_or(text);
     let fallback = text.find("\"requirements\"").unwrap_or(0);
     let mut findings = Vec::new();
     for rule in rules {
@@ -349,13 +413,13 @@ fn manifest_findings(
                 let end_byte = requirement.offset.map_or(start_byte, |at| {
                     at + serde_json::to_string(&requirement.text).map_or(0, |q| q.len())
                 });
-                let start = position::position_of(text, start_byte);
+                let start = position::position_of(lines, start_byte);
                 findings.push(Finding {
                     rule,
                     level: rule.level,
                     path: path.to_string(),
                     start,
-                    end: position::position_of(text, end_byte),
+                    end: position::position_of(lines, end_byte),
                     message: rule.message.replace("{requirement}", &requirement.text),
                     fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
                 });
@@ -374,6 +438,108 @@ thread_local! {
     });
 }
 
-pub(crate) fn parse(text: &str) -> Option<tree_sitter::Tree> {
-    PARSER.with_borrow_mut(|parser| parser.parse(text, None))
+/// How deep a syntax tree may nest before the file is refused. CPython refuses
+/// more than 200 nested parentheses and 100 indentation levels, a few tree levels
+/// each; checks that recurse per level stay well within a 2 MiB thread stack.
+pub const MAX_TREE_DEPTH: usize = 1_000;
+
+/// Parses Python source, refusing a tree nested deeper than [`MAX_TREE_DEPTH`]
+/// (no real Python file is; scanning one would cost time and stack per level).
+pub(crate) fn parse(text: &str) -> Result<tree_sitter::Tree, String> {
+    let tree = PARSER
+        .with_borrow_mut(|parser| parser.parse(text, None))
+        .ok_or_else(|| "tree-sitter could not parse the file".to_string())?;
+    if exceeds_depth(&tree, MAX_TREE_DEPTH) {
+        return Err(format!(
+            "not scanned: the syntax nests more than {MAX_TREE_DEPTH} levels deep, \
+             deeper than Python accepts"
+        ));
+    }
+    Ok(tree)
+}
+
+/// Is any node of `tree` more than `limit` levels below the root? One cursor walk,
+/// without recursion, stopping at the first node too deep.
+fn exceeds_depth(tree: &tree_sitter::Tree, limit: usize) -> bool {
+    let mut cursor = tree.walk();
+    let mut depth = 0;
+    loop {
+        if cursor.goto_first_child() {
+            depth += 1;
+            if depth > limit {
+                return true;
+            }
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return false;
+            }
+            depth -= 1;
+        }
+    }
+}
+
+/// `text` with each lone carriage return (a line break for Python and editors,
+/// not for tree-sitter, which counts rows by `\n`) made a `\n`: the same byte
+/// offsets, with the rows Python sees. `None` when there is none.
+pub(crate) fn with_lone_cr_as_lf(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let lone = |at: usize| bytes[at] == b'\r' && bytes.get(at + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(lone) {
+        return None;
+    }
+    let mut normalized = bytes.to_vec();
+    for (at, byte) in normalized.iter_mut().enumerate() {
+        if lone(at) {
+            *byte = b'\n';
+        }
+    }
+    // Replacing an ASCII byte by another keeps the text valid UTF-8.
+    String::from_utf8(normalized).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_is_an_error_of_its_file_only() {
+        let (result, cached) = isolated(Path::new("odd.py"), || panic!("index out of bounds"));
+        let error = result.error.unwrap();
+        assert_eq!(error.path, "odd.py");
+        assert!(
+            error.message.contains("index out of bounds")
+                && error.message.contains("a bug in hassec"),
+            "{}",
+            error.message
+        );
+        assert_eq!(cached, None, "never cached");
+    }
+
+    #[test]
+    fn lone_carriage_returns_become_newlines_and_crlf_stays() {
+        assert_eq!(
+            with_lone_cr_as_lf("a\rb\r\nc\r").as_deref(),
+            Some("a\nb\r\nc\n")
+        );
+        assert_eq!(with_lone_cr_as_lf("a\r\nb\n"), None);
+    }
+
+    #[test]
+    fn a_tree_deeper_than_python_accepts_is_refused() {
+        let nested = |n: usize| format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&nested(100)).is_ok());
+        let refused = parse(&nested(5_000)).unwrap_err();
+        assert!(refused.contains("deeper than Python accepts"), "{refused}");
+    }
+
+    #[test]
+    fn lone_cr_files_report_the_lines_python_sees() {
+        let scanner = Scanner::new(&Config::default()).unwrap();
+        let result = scanner.scan_source("a.py", b"import pickle\r\rx = pickle.loads(b)\r");
+        let lines: Vec<usize> = result.findings.iter().map(|f| f.start.line).collect();
+        assert_eq!(lines, [3]);
+        assert_eq!(result.findings[0].start.column, 5);
+    }
 }

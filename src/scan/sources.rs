@@ -99,14 +99,22 @@ pub fn collect(roots: &[PathBuf], excludes: &GlobSet, force_exclude: bool) -> So
                     reason: "not a Python file or manifest.json".into(),
                 });
             }
-        } else {
+        } else if metadata.is_dir() {
             walk(root, excludes, &mut sources);
+        } else {
+            sources.skipped.push(Skipped {
+                path: display(root),
+                reason: NOT_REGULAR.into(),
+            });
         }
     }
     sources.files.sort();
     sources.files.dedup();
     sources
 }
+
+/// Why a FIFO, socket or device is skipped: reading a FIFO would block forever.
+const NOT_REGULAR: &str = "not a regular file (FIFO, socket or device), not read";
 
 /// Walks one directory with `ignore`'s parallel walker; `collect` sorts the files,
 /// and the skipped entries are sorted here, so that the result does not depend on
@@ -140,10 +148,16 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
                         }
                     }
                     Ok(entry) => {
-                        if entry.file_type().is_some_and(|t| t.is_file())
-                            && (is_python(entry.path()) || is_manifest(entry.path()))
-                        {
-                            found.files.push(entry.into_path());
+                        let wanted = is_python(entry.path()) || is_manifest(entry.path());
+                        match entry.file_type() {
+                            Some(t) if t.is_file() && wanted => found.files.push(entry.into_path()),
+                            Some(t) if !t.is_file() && !t.is_dir() && wanted => {
+                                found.skipped.push(Skipped {
+                                    path: display(entry.path()),
+                                    reason: NOT_REGULAR.into(),
+                                });
+                            }
+                            _ => {}
                         }
                     }
                     Err(error) => found.skipped.push(Skipped {
@@ -289,6 +303,20 @@ mod tests {
         skipped.dedup();
         assert_eq!(skipped, ["symbolic link, not followed"]);
         assert_eq!(sources.skipped.len(), 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn sockets_and_fifos_are_skipped_unread() {
+        let repo = tempfile::tempdir().unwrap();
+        touch(repo.path(), "real.py");
+        let _socket =
+            std::os::unix::net::UnixListener::bind(repo.path().join("socket.py")).unwrap();
+        let roots = [repo.path().to_path_buf(), repo.path().join("socket.py")];
+        let sources = collect(&roots, &exclude_set(&[]).unwrap(), false);
+        assert_eq!(names(&sources, repo.path()), ["real.py"]);
+        let reasons: Vec<_> = sources.skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert_eq!(reasons, [NOT_REGULAR, NOT_REGULAR], "walked, then named");
     }
 
     #[test]

@@ -1,0 +1,1 @@
+import pickledef f(b):	return pickle.loads(b)
