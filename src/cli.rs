@@ -90,6 +90,10 @@ struct ScanArgs {
     /// Show how many findings each rule produced.
     #[arg(long)]
     statistics: bool,
+    /// List `# hassec: ignore` comments that suppress nothing, and exit with 1 if
+    /// there are any (scans every file afresh).
+    #[arg(long)]
+    report_unused_ignores: bool,
     /// Where to cache results between runs.
     #[arg(
         long,
@@ -169,6 +173,9 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
     if !args.no_cache {
         scanner = scanner.with_cache(args.cache_dir.clone());
     }
+    if args.report_unused_ignores {
+        scanner = scanner.reporting_unused_suppressions();
+    }
     if args.parse_only {
         let stats = scanner.parse_only(&args.paths, args.force_exclude);
         anstream::eprintln!(
@@ -214,7 +221,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
 }
 
 fn exit_code(report: &ScanReport, fail_on: FailOn) -> ExitCode {
-    if report.fails(fail_on) {
+    if report.fails(fail_on) || !report.unused_suppressions.is_empty() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -303,3 +303,27 @@ fn an_unwritable_cache_is_a_warning_not_a_failure() {
         .stdout(predicate::str::contains("HAS703"))
         .stderr(predicate::str::contains("cannot write the results cache"));
 }
+
+#[test]
+fn unused_suppressions_are_reported_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.py",
+        "import pickle\nx = pickle.loads(b)  # hassec: ignore[HAS703]\ny = 1  # hassec: ignore[HAS501]\n",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated"])
+        .assert()
+        .success();
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--report-unused-ignores"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "a.py:3: unused suppression `# hassec: ignore[HAS501]`: HAS501 suppresses nothing here",
+        ))
+        .stdout(predicate::str::contains("a.py:2:").not());
+}

@@ -32,6 +32,18 @@ pub fn render(report: &ScanReport, statistics: bool) -> String {
             finding.message
         );
     }
+    for unused in &report.unused_suppressions {
+        let what = if unused.rules.is_empty() {
+            "suppresses nothing".to_string()
+        } else {
+            format!("{} suppresses nothing here", unused.rules.join(", "))
+        };
+        let _ = writeln!(
+            out,
+            "{bold}{}{bold:#}:{}: unused suppression `{}`: {what}",
+            unused.path, unused.line, unused.directive
+        );
+    }
     if statistics && !report.findings.is_empty() {
         out.push('\n');
         out.push_str(&render_statistics(&report.findings));

@@ -26,12 +26,16 @@ pub struct Engine {
     /// For each pattern: the level it reports at.
     levels: Vec<Level>,
     finding_capture: u32,
+    /// Also list the suppression comments that suppressed nothing.
+    pub report_unused: bool,
 }
 
 /// What matching found in one file, before suppressions are applied.
 pub struct FileFindings {
     pub findings: Vec<Finding>,
     pub suppressed: Vec<Suppressed>,
+    /// Only when asked for (`Engine::report_unused_suppressions`).
+    pub unused: Vec<super::suppress::UnusedSuppression>,
 }
 
 impl Engine {
@@ -77,6 +81,7 @@ impl Engine {
             patterns,
             levels,
             finding_capture,
+            report_unused: false,
         }
     }
 
@@ -134,8 +139,9 @@ impl Engine {
         let mut out = FileFindings {
             findings: Vec::new(),
             suppressed: Vec::new(),
+            unused: Vec::new(),
         };
-        if raw.is_empty() {
+        if raw.is_empty() && !(self.report_unused && text.contains("hassec:")) {
             return out;
         }
         let hashes = line_hashes(text);
@@ -156,6 +162,9 @@ impl Engine {
                 Some(by) => out.suppressed.push(Suppressed { finding, by }),
                 None => out.findings.push(finding),
             }
+        }
+        if self.report_unused {
+            out.unused = suppressions.unused(path);
         }
         out
     }

@@ -22,6 +22,7 @@ pub use baseline::ParseStats;
 pub use engine::Engine;
 use integration::IntegrationFacts;
 pub use sources::Skipped;
+pub use suppress::UnusedSuppression;
 
 use crate::{
     checks::FileContext,
@@ -54,6 +55,8 @@ pub struct ScanReport {
     pub errors: Vec<FileError>,
     pub skipped: Vec<Skipped>,
     pub files_scanned: usize,
+    /// Suppression comments that suppressed nothing (only when asked for).
+    pub unused_suppressions: Vec<UnusedSuppression>,
 }
 
 impl ScanReport {
@@ -68,6 +71,7 @@ impl ScanReport {
 pub struct FileResult {
     pub findings: Vec<Finding>,
     pub suppressed: Vec<Suppressed>,
+    pub unused_suppressions: Vec<UnusedSuppression>,
     pub error: Option<FileError>,
 }
 
@@ -138,6 +142,14 @@ impl Scanner {
         self
     }
 
+    /// Also reports the suppression comments that suppressed nothing. The cache
+    /// does not keep them, so this scans every file afresh.
+    pub fn reporting_unused_suppressions(mut self) -> Self {
+        self.engine.report_unused = true;
+        self.cache_dir = None;
+        self
+    }
+
     /// The rules this scanner runs, in id order.
     pub fn rules(&self) -> &[&'static Rule] {
         &self.rules
@@ -182,6 +194,9 @@ impl Scanner {
             }
             report.findings.extend(result.findings);
             report.suppressed.extend(result.suppressed);
+            report
+                .unused_suppressions
+                .extend(result.unused_suppressions);
         }
         report
             .findings
@@ -349,6 +364,7 @@ impl Scanner {
         FileResult {
             findings: found.findings,
             suppressed: found.suppressed,
+            unused_suppressions: found.unused,
             error: None,
         }
     }

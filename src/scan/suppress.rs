@@ -3,12 +3,27 @@
 //! `# hassec: ignore` for every rule; `# hassec: ignore-file[HAS105]` in the
 //! file's first comment block; and bandit's `# nosec`.
 
-use std::sync::LazyLock;
+use std::{cell::RefCell, collections::HashSet, sync::LazyLock};
 
 use regex::Regex;
 use tree_sitter::Tree;
 
-use crate::{finding::SuppressedBy, rules::Rule};
+use crate::{
+    finding::SuppressedBy,
+    rules::{self, Rule},
+};
+
+/// A `# hassec: ignore` comment that suppressed nothing (`--report-unused-ignores`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnusedSuppression {
+    pub path: String,
+    /// 1-based line of the comment.
+    pub line: usize,
+    /// The directive as written.
+    pub directive: String,
+    /// The rules it names that suppressed nothing (empty for a bare `ignore`).
+    pub rules: Vec<String>,
+}
 
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"#\s*hassec:\s*(ignore-file|ignore)\b(?:\[([^\]]*)\])?|#\s*nosec\b").unwrap()
@@ -57,6 +72,9 @@ pub struct Suppressions<'a> {
     /// Line starts (byte offsets), for line look-ups.
     line_starts: Vec<usize>,
     file_rules: Vec<Vec<String>>,
+    /// (comment line, rule id) of every suppression that applied; line 0 for the
+    /// file's `ignore-file` directives.
+    used: RefCell<HashSet<(usize, String)>>,
 }
 
 impl<'a> Suppressions<'a> {
@@ -69,6 +87,7 @@ impl<'a> Suppressions<'a> {
             tree,
             line_starts,
             file_rules: Vec::new(),
+            used: RefCell::new(HashSet::new()),
         };
         suppressions.file_rules = suppressions.file_directives();
         suppressions
@@ -93,17 +112,24 @@ impl<'a> Suppressions<'a> {
 
     /// Why a finding of `rule` starting on `line` (1-based) is suppressed, if it is.
     pub fn check(&self, rule: &Rule, line: usize) -> Option<SuppressedBy> {
+        let used = |comment_line: usize| {
+            self.used
+                .borrow_mut()
+                .insert((comment_line, rule.id.clone()));
+        };
         if self.file_rules.iter().any(|rules| names(rules, rule)) {
+            used(0);
             return Some(SuppressedBy::FileComment);
         }
-        let on_line = self.comment_on_line(line);
+        let on_line = self.comment_on_line(line).map(|c| (line, c));
         let above = (line > 1)
-            .then(|| self.comment_line_above(line - 1))
+            .then(|| self.comment_line_above(line - 1).map(|c| (line - 1, c)))
             .flatten();
-        for comment in on_line.into_iter().chain(above) {
+        for (comment_line, comment) in on_line.into_iter().chain(above) {
             for directive in directives(comment) {
                 match directive {
                     Directive::Ignore(rules) if names(&rules, rule) => {
+                        used(comment_line);
                         return Some(SuppressedBy::Comment);
                     }
                     Directive::Nosec => return Some(SuppressedBy::Nosec),
@@ -112,6 +138,64 @@ impl<'a> Suppressions<'a> {
             }
         }
         None
+    }
+
+    /// The `hassec: ignore` and `ignore-file` directives that suppressed nothing,
+    /// after every finding of the file went through [`Self::check`]. An
+    /// `ignore-file` below the file's first comment block never applies.
+    pub fn unused(&self, path: &str) -> Vec<UnusedSuppression> {
+        let used = self.used.borrow();
+        let was_used = |line: usize, rule: &str| {
+            let id = rules::find(rule).map_or(rule, |r| r.id.as_str());
+            used.contains(&(line, id.to_string()))
+        };
+        let opening_block = self.opening_block_lines();
+        let mut unused = Vec::new();
+        let mut lines: Vec<usize> = self
+            .text
+            .match_indices("hassec:")
+            .map(|(at, _)| self.line_starts.partition_point(|&start| start <= at))
+            .collect();
+        lines.dedup();
+        for line in lines {
+            let Some(comment) = self.comment_on_line(line) else {
+                continue;
+            };
+            for found in DIRECTIVE.find_iter(comment) {
+                let (names, key) = match directives(found.as_str()).pop() {
+                    Some(Directive::Ignore(names)) => (names, line),
+                    Some(Directive::IgnoreFile(names)) if line <= opening_block => (names, 0),
+                    Some(Directive::IgnoreFile(names)) => (names, usize::MAX),
+                    _ => continue,
+                };
+                let idle: Vec<String> = names
+                    .iter()
+                    .filter(|n| !was_used(key, n))
+                    .cloned()
+                    .collect();
+                let bare_idle = names.is_empty() && !used.iter().any(|(l, _)| *l == key);
+                if !idle.is_empty() || bare_idle {
+                    unused.push(UnusedSuppression {
+                        path: path.to_string(),
+                        line,
+                        directive: found.as_str().to_string(),
+                        rules: idle,
+                    });
+                }
+            }
+        }
+        unused
+    }
+
+    /// How many lines the comments and blank lines opening the file take.
+    fn opening_block_lines(&self) -> usize {
+        self.text
+            .lines()
+            .take_while(|line| {
+                let trimmed = line.trim_start_matches('\u{feff}').trim();
+                trimmed.is_empty() || trimmed.starts_with('#')
+            })
+            .count()
     }
 
     fn line_text(&self, line: usize) -> Option<(usize, &'a str)> {
@@ -162,6 +246,53 @@ mod tests {
     fn check(source: &str, id: &str, line: usize) -> Option<SuppressedBy> {
         let tree = parse(source);
         Suppressions::new(source, &tree).check(rules::find(id).unwrap(), line)
+    }
+
+    fn unused(source: &str, checked: &[(&str, usize)]) -> Vec<(usize, Vec<String>)> {
+        let tree = parse(source);
+        let suppressions = Suppressions::new(source, &tree);
+        for (id, line) in checked {
+            suppressions.check(rules::find(id).unwrap(), *line);
+        }
+        suppressions
+            .unused("a.py")
+            .into_iter()
+            .map(|u| (u.line, u.rules))
+            .collect()
+    }
+
+    #[test]
+    fn suppressions_that_suppress_nothing_are_unused() {
+        let source = "import pickle\nx = pickle.loads(b)  # hassec: ignore[HAS703, HAS501]\n# hassec: ignore\ny = 1\nz = 2  # hassec: ignore[HAS703]\n";
+        // Only HAS703 fired, on line 2.
+        assert_eq!(
+            unused(source, &[("HAS703", 2)]),
+            [
+                (2, vec!["HAS501".to_string()]),
+                (3, vec![]),
+                (5, vec!["HAS703".to_string()])
+            ]
+        );
+        let above = "# hassec: ignore[unsafe-deserialization]\nx = pickle.loads(b)\n";
+        assert!(
+            unused(above, &[("HAS703", 2)]).is_empty(),
+            "a name counts like its id"
+        );
+    }
+
+    #[test]
+    fn ignore_file_is_unused_when_nothing_fires_or_when_it_comes_too_late() {
+        let top = "# hassec: ignore-file[HAS105]\nimport os\n";
+        assert_eq!(unused(top, &[]), [(1, vec!["HAS105".to_string()])]);
+        assert!(
+            unused(
+                "# hassec: ignore-file[HAS105]\nTOKEN = 'x'\n",
+                &[("HAS105", 2)]
+            )
+            .is_empty()
+        );
+        let late = "import os\n# hassec: ignore-file[HAS105]\n";
+        assert_eq!(unused(late, &[]), [(2, vec!["HAS105".to_string()])]);
     }
 
     #[test]
