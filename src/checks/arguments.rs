@@ -47,20 +47,20 @@ pub fn argument_at(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
     let Some(position) = strings.first().and_then(|s| s.parse::<usize>().ok()) else {
         return false;
     };
-    if node.kind() == "keyword_argument"
-        || node.kind() == "comment"
-        || ctx.parent(node).is_none_or(|p| p.kind() != "argument_list")
-    {
+    if node.kind() == "keyword_argument" || node.kind() == "comment" {
         return false;
     }
-    let mut before = 0;
-    let mut sibling = node.prev_named_sibling();
-    while let Some(previous) = sibling {
-        if previous.kind() != "comment" {
-            before += 1;
-        }
-        sibling = previous.prev_named_sibling();
-    }
+    let Some(arguments) = ctx.parent(node).filter(|p| p.kind() == "argument_list") else {
+        return false;
+    };
+    // One pass over the arguments: `prev_named_sibling` climbs to the parent at
+    // each step, which a call with thousands of arguments makes quadratic.
+    let mut cursor = arguments.walk();
+    let before = arguments
+        .named_children(&mut cursor)
+        .take_while(|argument| argument.id() != node.id())
+        .filter(|argument| argument.kind() != "comment")
+        .count();
     before == position
 }
 
