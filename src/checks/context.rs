@@ -8,6 +8,7 @@ use std::{
     sync::Arc,
 };
 
+use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Tree};
 
 use super::{flow::FlowKind, imports::ImportTable};
@@ -28,6 +29,9 @@ pub struct FileContext<'a> {
     /// by the scanner; `None` when the file is not in an integration directory.
     pub integration: Option<Arc<IntegrationFacts>>,
     imports: OnceCell<ImportTable>,
+    /// Qualified names already resolved, by node id: several rules ask about
+    /// every call's callee.
+    qualified_names: RefCell<FxHashMap<usize, Option<Rc<str>>>>,
     /// Secret-sourced local names per function (keyed by the function node's id),
     /// each with the byte offset from which it holds a secret.
     tainted_locals: RefCell<HashMap<usize, Rc<HashMap<String, usize>>>>,
@@ -46,7 +50,7 @@ pub struct FileContext<'a> {
     /// Each node's parent, by node id. `Node::parent` walks down from the root and
     /// scans the siblings at each level: climbing with it costs depth × width per
     /// step, which a long function or a deep expression turns quadratic or worse.
-    parents: HashMap<usize, Node<'a>>,
+    parents: FxHashMap<usize, Node<'a>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -57,6 +61,7 @@ impl<'a> FileContext<'a> {
             vocabulary,
             integration: None,
             imports: OnceCell::new(),
+            qualified_names: RefCell::default(),
             module_constants: OnceCell::new(),
             flow_kinds: OnceCell::new(),
             own_facts: OnceCell::new(),
@@ -158,6 +163,22 @@ impl<'a> FileContext<'a> {
             .get_or_init(|| ImportTable::of(self.tree.root_node(), self.source))
     }
 
+    /// The qualified name of a dotted expression, resolved through the file's
+    /// imports (see [`ImportTable::qualified_name`]), computed once per node.
+    pub fn qualified_name(&self, node: Node) -> Option<Rc<str>> {
+        if let Some(known) = self.qualified_names.borrow().get(&node.id()) {
+            return known.clone();
+        }
+        let resolved: Option<Rc<str>> = self
+            .imports()
+            .qualified_name(node, self.source)
+            .map(Rc::from);
+        self.qualified_names
+            .borrow_mut()
+            .insert(node.id(), resolved.clone());
+        resolved
+    }
+
     /// The locals of `scope` (a function, or the module) that hold secret-sourced values,
     /// with the offset of the first assignment that makes them so, computed once with `compute`.
     pub(super) fn tainted_locals(
@@ -176,18 +197,30 @@ impl<'a> FileContext<'a> {
     }
 }
 
-/// Every node's parent, by node id: one walk of the tree, without recursion.
-fn parents(tree: &Tree) -> HashMap<usize, Node<'_>> {
-    let mut parents = HashMap::new();
-    let mut stack = vec![tree.root_node()];
-    while let Some(node) = stack.pop() {
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            parents.insert(child.id(), node);
-            stack.push(child);
+/// Every node's parent, by node id: one cursor walk of the tree, without
+/// recursion, keeping the path from the root on a stack.
+fn parents(tree: &Tree) -> FxHashMap<usize, Node<'_>> {
+    let root = tree.root_node();
+    let mut parents =
+        FxHashMap::with_capacity_and_hasher(root.descendant_count(), Default::default());
+    let mut path: Vec<Node> = Vec::new();
+    let mut cursor = root.walk();
+    loop {
+        let node = cursor.node();
+        if let Some(parent) = path.last() {
+            parents.insert(node.id(), *parent);
+        }
+        if cursor.goto_first_child() {
+            path.push(node);
+            continue;
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() {
+                return parents;
+            }
+            path.pop();
         }
     }
-    parents
 }
 
 /// The innermost function (or lambda) enclosing `node`, or the module.

@@ -87,9 +87,8 @@ fn is_now(ctx: &FileContext, node: Node) -> bool {
                     .is_some_and(|object| is_now(ctx, object));
             }
             let qualified = ctx
-                .imports()
-                .qualified_name(function, ctx.source)
-                .unwrap_or_else(|| ctx.text(function).to_string());
+                .qualified_name(function)
+                .unwrap_or_else(|| ctx.text(function).into());
             let spelled = ctx.text(function);
             NOW_FUNCTIONS
                 .iter()

@@ -86,7 +86,7 @@ fn base_names(ctx: &FileContext, class: Node) -> Vec<String> {
                 .unwrap_or(base),
             _ => base,
         })
-        .filter_map(|base| ctx.imports().qualified_name(base, ctx.source))
+        .filter_map(|base| ctx.qualified_name(base).map(|name| name.to_string()))
         .collect()
 }
 

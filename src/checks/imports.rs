@@ -3,7 +3,7 @@
 //! `pickle.loads`, and `import xml.etree.ElementTree as ET; ET.parse(f)` calls
 //! `xml.etree.ElementTree.parse`.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::LazyLock};
 
 use tree_sitter::Node;
 
@@ -105,15 +105,38 @@ impl ImportTable {
 
 /// `a.b.c` for an identifier or a chain of attributes on one.
 fn dotted_name(node: Node, source: &[u8]) -> Option<String> {
-    match node.kind() {
-        "identifier" => Some(text(node, source).to_string()),
-        "attribute" => {
-            let object = dotted_name(node.child_by_field_name("object")?, source)?;
-            let attribute = text(node.child_by_field_name("attribute")?, source);
-            Some(format!("{object}.{attribute}"))
+    let mut dotted = String::new();
+    push_dotted(node, source, &mut dotted)?;
+    Some(dotted)
+}
+
+fn push_dotted(node: Node, source: &[u8], out: &mut String) -> Option<()> {
+    match node.kind_id() {
+        kind if kind == *IDENTIFIER => out.push_str(text(node, source)),
+        kind if kind == *ATTRIBUTE => {
+            push_dotted(node.child_by_field_id(*OBJECT)?, source, out)?;
+            out.push('.');
+            out.push_str(text(node.child_by_field_id(*ATTRIBUTE_FIELD)?, source));
         }
-        _ => None,
+        _ => return None,
     }
+    Some(())
+}
+
+// Kinds and fields by number: `kind()` and `child_by_field_name` compare strings.
+static IDENTIFIER: LazyLock<u16> = LazyLock::new(|| kind_id("identifier"));
+static ATTRIBUTE: LazyLock<u16> = LazyLock::new(|| kind_id("attribute"));
+static OBJECT: LazyLock<u16> = LazyLock::new(|| field_id("object"));
+static ATTRIBUTE_FIELD: LazyLock<u16> = LazyLock::new(|| field_id("attribute"));
+
+fn kind_id(kind: &str) -> u16 {
+    crate::scan::language().id_for_node_kind(kind, true)
+}
+
+fn field_id(field: &str) -> u16 {
+    crate::scan::language()
+        .field_id_for_name(field)
+        .map_or(0, u16::from)
 }
 
 /// Does a qualified name match a pattern (`pickle.loads`, or `requests.*` for any member)?
@@ -128,8 +151,7 @@ pub fn pattern_matches(pattern: &str, qualified: &str) -> bool {
 
 /// Check `qualname`.
 pub fn qualname_matches(ctx: &FileContext, node: Node, patterns: &[&str]) -> bool {
-    ctx.imports()
-        .qualified_name(node, ctx.source)
+    ctx.qualified_name(node)
         .is_some_and(|name| patterns.iter().any(|p| pattern_matches(p, &name)))
 }
 

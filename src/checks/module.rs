@@ -39,8 +39,8 @@ pub fn is_script_module(ctx: &FileContext, _: Node, _: &[&str]) -> bool {
                 .named_child(0)
                 .filter(|e| e.kind() == "call")
                 .and_then(|call| call.child_by_field_name("function"))
-                .and_then(|f| ctx.imports().qualified_name(f, ctx.source))
-                .is_some_and(|name| name == "asyncio.run"),
+                .and_then(|f| ctx.qualified_name(f))
+                .is_some_and(|name| &*name == "asyncio.run"),
             _ => false,
         })
 }

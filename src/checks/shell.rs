@@ -19,9 +19,8 @@ fn quoted(ctx: &FileContext, node: Node) -> bool {
     let mut cursor = node.walk();
     match node.kind() {
         "call" => node.child_by_field_name("function").is_some_and(|f| {
-            ctx.imports()
-                .qualified_name(f, ctx.source)
-                .is_some_and(|name| name == "shlex.quote" || name == "shlex.join")
+            ctx.qualified_name(f)
+                .is_some_and(|name| matches!(&*name, "shlex.quote" | "shlex.join"))
         }),
         "string" => node
             .named_children(&mut cursor)

@@ -56,7 +56,7 @@ fn is_timeout_call(ctx: &FileContext, call: Node, patterns: &[&str]) -> bool {
     let Some(function) = call.child_by_field_name("function") else {
         return false;
     };
-    if let Some(name) = ctx.imports().qualified_name(function, ctx.source)
+    if let Some(name) = ctx.qualified_name(function)
         && patterns.iter().any(|p| pattern_matches(p, &name))
     {
         return true;
@@ -81,21 +81,19 @@ const TIMED_CLIENTS: &[&str] = &[
 pub fn is_http_session(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     if node.kind() == "call" {
         return node.child_by_field_name("function").is_some_and(|f| {
-            ctx.imports()
-                .qualified_name(f, ctx.source)
-                .is_some_and(|name| {
-                    [
-                        "aiohttp.ClientSession",
-                        "requests.Session",
-                        "requests.session",
-                        "homeassistant.helpers.aiohttp_client.async_get_clientsession",
-                        "homeassistant.helpers.aiohttp_client.async_create_clientsession",
-                        "async_get_clientsession",
-                        "async_create_clientsession",
-                    ]
-                    .iter()
-                    .any(|p| pattern_matches(p, &name))
-                })
+            ctx.qualified_name(f).is_some_and(|name| {
+                [
+                    "aiohttp.ClientSession",
+                    "requests.Session",
+                    "requests.session",
+                    "homeassistant.helpers.aiohttp_client.async_get_clientsession",
+                    "homeassistant.helpers.aiohttp_client.async_create_clientsession",
+                    "async_get_clientsession",
+                    "async_create_clientsession",
+                ]
+                .iter()
+                .any(|p| pattern_matches(p, &name))
+            })
         });
     }
     let spelled = ctx.text(node);
@@ -157,8 +155,7 @@ fn mentions_database(ctx: &FileContext, expression: Node) -> bool {
             let last = spelled.rsplit('.').next().unwrap_or(spelled);
             let database_helper = matches!(last, "session_scope" | "get_session" | "sessionmaker");
             let from_sqlalchemy = ctx
-                .imports()
-                .qualified_name(node, ctx.source)
+                .qualified_name(node)
                 .is_some_and(|name| name.starts_with("sqlalchemy."));
             if database_helper || from_sqlalchemy {
                 return true;
@@ -222,8 +219,7 @@ fn makes_timed_client(ctx: &FileContext, value: Node) -> bool {
         return false;
     }
     let httpx = value.child_by_field_name("function").is_some_and(|f| {
-        ctx.imports()
-            .qualified_name(f, ctx.source)
+        ctx.qualified_name(f)
             .is_some_and(|name| TIMED_CLIENTS.iter().any(|p| pattern_matches(p, &name)))
     });
     let database = value

@@ -56,8 +56,8 @@ impl Engine {
             source.push_str(&rule.query);
             source.push('\n');
         }
-        let query =
-            Query::new(&super::language(), &source).expect("rule queries are validated on load");
+        let query = Query::new(&super::language(), &source)
+            .expect("the test suite compiles every built-in rule");
         let mut patterns: Vec<(&'static Rule, Vec<Predicate>)> = (0..query.pattern_count())
             .map(|index| {
                 let at = query.start_byte_for_pattern(index);
@@ -172,7 +172,7 @@ impl Engine {
 
 fn resolve_predicate(predicate: &tree_sitter::QueryPredicate) -> Predicate {
     let check = checks::find(checks::predicate_check_name(&predicate.operator))
-        .expect("checks are validated on load");
+        .expect("the test suite checks every built-in rule's predicates");
     let mut capture = 0;
     let mut strings = Vec::new();
     for arg in &predicate.args {
