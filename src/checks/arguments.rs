@@ -9,7 +9,7 @@ use super::FileContext;
 /// that many positional arguments. `None` counts as not given (`timeout=None` is
 /// no timeout, `schema=None` is no schema). `*args`/`**kwargs` may carry
 /// anything, so they count as given: the check cannot tell, and a rule should not guess.
-pub fn argument_given(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
+pub fn argument_given<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[&str]) -> bool {
     let Some(arguments) = argument_list(node) else {
         return false;
     };
@@ -43,7 +43,7 @@ pub fn argument_given(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
 /// Check `argument-at`: the node is the positional argument at the 0-based position
 /// the string gives. Comments are not arguments: a query's `.` anchor counts them,
 /// so `f(  # why\n    cmd)` would otherwise see the comment first.
-pub fn argument_at(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
+pub fn argument_at<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[&str]) -> bool {
     let Some(position) = strings.first().and_then(|s| s.parse::<usize>().ok()) else {
         return false;
     };

@@ -35,7 +35,7 @@ const NOT_AUTH: &[&str] = &["ConfigEntryAuthFailed", "PermissionError"];
 /// the body of an `if`/`elif` testing for a 401/403 status, in the same function;
 /// and that clause or body does not start reauthentication itself.
 /// A `return` counts only in `async_setup_entry` (returning False from setup).
-pub fn handles_auth_failure(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     if node.kind() == "return_statement" && !in_setup_entry(ctx, node) {
         return false;
     }
@@ -64,7 +64,7 @@ pub fn handles_auth_failure(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     false
 }
 
-fn in_setup_entry(ctx: &FileContext, node: Node) -> bool {
+fn in_setup_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
         if matches!(parent.kind(), "function_definition" | "lambda") {
@@ -78,7 +78,7 @@ fn in_setup_entry(ctx: &FileContext, node: Node) -> bool {
 }
 
 /// Does the `except` clause catch an authentication-like exception (alone or in a tuple)?
-fn catches_auth_failure(ctx: &FileContext, clause: Node) -> bool {
+fn catches_auth_failure<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
     let mut cursor = clause.walk();
     let mut stack: Vec<Node> = clause
         .named_children(&mut cursor)

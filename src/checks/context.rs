@@ -50,7 +50,7 @@ pub struct FileContext<'a> {
     /// Each node's parent, by node id. `Node::parent` walks down from the root and
     /// scans the siblings at each level: climbing with it costs depth × width per
     /// step, which a long function or a deep expression turns quadratic or worse.
-    parents: FxHashMap<usize, Node<'a>>,
+    parents: OnceCell<FxHashMap<usize, Node<'a>>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -69,13 +69,18 @@ impl<'a> FileContext<'a> {
             assignments: RefCell::new(HashMap::new()),
             tainted_locals: RefCell::new(HashMap::new()),
             lowercase: OnceCell::new(),
-            parents: parents(tree),
+            parents: OnceCell::new(),
         }
     }
 
-    /// `node`'s parent, in constant time.
+    /// `node`'s parent, in constant time after one walk of the tree, taken the
+    /// first time a check climbs (many files never need it).
     pub fn parent(&self, node: Node<'a>) -> Option<Node<'a>> {
-        match self.parents.get(&node.id()) {
+        match self
+            .parents
+            .get_or_init(|| parents(self.tree))
+            .get(&node.id())
+        {
             Some(parent) => Some(*parent),
             // The root, or a node of another tree (answered the slow way).
             None => node.parent(),

@@ -24,7 +24,7 @@ fn in_diagnostics_function<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<
 }
 
 /// Is a call a redaction (`async_redact_data(...)`, `redact_*`, `*_redact*`)?
-fn is_redaction(ctx: &FileContext, call: Node) -> bool {
+fn is_redaction<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     let name = callee_name(ctx, call);
     name == "async_redact_data" || name.contains("redact") || name.starts_with("mask")
 }
@@ -41,7 +41,7 @@ fn is_copy(name: &str) -> bool {
 /// `entry.as_dict()`) reaches the diagnostics function's return value whole and
 /// unredacted, and the integration's flows store a secret-like key (or no flow
 /// was found to tell).
-pub fn diagnostics_leak(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn diagnostics_leak<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let Some(function) = in_diagnostics_function(ctx, node) else {
         return false;
     };
@@ -59,7 +59,7 @@ pub fn diagnostics_leak(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 
 /// May the entry's options hold a secret (stored there by an options flow or
 /// `options=`)? Yes too when no flow was found to tell.
-pub fn options_may_hold_secret(ctx: &FileContext) -> bool {
+pub fn options_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
     let facts = ctx.facts();
     !facts.flow_found
         || facts
@@ -70,13 +70,18 @@ pub fn options_may_hold_secret(ctx: &FileContext) -> bool {
 
 /// May the integration's config entries hold a secret? Yes when its flows store
 /// (or may store) a secret-like key, and when no flow was found to tell.
-pub fn entry_may_hold_secret(ctx: &FileContext) -> bool {
+pub fn entry_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
     let facts = ctx.facts();
     !facts.flow_found || facts.may_store_secret(ctx.vocabulary)
 }
 
 /// Does the value of `node` reach a `return` of `function` whole, unredacted?
-fn reaches_return(ctx: &FileContext, node: Node, function: Node, hops: usize) -> bool {
+fn reaches_return<'t>(
+    ctx: &FileContext<'t>,
+    node: Node<'t>,
+    function: Node<'t>,
+    hops: usize,
+) -> bool {
     if !ctx.spend() {
         return false;
     }
@@ -143,7 +148,12 @@ fn reaches_return(ctx: &FileContext, node: Node, function: Node, hops: usize) ->
 
 /// The value now held by `target` (`data`, or `diag["entry"]`, `diag.x`): does it
 /// reach a return? Follows the uses of the base name in the function.
-fn target_reaches_return(ctx: &FileContext, target: Node, function: Node, hops: usize) -> bool {
+fn target_reaches_return<'t>(
+    ctx: &FileContext<'t>,
+    target: Node<'t>,
+    function: Node<'t>,
+    hops: usize,
+) -> bool {
     if hops >= MAX_HOPS {
         return false;
     }
@@ -182,7 +192,7 @@ fn target_reaches_return(ctx: &FileContext, target: Node, function: Node, hops: 
 }
 
 /// Is the identifier the whole left side of an assignment (a rebinding, not a use)?
-fn is_assignment_target(ctx: &FileContext, node: Node) -> bool {
+fn is_assignment_target<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     ctx.parent(node).is_some_and(|p| {
         matches!(p.kind(), "assignment" | "augmented_assignment")
             && p.child_by_field_name("left")
@@ -192,7 +202,7 @@ fn is_assignment_target(ctx: &FileContext, node: Node) -> bool {
 
 /// `data[CONF_PASSWORD] = "**REDACTED**"` or `data.pop(CONF_TOKEN)`: the function
 /// masks a secret-like key of `name` itself.
-fn redacted_by_hand(ctx: &FileContext, function: Node, name: &str) -> bool {
+fn redacted_by_hand<'t>(ctx: &FileContext<'t>, function: Node<'t>, name: &str) -> bool {
     let mut redacted = false;
     flow::visit(function, &mut |node| {
         // entry_dict["data"] = async_redact_data(entry_dict["data"], TO_REDACT)
@@ -234,7 +244,11 @@ fn redacted_by_hand(ctx: &FileContext, function: Node, name: &str) -> bool {
 /// Check `redaction-misses-stored-secret`: the key set given to
 /// `async_redact_data(entry-derived data, KEYS)` lacks a secret-like key that the
 /// integration's flows certainly store. Unresolvable sets are not reported.
-pub fn redaction_misses_stored_secret(ctx: &FileContext, keys: Node, _: &[&str]) -> bool {
+pub fn redaction_misses_stored_secret<'t>(
+    ctx: &FileContext<'t>,
+    keys: Node<'t>,
+    _: &[&str],
+) -> bool {
     let Some(call) = ctx
         .parent(keys)
         .filter(|p| p.kind() == "argument_list")
@@ -278,7 +292,12 @@ fn covers(redacted: &BTreeSet<String>, key: &str) -> bool {
 /// Which entry mappings (`data`, `options`, `as_dict`) the expression holds whole:
 /// itself, a copy, a dictionary value or spread, an element, `x["data"]` of one,
 /// or a local assigned one.
-fn entry_mappings_held(ctx: &FileContext, node: Node, depth: usize, out: &mut BTreeSet<String>) {
+fn entry_mappings_held<'t>(
+    ctx: &FileContext<'t>,
+    node: Node<'t>,
+    depth: usize,
+    out: &mut BTreeSet<String>,
+) {
     if depth > MAX_HOPS {
         return;
     }
@@ -332,7 +351,7 @@ fn entry_mappings_held(ctx: &FileContext, node: Node, depth: usize, out: &mut BT
 }
 
 /// `entry.data`, `self.config_entry.options`, `entry.as_dict()`.
-pub fn is_entry_mapping(ctx: &FileContext, node: Node) -> bool {
+pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let attribute = match node.kind() {
         "attribute" => Some(node),
         "call" => node

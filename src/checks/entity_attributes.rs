@@ -14,7 +14,7 @@ const PROPERTY: &str = "extra_state_attributes";
 /// Check `entity-attributes`: the node is an entry of the state attributes: a
 /// pair of a dictionary (or a `dict(key=...)` keyword) that becomes them, or an
 /// item assignment `attrs[KEY] = value` into them.
-pub fn is_entity_attribute_entry(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_entity_attribute_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let source = ctx.source;
     match node.kind() {
         "pair" => ctx
@@ -51,7 +51,7 @@ pub fn is_entity_attribute_entry(ctx: &FileContext, node: Node, _: &[&str]) -> b
 
 /// Does the value of `expression` (a dictionary or `dict(...)` call) become the
 /// entity's state attributes?
-fn feeds_attributes(ctx: &FileContext, expression: Node) -> bool {
+fn feeds_attributes<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
     let source = ctx.source;
     let Some(parent) = ctx.parent(expression) else {
         return false;
@@ -98,7 +98,7 @@ fn feeds_attributes(ctx: &FileContext, expression: Node) -> bool {
 /// class attribute of that name, a local that `extra_state_attributes` returns,
 /// or an attribute of `self` that the class's `extra_state_attributes` returns
 /// (`self._attributes`, the older idiom)?
-fn is_attributes_target(ctx: &FileContext, target: Node) -> bool {
+fn is_attributes_target<'t>(ctx: &FileContext<'t>, target: Node<'t>) -> bool {
     let source = ctx.source;
     match target.kind() {
         "attribute" => {
@@ -125,7 +125,12 @@ fn is_attributes_target(ctx: &FileContext, target: Node) -> bool {
 
 /// Does the class enclosing `node` define `extra_state_attributes` returning
 /// exactly `returned` (`self._attributes`)?
-fn class_property_returns(ctx: &FileContext, node: Node, returned: &str, source: &[u8]) -> bool {
+fn class_property_returns<'t>(
+    ctx: &FileContext<'t>,
+    node: Node<'t>,
+    returned: &str,
+    source: &[u8],
+) -> bool {
     let class = ctx.ancestors(node).find(|n| n.kind() == "class_definition");
     let Some(body) = class.and_then(|c| c.child_by_field_name("body")) else {
         return false;

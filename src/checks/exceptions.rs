@@ -15,11 +15,11 @@ const TRANSLATION_KEY_EXCEPTIONS: &[&str] = &["SchemaFlowError", "Invalid", "Mul
 /// (`str(err)`, `repr(err)`, `f"... {err}"`, `"%s" % err`, `"{}".format(err)`,
 /// `err.args[0]`), or is `traceback.format_exc()`. An exception caught as
 /// `SchemaFlowError` or `vol.Invalid` carries a translation key and is fine.
-pub fn is_exception_text(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_exception_text<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     shows_exception(ctx, node, 0)
 }
 
-fn shows_exception(ctx: &FileContext, node: Node, depth: usize) -> bool {
+fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> bool {
     if depth > 4 {
         return false;
     }
@@ -78,7 +78,7 @@ fn shows_exception(ctx: &FileContext, node: Node, depth: usize) -> bool {
 
 /// Is the node the name an enclosing `except ... as name:` binds (to an exception
 /// that is not a translation-key carrier)?
-fn is_caught_exception(ctx: &FileContext, node: Node) -> bool {
+fn is_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     if node.kind() != "identifier" {
         return false;
     }
@@ -131,7 +131,7 @@ fn is_caught_exception(ctx: &FileContext, node: Node) -> bool {
 /// Is the exception class `name` raised in this file, and always with a
 /// translation key (`raise CannotConnect("cannot_connect")`)? Then its text is
 /// a key by design.
-fn raised_with_keys_only(ctx: &FileContext, name: &str) -> bool {
+fn raised_with_keys_only<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
     let mut raised = 0;
     let mut with_key = 0;
     flow::visit(ctx.tree.root_node(), &mut |node| {

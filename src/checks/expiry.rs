@@ -69,7 +69,7 @@ fn operand_name(node: Node, source: &[u8]) -> Option<String> {
 
 /// Is the operand "now": a call to a clock, `.timestamp()` of one, or a local
 /// named `now` (what Home Assistant code calls the clock's result)?
-fn is_now(ctx: &FileContext, node: Node) -> bool {
+fn is_now<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     match node.kind() {
         "identifier" => matches!(
             ctx.text(node),
@@ -156,7 +156,11 @@ fn any_word(words: &[String], list: &[&str]) -> bool {
 /// client's "refresh now?" decision rather than a server enforcing expiry?
 /// Looks at the operand, the local it was computed into, the enclosing
 /// function's name and the body of the `if` it guards.
-fn is_token_refresh_decision(ctx: &FileContext, comparison: Node, expiry: Node) -> bool {
+fn is_token_refresh_decision<'t>(
+    ctx: &FileContext<'t>,
+    comparison: Node<'t>,
+    expiry: Node<'t>,
+) -> bool {
     let source = ctx.source;
     let mut words = words_of(expiry, source);
     let definition = (expiry.kind() == "identifier")
@@ -221,7 +225,7 @@ fn guarded_block<'t>(ctx: &FileContext<'t>, comparison: Node<'t>) -> Option<Node
 /// Check `expiry-without-buffer`: an ordering comparison of an expiry time with
 /// "now", where neither side adds or subtracts a margin, deciding whether a
 /// token (or login) needs refreshing.
-pub fn expiry_without_buffer(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn expiry_without_buffer<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     if node.kind() != "comparison_operator" {
         return false;
     }

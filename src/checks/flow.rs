@@ -70,7 +70,7 @@ pub fn enclosing_function<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<N
 }
 
 /// The positional superclasses of a class, as qualified names.
-fn base_names(ctx: &FileContext, class: Node) -> Vec<String> {
+fn base_names<'t>(ctx: &FileContext<'t>, class: Node<'t>) -> Vec<String> {
     let Some(bases) = class.child_by_field_name("superclasses") else {
         return Vec::new();
     };
@@ -107,11 +107,11 @@ fn module_classes<'t>(ctx: &FileContext<'t>) -> HashMap<&'t str, Node<'t>> {
 }
 
 /// The flow kind of a class, following base classes defined in the same file.
-pub fn flow_kind(ctx: &FileContext, class: Node) -> Option<FlowKind> {
+pub fn flow_kind<'t>(ctx: &FileContext<'t>, class: Node<'t>) -> Option<FlowKind> {
     flow_kind_at(ctx, class, 0)
 }
 
-fn flow_kind_at(ctx: &FileContext, class: Node, depth: usize) -> Option<FlowKind> {
+fn flow_kind_at<'t>(ctx: &FileContext<'t>, class: Node<'t>, depth: usize) -> Option<FlowKind> {
     if depth > MAX_DEPTH {
         return None;
     }
@@ -129,7 +129,7 @@ fn flow_kind_at(ctx: &FileContext, class: Node, depth: usize) -> Option<FlowKind
 }
 
 /// Does the class derive from the OAuth2 flow helper, which stores the token itself?
-pub fn is_oauth2_flow(ctx: &FileContext, class: Node) -> bool {
+pub fn is_oauth2_flow<'t>(ctx: &FileContext<'t>, class: Node<'t>) -> bool {
     base_names(ctx, class)
         .iter()
         .any(|b| b.ends_with("AbstractOAuth2FlowHandler"))
@@ -189,7 +189,7 @@ pub fn positional_args<'t>(call: Node<'t>) -> Vec<Node<'t>> {
 }
 
 /// The value of keyword argument `name` of a call.
-pub fn keyword_arg<'t>(ctx: &FileContext, call: Node<'t>, name: &str) -> Option<Node<'t>> {
+pub fn keyword_arg<'t>(ctx: &FileContext<'t>, call: Node<'t>, name: &str) -> Option<Node<'t>> {
     let args = call.child_by_field_name("arguments")?;
     let mut cursor = args.walk();
     args.named_children(&mut cursor)
@@ -242,7 +242,7 @@ pub fn module_assignments(root: Node) -> Vec<(Node, Node)> {
 
 /// The key a node names: a string's value; a constant's value from this file or
 /// the integration; else `CONF_X`/`ATTR_X` from `homeassistant.const` means `"x"`.
-pub fn key_name(ctx: &FileContext, node: Node) -> Option<String> {
+pub fn key_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<String> {
     match node.kind() {
         "string" => string_value(node, ctx.source),
         "identifier" => constant_key(ctx, ctx.text(node)),
@@ -252,7 +252,7 @@ pub fn key_name(ctx: &FileContext, node: Node) -> Option<String> {
     }
 }
 
-fn constant_key(ctx: &FileContext, name: &str) -> Option<String> {
+fn constant_key<'t>(ctx: &FileContext<'t>, name: &str) -> Option<String> {
     if let Some(value) = ctx.module_constants().get(name) {
         return Some(value.clone());
     }
@@ -266,7 +266,7 @@ fn constant_key(ctx: &FileContext, name: &str) -> Option<String> {
 }
 
 /// Is the key a node names secret-like?
-pub fn is_secret_key(ctx: &FileContext, node: Node) -> bool {
+pub fn is_secret_key<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     key_name(ctx, node).is_some_and(|key| ctx.vocabulary.is_secret_like(&key))
 }
 
@@ -294,14 +294,14 @@ pub fn schema_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<Field<'t>
 }
 
 /// Does the schema have a secret-like field?
-pub fn schema_has_secret(ctx: &FileContext, expr: Node) -> bool {
+pub fn schema_has_secret<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> bool {
     schema_fields(ctx, expr)
         .iter()
         .any(|f| ctx.vocabulary.is_secret_like(&f.key))
 }
 
 /// The name a schema marker (`vol.Required(CONF_X, default=...)`) or plain key names.
-pub fn marker_key(ctx: &FileContext, key: Node) -> Option<String> {
+pub fn marker_key<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> Option<String> {
     if key.kind() == "call"
         && matches!(
             callee_name(ctx, key),
@@ -517,7 +517,7 @@ pub struct Form<'t> {
 }
 
 /// The step id of a form, when it is a string literal.
-pub fn form_step_id(ctx: &FileContext, form: &Form) -> Option<String> {
+pub fn form_step_id<'t>(ctx: &FileContext<'t>, form: &Form<'t>) -> Option<String> {
     string_value(keyword_arg(ctx, form.call, "step_id")?, ctx.source)
 }
 
@@ -563,7 +563,7 @@ pub fn step_forms<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Form<'t>> {
 /// Does the form that produced the step's `user_input` (the identifier `node`)
 /// have a secret-like field that the mapping still holds (not popped or deleted
 /// in the function)? `None` when no form of the step is found.
-pub fn step_form_has_secret(ctx: &FileContext, node: Node) -> Option<bool> {
+pub fn step_form_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<bool> {
     let forms = step_forms(ctx, node);
     if forms.is_empty() {
         return None;
@@ -578,7 +578,7 @@ pub fn step_form_has_secret(ctx: &FileContext, node: Node) -> Option<bool> {
 
 /// Keys removed from the mapping named `name` in its function: `name.pop(K)`,
 /// `del name[K]`.
-pub fn removed_keys(ctx: &FileContext, name: Node) -> Vec<String> {
+pub fn removed_keys<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<String> {
     let Some(function) = enclosing_function(ctx, name) else {
         return Vec::new();
     };
@@ -610,7 +610,7 @@ pub fn removed_keys(ctx: &FileContext, name: Node) -> Vec<String> {
 
 /// The name of a step method's submitted-data parameter (`user_input`), if `node`
 /// is in a step method.
-pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node) -> Option<&'s str> {
+pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node<'s>) -> Option<&'s str> {
     let function = enclosing_function(ctx, node)?;
     let name = ctx.text(function.child_by_field_name("name")?);
     if !name.starts_with("async_step_") {
@@ -627,7 +627,7 @@ pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node) -> Option<&'s str>
 }
 
 /// Does the file define a flow class of one of these kinds?
-pub fn file_has_flow(ctx: &FileContext, kinds: &[&str]) -> bool {
+pub fn file_has_flow<'t>(ctx: &FileContext<'t>, kinds: &[&str]) -> bool {
     ctx.flow_kinds()
         .iter()
         .any(|kind| kinds.is_empty() || kinds.contains(&kind.name()))
@@ -638,7 +638,7 @@ pub fn file_has_flow(ctx: &FileContext, kinds: &[&str]) -> bool {
 
 /// Check `flow-class`: the node is inside a flow class of one of the given kinds
 /// (`config`, `options`, `schema-config`, `schema-options`).
-pub fn in_flow_class(ctx: &FileContext, node: Node, kinds: &[&str]) -> bool {
+pub fn in_flow_class<'t>(ctx: &FileContext<'t>, node: Node<'t>, kinds: &[&str]) -> bool {
     ctx.ancestors(node)
         .filter(|n| n.kind() == "class_definition")
         .find_map(|class| flow_kind(ctx, class))
@@ -646,28 +646,28 @@ pub fn in_flow_class(ctx: &FileContext, node: Node, kinds: &[&str]) -> bool {
 }
 
 /// Check `file-has-flow`: the file defines a flow class of one of the given kinds.
-pub fn file_has_flow_check(ctx: &FileContext, _: Node, kinds: &[&str]) -> bool {
+pub fn file_has_flow_check<'t>(ctx: &FileContext<'t>, _: Node<'t>, kinds: &[&str]) -> bool {
     file_has_flow(ctx, kinds)
 }
 
 /// Check `secret-key`: the node names a secret-like key (constants resolved).
-pub fn secret_key_check(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn secret_key_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     is_secret_key(ctx, node)
 }
 
 /// Check `secret-schema`: the schema expression has a secret-like field.
-pub fn secret_schema_check(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn secret_schema_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     schema_has_secret(ctx, node)
 }
 
 /// Check `stores-secret`: the mapping given to `async_create_entry`/`async_update_entry`
 /// holds a secret-like key: a dictionary with one, `**`-spreads of one, or the
 /// step's `user_input` when its form has a secret-like field.
-pub fn stores_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn stores_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     mapping_has_secret(ctx, node, 0)
 }
 
-fn mapping_has_secret(ctx: &FileContext, node: Node, depth: usize) -> bool {
+fn mapping_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
@@ -809,7 +809,7 @@ pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Att
 /// Is the assignment a YAML or service schema, not a form? `PLATFORM_SCHEMA`,
 /// `*SERVICE*` schemas, and a `CONFIG_SCHEMA` keyed by the integration's
 /// `DOMAIN` (config flows often name their form `CONFIG_SCHEMA` too).
-fn is_yaml_schema(ctx: &FileContext, assignment: Node) -> bool {
+fn is_yaml_schema<'t>(ctx: &FileContext<'t>, assignment: Node<'t>) -> bool {
     let Some(left) = assignment.child_by_field_name("left") else {
         return false;
     };
@@ -832,7 +832,7 @@ fn is_yaml_schema(ctx: &FileContext, assignment: Node) -> bool {
 /// reauth flow form: it is written inside a flow class, or in a module that
 /// defines a flow (a module constant or helper function), and is not a YAML
 /// platform/config or service schema.
-pub fn is_form_schema(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_form_schema<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     for ancestor in ctx.ancestors(node) {
         match ancestor.kind() {
             "class_definition" if flow_kind(ctx, ancestor).is_some() => return true,
@@ -852,7 +852,7 @@ pub fn is_form_schema(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 }
 
 /// Does the file build `SchemaFlowFormStep`s (a schema-based config or options flow)?
-fn uses_schema_flow_steps(ctx: &FileContext) -> bool {
+fn uses_schema_flow_steps<'t>(ctx: &FileContext<'t>) -> bool {
     let needle = b"SchemaFlowFormStep";
     ctx.source.windows(needle.len()).any(|w| w == needle)
 }
@@ -862,7 +862,7 @@ mod tests {
     use super::*;
     use crate::{checks::test_support, rules::vocabulary::Vocabulary};
 
-    fn with_ctx(source: &str, f: impl FnOnce(&FileContext)) {
+    fn with_ctx(source: &str, f: impl for<'t> FnOnce(&FileContext<'t>)) {
         let tree = test_support::parse(source);
         let vocabulary = Vocabulary::default();
         let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);

@@ -16,7 +16,7 @@ const MASKED_NAME_PARTS: &[&str] = &["password", "secret", "token"];
 
 /// Check `unmasked-secret-field`: the schema pair (`vol.Required(CONF_API_KEY): str`)
 /// has a secret-like key that the form would show in clear.
-pub fn is_unmasked_secret_field(ctx: &FileContext, pair: Node, _: &[&str]) -> bool {
+pub fn is_unmasked_secret_field<'t>(ctx: &FileContext<'t>, pair: Node<'t>, _: &[&str]) -> bool {
     let (Some(key), Some(validator)) = (
         pair.child_by_field_name("key"),
         pair.child_by_field_name("value"),
@@ -46,7 +46,7 @@ enum Shown {
     Other,
 }
 
-fn shown_as(ctx: &FileContext, validator: Node, depth: usize) -> Shown {
+fn shown_as<'t>(ctx: &FileContext<'t>, validator: Node<'t>, depth: usize) -> Shown {
     if depth > 3 {
         return Shown::Other;
     }
@@ -96,7 +96,7 @@ fn shown_as(ctx: &FileContext, validator: Node, depth: usize) -> Shown {
 }
 
 /// Does the selector's configuration ask for a password field?
-fn mentions_password(ctx: &FileContext, selector: Node) -> bool {
+fn mentions_password<'t>(ctx: &FileContext<'t>, selector: Node<'t>) -> bool {
     let mut password = false;
     flow::visit(selector, &mut |n| {
         let word = match n.kind() {

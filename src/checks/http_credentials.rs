@@ -30,7 +30,7 @@ const REQUEST_METHODS: &[&str] = &[
 /// machine itself) that carries credentials: `auth=`, a `BasicAuth`, an
 /// `Authorization` (or other secret-named) header, a secret in the URL or its
 /// query parameters, or secret fields in the request body.
-pub fn credentials_over_http(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn credentials_over_http<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let source = ctx.source;
     let Some(function) = node.child_by_field_name("function") else {
         return false;
@@ -102,7 +102,7 @@ pub fn credentials_over_http(ctx: &FileContext, node: Node, _: &[&str]) -> bool 
 }
 
 /// `aiohttp.BasicAuth(...)`, `HTTPDigestAuth(...)`: an authentication object.
-fn is_auth_object(ctx: &FileContext, node: Node) -> bool {
+fn is_auth_object<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     node.kind() == "call"
         && node.child_by_field_name("function").is_some_and(|f| {
             let callee = ctx.text(f);
@@ -114,7 +114,7 @@ fn is_auth_object(ctx: &FileContext, node: Node) -> bool {
 /// A mapping (a dictionary literal, or a local assigned one) with an
 /// `Authorization` key (headers only), a secret-like key whose value is not a
 /// literal, or a secret-sourced value.
-fn carries_secret_mapping(ctx: &FileContext, node: Node, headers: bool) -> bool {
+fn carries_secret_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, headers: bool) -> bool {
     let Some(mapping) = resolve_local(ctx, node) else {
         return false;
     };
@@ -146,13 +146,13 @@ fn carries_secret_mapping(ctx: &FileContext, node: Node, headers: bool) -> bool 
 /// The literal host when the expression is (or a local holding, or an attribute
 /// of `self` assigned in the same class to) an `http://` URL. A host written as
 /// a placeholder (`http://{host}/`) counts: the request still goes out in clear.
-fn http_url_expression(ctx: &FileContext, node: Node) -> Option<String> {
+fn http_url_expression<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<String> {
     http_url_within(ctx, node, 4)
 }
 
 /// [`http_url_expression`], following at most `depth` names (`url = base`,
 /// `f"{self._url}?get=state"`).
-fn http_url_within(ctx: &FileContext, node: Node, depth: usize) -> Option<String> {
+fn http_url_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> Option<String> {
     if depth == 0 {
         return None;
     }

@@ -95,7 +95,7 @@ fn is_non_request_call(callee: &str) -> bool {
 /// Check `insecure-http-url`: a string literal that is an `http://` URL to a host
 /// on the internet, used where Home Assistant would request it (a call argument,
 /// an assignment, a dictionary value, a default, a return value).
-pub fn insecure_http_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn insecure_http_url<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let source = ctx.source;
     if is_inner_piece(ctx, node, source) && !starts_its_builder(ctx, node, source) {
         return false;
@@ -114,7 +114,7 @@ pub fn insecure_http_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 }
 
 /// Is `node` the first piece of the string it helps build (`"http://x/" + path`)?
-fn starts_its_builder(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
+fn starts_its_builder<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> bool {
     let Some(parent) = ctx.parent(node) else {
         return false;
     };
@@ -129,7 +129,7 @@ fn starts_its_builder(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
 
 /// Walks up from a URL literal through the expressions that carry it, and
 /// decides whether the place it lands in is a request target or a URL constant.
-fn is_request_like_use(ctx: &FileContext, node: Node) -> bool {
+fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let source = ctx.source;
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {

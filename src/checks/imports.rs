@@ -26,13 +26,12 @@ impl ImportTable {
             match node.kind() {
                 "import_statement" => table.add_import(node, source),
                 "import_from_statement" => table.add_import_from(node, source),
-                _ => {
-                    // Imports only appear in statements: skip expressions' insides.
-                    if node.kind().ends_with("expression") || node.kind() == "call" {
-                        continue;
-                    }
+                // Imports are statements: only what holds statements is entered,
+                // not the simple statements and expressions that are most of a file.
+                kind if HOLDS_STATEMENTS.contains(&kind) => {
                     stack.extend(node.named_children(&mut cursor));
                 }
+                _ => {}
             }
         }
         table
@@ -103,6 +102,28 @@ impl ImportTable {
     }
 }
 
+/// The nodes a statement can be a child of (compound statements, their clauses
+/// and bodies).
+const HOLDS_STATEMENTS: &[&str] = &[
+    "module",
+    "block",
+    "decorated_definition",
+    "function_definition",
+    "class_definition",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "for_statement",
+    "while_statement",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "with_statement",
+    "match_statement",
+    "case_clause",
+];
+
 /// `a.b.c` for an identifier or a chain of attributes on one.
 fn dotted_name(node: Node, source: &[u8]) -> Option<String> {
     let mut dotted = String::new();
@@ -150,7 +171,7 @@ pub fn pattern_matches(pattern: &str, qualified: &str) -> bool {
 }
 
 /// Check `qualname`.
-pub fn qualname_matches(ctx: &FileContext, node: Node, patterns: &[&str]) -> bool {
+pub fn qualname_matches<'t>(ctx: &FileContext<'t>, node: Node<'t>, patterns: &[&str]) -> bool {
     ctx.qualified_name(node)
         .is_some_and(|name| patterns.iter().any(|p| pattern_matches(p, &name)))
 }
@@ -204,6 +225,51 @@ mod tests {
     fn imports_inside_functions_count() {
         let source = "def f(data):\n    from yaml import load\n    return load(data)\n";
         assert_eq!(resolve(source, "load").as_deref(), Some("yaml.load"));
+    }
+
+    #[test]
+    fn imports_in_every_kind_of_block_count() {
+        let source = "\
+try:
+    import ujson as json
+except ImportError:
+    import json as fallback
+else:
+    pass
+finally:
+    from os import path
+if TYPE_CHECKING:
+    from a import b
+elif x:
+    from c import d
+class K:
+    from e import f
+    @decorator
+    def m(self):
+        with g:
+            while h:
+                for i in j:
+                    match k:
+                        case 1:
+                            from pickle import loads
+";
+        let tree = parse(source);
+        let table = ImportTable::of(tree.root_node(), source.as_bytes());
+        for (local, qualified) in [
+            ("json", "ujson"),
+            ("fallback", "json"),
+            ("path", "os.path"),
+            ("b", "a.b"),
+            ("d", "c.d"),
+            ("f", "e.f"),
+            ("loads", "pickle.loads"),
+        ] {
+            assert_eq!(
+                table.bindings.get(local).map(String::as_str),
+                Some(qualified),
+                "{local}"
+            );
+        }
     }
 
     #[test]

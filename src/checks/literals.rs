@@ -6,7 +6,7 @@ use super::FileContext;
 
 /// Check `literal`: strings without interpolation (or only of literals), numbers,
 /// `True`/`False`/`None`, and tuples, lists or concatenations of those.
-pub fn is_literal(_: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_literal<'t>(_: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     literal(node)
 }
 

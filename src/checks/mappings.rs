@@ -17,11 +17,11 @@ const MAX_DEPTH: usize = 4;
 /// `user_input` whose form has a secret-like field. Entry mappings count only when
 /// the integration's flows store a secret (or no flow is found). Wrapping in
 /// `async_redact_data(...)` (any call but `str`/`repr`/`dict`) clears it.
-pub fn is_credential_mapping(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_credential_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     credential_mapping(ctx, node, 0)
 }
 
-fn credential_mapping(ctx: &FileContext, node: Node, depth: usize) -> bool {
+fn credential_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
@@ -75,7 +75,7 @@ fn credential_mapping(ctx: &FileContext, node: Node, depth: usize) -> bool {
 }
 
 /// A local assigned the whole mapping or a copy of it (`data = dict(entry.data)`).
-fn whole_copy_of_mapping(ctx: &FileContext, value: Node, depth: usize) -> bool {
+fn whole_copy_of_mapping<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize) -> bool {
     match value.kind() {
         "attribute" | "identifier" => credential_mapping(ctx, value, depth),
         "call" => {
@@ -100,7 +100,7 @@ fn whole_copy_of_mapping(ctx: &FileContext, value: Node, depth: usize) -> bool {
 
 /// `request.headers`, `self._session.headers`, `client.headers`: the headers a
 /// client sends carry its `Authorization`.
-fn is_request_headers(ctx: &FileContext, node: Node) -> bool {
+fn is_request_headers<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let (Some(object), Some(name)) = (
         node.child_by_field_name("object"),
         node.child_by_field_name("attribute"),
@@ -127,7 +127,7 @@ fn is_request_headers(ctx: &FileContext, node: Node) -> bool {
 /// A webhook handler (it receives `webhook_id`) gets requests from the service
 /// that calls the webhook: their headers carry that service's signature, not a
 /// Home Assistant credential, and the secret is the webhook id in the URL.
-fn in_webhook_handler(ctx: &FileContext, node: Node) -> bool {
+fn in_webhook_handler<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     enclosing_function(ctx, node)
         .and_then(|f| f.child_by_field_name("parameters"))
         .is_some_and(|parameters| {
@@ -143,7 +143,7 @@ fn in_webhook_handler(ctx: &FileContext, node: Node) -> bool {
 }
 
 /// `auth`, `self._auth`, `credentials`, `creds`: an object that holds credentials.
-fn is_auth_object(ctx: &FileContext, node: Node) -> bool {
+fn is_auth_object<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let name = match node.kind() {
         "identifier" => ctx.text(node),
         "attribute" => node

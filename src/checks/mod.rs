@@ -36,6 +36,10 @@ pub use imports::ImportTable;
 
 use tree_sitter::{Node, QueryPredicateArg};
 
+/// What a check answers: does `node`, in the file `ctx` describes, pass (with the
+/// predicate's string arguments)? The node is of the context's own tree.
+pub type CheckFn = for<'t> fn(&FileContext<'t>, Node<'t>, &[&str]) -> bool;
+
 /// A named check, callable from a query as `(#name? @capture "arg"...)`.
 pub struct Check {
     pub name: &'static str,
@@ -43,7 +47,7 @@ pub struct Check {
     pub doc: &'static str,
     /// Does it need at least one string argument after the capture?
     pub needs_strings: bool,
-    pub eval: fn(&FileContext, Node, &[&str]) -> bool,
+    pub eval: CheckFn,
 }
 
 /// Every check a rule may use.
@@ -343,12 +347,7 @@ pub(crate) mod test_support {
 
     /// Runs `check` on every node of `kind` whose text starts with `starts`, in
     /// `source`, and says whether any passes.
-    pub fn any_passes(
-        check: fn(&super::FileContext, Node, &[&str]) -> bool,
-        source: &str,
-        kind: &str,
-        starts: &str,
-    ) -> bool {
+    pub fn any_passes(check: super::CheckFn, source: &str, kind: &str, starts: &str) -> bool {
         let tree = parse(source);
         let vocabulary = crate::rules::vocabulary::Vocabulary::default();
         let ctx = super::FileContext::new(source.as_bytes(), &tree, &vocabulary);

@@ -7,7 +7,7 @@ use super::FileContext;
 /// Check `module-defines`: the file defines, at its top level, a function or class
 /// with one of the names given (`async_get_clientsession` marks Home Assistant's
 /// own shared-session helper, which is where a session *should* be created).
-pub fn module_defines(ctx: &FileContext, _: Node, names: &[&str]) -> bool {
+pub fn module_defines<'t>(ctx: &FileContext<'t>, _: Node<'t>, names: &[&str]) -> bool {
     let root = ctx.tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor).any(|statement| {
@@ -26,7 +26,7 @@ pub fn module_defines(ctx: &FileContext, _: Node, names: &[&str]) -> bool {
 /// Check `script-module`: the file runs as a program (`if __name__ == "__main__":` or
 /// `asyncio.run(...)` at its top level): a tool or test script shipped beside an
 /// integration, not code Home Assistant runs (an event loop of its own would fail there).
-pub fn is_script_module(ctx: &FileContext, _: Node, _: &[&str]) -> bool {
+pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> bool {
     let root = ctx.tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)

@@ -29,7 +29,7 @@ const VALIDATIONS: &[&str] = &[
 /// those in the same function), and nothing before it in that function validates
 /// a path (`hass.config.is_allowed_path`, `raise_if_invalid_filename/path`,
 /// `".." in`, `is_absolute()`, ...).
-pub fn untrusted_path(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let Some(function) = super::flow::enclosing_function(ctx, node) else {
         return false;
     };
@@ -62,7 +62,7 @@ struct Sources {
 }
 
 impl Sources {
-    fn of(ctx: &FileContext, function: Node) -> Self {
+    fn of<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Self {
         let mut sources = Sources {
             call_objects: HashSet::new(),
             tainted: HashSet::new(),
@@ -131,7 +131,7 @@ impl Sources {
         sources
     }
 
-    fn taint_targets(&mut self, ctx: &FileContext, target: Node) {
+    fn taint_targets<'t>(&mut self, ctx: &FileContext<'t>, target: Node<'t>) {
         match target.kind() {
             "identifier" => {
                 self.tainted.insert(ctx.text(target).to_string());
@@ -147,7 +147,7 @@ impl Sources {
     }
 
     /// Does the expression contain a user-chosen value?
-    fn reaches(&self, ctx: &FileContext, expression: Node) -> bool {
+    fn reaches<'t>(&self, ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
         let mut stack = vec![expression];
         while let Some(node) = stack.pop() {
             match node.kind() {
@@ -172,7 +172,7 @@ impl Sources {
     }
 
     /// `call.data[...]`, `call.data.get`, `user_input[...]`, `user_input.get`.
-    fn is_form_or_call_data(&self, ctx: &FileContext, node: Node) -> bool {
+    fn is_form_or_call_data<'t>(&self, ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         let base = match node.kind() {
             "subscript" => node.child_by_field_name("value"),
             // `user_input.get` / `call.data.get` (the call's function).
@@ -209,7 +209,7 @@ static NON_PATH_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
 /// Is the key read (`call.data[KEY]`, `call.data.get(KEY)`) declared somewhere in
 /// the file's schemas with a validator that rules out a path
 /// (`vol.Required(KEY): vol.All(vol.Coerce(int), vol.Range(min=0))`)?
-fn key_typed_as_non_path(ctx: &FileContext, read: Node) -> bool {
+fn key_typed_as_non_path<'t>(ctx: &FileContext<'t>, read: Node<'t>) -> bool {
     let key = match read.kind() {
         "subscript" => read.child_by_field_name("subscript"),
         // `x.get` is the function of a call: its first argument is the key.

@@ -8,7 +8,7 @@ use super::FileContext;
 /// Check `integration-lacks-reauth`: the integration (its files gathered by the
 /// scanner; a file scanned on its own stands for itself) defines no
 /// `async_step_reauth`.
-pub fn integration_lacks_reauth(ctx: &FileContext, _: Node, _: &[&str]) -> bool {
+pub fn integration_lacks_reauth<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> bool {
     !ctx.facts().has_reauth
 }
 

@@ -56,7 +56,7 @@ fn is_constant_name(name: &str) -> bool {
 /// Is `name` secret-like in this file? A name that is secret-like only through
 /// an ambiguous word (`pin`, `session_id`) is not, in a file that uses the
 /// word's other meaning (a GPIO pin, a stream session).
-pub fn secret_like(ctx: &FileContext, name: &str) -> bool {
+pub fn secret_like<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
     if !ctx.vocabulary.is_secret_like(name) {
         return false;
     }
@@ -67,12 +67,12 @@ pub fn secret_like(ctx: &FileContext, name: &str) -> bool {
 }
 
 /// Check `secret-name`: the node names a secret.
-pub fn names_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn names_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     bound_name(node, ctx.source).is_some_and(|name| secret_like(ctx, &name))
 }
 
 /// Check `secret-sourced`.
-pub fn is_secret_sourced(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_secret_sourced<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let scope = enclosing_scope(ctx, node);
     let tainted = ctx.tainted_locals(scope, || tainted_locals(ctx, scope));
     sourced(ctx, node, &tainted)
@@ -81,7 +81,7 @@ pub fn is_secret_sourced(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 /// Locals of `scope` assigned (directly or through other locals) from a secret,
 /// each with the offset of the first such assignment: a use before it (the
 /// local still holds something else) is not secret-sourced.
-fn tainted_locals(ctx: &FileContext, scope: Node) -> HashMap<String, usize> {
+fn tainted_locals<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> HashMap<String, usize> {
     let mut assignments = Vec::new();
     collect_assignments(scope, &mut assignments);
     let mut tainted: HashMap<String, usize> = HashMap::new();
@@ -165,7 +165,7 @@ fn clears_secret(callee: &str) -> bool {
     ) || words.iter().any(|w| w == "redact" || w == "redacted")
 }
 
-fn sourced(ctx: &FileContext, node: Node, tainted: &HashMap<String, usize>) -> bool {
+fn sourced<'t>(ctx: &FileContext<'t>, node: Node<'t>, tainted: &HashMap<String, usize>) -> bool {
     let source = ctx.source;
     let child_sourced = |field: &str| {
         node.child_by_field_name(field)
@@ -237,7 +237,11 @@ fn sourced(ctx: &FileContext, node: Node, tainted: &HashMap<String, usize>) -> b
     }
 }
 
-fn call_sourced(ctx: &FileContext, call: Node, tainted: &HashMap<String, usize>) -> bool {
+fn call_sourced<'t>(
+    ctx: &FileContext<'t>,
+    call: Node<'t>,
+    tainted: &HashMap<String, usize>,
+) -> bool {
     let source = ctx.source;
     let Some(function) = call.child_by_field_name("function") else {
         return false;
@@ -320,8 +324,9 @@ static CREDENTIAL_FORMATS: LazyLock<RegexSet> = LazyLock::new(|| {
     .expect("credential patterns compile")
 });
 
-/// Values that stand in for a secret or name one, rather than being one.
-fn is_placeholder(value: &str, key: &str) -> bool {
+/// Values that stand in for a secret or name one, rather than being one,
+/// whatever they are bound to.
+fn is_placeholder(value: &str) -> bool {
     let trimmed = value.trim();
     let lower = trimmed.to_ascii_lowercase();
     let first = trimmed.chars().next().unwrap_or(' ');
@@ -333,7 +338,6 @@ fn is_placeholder(value: &str, key: &str) -> bool {
         || trimmed.contains(char::is_whitespace)
         // snake_case words: a translation key or a field name (`invalid_auth`).
         || (trimmed.contains('_') && trimmed.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        || split_words(trimmed) == split_words(key)
         || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test",
             "hidden", "removed", "masked", "none", "null", "unknown", "undefined"]
             .iter()
@@ -376,7 +380,7 @@ fn is_stand_in_name(name: &str) -> bool {
 
 /// A keyword of an entity description (`SensorEntityDescription(api_key="powerToday")`)
 /// names a field of the device's data, whatever the keyword is called.
-fn is_description_field(ctx: &FileContext, binding: Node, source: &[u8]) -> bool {
+fn is_description_field<'t>(ctx: &FileContext<'t>, binding: Node<'t>, source: &[u8]) -> bool {
     binding.kind() == "keyword_argument"
         && ctx
             .parent(binding)
@@ -387,12 +391,17 @@ fn is_description_field(ctx: &FileContext, binding: Node, source: &[u8]) -> bool
 
 /// Check `hardcoded-secret`: a string literal bound to a secret-like name (by
 /// assignment, keyword, dictionary key or default), that is a real-looking value.
-pub fn is_hardcoded_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let Some(value) = string_value(node, ctx.source) else {
         return false;
     };
     if CREDENTIAL_FORMATS.is_match(&value) {
         return true;
+    }
+    // Most strings are no secret by their value alone: decide that before
+    // looking at what they are bound to.
+    if is_placeholder(&value) {
+        return false;
     }
     let Some(binding) = ctx.parent(node) else {
         return false;
@@ -414,7 +423,8 @@ pub fn is_hardcoded_secret(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
     let is_key_constant = name.starts_with("CONF_") || name.starts_with("ATTR_");
     !is_key_constant
         && secret_like(ctx, &name)
-        && !is_placeholder(&value, &name)
+        // The value spells its own key (`password="password"`, `API_KEY = "api-key"`).
+        && split_words(value.trim()) != split_words(&name)
         // The value names a secret itself (`X_AUTH_TOKEN = "X-Supervisor-Token"`).
         && !ctx.vocabulary.is_secret_like(&value)
         && !is_stand_in_name(&name)

@@ -8,11 +8,11 @@ use super::{FileContext, literals::is_literal};
 /// through `shlex.quote(...)` (or `shlex.join(...)`), in an f-string, a `+`
 /// concatenation or a `%` format. Such a command cannot be turned into another
 /// command by its values.
-pub fn is_shell_quoted(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_shell_quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     quoted(ctx, node)
 }
 
-fn quoted(ctx: &FileContext, node: Node) -> bool {
+fn quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     if is_literal(ctx, node, &[]) {
         return true;
     }

@@ -22,7 +22,7 @@ static UPPER_CASE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^_?[A-Z][A-Z0
 /// names, in the same function) is SQL text built with an f-string, `%`, `+` or
 /// `.format` from parts that are not constants. Literals and UPPER_CASE names
 /// (module constants by convention) are constants.
-pub fn dynamic_sql(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn dynamic_sql<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     if node.kind() == "identifier" {
         return assigned_values(ctx, node)
             .into_iter()
@@ -65,7 +65,7 @@ fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
     values
 }
 
-fn built_from_values(ctx: &FileContext, node: Node) -> bool {
+fn built_from_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     match node.kind() {
         "parenthesized_expression" => node
             .named_child(0)
@@ -225,7 +225,7 @@ fn placeholders_in_value_position(template: &str, style: char) -> bool {
 
 /// The text of a string or concatenation of strings without its quotes, an
 /// interpolation standing as `X`.
-fn content(ctx: &FileContext, node: Node) -> String {
+fn content<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> String {
     let mut out = String::new();
     let mut cursor = node.walk();
     match node.kind() {
@@ -248,7 +248,7 @@ fn content(ctx: &FileContext, node: Node) -> String {
     out
 }
 
-fn flatten_sum<'t>(ctx: &FileContext, node: Node<'t>, parts: &mut Vec<Node<'t>>) {
+fn flatten_sum<'t>(ctx: &FileContext<'t>, node: Node<'t>, parts: &mut Vec<Node<'t>>) {
     let is_sum = node.kind() == "binary_operator"
         && node
             .child_by_field_name("operator")
@@ -265,7 +265,7 @@ fn flatten_sum<'t>(ctx: &FileContext, node: Node<'t>, parts: &mut Vec<Node<'t>>)
 }
 
 /// A string (or concatenation of strings) that reads as SQL.
-fn is_sql_text(ctx: &FileContext, node: Node) -> bool {
+fn is_sql_text<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     matches!(
         node.kind(),
         "string" | "concatenated_string" | "parenthesized_expression"
@@ -273,7 +273,7 @@ fn is_sql_text(ctx: &FileContext, node: Node) -> bool {
 }
 
 /// Literals, UPPER_CASE names, and tuples, sums and f-strings made only of them.
-fn constant(ctx: &FileContext, node: Node) -> bool {
+fn constant<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     if is_literal(ctx, node, &[]) {
         return true;
     }

@@ -17,7 +17,7 @@ const TIMEOUT_BLOCKS: &[&str] = &[
 /// asyncio.timeout(...)` / `async_timeout.timeout(...)` / `hass.timeout.async_timeout(...)`,
 /// or inside the arguments of `asyncio.wait_for(...)`, in the same function.
 /// A timeout set by a caller is not visible here, by design: lexical only.
-pub fn in_timeout_block(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn in_timeout_block<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
         match parent.kind() {
@@ -32,7 +32,7 @@ pub fn in_timeout_block(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 }
 
 /// Does a `with` statement's header open a timeout block?
-fn with_bounds_time(ctx: &FileContext, with: Node) -> bool {
+fn with_bounds_time<'t>(ctx: &FileContext<'t>, with: Node<'t>) -> bool {
     let mut stack = Vec::new();
     let mut cursor = with.walk();
     stack.extend(
@@ -52,7 +52,7 @@ fn with_bounds_time(ctx: &FileContext, with: Node) -> bool {
     false
 }
 
-fn is_timeout_call(ctx: &FileContext, call: Node, patterns: &[&str]) -> bool {
+fn is_timeout_call<'t>(ctx: &FileContext<'t>, call: Node<'t>, patterns: &[&str]) -> bool {
     let Some(function) = call.child_by_field_name("function") else {
         return false;
     };
@@ -78,7 +78,7 @@ const TIMED_CLIENTS: &[&str] = &[
 /// factories or `aiohttp.ClientSession`/`requests.Session`, or a name such as
 /// `session`, `websession`, `self._session` not assigned from an httpx client in
 /// the same function or class.
-pub fn is_http_session(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     if node.kind() == "call" {
         return node.child_by_field_name("function").is_some_and(|f| {
             ctx.qualified_name(f).is_some_and(|name| {
@@ -110,7 +110,7 @@ pub fn is_http_session(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 
 /// Is `name` a parameter of the enclosing function annotated with a type that is
 /// not a session (`session: _SessionIdEntryT` is a dict named "session")?
-fn annotated_otherwise(ctx: &FileContext, node: Node, name: &str) -> bool {
+fn annotated_otherwise<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &str) -> bool {
     let mut scope = node;
     while scope.kind() != "function_definition" {
         match ctx.parent(scope) {
@@ -147,7 +147,7 @@ fn annotated_otherwise(ctx: &FileContext, node: Node, name: &str) -> bool {
 /// Does the expression name something from SQLAlchemy, or a database session
 /// helper (`session_scope`, `get_session`, `sessionmaker`)? Their `get`/`delete`
 /// read and delete rows, not URLs.
-fn mentions_database(ctx: &FileContext, expression: Node) -> bool {
+fn mentions_database<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
     let mut stack = vec![expression];
     while let Some(node) = stack.pop() {
         if matches!(node.kind(), "identifier" | "attribute") {
@@ -173,7 +173,7 @@ fn mentions_database(ctx: &FileContext, expression: Node) -> bool {
 /// Is `name` bound, in the enclosing function (for a local) or class (for
 /// `self.x`), to an httpx client, a database session, or a session made with a timeout of its own
 /// (`aiohttp.ClientSession(timeout=...)`, `async with ClientSession(timeout=t) as session`)?
-fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool {
+fn assigned_from_timed_client<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &str) -> bool {
     let scope_kind = if name.starts_with("self.") {
         "class_definition"
     } else {
@@ -209,7 +209,7 @@ fn assigned_from_timed_client(ctx: &FileContext, node: Node, name: &str) -> bool
     false
 }
 
-fn makes_timed_client(ctx: &FileContext, value: Node) -> bool {
+fn makes_timed_client<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
     let value = if value.kind() == "await" {
         value.named_child(0).unwrap_or(value)
     } else {
@@ -236,12 +236,7 @@ mod tests {
         rules::vocabulary::Vocabulary,
     };
 
-    fn check(
-        source: &str,
-        kind: &str,
-        text: &str,
-        f: fn(&FileContext, Node, &[&str]) -> bool,
-    ) -> bool {
+    fn check(source: &str, kind: &str, text: &str, f: crate::checks::CheckFn) -> bool {
         let tree = parse(source);
         let vocabulary = Vocabulary::default();
         let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);

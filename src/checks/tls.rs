@@ -21,7 +21,7 @@ const NO_VERIFY_HELPERS: &[&str] = &[
 /// callers are reported (`client_context_no_verify`), or it turns hostname
 /// checking off in a function that pins its own certificate authority
 /// (`load_verify_locations`).
-pub fn is_verification_opt_out(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_verification_opt_out<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let source = ctx.source;
     if in_opt_out_branch(ctx, node, source) {
         return true;
@@ -38,7 +38,7 @@ pub fn is_verification_opt_out(ctx: &FileContext, node: Node, _: &[&str]) -> boo
 
 /// `ctx.check_hostname = False` next to `ctx.load_verify_locations(...)` on the
 /// same context, in the same function.
-fn pins_own_ca(ctx: &FileContext, node: Node, scope: Node) -> bool {
+fn pins_own_ca<'t>(ctx: &FileContext<'t>, node: Node<'t>, scope: Node<'t>) -> bool {
     let Some(object) = node
         .child_by_field_name("left")
         .filter(|left| left.kind() == "attribute" && ctx.text(*left).ends_with("check_hostname"))
@@ -51,7 +51,7 @@ fn pins_own_ca(ctx: &FileContext, node: Node, scope: Node) -> bool {
 }
 
 /// Does some enclosing branch run only when verification is off?
-fn in_opt_out_branch(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
+fn in_opt_out_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
         let branch = match parent.kind() {

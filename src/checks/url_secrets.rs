@@ -35,7 +35,7 @@ fn outermost_built<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> 
 /// Check `secret-in-url-query`: the string-building expression puts a secret
 /// into a URL's path or query, or puts any value under a secret-like query
 /// parameter name (`?api_key={key}`).
-pub fn secret_in_url_query(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let Some(built) = outermost_built(ctx, node, ctx.source) else {
         return false;
     };
@@ -69,7 +69,7 @@ const QUERY_BUILDERS: &[&str] = &["urlencode", "with_query", "update_query", "ex
 /// its dictionary is given as `params=` to a request, to `urlencode(...)` or to
 /// yarl's `with_query`/`update_query`/`extend_query`, directly or through a
 /// local it is assigned to (`params = {...}; session.get(url, params=params)`).
-pub fn is_query_parameter(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn is_query_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let Some(dictionary) = ctx.parent(node).filter(|d| d.kind() == "dictionary") else {
         return false;
     };
@@ -108,7 +108,7 @@ pub fn is_query_parameter(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
 }
 
 /// Is `value` given as `params=` or to a query-building call?
-fn is_query_argument(ctx: &FileContext, value: Node) -> bool {
+fn is_query_argument<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
     let Some(parent) = ctx.parent(value) else {
         return false;
     };
@@ -131,7 +131,7 @@ fn is_query_argument(ctx: &FileContext, value: Node) -> bool {
 
 /// Check `credentials-in-url`: the string-building expression puts a secret
 /// into the userinfo of a URL (`f"{scheme}://{user}:{password}@{host}"`).
-pub fn credentials_in_url(ctx: &FileContext, node: Node, _: &[&str]) -> bool {
+pub fn credentials_in_url<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let Some(built) = outermost_built(ctx, node, ctx.source) else {
         return false;
     };
@@ -155,7 +155,7 @@ mod tests {
     use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
 
     /// Runs `check` on the value of the last statement of `body`, inside a function.
-    fn on_value(check: fn(&FileContext, Node, &[&str]) -> bool, body: &str) -> bool {
+    fn on_value(check: crate::checks::CheckFn, body: &str) -> bool {
         let source = format!("def f(self, entry, host):\n{body}\n");
         let tree = parse(&source);
         let vocabulary = Vocabulary::default();

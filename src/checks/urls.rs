@@ -70,7 +70,7 @@ impl<'t> Built<'t> {
 
 /// Is this node a piece of a larger string-building expression (so that the
 /// larger one is the thing to report)?
-pub fn is_inner_piece(ctx: &FileContext, node: Node, source: &[u8]) -> bool {
+pub fn is_inner_piece<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> bool {
     let Some(parent) = ctx.parent(node) else {
         return false;
     };

@@ -1,9 +1,11 @@
 //! Scanning many files at once, integration by integration: the Python files of
 //! an integration are read and parsed once, both to learn its facts and to match
-//! them, instead of once for the facts and again for the scan. Only one
-//! integration's trees are alive per worker thread, and each tree is dropped as
-//! soon as its file is matched. With a results cache, an integration whose files
-//! are unchanged takes its facts from the cache and is not parsed at all.
+//! them, instead of once for the facts and again for the scan. The files of an
+//! integration are parsed and matched in parallel too (a pull request often
+//! touches one integration only); only the trees of the integrations being
+//! worked on are alive, and each tree is dropped as soon as its file is
+//! matched. With a results cache, an integration whose files are unchanged
+//! takes its facts from the cache and is not parsed at all.
 
 use std::{
     path::{Path, PathBuf},
@@ -126,28 +128,38 @@ impl Scanner {
             }
         };
         let facts_digest = cache.map(|_| facts.digest());
-        let mut out = Vec::with_capacity(members.len());
-        for &index in members {
-            let path = &files[index];
-            let (result, content) = match read.position(path) {
-                Some(at) => {
-                    let file = &mut read.python[at];
-                    let tree = file.tree.take();
-                    super::isolated(path, || {
-                        self.scan_read(
-                            &sources::display(path),
-                            (&file.bytes, &file.text),
-                            tree,
-                            &facts,
-                            cache.zip(facts_digest.as_deref()),
-                        )
-                    })
-                }
-                // Deeper than the facts look, or past their file limit.
-                None => self.scan_file_isolated(path, Some(Arc::clone(&facts)), cache),
-            };
-            out.push((index, result, content));
-        }
+        // Each member with its file among those read, and that file's tree.
+        let work: Vec<(usize, Option<usize>, Option<Tree>)> = members
+            .iter()
+            .map(|&index| {
+                let at = read.position(&files[index]);
+                let tree = at.and_then(|at| read.python[at].tree.take());
+                (index, at, tree)
+            })
+            .collect();
+        let out = work
+            .into_par_iter()
+            .map(|(index, at, tree)| {
+                let path = &files[index];
+                let (result, content) = match at {
+                    Some(at) => {
+                        let file = &read.python[at];
+                        super::isolated(path, || {
+                            self.scan_read(
+                                &sources::display(path),
+                                (&file.bytes, &file.text),
+                                tree,
+                                &facts,
+                                cache.zip(facts_digest.as_deref()),
+                            )
+                        })
+                    }
+                    // Deeper than the facts look, or past their file limit.
+                    None => self.scan_file_isolated(path, Some(Arc::clone(&facts)), cache),
+                };
+                (index, result, content)
+            })
+            .collect();
         (out, learnt)
     }
 

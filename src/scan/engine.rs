@@ -91,7 +91,8 @@ impl Engine {
 
     /// Runs every rule over one parsed file. `text` is the file as written, for
     /// fingerprints; `ctx.source` is what was parsed (lone CRs made newlines).
-    pub fn run(&self, ctx: &FileContext, text: &str, tree: &Tree, path: &str) -> FileFindings {
+    pub fn run(&self, ctx: &FileContext, text: &str, path: &str) -> FileFindings {
+        let tree = ctx.tree;
         let mut cursor = QueryCursor::new();
         let mut matches = cursor.matches(&self.query, tree.root_node(), ctx.source);
         let errors = error_ranges(tree);

@@ -8,6 +8,7 @@
 //! followed, never outside the directory) even when only some of them are
 //! scanned, as in a pull request. Only the scanned files are reported.
 
+use rayon::prelude::*;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     path::{Path, PathBuf},
@@ -186,7 +187,7 @@ impl IntegrationFacts {
     }
 
     /// The facts one file gives on its own (a file outside any integration).
-    pub fn of_single_file(ctx: &FileContext) -> Self {
+    pub fn of_single_file<'t>(ctx: &FileContext<'t>) -> Self {
         let mut facts = Self {
             constants: ctx.module_constants().clone(),
             files_read: 1,
@@ -308,15 +309,17 @@ impl IntegrationFiles {
         }
     }
 
-    /// Parses every file not parsed yet.
+    /// Parses every file not parsed yet, in parallel (a pull request often
+    /// touches a single integration).
     pub fn parse(&mut self) {
-        for file in &mut self.python {
-            if file.tree.is_none() {
+        self.python
+            .par_iter_mut()
+            .filter(|file| file.tree.is_none())
+            .for_each(|file| {
                 // As the scan parses it: lone CRs as newlines (same byte offsets).
                 let lines = super::with_lone_cr_as_lf(&file.text);
                 file.tree = super::parse(lines.as_deref().unwrap_or(&file.text)).ok();
-            }
-        }
+            });
     }
 
     /// A digest of everything the facts are derived from: which files, and their
@@ -428,7 +431,7 @@ fn python_files(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
 }
 
 /// Adds what one file says to the facts (constants excepted: gathered before).
-fn add_file_facts(ctx: &FileContext, facts: &mut IntegrationFacts) {
+fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     let root = ctx.tree.root_node();
     for (left, right) in flow::module_assignments(root) {
         if let Some(keys) = key_set(ctx, right) {
@@ -543,7 +546,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 }
 
 /// `SchemaFlowFormStep(SCHEMA)`: a schema flow stores every field of every step.
-fn schema_flow_steps(ctx: &FileContext, keys: &mut BTreeSet<String>) {
+fn schema_flow_steps<'t>(ctx: &FileContext<'t>, keys: &mut BTreeSet<String>) {
     flow::visit(ctx.tree.root_node(), &mut |call| {
         if call.kind() == "call" && flow::callee_name(ctx, call) == "SchemaFlowFormStep" {
             let schema = flow::positional_args(call)
@@ -558,9 +561,9 @@ fn schema_flow_steps(ctx: &FileContext, keys: &mut BTreeSet<String>) {
 }
 
 /// The keys a stored mapping holds; `opaque` when part of it cannot be seen into.
-fn stored_keys_of(
-    ctx: &FileContext,
-    value: Node,
+fn stored_keys_of<'t>(
+    ctx: &FileContext<'t>,
+    value: Node<'t>,
     depth: usize,
     keys: &mut BTreeSet<String>,
     opaque: &mut bool,
@@ -687,7 +690,7 @@ fn stored_keys_of(
 
 /// The keys of a literal set, list or tuple of keys (`{CONF_PASSWORD, "token"}`,
 /// `frozenset(...)`), or `None` when it is not one.
-pub fn key_set(ctx: &FileContext, node: Node) -> Option<BTreeSet<String>> {
+pub fn key_set<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<String>> {
     match node.kind() {
         "set" | "list" | "tuple" => {
             let mut keys = BTreeSet::new();
@@ -727,7 +730,7 @@ pub fn key_set(ctx: &FileContext, node: Node) -> Option<BTreeSet<String>> {
 }
 
 /// A key set given literally or by a module-level name (this file's or the integration's).
-pub fn key_set_of_name(ctx: &FileContext, node: Node) -> Option<BTreeSet<String>> {
+pub fn key_set_of_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<String>> {
     if node.kind() == "identifier" || node.kind() == "attribute" {
         let name = match node.kind() {
             "attribute" => ctx.text(node.child_by_field_name("attribute")?),

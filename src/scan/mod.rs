@@ -360,7 +360,7 @@ impl Scanner {
         };
         let ctx =
             FileContext::new(parsed.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
-        let found = self.engine.run(&ctx, text, &tree, path);
+        let found = self.engine.run(&ctx, text, path);
         FileResult {
             findings: found.findings,
             suppressed: found.suppressed,
