@@ -47,10 +47,11 @@ pub struct FileContext<'a> {
     budget: Cell<usize>,
     /// `name = value` assignments per scope (function or module), by node id.
     assignments: RefCell<HashMap<usize, Rc<Assignments>>>,
-    /// Each node's parent, by node id. `Node::parent` walks down from the root and
-    /// scans the siblings at each level: climbing with it costs depth × width per
-    /// step, which a long function or a deep expression turns quadratic or worse.
+    /// Each node's parent, by node id, once the walks down from the root that
+    /// answer parent questions have cost as much as building it (see `parent`).
     parents: OnceCell<FxHashMap<usize, Node<'a>>>,
+    /// What those walks have cost so far: the children they looked at.
+    descent_cost: Cell<usize>,
 }
 
 impl<'a> FileContext<'a> {
@@ -70,26 +71,50 @@ impl<'a> FileContext<'a> {
             tainted_locals: RefCell::new(HashMap::new()),
             lowercase: OnceCell::new(),
             parents: OnceCell::new(),
+            descent_cost: Cell::new(0),
         }
     }
 
-    /// `node`'s parent, in constant time after one walk of the tree, taken the
-    /// first time a check climbs (many files never need it).
+    /// `node`'s parent. A file that asks a few parents gets each by a walk down
+    /// from the root (as `Node::parent` does: the children of every level
+    /// crossed); once those walks have looked at as many children as the tree
+    /// has nodes, every node's parent is mapped in one walk and answered in
+    /// constant time. Either way the cost stays within twice a walk of the tree,
+    /// where climbing with `Node::parent` alone costs depth × width per step.
     pub fn parent(&self, node: Node<'a>) -> Option<Node<'a>> {
-        match self
-            .parents
-            .get_or_init(|| parents(self.tree))
-            .get(&node.id())
-        {
-            Some(parent) => Some(*parent),
+        let root = self.tree.root_node();
+        if self.descent_cost.get() > root.descendant_count() {
+            let parents = self.parents.get_or_init(|| parents(self.tree));
             // The root, or a node of another tree (answered the slow way).
-            None => node.parent(),
+            return parents.get(&node.id()).copied().or_else(|| node.parent());
         }
+        if node.id() == root.id() {
+            return None;
+        }
+        let mut current = root;
+        let mut cost = 0;
+        let parent = loop {
+            cost += current.child_count() as usize;
+            match current.child_with_descendant(node) {
+                Some(child) if child.id() == node.id() => break Some(current),
+                Some(child) => current = child,
+                None => break None,
+            }
+        };
+        self.descent_cost.set(self.descent_cost.get() + cost);
+        // Not found below the root: a node of another tree.
+        parent.or_else(|| node.parent())
     }
 
     /// The strict ancestors of `node`, innermost first.
     pub fn ancestors(&self, node: Node<'a>) -> impl Iterator<Item = Node<'a>> + '_ {
         std::iter::successors(self.parent(node), |n| self.parent(*n))
+    }
+
+    /// Does the file's text contain `text`, as written? A name a check looks for
+    /// is in the source if it is in the tree: a cheap way to skip a tree walk.
+    pub fn contains(&self, text: &str) -> bool {
+        memchr::memmem::find(self.source, text.as_bytes()).is_some()
     }
 
     /// Does the file's text contain `word` (lowercase), case-insensitively?
@@ -275,4 +300,52 @@ pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::test_support::parse;
+
+    #[test]
+    fn parents_are_those_of_the_tree_whether_walked_down_to_or_mapped() {
+        let source = "import a\n\nclass K:\n    def f(self, x=[1, 2, (3, 4)]):\n        \
+                      return {\"k\": g(x, *y, z=1)}\n\nh = lambda: i[0].j\n";
+        let tree = parse(source);
+        let vocabulary = Vocabulary::default();
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let mut nodes = Vec::new();
+        let mut cursor = tree.walk();
+        loop {
+            nodes.push(cursor.node());
+            if cursor.goto_first_child() {
+                continue;
+            }
+            while !cursor.goto_next_sibling() {
+                if !cursor.goto_parent() {
+                    break;
+                }
+            }
+            if cursor.depth() == 0 {
+                break;
+            }
+        }
+        assert!(nodes.len() > 50);
+        assert_eq!(ctx.parent(nodes[1]), Some(tree.root_node()));
+        assert!(ctx.parents.get().is_none(), "one question, no map");
+        // Asking every node's parent costs more than a walk: the first answers
+        // come from walks down, the later ones from the map.
+        for node in &nodes {
+            assert_eq!(
+                ctx.parent(*node).map(|p| p.id()),
+                node.parent().map(|p| p.id()),
+                "{node:?}"
+            );
+        }
+        assert!(ctx.parents.get().is_some());
+        assert_eq!(
+            ctx.ancestors(nodes[nodes.len() - 1]).last(),
+            Some(tree.root_node())
+        );
+    }
 }

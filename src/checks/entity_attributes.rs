@@ -15,6 +15,11 @@ const PROPERTY: &str = "extra_state_attributes";
 /// pair of a dictionary (or a `dict(key=...)` keyword) that becomes them, or an
 /// item assignment `attrs[KEY] = value` into them.
 pub fn is_entity_attribute_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    // Every way to the attributes names the property or `_attr_` + the property:
+    // a file without that name has none, whatever its dictionaries.
+    if !ctx.contains(PROPERTY) {
+        return false;
+    }
     let source = ctx.source;
     match node.kind() {
         "pair" => ctx

@@ -853,8 +853,7 @@ pub fn is_form_schema<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
 
 /// Does the file build `SchemaFlowFormStep`s (a schema-based config or options flow)?
 fn uses_schema_flow_steps<'t>(ctx: &FileContext<'t>) -> bool {
-    let needle = b"SchemaFlowFormStep";
-    ctx.source.windows(needle.len()).any(|w| w == needle)
+    ctx.contains("SchemaFlowFormStep")
 }
 
 #[cfg(test)]

@@ -441,8 +441,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     // Whole-tree walks only where the names they look for are written: a name in
     // the tree is in the source, so skipping on a byte search loses nothing, and
     // most files of an integration define no flow and store nothing.
-    let source = ctx.source;
-    if contains(source, "async_step_reauth") {
+    if ctx.contains("async_step_reauth") {
         flow::visit(root, &mut |node| {
             if node.kind() == "function_definition"
                 && node
@@ -456,7 +455,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     // Every flow base class (see `flow::kind_of_base`) has one of these in its name.
     let classes = if ["ConfigFlow", "OptionsFlow", "FlowHandler"]
         .iter()
-        .any(|name| contains(source, name))
+        .any(|name| ctx.contains(name))
     {
         flow::flow_classes(ctx)
     } else {
@@ -476,7 +475,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
             facts.stored_keys.extend(keys);
         }
     }
-    if !STORING_CALLS.iter().any(|name| contains(source, name)) {
+    if !STORING_CALLS.iter().any(|name| ctx.contains(name)) {
         return; // nothing stored: no opaque classes either
     }
     flow::visit(root, &mut |call| {
@@ -538,12 +537,6 @@ const STORING_CALLS: &[&str] = &[
     "async_update_entry",
     "async_update_reload_and_abort",
 ];
-
-fn contains(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle.as_bytes())
-}
 
 /// `SchemaFlowFormStep(SCHEMA)`: a schema flow stores every field of every step.
 fn schema_flow_steps<'t>(ctx: &FileContext<'t>, keys: &mut BTreeSet<String>) {
