@@ -121,6 +121,55 @@ fn a_function_of_twenty_thousand_logging_calls_is_scanned() {
     assert_eq!(result.findings.last().unwrap().start.line, 20_003);
 }
 
+/// A pattern matching one argument of a call and then a keyword after it keeps a
+/// partial match per argument, which tree-sitter's query cursor compares with
+/// each other at every step: 1,600 arguments took half a minute per rule.
+#[test]
+fn calls_with_thousands_of_arguments_are_scanned() {
+    let args = vec!["cmd"; 5_000].join(", ");
+    let source = format!(
+        "import requests\nimport subprocess\n\
+         from homeassistant.helpers.service import async_register_admin_service\n\
+         requests.get({args})\n\
+         subprocess.run({args}, shell=True)\n\
+         subprocess.Popen({args})\n\
+         hass.services.async_register({args})\n\
+         async_register_admin_service({args}, schema=None)\n\
+         requests.get(url, {})\n",
+        vec!["cmd=cmd"; 5_000].join(", ")
+    );
+    let result = scan(&source);
+    assert!(result.error.is_none(), "{:?}", result.error);
+    // The command of `shell=True` and the service of `schema=None` are found among
+    // the 5,000 arguments; the registration whose fourth argument is positional
+    // (line 7) has a schema.
+    assert_eq!(
+        places(&result),
+        [
+            ("HAS304", 4, 1),
+            ("HAS702", 5, 1),
+            ("HAS401", 8, 1),
+            ("HAS304", 9, 1)
+        ]
+    );
+}
+
+/// Thousands of findings on one line: each finding's columns and suppression
+/// comment were looked up by reading the line from its start.
+#[test]
+fn thousands_of_findings_on_one_line_are_reported() {
+    let source = format!(
+        "import requests\nrequests.get(url, timeout=5, {})\n",
+        vec!["verify=False"; 5_000].join(", ")
+    );
+    let result = scan(&source);
+    assert_eq!(result.findings.len(), 5_000);
+    let columns: Vec<usize> = result.findings.iter().map(|f| f.start.column).collect();
+    let expected: Vec<usize> = (0..5_000).map(|i| 30 + i * 14).collect();
+    assert_eq!(columns, expected);
+    assert!(result.findings.iter().all(|f| f.rule.id == "HAS301"));
+}
+
 #[test]
 fn line_endings_give_the_lines_python_sees() {
     let lf = "import pickle\n\ndef f(b):\n    return pickle.loads(b)\n";

@@ -96,6 +96,13 @@ pub static CHECKS: &[Check] = &[
         eval: arguments::argument_at,
     },
     Check {
+        name: "keyword-value",
+        doc: "the call (or its argument list) passes the keyword named by the first string with \
+              a value written exactly as the second string (`shell` `True`, `schema` `None`)",
+        needs_strings: true,
+        eval: arguments::keyword_value,
+    },
+    Check {
         name: "module-defines",
         doc: "the file defines, at its top level, a function or class named as one of the strings",
         needs_strings: true,
