@@ -116,17 +116,10 @@ fn argument_list(node: Node) -> Option<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        checks::test_support::{find, parse},
-        rules::vocabulary::Vocabulary,
-    };
+    use crate::checks::test_support::{Snippet, passes};
 
     fn given(call: &str, strings: &[&str]) -> bool {
-        let source = format!("{call}\n");
-        let tree = parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        argument_given(&ctx, find(&tree, &source, "call", call), strings)
+        passes(argument_given, &format!("{call}\n"), "call", call, strings)
     }
 
     #[test]
@@ -149,13 +142,11 @@ mod tests {
 
     #[test]
     fn positions_skip_comments() {
-        let source = "os.system(  # why\n    cmd, flag)\n";
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let cmd = find(&tree, source, "identifier", "cmd");
-        let flag = find(&tree, source, "identifier", "flag");
-        let comment = find(&tree, source, "comment", "# why");
+        let snippet = Snippet::new("os.system(  # why\n    cmd, flag)\n");
+        let ctx = snippet.ctx();
+        let cmd = snippet.find("identifier", "cmd");
+        let flag = snippet.find("identifier", "flag");
+        let comment = snippet.find("comment", "# why");
         assert!(argument_at(&ctx, cmd, &["0"]));
         assert!(!argument_at(&ctx, cmd, &["1"]));
         assert!(argument_at(&ctx, flag, &["1"]));
@@ -165,11 +156,7 @@ mod tests {
     #[test]
     fn keyword_values_are_compared_as_written() {
         let value = |call: &str, strings: &[&str]| {
-            let source = format!("{call}\n");
-            let tree = parse(&source);
-            let vocabulary = Vocabulary::default();
-            let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-            keyword_value(&ctx, find(&tree, &source, "call", call), strings)
+            passes(keyword_value, &format!("{call}\n"), "call", call, strings)
         };
         assert!(value("run(cmd, shell=True)", &["shell", "True"]));
         assert!(value(
@@ -190,11 +177,9 @@ mod tests {
 
     #[test]
     fn positions_stop_at_the_one_asked_for() {
-        let source = "f(a, b, c, d)\n";
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let c = find(&tree, source, "identifier", "c");
+        let snippet = Snippet::new("f(a, b, c, d)\n");
+        let ctx = snippet.ctx();
+        let c = snippet.find("identifier", "c");
         assert!(argument_at(&ctx, c, &["2"]));
         assert!(!argument_at(&ctx, c, &["0"]));
         assert!(!argument_at(&ctx, c, &["3"]));

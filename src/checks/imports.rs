@@ -136,18 +136,17 @@ pub fn qualname_matches(ctx: &FileContext, node: Node, patterns: &[&str]) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::test_support::{find, parse};
+    use crate::checks::test_support::Snippet;
 
     fn resolve(source: &str, expression: &str) -> Option<String> {
-        let tree = parse(source);
-        let table = ImportTable::of(tree.root_node(), source.as_bytes());
+        let snippet = Snippet::new(source);
+        let table = ImportTable::of(snippet.root(), source.as_bytes());
         let kind = if expression.contains('.') {
             "attribute"
         } else {
             "identifier"
         };
-        let node = find(&tree, source, kind, expression);
-        table.qualified_name(node, source.as_bytes())
+        table.qualified_name(snippet.find(kind, expression), source.as_bytes())
     }
 
     #[test]
