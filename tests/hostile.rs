@@ -121,6 +121,55 @@ fn a_function_of_twenty_thousand_logging_calls_is_scanned() {
     assert_eq!(result.findings.last().unwrap().start.line, 20_003);
 }
 
+/// A pattern matching one argument of a call and then a keyword after it keeps a
+/// partial match per argument, which tree-sitter's query cursor compares with
+/// each other at every step: 1,600 arguments took half a minute per rule.
+#[test]
+fn calls_with_thousands_of_arguments_are_scanned() {
+    let args = vec!["cmd"; 5_000].join(", ");
+    let source = format!(
+        "import requests\nimport subprocess\n\
+         from homeassistant.helpers.service import async_register_admin_service\n\
+         requests.get({args})\n\
+         subprocess.run({args}, shell=True)\n\
+         subprocess.Popen({args})\n\
+         hass.services.async_register({args})\n\
+         async_register_admin_service({args}, schema=None)\n\
+         requests.get(url, {})\n",
+        vec!["cmd=cmd"; 5_000].join(", ")
+    );
+    let result = scan(&source);
+    assert!(result.error.is_none(), "{:?}", result.error);
+    // The command of `shell=True` and the service of `schema=None` are found among
+    // the 5,000 arguments; the registration whose fourth argument is positional
+    // (line 7) has a schema.
+    assert_eq!(
+        places(&result),
+        [
+            ("HAS304", 4, 1),
+            ("HAS702", 5, 1),
+            ("HAS401", 8, 1),
+            ("HAS304", 9, 1)
+        ]
+    );
+}
+
+/// Thousands of findings on one line: each finding's columns and suppression
+/// comment were looked up by reading the line from its start.
+#[test]
+fn thousands_of_findings_on_one_line_are_reported() {
+    let source = format!(
+        "import requests\nrequests.get(url, timeout=5, {})\n",
+        vec!["verify=False"; 5_000].join(", ")
+    );
+    let result = scan(&source);
+    assert_eq!(result.findings.len(), 5_000);
+    let columns: Vec<usize> = result.findings.iter().map(|f| f.start.column).collect();
+    let expected: Vec<usize> = (0..5_000).map(|i| 30 + i * 14).collect();
+    assert_eq!(columns, expected);
+    assert!(result.findings.iter().all(|f| f.rule.id == "HAS301"));
+}
+
 #[test]
 fn line_endings_give_the_lines_python_sees() {
     let lf = "import pickle\n\ndef f(b):\n    return pickle.loads(b)\n";
@@ -210,6 +259,106 @@ fn an_empty_repository_and_one_without_python_are_clean() {
 }
 
 #[cfg(unix)]
+/// A file that cannot be read is named on stderr and as a SARIF tool notification,
+/// the other files are scanned, and the exit code is what the findings make it.
+///
+/// CI runs as root, which reads a file whatever its mode. There the scan runs
+/// under `setpriv` (util-linux) without the capabilities that bypass file
+/// permissions (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`), so that the mode-000
+/// file is unreadable to hassec for real, as it is to any other user.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_reported_and_the_rest_scanned() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked.py");
+    std::fs::write(&locked, "import pickle\nx = pickle.loads(b)\n").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let ok = dir.path().join("ok.py");
+    std::fs::write(&ok, "import pickle\ny = pickle.loads(b)\n").unwrap();
+    // Reading it anyway is what root (or CAP_DAC_OVERRIDE) does.
+    let privileged = std::fs::read(&locked).is_ok();
+    let scan = |args: &[&str]| {
+        let mut command = if privileged {
+            let mut command = Command::new("setpriv");
+            command.args([
+                "--inh-caps=-dac_override,-dac_read_search",
+                "--bounding-set=-dac_override,-dac_read_search",
+                "--",
+            ]);
+            command.arg(assert_cmd::cargo::cargo_bin("hassec"));
+            command
+        } else {
+            Command::cargo_bin("hassec").unwrap()
+        };
+        command
+            .env("NO_COLOR", "1")
+            .current_dir(dir.path())
+            .args(["scan", "--isolated", "--no-cache"])
+            .args(args);
+        command
+    };
+    const CANNOT_READ: &str = "locked.py: cannot read: Permission denied";
+
+    let output = scan(&["."]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(CANNOT_READ),
+        "the file was not refused (privileged: {privileged}; as root this test needs \
+         setpriv and CAP_SETPCAP): {stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ok.py:2:5: HAS703"), "{stdout}");
+    assert!(!stdout.contains("locked.py"), "{stdout}");
+    assert!(stdout.contains("in 1 file"), "{stdout}");
+    assert_eq!(output.status.code(), Some(1), "the finding in ok.py");
+
+    scan(&[".", "--format", "sarif", "-o", "report.sarif"])
+        .assert()
+        .code(1);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.sarif")).unwrap())
+            .unwrap();
+    let run = &sarif["runs"][0];
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "ok.py"
+    );
+    let invocation = &run["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], true);
+    let notifications = invocation["toolExecutionNotifications"].as_array().unwrap();
+    assert_eq!(notifications.len(), 1, "{notifications:?}");
+    assert_eq!(notifications[0]["level"], "error");
+    assert_eq!(
+        notifications[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "locked.py"
+    );
+    assert!(
+        notifications[0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot read: Permission denied"),
+        "{notifications:?}"
+    );
+
+    // Without findings elsewhere, an unreadable file does not fail the run: the
+    // exit code counts findings only (README, exit codes).
+    std::fs::write(&ok, "x = 1\n").unwrap();
+    scan(&["."])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(CANNOT_READ))
+        .stdout(predicate::str::contains("Found 0 findings"));
+    // Named on the command line, the same.
+    scan(&["locked.py", "ok.py"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(CANNOT_READ));
+}
+
 #[test]
 fn fifos_are_skipped_never_read() {
     let dir = tempfile::tempdir().unwrap();

@@ -53,15 +53,54 @@ pub fn argument_at<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[&str]) 
     let Some(arguments) = ctx.parent(node).filter(|p| p.kind() == "argument_list") else {
         return false;
     };
-    // One pass over the arguments: `prev_named_sibling` climbs to the parent at
-    // each step, which a call with thousands of arguments makes quadratic.
+    // One pass over the arguments, and no further than the position asked for: a
+    // query capturing every argument of a call asks once per argument, and
+    // counting all the arguments before each would make a call with thousands
+    // of them quadratic (as would `prev_named_sibling`, which climbs to the
+    // parent at each step).
     let mut cursor = arguments.walk();
-    let before = arguments
+    let mut before = 0;
+    for argument in arguments.named_children(&mut cursor) {
+        if argument.id() == node.id() {
+            return before == position;
+        }
+        if argument.kind() != "comment" {
+            before += 1;
+            if before > position {
+                return false;
+            }
+        }
+    }
+    false
+}
+
+/// Check `keyword-value`: the call (or its argument list) passes the keyword named
+/// by the first string with a value written exactly as the second string
+/// (`shell` `True`, `schema` `None`). A rule asks this of the argument list it
+/// captured once, rather than capturing the keyword as a sibling of another
+/// argument: a pattern `(argument_list (_) @a (keyword_argument ...))` keeps one
+/// partial match per argument waiting for the keyword, and tree-sitter compares
+/// those with each other at every step, which a call with thousands of arguments
+/// turns into minutes.
+pub fn keyword_value(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
+    let (Some(keyword), Some(value)) = (strings.first(), strings.get(1)) else {
+        return false;
+    };
+    let Some(arguments) = argument_list(node) else {
+        return false;
+    };
+    let mut cursor = arguments.walk();
+    arguments
         .named_children(&mut cursor)
-        .take_while(|argument| argument.id() != node.id())
-        .filter(|argument| argument.kind() != "comment")
-        .count();
-    before == position
+        .filter(|argument| argument.kind() == "keyword_argument")
+        .any(|argument| {
+            argument
+                .child_by_field_name("name")
+                .is_some_and(|n| ctx.text(n) == *keyword)
+                && argument
+                    .child_by_field_name("value")
+                    .is_some_and(|v| ctx.text(v) == *value)
+        })
 }
 
 fn argument_list(node: Node) -> Option<Node> {
@@ -77,17 +116,10 @@ fn argument_list(node: Node) -> Option<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        checks::test_support::{find, parse},
-        rules::vocabulary::Vocabulary,
-    };
+    use crate::checks::test_support::{Snippet, passes};
 
     fn given(call: &str, strings: &[&str]) -> bool {
-        let source = format!("{call}\n");
-        let tree = parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        argument_given(&ctx, find(&tree, &source, "call", call), strings)
+        passes(argument_given, &format!("{call}\n"), "call", call, strings)
     }
 
     #[test]
@@ -110,17 +142,48 @@ mod tests {
 
     #[test]
     fn positions_skip_comments() {
-        let source = "os.system(  # why\n    cmd, flag)\n";
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let cmd = find(&tree, source, "identifier", "cmd");
-        let flag = find(&tree, source, "identifier", "flag");
-        let comment = find(&tree, source, "comment", "# why");
+        let snippet = Snippet::new("os.system(  # why\n    cmd, flag)\n");
+        let ctx = snippet.ctx();
+        let cmd = snippet.find("identifier", "cmd");
+        let flag = snippet.find("identifier", "flag");
+        let comment = snippet.find("comment", "# why");
         assert!(argument_at(&ctx, cmd, &["0"]));
         assert!(!argument_at(&ctx, cmd, &["1"]));
         assert!(argument_at(&ctx, flag, &["1"]));
         assert!(!argument_at(&ctx, comment, &["0"]));
+    }
+
+    #[test]
+    fn keyword_values_are_compared_as_written() {
+        let value = |call: &str, strings: &[&str]| {
+            passes(keyword_value, &format!("{call}\n"), "call", call, strings)
+        };
+        assert!(value("run(cmd, shell=True)", &["shell", "True"]));
+        assert!(value(
+            "run(cmd, check=True, shell=True)",
+            &["shell", "True"]
+        ));
+        assert!(!value("run(cmd, shell=False)", &["shell", "True"]));
+        assert!(!value("run(cmd, shell=flag)", &["shell", "True"]));
+        assert!(!value("run(cmd, True)", &["shell", "True"]));
+        assert!(!value("run(cmd, **{'shell': True})", &["shell", "True"]));
+        assert!(value(
+            "register(h, d, s, f, schema=None)",
+            &["schema", "None"]
+        ));
+        assert!(!value("register(h, d, s, f)", &["schema", "None"]));
+        assert!(!value("register(h, d, s, f, schema=None)", &["schema"]));
+    }
+
+    #[test]
+    fn positions_stop_at_the_one_asked_for() {
+        let snippet = Snippet::new("f(a, b, c, d)\n");
+        let ctx = snippet.ctx();
+        let c = snippet.find("identifier", "c");
+        assert!(argument_at(&ctx, c, &["2"]));
+        assert!(!argument_at(&ctx, c, &["0"]));
+        assert!(!argument_at(&ctx, c, &["3"]));
+        assert!(!argument_at(&ctx, c, &["x"]));
     }
 
     #[test]

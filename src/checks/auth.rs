@@ -107,21 +107,15 @@ fn catches_auth_failure<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        checks::test_support::{find, parse},
-        rules::vocabulary::Vocabulary,
-    };
+    use crate::checks::test_support::passes;
 
     fn handles(source: &str, statement: &str) -> bool {
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
         let kind = if statement.starts_with("return") {
             "return_statement"
         } else {
             "raise_statement"
         };
-        handles_auth_failure(&ctx, find(&tree, source, kind, statement), &[])
+        passes(handles_auth_failure, source, kind, statement, &[])
     }
 
     #[test]

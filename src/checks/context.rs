@@ -37,6 +37,9 @@ pub struct FileContext<'a> {
     tainted_locals: RefCell<HashMap<usize, Rc<HashMap<String, usize>>>>,
     /// The source in lowercase, for questions about the words a file uses.
     lowercase: OnceCell<String>,
+    /// The answers `mentions` gave, by word: each question reads the whole file,
+    /// and a file with thousands of candidate names asks the same few words again.
+    mentioned: RefCell<HashMap<String, bool>>,
     module_constants: OnceCell<HashMap<String, String>>,
     /// The kinds of the flow classes the file defines.
     flow_kinds: OnceCell<Vec<FlowKind>>,
@@ -70,6 +73,7 @@ impl<'a> FileContext<'a> {
             assignments: RefCell::new(HashMap::new()),
             tainted_locals: RefCell::new(HashMap::new()),
             lowercase: OnceCell::new(),
+            mentioned: RefCell::new(HashMap::new()),
             parents: OnceCell::new(),
             descent_cost: Cell::new(0),
         }
@@ -119,9 +123,15 @@ impl<'a> FileContext<'a> {
 
     /// Does the file's text contain `word` (lowercase), case-insensitively?
     pub fn mentions(&self, word: &str) -> bool {
-        self.lowercase
+        if let Some(&known) = self.mentioned.borrow().get(word) {
+            return known;
+        }
+        let found = self
+            .lowercase
             .get_or_init(|| String::from_utf8_lossy(self.source).to_lowercase())
-            .contains(word)
+            .contains(word);
+        self.mentioned.borrow_mut().insert(word.to_string(), found);
+        found
     }
 
     /// The `name = value` assignments of a scope, computed once, as the byte

@@ -391,7 +391,7 @@ pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     const SOURCE: &str = r#"
 from homeassistant.components.diagnostics import async_redact_data
@@ -411,11 +411,10 @@ async def async_get_config_entry_diagnostics(hass, entry):
 
     #[test]
     fn entry_mappings_are_followed_to_the_return() {
-        let tree = test_support::parse(SOURCE);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(SOURCE.as_bytes(), &tree, &vocabulary);
+        let snippet = Snippet::new(SOURCE);
+        let ctx = snippet.ctx();
         let mut verdicts = Vec::new();
-        flow::visit(tree.root_node(), &mut |n| {
+        flow::visit(snippet.root(), &mut |n| {
             if is_entry_mapping(&ctx, n) {
                 verdicts.push((
                     n.start_byte(),
@@ -454,11 +453,10 @@ class Flow(ConfigFlow, domain="demo"):
 async def async_get_config_entry_diagnostics(hass, entry):
     return async_redact_data(entry.as_dict(), TO_REDACT), async_redact_data(entry.data, FULL), async_redact_data(hass.data, TO_REDACT)
 "#;
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
         let mut verdicts = Vec::new();
-        flow::visit(tree.root_node(), &mut |n| {
+        flow::visit(snippet.root(), &mut |n| {
             if n.kind() == "call" && callee_name(&ctx, n) == "async_redact_data" {
                 let keys = flow::positional_args(n)[1];
                 verdicts.push((

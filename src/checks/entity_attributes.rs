@@ -192,22 +192,12 @@ fn returns_text(function: Node, returned: &str, source: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     /// Does the entry of `kind` starting with `entry` in `source` feed the attributes?
     fn entry(source: &str, kind: &str, entry: &str) -> bool {
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let mut stack = vec![tree.root_node()];
-        while let Some(node) = stack.pop() {
-            if node.kind() == kind && ctx.text(node).starts_with(entry) {
-                return is_entity_attribute_entry(&ctx, node, &[]);
-            }
-            let mut cursor = node.walk();
-            stack.extend(node.children(&mut cursor));
-        }
-        panic!("no {kind} {entry}");
+        let snippet = Snippet::new(source);
+        is_entity_attribute_entry(&snippet.ctx(), snippet.find_starting(kind, entry), &[])
     }
 
     #[test]

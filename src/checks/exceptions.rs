@@ -162,7 +162,7 @@ fn raised_with_keys_only<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     #[test]
     fn exception_text_is_told_from_translation_keys() {
@@ -187,11 +187,10 @@ def step(self):
 def check():
     raise KeyCarrier("invalid_host")
 "#;
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
         let mut verdicts = Vec::new();
-        flow::visit(tree.root_node(), &mut |n| {
+        flow::visit(snippet.root(), &mut |n| {
             if n.kind() == "assignment" {
                 let left = ctx.text(n.child_by_field_name("left").unwrap()).to_string();
                 let right = n.child_by_field_name("right").unwrap();

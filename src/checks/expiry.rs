@@ -258,18 +258,20 @@ pub fn expiry_without_buffer<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::passes;
 
     fn flagged(expression: &str) -> bool {
         let source = format!(
             "import time\nfrom datetime import datetime\nimport homeassistant.util.dt as dt_util\n\
              def ensure_token(self, token, now, expiration, expires_at, other_value):\n    if {expression}:\n        self.refresh()\n"
         );
-        let tree = test_support::parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let node = test_support::find(&tree, &source, "comparison_operator", expression);
-        expiry_without_buffer(&ctx, node, &[])
+        passes(
+            expiry_without_buffer,
+            &source,
+            "comparison_operator",
+            expression,
+            &[],
+        )
     }
 
     #[test]
@@ -293,11 +295,13 @@ mod tests {
             "import time\nimport homeassistant.util.dt as dt_util\n\
              def {name}(self):\n{prelude}    if {expression}:\n        {body}\n"
         );
-        let tree = test_support::parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let node = test_support::find(&tree, &source, "comparison_operator", expression);
-        expiry_without_buffer(&ctx, node, &[])
+        passes(
+            expiry_without_buffer,
+            &source,
+            "comparison_operator",
+            expression,
+            &[],
+        )
     }
 
     #[test]

@@ -859,14 +859,7 @@ fn uses_schema_flow_steps<'t>(ctx: &FileContext<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
-
-    fn with_ctx(source: &str, f: impl for<'t> FnOnce(&FileContext<'t>)) {
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        f(&ctx);
-    }
+    use crate::checks::test_support::Snippet;
 
     const FLOWS: &str = r#"
 from homeassistant import config_entries
@@ -917,62 +910,62 @@ class Plain:
 
     #[test]
     fn classes_get_their_flow_kind_through_imports_and_local_bases() {
-        with_ctx(FLOWS, |ctx| {
-            let kinds: Vec<(&str, FlowKind)> = flow_classes(ctx)
-                .into_iter()
-                .map(|(class, kind)| (ctx.text(class.child_by_field_name("name").unwrap()), kind))
-                .collect();
-            assert!(kinds.contains(&("Base", FlowKind::Config)));
-            assert!(kinds.contains(&("Flow", FlowKind::Config)), "{kinds:?}");
-            assert!(kinds.contains(&("Options", FlowKind::Options)));
-            assert!(kinds.contains(&("Helper", FlowKind::SchemaConfig)));
-            assert!(!kinds.iter().any(|(name, _)| *name == "Plain"));
-        });
+        let snippet = Snippet::new(FLOWS);
+        let ctx = &snippet.ctx();
+        let kinds: Vec<(&str, FlowKind)> = flow_classes(ctx)
+            .into_iter()
+            .map(|(class, kind)| (ctx.text(class.child_by_field_name("name").unwrap()), kind))
+            .collect();
+        assert!(kinds.contains(&("Base", FlowKind::Config)));
+        assert!(kinds.contains(&("Flow", FlowKind::Config)), "{kinds:?}");
+        assert!(kinds.contains(&("Options", FlowKind::Options)));
+        assert!(kinds.contains(&("Helper", FlowKind::SchemaConfig)));
+        assert!(!kinds.iter().any(|(name, _)| *name == "Plain"));
     }
 
     #[test]
     fn keys_resolve_through_constants() {
-        with_ctx(FLOWS, |ctx| {
-            let key = test_support::find(ctx.tree, FLOWS, "identifier", "CONF_APP_KEY");
-            assert_eq!(key_name(ctx, key).as_deref(), Some("application_key"));
-            let key = test_support::find(ctx.tree, FLOWS, "identifier", "CONF_API_KEY");
-            assert_eq!(key_name(ctx, key).as_deref(), Some("api_key"));
-            assert!(is_secret_key(ctx, key));
-            let host = test_support::find(ctx.tree, FLOWS, "identifier", "CONF_HOST");
-            assert!(!is_secret_key(ctx, host));
-        });
+        let snippet = Snippet::new(FLOWS);
+        let ctx = &snippet.ctx();
+        let key = snippet.find("identifier", "CONF_APP_KEY");
+        assert_eq!(key_name(ctx, key).as_deref(), Some("application_key"));
+        let key = snippet.find("identifier", "CONF_API_KEY");
+        assert_eq!(key_name(ctx, key).as_deref(), Some("api_key"));
+        assert!(is_secret_key(ctx, key));
+        let host = snippet.find("identifier", "CONF_HOST");
+        assert!(!is_secret_key(ctx, host));
     }
 
     #[test]
     fn step_forms_are_found_through_constants_suggested_values_helpers_and_step_ids() {
-        with_ctx(FLOWS, |ctx| {
-            let user = test_support::find(ctx.tree, FLOWS, "identifier", "user_input");
-            let forms = step_forms(ctx, user);
-            assert_eq!(forms.len(), 1);
-            let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
-                .into_iter()
-                .map(|f| f.key)
-                .collect();
-            assert_eq!(keys, ["host", "api_key"]);
-            assert_eq!(step_form_has_secret(ctx, user), Some(true));
+        let snippet = Snippet::new(FLOWS);
+        let ctx = &snippet.ctx();
+        let user = snippet.find("identifier", "user_input");
+        let forms = step_forms(ctx, user);
+        assert_eq!(forms.len(), 1);
+        let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
+        assert_eq!(keys, ["host", "api_key"]);
+        assert_eq!(step_form_has_secret(ctx, user), Some(true));
 
-            let host_form = test_support::find(ctx.tree, FLOWS, "string", "\"host\"");
-            let host_form = forms_in(ctx, enclosing_function(ctx, host_form).unwrap());
-            assert!(!schema_has_secret(ctx, host_form[0].schema));
+        let host_form = snippet.find("string", "\"host\"");
+        let host_form = forms_in(ctx, enclosing_function(ctx, host_form).unwrap());
+        assert!(!schema_has_secret(ctx, host_form[0].schema));
 
-            // `async_step_confirm` receives the form that `async_step_other` shows.
-            let info = test_support::find(ctx.tree, FLOWS, "identifier", "info");
-            assert_eq!(step_input_name(ctx, info), Some("info"));
-            assert_eq!(step_form_has_secret(ctx, info), Some(true));
+        // `async_step_confirm` receives the form that `async_step_other` shows.
+        let info = snippet.find("identifier", "info");
+        assert_eq!(step_input_name(ctx, info), Some("info"));
+        assert_eq!(step_form_has_secret(ctx, info), Some(true));
 
-            let options = test_support::find(ctx.tree, FLOWS, "string", "\"init\"");
-            let forms = forms_in(ctx, enclosing_function(ctx, options).unwrap());
-            let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
-                .into_iter()
-                .map(|f| f.key)
-                .collect();
-            assert_eq!(keys, ["application_key"]);
-        });
+        let options = snippet.find("string", "\"init\"");
+        let forms = forms_in(ctx, enclosing_function(ctx, options).unwrap());
+        let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
+            .into_iter()
+            .map(|f| f.key)
+            .collect();
+        assert_eq!(keys, ["application_key"]);
     }
 
     #[test]
@@ -993,23 +986,23 @@ class Options(OptionsFlow):
             step_id="init", data_schema=vol.Schema({vol.Required(CONF_PASSWORD): str})
         )
 "#;
-        with_ctx(source, |ctx| {
-            let data_args: Vec<Node> = {
-                let mut found = Vec::new();
-                visit(ctx.tree.root_node(), &mut |n| {
-                    if n.kind() == "call" && callee_name(ctx, n) == "async_create_entry" {
-                        found.push(keyword_arg(ctx, n, "data").unwrap());
-                    }
-                });
-                found.sort_by_key(|n| n.start_byte());
-                found
-            };
-            let verdicts: Vec<bool> = data_args
-                .iter()
-                .map(|arg| stores_secret(ctx, *arg, &[]))
-                .collect();
-            assert_eq!(verdicts, [true, false, true]);
-        });
+        let snippet = Snippet::new(source);
+        let ctx = &snippet.ctx();
+        let data_args: Vec<Node> = {
+            let mut found = Vec::new();
+            visit(snippet.root(), &mut |n| {
+                if n.kind() == "call" && callee_name(ctx, n) == "async_create_entry" {
+                    found.push(keyword_arg(ctx, n, "data").unwrap());
+                }
+            });
+            found.sort_by_key(|n| n.start_byte());
+            found
+        };
+        let verdicts: Vec<bool> = data_args
+            .iter()
+            .map(|arg| stores_secret(ctx, *arg, &[]))
+            .collect();
+        assert_eq!(verdicts, [true, false, true]);
     }
 
     #[test]
@@ -1023,10 +1016,12 @@ class Options(OptionsFlow):
         source
             .push_str("        return self.async_show_form(step_id='user', data_schema=schema)\n");
         let started = std::time::Instant::now();
-        with_ctx(&source, |ctx| {
-            let user = test_support::find(ctx.tree, &source, "identifier", "user_input");
+        {
+            let snippet = Snippet::new(&source);
+            let ctx = &snippet.ctx();
+            let user = snippet.find("identifier", "user_input");
             assert_eq!(step_form_has_secret(ctx, user), Some(false));
-        });
+        }
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
@@ -1043,30 +1038,36 @@ STEP_USER = vol.Schema({vol.Required("token"): str})
 class Flow(ConfigFlow, domain="x"):
     pass
 "#;
-        with_ctx(source, |ctx| {
+        {
+            let snippet = Snippet::new(source);
+            let ctx = &snippet.ctx();
             let dict_of = |key: &str| {
-                let s = test_support::find(ctx.tree, source, "string", key);
+                let s = snippet.find("string", key);
                 ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap()
             };
             assert!(!is_form_schema(ctx, dict_of("\"api_key\""), &[]));
             assert!(!is_form_schema(ctx, dict_of("\"pin\""), &[]));
             assert!(is_form_schema(ctx, dict_of("\"token\""), &[]));
-        });
+        }
         let form_named_config = "from homeassistant.config_entries import ConfigFlow\nimport voluptuous as vol\nCONFIG_SCHEMA = vol.Schema({vol.Required('api_key'): str})\nclass F(ConfigFlow):\n    pass\n";
-        with_ctx(form_named_config, |ctx| {
-            let s = test_support::find(ctx.tree, form_named_config, "string", "'api_key'");
+        {
+            let snippet = Snippet::new(form_named_config);
+            let ctx = &snippet.ctx();
+            let s = snippet.find("string", "'api_key'");
             let dict = ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
             assert!(
                 is_form_schema(ctx, dict, &[]),
                 "a flow's form named CONFIG_SCHEMA"
             );
-        });
+        }
         let yaml_only =
             "import voluptuous as vol\nS = vol.Schema({vol.Required('api_key'): str})\n";
-        with_ctx(yaml_only, |ctx| {
-            let s = test_support::find(ctx.tree, yaml_only, "string", "'api_key'");
+        {
+            let snippet = Snippet::new(yaml_only);
+            let ctx = &snippet.ctx();
+            let s = snippet.find("string", "'api_key'");
             let dict = ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
             assert!(!is_form_schema(ctx, dict, &[]));
-        });
+        }
     }
 }

@@ -114,7 +114,7 @@ fn mentions_password<'t>(ctx: &FileContext<'t>, selector: Node<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     #[test]
     fn plain_text_and_selectors_are_told_apart() {
@@ -131,11 +131,10 @@ S = {
     vol.Optional("auth_key"): int,
 }
 "#;
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
         let mut fired = Vec::new();
-        flow::visit(tree.root_node(), &mut |n| {
+        flow::visit(snippet.root(), &mut |n| {
             if n.kind() == "pair" && is_unmasked_secret_field(&ctx, n, &[]) {
                 fired.push((
                     n.start_byte(),

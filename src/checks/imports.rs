@@ -179,18 +179,17 @@ pub fn qualname_matches<'t>(ctx: &FileContext<'t>, node: Node<'t>, patterns: &[&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::test_support::{find, parse};
+    use crate::checks::test_support::Snippet;
 
     fn resolve(source: &str, expression: &str) -> Option<String> {
-        let tree = parse(source);
-        let table = ImportTable::of(tree.root_node(), source.as_bytes());
+        let snippet = Snippet::new(source);
+        let table = ImportTable::of(snippet.root(), source.as_bytes());
         let kind = if expression.contains('.') {
             "attribute"
         } else {
             "identifier"
         };
-        let node = find(&tree, source, kind, expression);
-        table.qualified_name(node, source.as_bytes())
+        table.qualified_name(snippet.find(kind, expression), source.as_bytes())
     }
 
     #[test]
@@ -253,8 +252,8 @@ class K:
                         case 1:
                             from pickle import loads
 ";
-        let tree = parse(source);
-        let table = ImportTable::of(tree.root_node(), source.as_bytes());
+        let snippet = Snippet::new(source);
+        let table = ImportTable::of(snippet.root(), source.as_bytes());
         for (local, qualified) in [
             ("json", "ujson"),
             ("fallback", "json"),

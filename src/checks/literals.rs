@@ -42,20 +42,11 @@ fn literal(node: Node) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     fn is_literal_expr(expression: &str) -> bool {
-        let source = format!("x = {expression}\n");
-        let tree = parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let value = tree
-            .root_node()
-            .named_child(0)
-            .and_then(|statement| statement.named_child(0))
-            .and_then(|assignment| assignment.child_by_field_name("right"))
-            .unwrap();
-        is_literal(&ctx, value, &[])
+        let snippet = Snippet::new(&format!("x = {expression}\n"));
+        is_literal(&snippet.ctx(), snippet.assigned(0), &[])
     }
 
     #[test]

@@ -160,20 +160,13 @@ fn is_auth_object<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     fn verdict(source: &str, arg: &str) -> bool {
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let call = test_support::find(
-            &tree,
-            source,
-            "expression_statement",
-            &format!("log({arg})"),
-        );
+        let snippet = Snippet::new(source);
+        let call = snippet.find("expression_statement", &format!("log({arg})"));
         let node = flow::positional_args(call.named_child(0).unwrap())[0];
-        is_credential_mapping(&ctx, node, &[])
+        is_credential_mapping(&snippet.ctx(), node, &[])
     }
 
     #[test]
@@ -217,11 +210,10 @@ class Flow(ConfigFlow, domain="x"):
         log(user_input)
         return self.async_show_form(step_id="host", data_schema=vol.Schema({vol.Required("host"): str}))
 "#;
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
         let mut verdicts = Vec::new();
-        flow::visit(tree.root_node(), &mut |n| {
+        flow::visit(snippet.root(), &mut |n| {
             if n.kind() == "call" && callee_name(&ctx, n) == "log" {
                 let arg = flow::positional_args(n)[0];
                 verdicts.push((n.start_byte(), is_credential_mapping(&ctx, arg, &[])));

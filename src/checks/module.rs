@@ -48,20 +48,16 @@ pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> b
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     fn defines(source: &str, names: &[&str]) -> bool {
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        module_defines(&ctx, tree.root_node(), names)
+        let snippet = Snippet::new(source);
+        module_defines(&snippet.ctx(), snippet.root(), names)
     }
 
     fn script(source: &str) -> bool {
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        is_script_module(&ctx, tree.root_node(), &[])
+        let snippet = Snippet::new(source);
+        is_script_module(&snippet.ctx(), snippet.root(), &[])
     }
 
     #[test]

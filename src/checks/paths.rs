@@ -311,22 +311,12 @@ fn registered_handlers<'a>(ctx: &FileContext<'a>) -> (HashSet<&'a str>, HashSet<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        checks::test_support::{find, parse},
-        rules::vocabulary::Vocabulary,
-    };
+    use crate::checks::test_support::Snippet;
 
     /// Is the first argument of the call `call` untrusted?
     fn untrusted(source: &str, call: &str) -> bool {
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let node = find(&tree, source, "call", call);
-        let argument = node
-            .child_by_field_name("arguments")
-            .and_then(|a| a.named_child(0))
-            .unwrap();
-        untrusted_path(&ctx, argument, &[])
+        let snippet = Snippet::new(source);
+        untrusted_path(&snippet.ctx(), snippet.argument(call, 0), &[])
     }
 
     #[test]

@@ -17,30 +17,27 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::{
-        checks::test_support, rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts,
-    };
+    use crate::{checks::test_support::Snippet, scan::integration::IntegrationFacts};
 
     #[test]
     fn the_file_alone_or_the_integration_decides() {
-        let vocabulary = Vocabulary::default();
-        let without = "raise ConfigEntryAuthFailed\n";
-        let tree = test_support::parse(without);
-        let ctx = FileContext::new(without.as_bytes(), &tree, &vocabulary);
-        assert!(integration_lacks_reauth(&ctx, tree.root_node(), &[]));
+        let without = Snippet::new("raise ConfigEntryAuthFailed\n");
+        assert!(integration_lacks_reauth(
+            &without.ctx(),
+            without.root(),
+            &[]
+        ));
 
-        let with = "class F:\n    async def async_step_reauth(self, data):\n        pass\nraise ConfigEntryAuthFailed\n";
-        let tree = test_support::parse(with);
-        let ctx = FileContext::new(with.as_bytes(), &tree, &vocabulary);
-        assert!(!integration_lacks_reauth(&ctx, tree.root_node(), &[]));
+        let with = Snippet::new(
+            "class F:\n    async def async_step_reauth(self, data):\n        pass\nraise ConfigEntryAuthFailed\n",
+        );
+        assert!(!integration_lacks_reauth(&with.ctx(), with.root(), &[]));
 
-        let tree = test_support::parse(without);
         let facts = IntegrationFacts {
             has_reauth: true,
             ..IntegrationFacts::default()
         };
-        let ctx = FileContext::new(without.as_bytes(), &tree, &vocabulary)
-            .with_integration(Some(Arc::new(facts)));
-        assert!(!integration_lacks_reauth(&ctx, tree.root_node(), &[]));
+        let ctx = without.ctx().with_integration(Some(Arc::new(facts)));
+        assert!(!integration_lacks_reauth(&ctx, without.root(), &[]));
     }
 }

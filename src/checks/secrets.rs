@@ -434,30 +434,20 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::{Snippet, any_passes, passes};
 
     /// Is the first expression `target` (of kind `kind`) in `source` secret-sourced?
     fn sourced_in(source: &str, kind: &str, target: &str) -> bool {
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let node = test_support::find(&tree, source, kind, target);
-        is_secret_sourced(&ctx, node, &[])
+        passes(is_secret_sourced, source, kind, target, &[])
     }
 
     /// Is the argument of `log(...)`, after `body` in a function, secret-sourced?
     fn log_arg_sourced(body: &str, arg: &str) -> bool {
-        let source = format!("def f(self, entry, data):\n{body}\n    log({arg})\n");
-        let tree = test_support::parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let call = test_support::find(&tree, &source, "call", &format!("log({arg})"));
-        let argument = call
-            .child_by_field_name("arguments")
-            .unwrap()
-            .named_child(0)
-            .unwrap();
-        is_secret_sourced(&ctx, argument, &[])
+        let snippet = Snippet::new(&format!(
+            "def f(self, entry, data):\n{body}\n    log({arg})\n"
+        ));
+        let argument = snippet.argument(&format!("log({arg})"), 0);
+        is_secret_sourced(&snippet.ctx(), argument, &[])
     }
 
     #[test]
@@ -521,16 +511,9 @@ mod tests {
     #[test]
     fn taint_stays_inside_its_function() {
         let source = "def a(entry):\n    x = entry.data[CONF_PASSWORD]\n\ndef b(x):\n    log(x)\n";
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let log_call = test_support::find(&tree, source, "call", "log(x)");
-        let argument = log_call
-            .child_by_field_name("arguments")
-            .unwrap()
-            .named_child(0)
-            .unwrap();
-        assert!(!is_secret_sourced(&ctx, argument, &[]));
+        let snippet = Snippet::new(source);
+        let argument = snippet.argument("log(x)", 0);
+        assert!(!is_secret_sourced(&snippet.ctx(), argument, &[]));
         assert!(sourced_in(source, "subscript", "entry.data[CONF_PASSWORD]"));
     }
 
@@ -567,19 +550,7 @@ mod tests {
     }
 
     fn hardcoded(source: &str) -> bool {
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let mut stack = vec![tree.root_node()];
-        let mut any = false;
-        while let Some(node) = stack.pop() {
-            if node.kind() == "string" {
-                any |= is_hardcoded_secret(&ctx, node, &[]);
-            }
-            let mut cursor = node.walk();
-            stack.extend(node.children(&mut cursor));
-        }
-        any
+        any_passes(is_hardcoded_secret, source, "string", "")
     }
 
     #[test]

@@ -44,20 +44,13 @@ fn quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::Snippet;
 
     fn is_quoted(expression: &str) -> bool {
-        let source = format!("import shlex\nfrom shlex import quote\nx = {expression}\n");
-        let tree = parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let value = tree
-            .root_node()
-            .named_child(2)
-            .and_then(|statement| statement.named_child(0))
-            .and_then(|assignment| assignment.child_by_field_name("right"))
-            .unwrap();
-        is_shell_quoted(&ctx, value, &[])
+        let snippet = Snippet::new(&format!(
+            "import shlex\nfrom shlex import quote\nx = {expression}\n"
+        ));
+        is_shell_quoted(&snippet.ctx(), snippet.assigned(2), &[])
     }
 
     #[test]

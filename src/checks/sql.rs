@@ -305,22 +305,12 @@ fn constant<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        checks::test_support::{find, parse},
-        rules::vocabulary::Vocabulary,
-    };
+    use crate::checks::test_support::Snippet;
 
     /// Is the first argument of the last `execute(...)` call dynamic SQL?
     fn dynamic(source: &str, call: &str) -> bool {
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let node = find(&tree, source, "call", call);
-        let argument = node
-            .child_by_field_name("arguments")
-            .and_then(|a| a.named_child(0))
-            .unwrap();
-        dynamic_sql(&ctx, argument, &[])
+        let snippet = Snippet::new(source);
+        dynamic_sql(&snippet.ctx(), snippet.argument(call, 0), &[])
     }
 
     #[test]

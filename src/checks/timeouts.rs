@@ -231,16 +231,10 @@ fn makes_timed_client<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        checks::test_support::{find, parse},
-        rules::vocabulary::Vocabulary,
-    };
+    use crate::checks::test_support::{CheckFn, Snippet, passes};
 
-    fn check(source: &str, kind: &str, text: &str, f: crate::checks::CheckFn) -> bool {
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        f(&ctx, find(&tree, source, kind, text), &[])
+    fn check(source: &str, kind: &str, text: &str, f: CheckFn) -> bool {
+        passes(f, source, kind, text, &[])
     }
 
     #[test]
@@ -317,10 +311,9 @@ mod tests {
             "self._session",
             is_http_session
         ));
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let call = find(&tree, source, "call", "session.get(b)");
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
+        let call = snippet.find("call", "session.get(b)");
         let object = call
             .child_by_field_name("function")
             .unwrap()
@@ -341,7 +334,8 @@ mod tests {
             "session.get(g)",
             "session.delete(h)",
         ] {
-            let object = find(&tree, source, "call", call)
+            let object = snippet
+                .find("call", call)
                 .child_by_field_name("function")
                 .and_then(|f| f.child_by_field_name("object"))
                 .unwrap();

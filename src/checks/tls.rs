@@ -151,14 +151,10 @@ fn condition_polarity(condition: Node, source: &[u8]) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::passes;
 
     fn opt_out(source: &str, target: &str) -> bool {
-        let tree = test_support::parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let node = test_support::find(&tree, source, "assignment", target);
-        is_verification_opt_out(&ctx, node, &[])
+        passes(is_verification_opt_out, source, "assignment", target, &[])
     }
 
     #[test]

@@ -152,15 +152,12 @@ pub fn credentials_in_url<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support::parse, rules::vocabulary::Vocabulary};
+    use crate::checks::test_support::{CheckFn, Snippet, passes};
 
     /// Runs `check` on the value of the last statement of `body`, inside a function.
-    fn on_value(check: crate::checks::CheckFn, body: &str) -> bool {
-        let source = format!("def f(self, entry, host):\n{body}\n");
-        let tree = parse(&source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let function = tree.root_node().named_child(0).unwrap();
+    fn on_value(check: CheckFn, body: &str) -> bool {
+        let snippet = Snippet::new(&format!("def f(self, entry, host):\n{body}\n"));
+        let function = snippet.root().named_child(0).unwrap();
         let block = function.child_by_field_name("body").unwrap();
         let last = block
             .named_child(block.named_child_count() as u32 - 1)
@@ -169,7 +166,7 @@ mod tests {
             .named_child(0)
             .and_then(|a| a.child_by_field_name("right"))
             .unwrap();
-        check(&ctx, value, &[])
+        check(&snippet.ctx(), value, &[])
     }
 
     #[test]
@@ -204,11 +201,7 @@ mod tests {
     }
 
     fn query_parameter_in(source: &str, pair: &str) -> bool {
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let node = crate::checks::test_support::find(&tree, source, "pair", pair);
-        is_query_parameter(&ctx, node, &[])
+        passes(is_query_parameter, source, "pair", pair, &[])
     }
 
     #[test]

@@ -534,19 +534,14 @@ pub fn is_namespace_url(url: &str, host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::test_support::parse;
+    use crate::checks::test_support::Snippet;
 
     /// Flattens the value of `x = <expression>` and shows holes as `#`, each
     /// part as its source text.
     fn flat(expression: &str) -> (String, Vec<String>) {
-        let source = format!("x = {expression}\n");
-        let tree = parse(&source);
-        let value = tree
-            .root_node()
-            .named_child(0)
-            .and_then(|s| s.named_child(0))
-            .and_then(|a| a.child_by_field_name("right"))
-            .unwrap();
+        let snippet = Snippet::new(&format!("x = {expression}\n"));
+        let source = &snippet.source;
+        let value = snippet.assigned(0);
         let built = flatten(value, source.as_bytes()).expect("builds a string");
         let parts = built
             .parts
@@ -584,33 +579,19 @@ mod tests {
     #[test]
     fn templates_in_module_constants_flatten() {
         let source = "IMAGE_URL = '/api/proxy/{0}?token={1}'\nx = IMAGE_URL.format(eid, token)\ny = lower.format(a)\n";
-        let tree = parse(source);
-        let value = |index: u32| {
-            tree.root_node()
-                .named_child(index)
-                .and_then(|s| s.named_child(0))
-                .and_then(|a| a.child_by_field_name("right"))
-                .unwrap()
-        };
-        let built = flatten(value(1), source.as_bytes()).expect("a constant template");
+        let snippet = Snippet::new(source);
+        let built = flatten(snippet.assigned(1), source.as_bytes()).expect("a constant template");
         assert_eq!(built.template.replace(HOLE, "#"), "/api/proxy/#?token=#");
         assert!(
-            flatten(value(2), source.as_bytes()).is_none(),
+            flatten(snippet.assigned(2), source.as_bytes()).is_none(),
             "not a constant"
         );
     }
 
     #[test]
     fn numbers_added_build_no_string() {
-        let source = "x = a + 1\n";
-        let tree = parse(source);
-        let value = tree
-            .root_node()
-            .named_child(0)
-            .and_then(|s| s.named_child(0))
-            .and_then(|a| a.child_by_field_name("right"))
-            .unwrap();
-        assert!(flatten(value, source.as_bytes()).is_none());
+        let snippet = Snippet::new("x = a + 1\n");
+        assert!(flatten(snippet.assigned(0), snippet.source.as_bytes()).is_none());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCursor, QueryPredicateArg, Tree};
 
-use super::{position::position, suppress::Suppressions};
+use super::{position::Positions, suppress::Suppressions};
 use crate::{
     checks::{self, Check, FileContext},
     finding::{Finding, Suppressed},
@@ -148,14 +148,15 @@ impl Engine {
         let hashes = line_hashes(text);
         let parsed = std::str::from_utf8(ctx.source).unwrap_or(text);
         let suppressions = Suppressions::new(parsed, tree);
+        let mut positions = Positions::new(text);
         for (rule, level, node, message) in raw {
-            let start = position(text, node.start_byte(), node.start_position());
+            let start = positions.at(node.start_byte(), node.start_position());
             let finding = Finding {
                 rule,
                 level,
                 path: path.to_string(),
                 start,
-                end: position(text, node.end_byte(), node.end_position()),
+                end: positions.at(node.end_byte(), node.end_position()),
                 message,
                 fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
             };

@@ -3,7 +3,11 @@
 //! `# hassec: ignore` for every rule; `# hassec: ignore-file[HAS105]` in the
 //! file's first comment block; and bandit's `# nosec`.
 
-use std::{cell::RefCell, collections::HashSet, sync::LazyLock};
+use std::{
+    cell::RefCell,
+    collections::{HashMap, HashSet},
+    sync::LazyLock,
+};
 
 use regex::Regex;
 use tree_sitter::Tree;
@@ -75,6 +79,9 @@ pub struct Suppressions<'a> {
     /// (comment line, rule id) of every suppression that applied; line 0 for the
     /// file's `ignore-file` directives.
     used: RefCell<HashSet<(usize, String)>>,
+    /// `comment_on_line`'s answers by line: each reads the whole line, and
+    /// thousands of findings may share one.
+    comments: RefCell<HashMap<usize, Option<&'a str>>>,
 }
 
 impl<'a> Suppressions<'a> {
@@ -88,6 +95,7 @@ impl<'a> Suppressions<'a> {
             line_starts,
             file_rules: Vec::new(),
             used: RefCell::new(HashSet::new()),
+            comments: RefCell::new(HashMap::new()),
         };
         suppressions.file_rules = suppressions.file_directives();
         suppressions
@@ -209,6 +217,15 @@ impl<'a> Suppressions<'a> {
 
     /// The comment on `line`, if its `#` starts a real comment (not a string).
     fn comment_on_line(&self, line: usize) -> Option<&'a str> {
+        if let Some(known) = self.comments.borrow().get(&line) {
+            return *known;
+        }
+        let comment = self.find_comment_on_line(line);
+        self.comments.borrow_mut().insert(line, comment);
+        comment
+    }
+
+    fn find_comment_on_line(&self, line: usize) -> Option<&'a str> {
         let (start, text) = self.line_text(line)?;
         if !text.contains("hassec") && !text.contains("nosec") {
             return None;
