@@ -55,6 +55,8 @@ pub struct FileContext<'a> {
     parents: OnceCell<FxHashMap<usize, Node<'a>>>,
     /// What those walks have cost so far: the children they looked at.
     descent_cost: Cell<usize>,
+    /// The path from the root to the last node whose parent was asked.
+    last_path: RefCell<Vec<Node<'a>>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -76,15 +78,19 @@ impl<'a> FileContext<'a> {
             mentioned: RefCell::new(HashMap::new()),
             parents: OnceCell::new(),
             descent_cost: Cell::new(0),
+            last_path: RefCell::new(Vec::new()),
         }
     }
 
-    /// `node`'s parent. A file that asks a few parents gets each by a walk down
-    /// from the root (as `Node::parent` does: the children of every level
-    /// crossed); once those walks have looked at as many children as the tree
-    /// has nodes, every node's parent is mapped in one walk and answered in
-    /// constant time. Either way the cost stays within twice a walk of the tree,
-    /// where climbing with `Node::parent` alone costs depth × width per step.
+    /// `node`'s parent. Checks ask about the nodes of matches, which come in
+    /// document order, and climb from them: each answer walks down from the
+    /// deepest node of the last path (from the root to the last node asked
+    /// about) that still holds `node`, and a climb is answered from that path.
+    /// Walks down look at the children of every level they cross; once they
+    /// have looked at as many children as the tree has nodes, every parent is
+    /// mapped in one walk of the tree and answered in constant time. Either way
+    /// the cost stays within twice a walk of the tree, where climbing with
+    /// `Node::parent` alone costs depth × width per step.
     pub fn parent(&self, node: Node<'a>) -> Option<Node<'a>> {
         let root = self.tree.root_node();
         if self.descent_cost.get() > root.descendant_count() {
@@ -95,19 +101,51 @@ impl<'a> FileContext<'a> {
         if node.id() == root.id() {
             return None;
         }
-        let mut current = root;
+        let mut path = self.last_path.borrow_mut();
+        if let Some(at) = path.iter().rposition(|n| n.id() == node.id()) {
+            return at.checked_sub(1).map(|above| path[above]);
+        }
+        // Keep the part of the path that holds `node`, then walk down from there.
+        while path.last().is_some_and(|last| {
+            !(last.start_byte() <= node.start_byte() && node.end_byte() <= last.end_byte())
+        }) {
+            path.pop();
+        }
+        let found = self.walk_down(&mut path, node) || {
+            // A node of the same extent as one on the path, above it: from the root.
+            path.clear();
+            self.walk_down(&mut path, node)
+        };
+        if !found {
+            path.clear();
+            // Not below the root: a node of another tree.
+            return node.parent();
+        }
+        path.iter().rev().nth(1).copied()
+    }
+
+    /// Extends `path` (from the root, or empty) down to `node`; `false` when
+    /// `node` is not below its end.
+    fn walk_down(&self, path: &mut Vec<Node<'a>>, node: Node<'a>) -> bool {
+        if path.is_empty() {
+            path.push(self.tree.root_node());
+        }
         let mut cost = 0;
-        let parent = loop {
+        let found = loop {
+            let current = *path.last().expect("the path starts at the root");
             cost += current.child_count() as usize;
             match current.child_with_descendant(node) {
-                Some(child) if child.id() == node.id() => break Some(current),
-                Some(child) => current = child,
-                None => break None,
+                Some(child) => {
+                    path.push(child);
+                    if child.id() == node.id() {
+                        break true;
+                    }
+                }
+                None => break false,
             }
         };
         self.descent_cost.set(self.descent_cost.get() + cost);
-        // Not found below the root: a node of another tree.
-        parent.or_else(|| node.parent())
+        found
     }
 
     /// The strict ancestors of `node`, innermost first.
@@ -353,6 +391,22 @@ mod tests {
             );
         }
         assert!(ctx.parents.get().is_some());
+        // In reverse order, and climbing from the leaves, with fresh contexts.
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        for node in nodes.iter().rev() {
+            assert_eq!(
+                ctx.parent(*node).map(|p| p.id()),
+                node.parent().map(|p| p.id())
+            );
+        }
+        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        for node in nodes.iter().filter(|n| n.child_count() == 0) {
+            let climbed: Vec<usize> = ctx.ancestors(*node).map(|n| n.id()).collect();
+            let expected: Vec<usize> = std::iter::successors(node.parent(), |n| n.parent())
+                .map(|n| n.id())
+                .collect();
+            assert_eq!(climbed, expected);
+        }
         assert_eq!(
             ctx.ancestors(nodes[nodes.len() - 1]).last(),
             Some(tree.root_node())
