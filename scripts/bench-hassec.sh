@@ -8,12 +8,16 @@
 #
 #   scripts/bench-hassec.sh                 # 5 runs of each scenario
 #   RUNS=3 SCALE_RUNS=1 scripts/bench-hassec.sh
+#   scripts/bench-hassec.sh --smoke         # every scenario once on 4 integrations,
+#                                           # debug build (for CI: no timing is judged)
 #   CORPUS=/path/to/ha HASSEC=/path/to/hassec scripts/bench-hassec.sh
 set -euo pipefail
 source "$(dirname "$0")/bench-common.sh"
 
+SMOKE=0
 case "${1:-}" in
-  -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+  --smoke) SMOKE=1 ;;
   "") ;;
   *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
 esac
@@ -23,11 +27,21 @@ SCALE_RUNS=${SCALE_RUNS:-3}
 ensure_venv
 ensure_gnu_time
 ensure_corpus
-ensure_hassec release
+if [ "$SMOKE" = 1 ]; then ensure_hassec dev; else ensure_hassec release; fi
 
 OUT="$BENCH/hassec"
 rm -rf "$OUT"
 mkdir -p "$OUT"
+# What is scanned: the corpus, or for --smoke four of its integrations.
+SOURCE=$CORPUS
+if [ "$SMOKE" = 1 ]; then
+  RUNS=1 SCALE_RUNS=1
+  SOURCE="$OUT/smoke"
+  mkdir -p "$SOURCE/homeassistant/components"
+  for domain in command_line shell_command rest shelly; do
+    cp -r "$CORPUS/homeassistant/components/$domain" "$SOURCE/homeassistant/components/"
+  done
+fi
 TIMES="$OUT/times"
 mkdir -p "$TIMES"
 
@@ -53,7 +67,7 @@ timed() { # name command...
 REPO="$OUT/repo"
 log "git repository of the corpus"
 mkdir -p "$REPO"
-cp -r "$CORPUS/homeassistant" "$REPO/"
+cp -r "$SOURCE/homeassistant" "$REPO/"
 git_q() { git -C "$REPO" -c user.name=bench -c user.email=bench@example.invalid "$@" >/dev/null; }
 git_q init -q -b main
 git_q add -A
@@ -102,21 +116,21 @@ action_run() { # name merge-sha
 # --- Scaling: 1, 2 and 4 copies of the corpus.
 for copies in 2 4; do
   mkdir -p "$OUT/x$copies"
-  for ((c = 1; c <= copies; c++)); do cp -r "$CORPUS/homeassistant" "$OUT/x$copies/copy$c"; done
+  for ((c = 1; c <= copies; c++)); do cp -r "$SOURCE/homeassistant" "$OUT/x$copies/copy$c"; done
 done
 
 CACHE="$OUT/cache"
 log "warm-up (page cache; fills the results cache once)"
-"$HASSEC" scan --isolated --no-cache -o /dev/null "$CORPUS" >/dev/null 2>&1 || true
-"$HASSEC" scan --isolated --cache-dir "$CACHE" -o /dev/null "$CORPUS" >/dev/null 2>&1 || true
-"$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q "$CORPUS" >/dev/null
+"$HASSEC" scan --isolated --no-cache -o /dev/null "$SOURCE" >/dev/null 2>&1 || true
+"$HASSEC" scan --isolated --cache-dir "$CACHE" -o /dev/null "$SOURCE" >/dev/null 2>&1 || true
+"$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q "$SOURCE" >/dev/null
 
 for ((i = 1; i <= RUNS; i++)); do
   log "run $i of $RUNS"
-  timed parse-only "$HASSEC" scan --isolated --parse-only "$CORPUS"
-  timed cold "$HASSEC" scan --isolated --no-cache -o "$OUT/cold.txt" "$CORPUS"
-  timed ruff "$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q "$CORPUS"
-  timed warm "$HASSEC" scan --isolated --cache-dir "$CACHE" -o "$OUT/warm.txt" "$CORPUS"
+  timed parse-only "$HASSEC" scan --isolated --parse-only "$SOURCE"
+  timed cold "$HASSEC" scan --isolated --no-cache -o "$OUT/cold.txt" "$SOURCE"
+  timed ruff "$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q "$SOURCE"
+  timed warm "$HASSEC" scan --isolated --cache-dir "$CACHE" -o "$OUT/warm.txt" "$SOURCE"
   action_run pr-one-integration "$HEAD_ONE"
   action_run pr-20-integrations "$HEAD_SPREAD"
   timed startup "$HASSEC" scan --isolated --no-cache "$RUNNER"
@@ -132,7 +146,7 @@ git_q checkout -q main
 
 {
   echo "hassec: $HASSEC ($("$HASSEC" --version), checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); ruff $RUFF_VERSION"
-  echo "target: homeassistant $HA_VERSION ($(find "$CORPUS/homeassistant" -name '*.py' | wc -l) .py files, $(find "$CORPUS/homeassistant" -name '*.py' -print0 | xargs -0 cat | wc -c) bytes)"
+  echo "target: $( [ "$SMOKE" = 1 ] && echo "smoke subset of" ) homeassistant $HA_VERSION ($(find "$SOURCE/homeassistant" -name '*.py' | wc -l) .py files, $(find "$SOURCE/homeassistant" -name '*.py' -print0 | xargs -0 cat | wc -c) bytes)"
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
   echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo
