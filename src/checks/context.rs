@@ -18,7 +18,7 @@ use crate::{rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts};
 pub type Assignments = Vec<(Range<usize>, Range<usize>)>;
 
 /// Resolution steps per file (a few hundred suffice for real flows).
-const RESOLUTION_BUDGET: usize = 5_000;
+pub(super) const RESOLUTION_BUDGET: usize = 5_000;
 
 /// One parsed file, with the facts checks derive from it on demand.
 pub struct FileContext<'a> {
@@ -196,6 +196,12 @@ impl<'a> FileContext<'a> {
         let left = self.budget.get();
         self.budget.set(left.saturating_sub(1));
         left > 0
+    }
+
+    /// Resolution steps taken so far.
+    #[cfg(test)]
+    pub fn steps_spent(&self) -> usize {
+        RESOLUTION_BUDGET - self.budget.get()
     }
 
     /// The same context, knowing the facts of the file's integration.
