@@ -92,6 +92,25 @@ ensure_hassec() { # [profile]
   case "$HASSEC" in /*) ;; *) HASSEC="$ROOT/$HASSEC" ;; esac
 }
 
+# Everything a benchmark needs, and an empty output directory in $OUT.
+prepare() { # out-dir smoke(0|1)
+  ensure_venv
+  ensure_gnu_time
+  ensure_corpus
+  if [ "$2" = 1 ]; then ensure_hassec dev; else ensure_hassec release; fi
+  OUT=$1
+  rm -rf "$OUT"
+  mkdir -p "$OUT"
+}
+
+# Copies some of the corpus's integrations into a directory (a smoke run's target).
+copy_integrations() { # dir domain...
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  for domain in "$@"; do cp -r "$CORPUS/homeassistant/components/$domain" "$dir/"; done
+}
+
 # The command line of each tool on one target, into the array CMD; each writes its
 # JSON report to $3. Same scope for all: every .py file under the target.
 # hassec: --no-cache, so that every run scans every file (as the others do).

@@ -24,23 +24,13 @@ esac
 RUNS=${RUNS:-5}
 SCALE_RUNS=${SCALE_RUNS:-3}
 
-ensure_venv
-ensure_gnu_time
-ensure_corpus
-if [ "$SMOKE" = 1 ]; then ensure_hassec dev; else ensure_hassec release; fi
-
-OUT="$BENCH/hassec"
-rm -rf "$OUT"
-mkdir -p "$OUT"
+prepare "$BENCH/hassec" "$SMOKE"
 # What is scanned: the corpus, or for --smoke four of its integrations.
 SOURCE=$CORPUS
 if [ "$SMOKE" = 1 ]; then
   RUNS=1 SCALE_RUNS=1
   SOURCE="$OUT/smoke"
-  mkdir -p "$SOURCE/homeassistant/components"
-  for domain in command_line shell_command rest shelly; do
-    cp -r "$CORPUS/homeassistant/components/$domain" "$SOURCE/homeassistant/components/"
-  done
+  copy_integrations "$SOURCE/homeassistant/components" command_line shell_command rest shelly
 fi
 TIMES="$OUT/times"
 mkdir -p "$TIMES"

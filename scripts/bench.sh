@@ -25,23 +25,13 @@ done
 RUNS=${RUNS:-5}
 SLOW_RUNS=${SLOW_RUNS:-$RUNS}
 
-ensure_venv
-ensure_gnu_time
-ensure_corpus
-if [ "$SMOKE" = 1 ]; then ensure_hassec dev; else ensure_hassec release; fi
-
-OUT="$BENCH/bench"
-rm -rf "$OUT"
-mkdir -p "$OUT"
+prepare "$BENCH/bench" "$SMOKE"
 TARGET=$CORPUS
 if [ "$SMOKE" = 1 ]; then
   # A few integrations with shell, network and auth code, plus our example.
   RUNS=1 SLOW_RUNS=1
   TARGET="$OUT/smoke"
-  mkdir -p "$TARGET"
-  for domain in command_line shell_command rest; do
-    cp -r "$CORPUS/homeassistant/components/$domain" "$TARGET/"
-  done
+  copy_integrations "$TARGET" command_line shell_command rest
   [ -d "$ROOT/examples" ] && cp -r "$ROOT/examples" "$TARGET/examples"
 fi
 
