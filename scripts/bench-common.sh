@@ -103,6 +103,12 @@ prepare() { # out-dir smoke(0|1)
   mkdir -p "$OUT"
 }
 
+# The machine and its load, for a benchmark's summary.
+describe_machine() {
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 # Copies some of the corpus's integrations into a directory (a smoke run's target).
 copy_integrations() { # dir domain...
   local dir=$1

@@ -137,8 +137,7 @@ git_q checkout -q main
 {
   echo "hassec: $HASSEC ($("$HASSEC" --version), checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); ruff $RUFF_VERSION"
   echo "target: $( [ "$SMOKE" = 1 ] && echo "smoke subset of" ) homeassistant $HA_VERSION ($(find "$SOURCE/homeassistant" -name '*.py' | wc -l) .py files, $(find "$SOURCE/homeassistant" -name '*.py' -print0 | xargs -0 cat | wc -c) bytes)"
-  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  describe_machine
   echo
 } >"$OUT/summary.md"
 

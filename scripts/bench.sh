@@ -53,8 +53,7 @@ done
 {
   echo "hassec: $HASSEC ($("$HASSEC" --version 2>/dev/null), checkout $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); ruff $RUFF_VERSION, bandit $BANDIT_VERSION, semgrep $SEMGREP_VERSION, python $("$VENV/bin/python" -V 2>&1 | cut -d' ' -f2)"
   echo "target: $( [ "$SMOKE" = 1 ] && echo "smoke subset" || echo "homeassistant $HA_VERSION") ($(find "$TARGET" -name '*.py' | wc -l) .py files)"
-  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+  describe_machine
   echo
 } >"$OUT/summary.md"
 

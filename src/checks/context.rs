@@ -358,32 +358,16 @@ pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::checks::test_support::parse;
+    use crate::checks::test_support::Snippet;
 
     #[test]
     fn parents_are_those_of_the_tree_whether_walked_down_to_or_mapped() {
         let source = "import a\n\nclass K:\n    def f(self, x=[1, 2, (3, 4)]):\n        \
                       return {\"k\": g(x, *y, z=1)}\n\nh = lambda: i[0].j\n";
-        let tree = parse(source);
-        let vocabulary = Vocabulary::default();
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        let mut nodes = Vec::new();
-        let mut cursor = tree.walk();
-        loop {
-            nodes.push(cursor.node());
-            if cursor.goto_first_child() {
-                continue;
-            }
-            while !cursor.goto_next_sibling() {
-                if !cursor.goto_parent() {
-                    break;
-                }
-            }
-            if cursor.depth() == 0 {
-                break;
-            }
-        }
+        let snippet = Snippet::new(source);
+        let tree = &snippet.tree;
+        let ctx = snippet.ctx();
+        let nodes = snippet.nodes();
         assert!(nodes.len() > 50);
         assert_eq!(ctx.parent(nodes[1]), Some(tree.root_node()));
         assert!(ctx.parents.get().is_none(), "one question, no map");
@@ -398,14 +382,14 @@ mod tests {
         }
         assert!(ctx.parents.get().is_some());
         // In reverse order, and climbing from the leaves, with fresh contexts.
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let ctx = snippet.ctx();
         for node in nodes.iter().rev() {
             assert_eq!(
                 ctx.parent(*node).map(|p| p.id()),
                 node.parent().map(|p| p.id())
             );
         }
-        let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let ctx = snippet.ctx();
         for node in nodes.iter().filter(|n| n.child_count() == 0) {
             let climbed: Vec<usize> = ctx.ancestors(*node).map(|n| n.id()).collect();
             let expected: Vec<usize> = std::iter::successors(node.parent(), |n| n.parent())
