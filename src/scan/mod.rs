@@ -75,6 +75,16 @@ pub struct FileResult {
     pub error: Option<FileError>,
 }
 
+impl FileResult {
+    /// The result of a file that could not be scanned.
+    fn failed(path: String, message: String) -> Self {
+        Self {
+            error: Some(FileError { path, message }),
+            ..Self::default()
+        }
+    }
+}
+
 /// A configured scanner: the enabled rules compiled once, reused for every file.
 pub struct Scanner {
     rules: Vec<&'static Rule>,
@@ -247,13 +257,7 @@ impl Scanner {
         cache: Option<&cache::Cache>,
     ) -> (FileResult, Option<String>) {
         let shown = sources::display(path);
-        let error = |message: String| FileResult {
-            error: Some(FileError {
-                path: shown.clone(),
-                message,
-            }),
-            ..FileResult::default()
-        };
+        let error = |message: String| FileResult::failed(shown.clone(), message);
         // Not following a symbolic link, and never opening anything but a regular
         // file: reading a FIFO would block forever.
         match std::fs::symlink_metadata(path) {
@@ -298,15 +302,7 @@ impl Scanner {
     pub fn scan_manifest(&self, path: &str, text: &str) -> FileResult {
         let manifest = match integration::Manifest::parse(text) {
             Ok(manifest) => manifest,
-            Err(message) => {
-                return FileResult {
-                    error: Some(FileError {
-                        path: path.to_string(),
-                        message,
-                    }),
-                    ..FileResult::default()
-                };
-            }
+            Err(message) => return FileResult::failed(path.to_string(), message),
         };
         FileResult {
             findings: manifest_findings(&self.manifest_rules, &manifest, path, text),
@@ -348,15 +344,7 @@ impl Scanner {
     ) -> FileResult {
         let tree = match tree {
             Ok(tree) => tree,
-            Err(message) => {
-                return FileResult {
-                    error: Some(FileError {
-                        path: path.to_string(),
-                        message,
-                    }),
-                    ..FileResult::default()
-                };
-            }
+            Err(message) => return FileResult::failed(path.to_string(), message),
         };
         let ctx =
             FileContext::new(parsed.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
@@ -377,17 +365,8 @@ fn isolated(
 ) -> (FileResult, Option<String>) {
     // Nothing the closure borrows is used after a panic but the path.
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(scan)).unwrap_or_else(|panic| {
-        let error = FileError {
-            path: sources::display(path),
-            message: internal_error(panic.as_ref()),
-        };
-        (
-            FileResult {
-                error: Some(error),
-                ..FileResult::default()
-            },
-            None,
-        )
+        let message = internal_error(panic.as_ref());
+        (FileResult::failed(sources::display(path), message), None)
     })
 }
 
