@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository};
+use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
 
 use super::changes::{ChangeSource, ChangedFile, Changes};
 
@@ -41,10 +41,16 @@ impl From<git2::Error> for DiffError {
 /// libgit2 runs neither hooks nor config commands, and we only read objects, so it is
 /// safe to turn the check off. It is a process-wide libgit2 option, set before any
 /// repository is opened.
+///
+/// Objects are read without hashing them again to check their ids (libgit2's
+/// SHA-1 with collision detection, a third of the diff's time): the runner's own
+/// fresh checkout is read, and a corrupt object could only make a wrong diff of a
+/// repository whose content is untrusted anyway.
 pub fn open(workspace: &Path) -> Result<Repository, git2::Error> {
     // SAFETY: libgit2 options are global; this is called before the action opens any
     // repository, and no other thread uses libgit2 at that time.
     unsafe { git2::opts::set_verify_owner_validation(false)? };
+    git2::opts::strict_hash_verification(false);
     Repository::open(workspace)
 }
 
@@ -70,20 +76,32 @@ pub fn between(repo: &Repository, base: Oid, head: Oid) -> Result<Changes, DiffE
     diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
 
     let mut changes = Changes::new(ChangeSource::Git);
-    for index in 0..diff.deltas().len() {
-        let delta = diff.get_delta(index).expect("index within deltas");
+    for delta in diff.deltas() {
         if matches!(delta.status(), Delta::Deleted | Delta::Unmodified) {
             continue;
         }
-        let Some(path) = delta.new_file().path() else {
-            continue;
+        let (Some(path), FileMode::Blob | FileMode::BlobExecutable) =
+            (delta.new_file().path(), delta.new_file().mode())
+        else {
+            continue; // links, submodules: nothing to scan
         };
         let path = path.to_string_lossy().replace('\\', "/");
-        // Binary files have no patch and nothing to scan.
-        let Some(patch) = git2::Patch::from_diff(&diff, index)? else {
-            continue;
-        };
-        if delta.flags().is_binary() {
+        // The patch of the two contents, named by no path: a patch of the diff
+        // would look up each path's diff driver in .gitattributes, and so read and
+        // check the whole index, most of the diff's time in a big repository.
+        let blob = |id: Oid| (!id.is_zero()).then(|| repo.find_blob(id)).transpose();
+        let (old_blob, new_blob) = (blob(delta.old_file().id())?, blob(delta.new_file().id())?);
+        let mut patch_options = DiffOptions::new();
+        patch_options.context_lines(3);
+        let patch = git2::Patch::from_buffers(
+            content(old_blob.as_ref()),
+            None,
+            content(new_blob.as_ref()),
+            None,
+            Some(&mut patch_options),
+        )?;
+        // Binary files have no lines and nothing to scan.
+        if patch.delta().flags().is_binary() {
             continue;
         }
         let mut file = ChangedFile::default();
@@ -106,6 +124,11 @@ pub fn between(repo: &Repository, base: Oid, head: Oid) -> Result<Changes, DiffE
         changes.files.insert(path, file);
     }
     Ok(changes)
+}
+
+/// A blob's bytes; none for a file that did not exist.
+fn content<'b>(blob: Option<&'b git2::Blob>) -> &'b [u8] {
+    blob.map_or(&[], git2::Blob::content)
 }
 
 /// The pull request's changes from the checked-out merge commit `merge_sha` and
@@ -139,4 +162,85 @@ pub fn pull_request(repo: &Repository, merge_sha: &str) -> Result<Changes, DiffE
         ));
     }
     between(repo, base, merge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit of `files` (path, bytes) in `repo`, built without a work tree.
+    fn commit(repo: &Repository, files: &[(&str, &[u8])], parents: &[Oid]) -> Oid {
+        let mut index = git2::Index::new().unwrap();
+        for (path, bytes) in files {
+            let entry = git2::IndexEntry {
+                ctime: git2::IndexTime::new(0, 0),
+                mtime: git2::IndexTime::new(0, 0),
+                dev: 0,
+                ino: 0,
+                mode: 0o100_644,
+                uid: 0,
+                gid: 0,
+                file_size: 0,
+                id: repo.blob(bytes).unwrap(),
+                flags: 0,
+                flags_extended: 0,
+                path: path.as_bytes().to_vec(),
+            };
+            index.add(&entry).unwrap();
+        }
+        let tree = repo.find_tree(index.write_tree_to(repo).unwrap()).unwrap();
+        let signature = git2::Signature::now("test", "test@example.invalid").unwrap();
+        let parents: Vec<_> = parents
+            .iter()
+            .map(|p| repo.find_commit(*p).unwrap())
+            .collect();
+        let parents: Vec<_> = parents.iter().collect();
+        repo.commit(None, &signature, &signature, "c", &tree, &parents)
+            .unwrap()
+    }
+
+    fn numbered(lines: std::ops::RangeInclusive<usize>) -> String {
+        lines.map(|n| format!("line_{n} = {n}\n")).collect()
+    }
+
+    #[test]
+    fn added_lines_hunks_renames_binaries_and_deletions() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let before = numbered(1..=30);
+        let base = commit(
+            &repo,
+            &[
+                ("a/edited.py", before.as_bytes()),
+                ("a/old_name.py", before.as_bytes()),
+                ("a/gone.py", b"x = 1\n"),
+                ("a/same.py", b"y = 2\n"),
+                ("a/icon.png", b"\x89PNG\0\0\x01"),
+            ],
+            &[],
+        );
+        let edited = before.replace("line_10 = 10\n", "line_10 = 10\nnew = True\n");
+        let head = commit(
+            &repo,
+            &[
+                ("a/edited.py", edited.as_bytes()),
+                ("a/new_name.py", edited.as_bytes()),
+                ("a/added.py", b"import pickle\n"),
+                ("a/same.py", b"y = 2\n"),
+                ("a/icon.png", b"\x89PNG\0\0\x02"),
+            ],
+            &[base],
+        );
+        let changes = between(&repo, base, head).unwrap();
+        let paths: Vec<&str> = changes.files.keys().map(String::as_str).collect();
+        assert_eq!(paths, ["a/added.py", "a/edited.py", "a/new_name.py"]);
+        for renamed_or_edited in ["a/edited.py", "a/new_name.py"] {
+            let file = &changes.files[renamed_or_edited];
+            assert_eq!(file.added.ranges(), [(11, 11)], "{renamed_or_edited}");
+            assert_eq!(file.hunks.ranges(), [(8, 14)], "{renamed_or_edited}");
+            assert!(!file.whole);
+        }
+        assert_eq!(changes.files["a/added.py"].added.ranges(), [(1, 1)]);
+        assert_eq!(changes.source, ChangeSource::Git);
+    }
 }
