@@ -58,6 +58,7 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
 
     let config = load_config(&inputs, &workspace)?;
     let scanner = Scanner::new(&config)?;
+    scanner.prepare();
 
     let changes = find_changes(&inputs, &event, &sha, api.as_ref()).await?;
     let scan_changed = match inputs.scope {

@@ -18,7 +18,7 @@ use tree_sitter::Tree;
 use super::{
     FileResult, Scanner,
     cache::{self, Cache},
-    integration::{self, IntegrationFacts, IntegrationFiles},
+    integration::{self, IntegrationFacts, IntegrationFile, IntegrationFiles},
     sources,
 };
 
@@ -46,10 +46,22 @@ impl Scanner {
     pub(super) fn scan_batch(&self, files: &[PathBuf], cache: Option<&Cache>) -> Batch {
         let mut units = Vec::new();
         let mut groups: std::collections::BTreeMap<PathBuf, Vec<usize>> = Default::default();
+        // The files come sorted: those of a directory mostly come in a row.
+        let mut last: Option<(&Path, Option<PathBuf>)> = None;
         for (index, path) in files.iter().enumerate() {
-            let root = (self.needs_facts && !sources::is_manifest(path))
-                .then(|| integration::integration_root(path))
-                .flatten();
+            if !self.needs_facts || sources::is_manifest(path) {
+                units.push(Unit::Alone(index));
+                continue;
+            }
+            let dir = path.parent().unwrap_or(Path::new(""));
+            let root = match &last {
+                Some((last_dir, root)) if *last_dir == dir => root.clone(),
+                _ => {
+                    let root = integration::integration_root(path);
+                    last = Some((dir, root.clone()));
+                    root
+                }
+            };
             match root {
                 Some(root) => groups.entry(root).or_default().push(index),
                 None => units.push(Unit::Alone(index)),
@@ -147,7 +159,7 @@ impl Scanner {
                         super::isolated(path, || {
                             self.scan_read(
                                 &sources::display(path),
-                                (&file.bytes, &file.text),
+                                file,
                                 tree,
                                 &facts,
                                 cache.zip(facts_digest.as_deref()),
@@ -167,18 +179,18 @@ impl Scanner {
     fn scan_read(
         &self,
         shown: &str,
-        (bytes, text): (&[u8], &str),
+        file: &IntegrationFile,
         tree: Option<Tree>,
         facts: &Arc<IntegrationFacts>,
         cache: Option<(&Cache, &str)>,
     ) -> (FileResult, Option<String>) {
-        let content =
-            cache.map(|(_, facts_digest)| cache::digest([bytes, facts_digest.as_bytes()]));
+        let content = cache.map(|(_, facts_digest)| cache::content_key(&file.digest, facts_digest));
         if let Some(((cache, _), content)) = cache.zip(content.as_deref())
             && let Some(hit) = cache.get(shown, content)
         {
             return (hit, None);
         }
+        let text = file.text.as_str();
         let lines = super::with_lone_cr_as_lf(text);
         let parsed = lines.as_deref().unwrap_or(text);
         let tree = tree.map_or_else(|| super::parse(parsed), Ok);

@@ -22,7 +22,7 @@ use crate::{
 };
 
 /// Bump when the cache file's layout changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Hex SHA-256 of the parts, each length-prefixed so that parts cannot run together.
 pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
@@ -32,6 +32,12 @@ pub fn digest<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> String {
         hasher.update(part);
     }
     format!("{:x}", hasher.finalize())
+}
+
+/// The key of a file's cached result: the digest of its bytes, and of the facts
+/// of its integration (empty for none).
+pub fn content_key(file_digest: &str, facts_digest: &str) -> String {
+    digest([file_digest.as_bytes(), facts_digest.as_bytes()])
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,6 +103,11 @@ impl Cache {
             entries,
             changed: false,
         }
+    }
+
+    /// Does the cache know nothing (first run, other settings, unreadable)?
+    pub fn is_empty(&self) -> bool {
+        self.entries.files.is_empty()
     }
 
     /// The cached result of `path` if it was scanned with this exact content.

@@ -1,5 +1,7 @@
 //! Every enabled rule's query compiled into one multi-pattern query, run once per file.
 
+use std::sync::{Arc, OnceLock};
+
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCursor, QueryPredicateArg, Tree};
 
@@ -19,15 +21,25 @@ struct Predicate {
     strings: Vec<String>,
 }
 
+/// The rules' queries, compiled on first use: a rescan whose results all come
+/// from the cache never needs them, and compiling takes as long as parsing a
+/// few dozen files.
 pub struct Engine {
+    /// The enabled rules over Python files.
+    rules: Arc<[&'static Rule]>,
+    compiled: Arc<OnceLock<Compiled>>,
+    /// Also list the suppression comments that suppressed nothing.
+    pub report_unused: bool,
+}
+
+/// Every enabled rule's query compiled into one.
+struct Compiled {
     query: Query,
     /// For each pattern of `query`: the rule it belongs to and its predicates.
     patterns: Vec<(&'static Rule, Vec<Predicate>)>,
     /// For each pattern: the level it reports at.
     levels: Vec<Level>,
     finding_capture: u32,
-    /// Also list the suppression comments that suppressed nothing.
-    pub report_unused: bool,
 }
 
 /// What matching found in one file, before suppressions are applied.
@@ -39,73 +51,57 @@ pub struct FileFindings {
 }
 
 impl Engine {
-    /// Compiles the Python rules among `rules` into one query.
+    /// An engine for the Python rules among `rules` (compiled when first needed).
     pub fn new(rules: &[&'static Rule]) -> Self {
-        let python: Vec<&'static Rule> = rules
-            .iter()
-            .copied()
-            .filter(|rule| rule.target == Target::Python)
-            .collect();
-        // Each rule's query at a known offset of one source: a pattern belongs to
-        // the rule whose text holds its first byte (compiling every rule again
-        // just to count its patterns doubled the start-up cost).
-        let mut source = String::new();
-        let mut starts = Vec::with_capacity(python.len());
-        for rule in &python {
-            starts.push(source.len());
-            source.push_str(&rule.query);
-            source.push('\n');
-        }
-        let query = Query::new(&super::language(), &source)
-            .expect("the test suite compiles every built-in rule");
-        let mut patterns: Vec<(&'static Rule, Vec<Predicate>)> = (0..query.pattern_count())
-            .map(|index| {
-                let at = query.start_byte_for_pattern(index);
-                let owner = starts.partition_point(|&start| start <= at) - 1;
-                (python[owner], Vec::new())
-            })
-            .collect();
-        for (index, (_, predicates)) in patterns.iter_mut().enumerate() {
-            *predicates = query
-                .general_predicates(index)
-                .iter()
-                .map(resolve_predicate)
-                .collect();
-        }
-        let levels = (0..patterns.len())
-            .map(|index| pattern_level(&query, index).unwrap_or(patterns[index].0.level))
-            .collect();
-        let finding_capture = query.capture_index_for_name("finding").unwrap_or(u32::MAX);
         Self {
-            query,
-            patterns,
-            levels,
-            finding_capture,
+            rules: rules
+                .iter()
+                .copied()
+                .filter(|rule| rule.target == Target::Python)
+                .collect(),
+            compiled: Arc::default(),
             report_unused: false,
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.patterns.is_empty()
+    /// Starts compiling the query on a thread of its own, so that it is ready by
+    /// the time the first file is parsed (a pull request's scan reads the git
+    /// diff and the integration's files meanwhile).
+    pub fn compile_in_background(&self) {
+        if self.compiled.get().is_some() {
+            return;
+        }
+        let (rules, compiled) = (Arc::clone(&self.rules), Arc::clone(&self.compiled));
+        // Without the thread the query is compiled when first needed all the same.
+        let _ = std::thread::Builder::new()
+            .name("hassec-compile".into())
+            .spawn(move || {
+                compiled.get_or_init(|| Compiled::new(&rules));
+            });
+    }
+
+    fn compiled(&self) -> &Compiled {
+        self.compiled.get_or_init(|| Compiled::new(&self.rules))
     }
 
     /// Runs every rule over one parsed file. `text` is the file as written, for
     /// fingerprints; `ctx.source` is what was parsed (lone CRs made newlines).
     pub fn run(&self, ctx: &FileContext, text: &str, path: &str) -> FileFindings {
         let tree = ctx.tree;
+        let compiled = self.compiled();
         let mut cursor = QueryCursor::new();
-        let mut matches = cursor.matches(&self.query, tree.root_node(), ctx.source);
+        let mut matches = cursor.matches(&compiled.query, tree.root_node(), ctx.source);
         let errors = error_ranges(tree);
         let mut raw: Vec<(&'static Rule, Level, Node, String)> = Vec::new();
         while let Some(m) = matches.next() {
-            let (rule, predicates) = &self.patterns[m.pattern_index];
+            let (rule, predicates) = &compiled.patterns[m.pattern_index];
             let node_of = |capture: u32| {
                 m.captures()
                     .iter()
                     .find(|c| c.index == capture)
                     .map(|c| c.node)
             };
-            let Some(finding) = node_of(self.finding_capture) else {
+            let Some(finding) = node_of(compiled.finding_capture) else {
                 continue;
             };
             if errors
@@ -122,8 +118,9 @@ impl Engine {
                 None => true,
             });
             if passes {
-                let message = render_message(&rule.message, &self.query, m.captures(), ctx.source);
-                raw.push((rule, self.levels[m.pattern_index], finding, message));
+                let message =
+                    render_message(&rule.message, &compiled.query, m.captures(), ctx.source);
+                raw.push((rule, compiled.levels[m.pattern_index], finding, message));
             }
         }
         // One finding per rule and place, even when several patterns agree.
@@ -169,6 +166,48 @@ impl Engine {
             out.unused = suppressions.unused(path);
         }
         out
+    }
+}
+
+impl Compiled {
+    /// Compiles the rules' queries into one.
+    fn new(python: &[&'static Rule]) -> Self {
+        // Each rule's query at a known offset of one source: a pattern belongs to
+        // the rule whose text holds its first byte (compiling every rule again
+        // just to count its patterns doubled the start-up cost).
+        let mut source = String::new();
+        let mut starts = Vec::with_capacity(python.len());
+        for rule in python {
+            starts.push(source.len());
+            source.push_str(&rule.query);
+            source.push('\n');
+        }
+        let query = Query::new(&super::language(), &source)
+            .expect("the test suite compiles every built-in rule");
+        let mut patterns: Vec<(&'static Rule, Vec<Predicate>)> = (0..query.pattern_count())
+            .map(|index| {
+                let at = query.start_byte_for_pattern(index);
+                let owner = starts.partition_point(|&start| start <= at) - 1;
+                (python[owner], Vec::new())
+            })
+            .collect();
+        for (index, (_, predicates)) in patterns.iter_mut().enumerate() {
+            *predicates = query
+                .general_predicates(index)
+                .iter()
+                .map(resolve_predicate)
+                .collect();
+        }
+        let levels = (0..patterns.len())
+            .map(|index| pattern_level(&query, index).unwrap_or(patterns[index].0.level))
+            .collect();
+        let finding_capture = query.capture_index_for_name("finding").unwrap_or(u32::MAX);
+        Self {
+            query,
+            patterns,
+            levels,
+            finding_capture,
+        }
     }
 }
 
@@ -260,7 +299,12 @@ mod tests {
                 .pattern_count();
             expected.extend(std::iter::repeat_n(rule.id.as_str(), count));
         }
-        let attributed: Vec<&str> = engine.patterns.iter().map(|(r, _)| r.id.as_str()).collect();
+        let attributed: Vec<&str> = engine
+            .compiled()
+            .patterns
+            .iter()
+            .map(|(r, _)| r.id.as_str())
+            .collect();
         assert!(attributed.len() > 27);
         assert_eq!(attributed, expected);
     }

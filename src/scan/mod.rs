@@ -160,6 +160,12 @@ impl Scanner {
         self
     }
 
+    /// Starts compiling the rules in the background, for a scan to come: the
+    /// action does while it reads the pull request's diff.
+    pub fn prepare(&self) {
+        self.engine.compile_in_background();
+    }
+
     /// The rules this scanner runs, in id order.
     pub fn rules(&self) -> &[&'static Rule] {
         &self.rules
@@ -176,6 +182,11 @@ impl Scanner {
             .cache_dir
             .as_deref()
             .map(|dir| cache::Cache::open(dir, &self.settings));
+        // Compiling the rules overlaps with reading and parsing, unless the cache
+        // may answer for every file (a rescan of nothing changed never compiles).
+        if cache.as_ref().is_none_or(cache::Cache::is_empty) {
+            self.prepare();
+        }
         let batch = self.scan_batch(&sources.files, cache.as_ref());
         let results = batch.results;
         let mut report = ScanReport {
@@ -258,28 +269,21 @@ impl Scanner {
     ) -> (FileResult, Option<String>) {
         let shown = sources::display(path);
         let error = |message: String| FileResult::failed(shown.clone(), message);
-        // Not following a symbolic link, and never opening anything but a regular
-        // file: reading a FIFO would block forever.
-        match std::fs::symlink_metadata(path) {
-            Ok(metadata) if !metadata.file_type().is_file() => {
-                return (error("skipped: not a regular file".into()), None);
-            }
-            Ok(metadata) if metadata.len() > self.max_file_size => {
+        let bytes = match sources::read_regular(path, self.max_file_size) {
+            Ok(bytes) => bytes,
+            Err(sources::ReadError::TooLarge(size)) => {
+                let limit = self.max_file_size;
                 return (
                     error(format!(
-                        "skipped: {} bytes is over max-file-size ({} bytes)",
-                        metadata.len(),
-                        self.max_file_size
+                        "skipped: {size} bytes is over max-file-size ({limit} bytes)"
                     )),
                     None,
                 );
             }
-            Err(e) => return (error(format!("cannot read: {e}")), None),
-            Ok(_) => {}
-        }
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) => return (error(format!("cannot read: {e}")), None),
+            Err(e @ sources::ReadError::NotRegular) => {
+                return (error(format!("skipped: {e}")), None);
+            }
+            Err(e) => return (error(e.to_string()), None),
         };
         if sources::is_manifest(path) {
             return (
@@ -291,7 +295,7 @@ impl Scanner {
             return (self.scan_source_with(&shown, &bytes, facts), None);
         };
         let facts_digest = facts.as_ref().map_or_else(String::new, |f| f.digest());
-        let content = cache::digest([bytes.as_slice(), facts_digest.as_bytes()]);
+        let content = cache::content_key(&cache::digest([bytes.as_slice()]), &facts_digest);
         match cache.get(&shown, &content) {
             Some(hit) => (hit, None),
             None => (self.scan_source_with(&shown, &bytes, facts), Some(content)),

@@ -3,7 +3,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Mutex, PoisonError},
+    sync::{Mutex, OnceLock, PoisonError},
 };
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -186,13 +186,76 @@ fn error_path(error: &ignore::Error) -> Option<PathBuf> {
     }
 }
 
+/// Why a file was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A symbolic link, FIFO, socket, device or directory.
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("{0} bytes is over max-file-size")]
+    TooLarge(u64),
+    #[error("cannot read: {0}")]
+    Io(std::io::Error),
+}
+
+/// Reads a regular file of at most `max_size` bytes. Never follows a symbolic
+/// link and never blocks on a FIFO: the file is opened without following links
+/// and without waiting, then asked what it is through the open handle (one
+/// lookup of the path, and nothing can be swapped in between check and read).
+pub fn read_regular(path: &Path, max_size: u64) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let file = open_no_follow(path)?;
+    let metadata = file.metadata().map_err(ReadError::Io)?;
+    if !metadata.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    if metadata.len() > max_size {
+        return Err(ReadError::TooLarge(metadata.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0) + 1);
+    // A file growing while it is read is still held to the limit.
+    let read = file
+        .take(max_size.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if read as u64 > max_size {
+        return Err(ReadError::TooLarge(read as u64));
+    }
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> Result<std::fs::File, ReadError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => ReadError::NotRegular, // the path is a symbolic link
+            _ => ReadError::Io(e),
+        })
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> Result<std::fs::File, ReadError> {
+    let metadata = std::fs::symlink_metadata(path).map_err(ReadError::Io)?;
+    if !metadata.file_type().is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    std::fs::File::open(path).map_err(ReadError::Io)
+}
+
 /// A path as shown to users: relative to the working directory when under it,
 /// without a leading `./`, with `/` separators.
 pub fn display(path: &Path) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| path.to_path_buf());
+    // Asked once: hassec never changes its working directory.
+    static CWD: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let cwd = CWD.get_or_init(|| std::env::current_dir().ok());
+    let relative = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
     let shown = relative.to_string_lossy().replace('\\', "/");
     let shown = shown.strip_prefix("./").unwrap_or(&shown);
     if shown.is_empty() {
@@ -328,5 +391,43 @@ mod tests {
         );
         assert!(sources.files.is_empty());
         assert!(sources.skipped[0].reason.contains("cannot read"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_within_the_limit_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        std::fs::write(path("a.py"), "x = 1\n").unwrap();
+        assert_eq!(read_regular(&path("a.py"), 6).unwrap(), b"x = 1\n");
+        assert!(matches!(
+            read_regular(&path("a.py"), 5),
+            Err(ReadError::TooLarge(6))
+        ));
+        std::os::unix::fs::symlink(path("a.py"), path("link.py")).unwrap();
+        assert!(matches!(
+            read_regular(&path("link.py"), 100),
+            Err(ReadError::NotRegular)
+        ));
+        // Opened without waiting for a writer, then refused: this test would
+        // otherwise never finish.
+        let made = std::process::Command::new("mkfifo")
+            .arg(path("pipe.py"))
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert!(matches!(
+            read_regular(&path("pipe.py"), 100),
+            Err(ReadError::NotRegular)
+        ));
+        assert!(matches!(
+            read_regular(dir.path(), 100),
+            Err(ReadError::NotRegular)
+        ));
+        let missing = read_regular(&path("missing.py"), 100).unwrap_err();
+        assert!(
+            missing.to_string().starts_with("cannot read: "),
+            "{missing}"
+        );
     }
 }
