@@ -13,6 +13,7 @@ use std::{
 };
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use tree_sitter::Tree;
 
 use super::{
@@ -35,7 +36,15 @@ enum Unit {
     /// A file scanned on its own (no facts needed, or no integration).
     Alone(usize),
     /// The files of one integration directory, by index.
-    Integration(PathBuf, Vec<usize>),
+    Integration(PathBuf, Group),
+}
+
+/// The files of one integration directory to scan, by index.
+#[derive(Default)]
+struct Group {
+    python: Vec<usize>,
+    /// Its `manifest.json`, checked with the bytes read for the facts.
+    manifest: Option<usize>,
 }
 
 type Scanned = (usize, FileResult, Option<String>);
@@ -45,12 +54,17 @@ type Learnt = (String, String, Arc<IntegrationFacts>);
 impl Scanner {
     pub(super) fn scan_batch(&self, files: &[PathBuf], cache: Option<&Cache>) -> Batch {
         let mut units = Vec::new();
-        let mut groups: std::collections::BTreeMap<PathBuf, Vec<usize>> = Default::default();
+        let mut groups: FxHashMap<PathBuf, Group> = FxHashMap::default();
+        let mut manifests = Vec::new();
         // The files come sorted: those of a directory mostly come in a row.
         let mut last: Option<(&Path, Option<PathBuf>)> = None;
         for (index, path) in files.iter().enumerate() {
-            if !self.needs_facts || sources::is_manifest(path) {
+            if !self.needs_facts {
                 units.push(Unit::Alone(index));
+                continue;
+            }
+            if sources::is_manifest(path) {
+                manifests.push(index);
                 continue;
             }
             let dir = path.parent().unwrap_or(Path::new(""));
@@ -63,16 +77,25 @@ impl Scanner {
                 }
             };
             match root {
-                Some(root) => groups.entry(root).or_default().push(index),
+                Some(root) => groups.entry(root).or_default().python.push(index),
                 None => units.push(Unit::Alone(index)),
             }
         }
-        // Big integrations first, so that one does not finish the scan alone.
-        let mut groups: Vec<(PathBuf, Vec<usize>)> = groups.into_iter().collect();
-        groups.sort_by_key(|(_, members)| std::cmp::Reverse(members.len()));
+        for index in manifests {
+            match files[index].parent().and_then(|dir| groups.get_mut(dir)) {
+                Some(group) => group.manifest = Some(index),
+                None => units.push(Unit::Alone(index)),
+            }
+        }
+        // Big integrations first, so that one does not finish the scan alone
+        // (a group's first file orders groups of equal size).
+        let mut groups: Vec<(PathBuf, Group)> = groups.into_iter().collect();
+        groups.sort_unstable_by_key(|(_, group)| {
+            (std::cmp::Reverse(group.python.len()), group.python[0])
+        });
         let units: Vec<Unit> = groups
             .into_iter()
-            .map(|(root, members)| Unit::Integration(root, members))
+            .map(|(root, group)| Unit::Integration(root, group))
             .chain(units)
             .collect();
 
@@ -83,8 +106,8 @@ impl Scanner {
                     let (result, content) = self.scan_file_isolated(&files[index], None, cache);
                     (vec![(index, result, content)], None)
                 }
-                Unit::Integration(root, members) => {
-                    self.scan_integration(&root, &members, files, cache)
+                Unit::Integration(root, group) => {
+                    self.scan_integration(&root, &group, files, cache)
                 }
             })
             .collect();
@@ -104,15 +127,29 @@ impl Scanner {
         }
     }
 
-    /// Scans `members` (indices into `files`) of the integration at `root`.
+    /// Scans the files of `group` (indices into `files`) of the integration at `root`.
     fn scan_integration(
         &self,
         root: &Path,
-        members: &[usize],
+        group: &Group,
         files: &[PathBuf],
         cache: Option<&Cache>,
     ) -> (Vec<Scanned>, Option<Learnt>) {
         let mut read = IntegrationFiles::read(root, &self.excludes, self.max_file_size);
+        let manifest = group.manifest.map(|index| {
+            let path = &files[index];
+            let (result, _) = match &read.manifest {
+                Some(Ok(manifest)) => super::isolated(path, || {
+                    let text = String::from_utf8_lossy(read.manifest_bytes());
+                    let shown = sources::display(path);
+                    (self.check_manifest(&shown, manifest, &text), None)
+                }),
+                // Not read, or not valid: worded as for any file.
+                _ => self.scan_file_isolated(path, None, None),
+            };
+            (index, result, None)
+        });
+        let members = &group.python;
         let shown_root = sources::display(root);
         let digest = cache.map(|_| read.digest());
         let cached = cache
@@ -132,7 +169,7 @@ impl Scanner {
                         let (result, content) = self.scan_file_isolated(&files[index], None, cache);
                         (index, result, content)
                     });
-                    return (alone.collect(), None);
+                    return (alone.chain(manifest).collect(), None);
                 };
                 let facts = Arc::new(facts);
                 let learnt = digest.map(|digest| (shown_root, digest, Arc::clone(&facts)));
@@ -171,8 +208,8 @@ impl Scanner {
                 };
                 (index, result, content)
             })
-            .collect();
-        (out, learnt)
+            .collect::<Vec<_>>();
+        (out.into_iter().chain(manifest).collect(), learnt)
     }
 
     /// Scans a file already read (and maybe parsed), or takes its result from the cache.
@@ -274,5 +311,35 @@ class Flow(ConfigFlow, domain=\"demo\"):
         );
         assert!(rules_fired(&scanner, &root).is_empty());
         assert!(rules_fired(&fresh, &root).is_empty());
+    }
+
+    #[test]
+    fn a_manifest_is_checked_with_its_integration_as_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("demo");
+        let unpinned = "{\n  \"domain\": \"demo\",\n  \"requirements\": [\"demolib>=1\"]\n}\n";
+        write(&root, "manifest.json", unpinned);
+        write(&root, "__init__.py", "");
+        write(&dir.path().join("broken"), "manifest.json", "{\"domain\": ");
+        write(&dir.path().join("broken"), "sensor.py", "");
+        let scanner = Scanner::new(&Config::default()).unwrap();
+        assert!(scanner.needs_facts, "the integration path is taken");
+        let report = scanner.scan_paths(&[dir.path().to_path_buf()], false);
+        let found: Vec<(&str, usize)> = report
+            .findings
+            .iter()
+            .map(|f| (f.rule.id.as_str(), f.start.line))
+            .collect();
+        assert_eq!(found, [("HAS706", 3)]);
+        let alone = scanner.scan_file(&root.join("manifest.json"));
+        assert_eq!(report.findings, alone.findings);
+
+        let broken = dir.path().join("broken/manifest.json");
+        assert_eq!(report.errors.len(), 1);
+        assert_eq!(
+            Some(&report.errors[0]),
+            scanner.scan_file(&broken).error.as_ref()
+        );
+        assert!(report.errors[0].message.contains("invalid manifest.json"));
     }
 }

@@ -382,6 +382,11 @@ impl IntegrationFiles {
         )
     }
 
+    /// The bytes of `manifest.json` (empty when there is none).
+    pub fn manifest_bytes(&self) -> &[u8] {
+        &self.manifest_bytes
+    }
+
     /// The file at `path`, if it is one of these.
     pub fn position(&self, path: &Path) -> Option<usize> {
         self.python
@@ -419,23 +424,34 @@ fn is_plain_file(path: &Path) -> bool {
 }
 
 /// The Python files of an integration directory: bounded in depth and number,
-/// excludes honoured, symbolic links never followed. A plain walk: `.gitignore`
-/// is not asked (a CI checkout has no untracked files to ignore), and building
-/// `ignore`'s matchers for each integration cost a warm rescan a third of its time.
+/// excludes honoured, hidden entries and symbolic links passed over. A plain
+/// walk: `.gitignore` is not asked (a CI checkout has no untracked files to
+/// ignore), and building `ignore`'s matchers for each integration cost a warm
+/// rescan a third of its time.
 fn python_files(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
+    let is_python = |path: &Path| path.extension().is_some_and(|ext| ext == "py");
     let mut files: Vec<PathBuf> = WalkDir::new(root)
         .max_depth(MAX_DEPTH)
         .into_iter()
         .filter_entry(|entry| {
-            entry.path().strip_prefix(root).map_or(true, |relative| {
-                relative.as_os_str().is_empty() || !excludes.is_match(relative)
-            })
+            if entry.depth() == 0 {
+                return true;
+            }
+            let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
+            // Not following links, a link's type is "symbolic link", never "file"
+            // or "directory". Other files go before the (costlier) excludes.
+            let wanted = entry.file_type().is_dir()
+                || (entry.file_type().is_file() && is_python(entry.path()));
+            !hidden
+                && wanted
+                && entry
+                    .path()
+                    .strip_prefix(root)
+                    .is_ok_and(|relative| !excludes.is_match(relative))
         })
         .filter_map(Result::ok)
-        // Not following links, a link's type is "symbolic link", never "file".
         .filter(|entry| entry.file_type().is_file())
         .map(walkdir::DirEntry::into_path)
-        .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
         .collect();
     files.sort();
     files.truncate(MAX_FILES);

@@ -174,14 +174,18 @@ impl Scanner {
     /// Scans files and directories (walked recursively). `force_exclude` applies the
     /// excludes to files named explicitly too (the action does, for changed files).
     pub fn scan_paths(&self, roots: &[PathBuf], force_exclude: bool) -> ScanReport {
-        let mut sources = sources::collect(roots, &self.excludes, force_exclude);
+        // The cache is read while the files are found.
+        let (mut sources, mut cache) = rayon::join(
+            || sources::collect(roots, &self.excludes, force_exclude),
+            || {
+                self.cache_dir
+                    .as_deref()
+                    .map(|dir| cache::Cache::open(dir, &self.settings))
+            },
+        );
         if self.manifest_rules.is_empty() {
             sources.files.retain(|path| !sources::is_manifest(path));
         }
-        let mut cache = self
-            .cache_dir
-            .as_deref()
-            .map(|dir| cache::Cache::open(dir, &self.settings));
         // Compiling the rules overlaps with reading and parsing, unless the cache
         // may answer for every file (a rescan of nothing changed never compiles).
         if cache.as_ref().is_none_or(cache::Cache::is_empty) {
@@ -304,12 +308,21 @@ impl Scanner {
 
     /// Runs the manifest rules over a `manifest.json`; invalid JSON is a file error.
     pub fn scan_manifest(&self, path: &str, text: &str) -> FileResult {
-        let manifest = match integration::Manifest::parse(text) {
-            Ok(manifest) => manifest,
-            Err(message) => return FileResult::failed(path.to_string(), message),
-        };
+        match integration::Manifest::parse(text) {
+            Ok(manifest) => self.check_manifest(path, &manifest, text),
+            Err(message) => FileResult::failed(path.to_string(), message),
+        }
+    }
+
+    /// Runs the manifest rules over a parsed `manifest.json`.
+    fn check_manifest(
+        &self,
+        path: &str,
+        manifest: &integration::Manifest,
+        text: &str,
+    ) -> FileResult {
         FileResult {
-            findings: manifest_findings(&self.manifest_rules, &manifest, path, text),
+            findings: manifest_findings(&self.manifest_rules, manifest, path, text),
             ..FileResult::default()
         }
     }

@@ -108,7 +108,10 @@ pub fn collect(roots: &[PathBuf], excludes: &GlobSet, force_exclude: bool) -> So
             });
         }
     }
-    sources.files.sort();
+    // By bytes, the order of the report's paths (and much faster than by components).
+    sources
+        .files
+        .sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
     sources.files.dedup();
     sources
 }
@@ -132,7 +135,14 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
     WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
-        .filter_entry(move |entry| !excluded(entry.path()))
+        // Other files are passed over before the excludes are matched: most
+        // files of a repository are not Python, and matching globs costs more
+        // than walking.
+        .filter_entry(move |entry| {
+            let unwanted_file = entry.file_type().is_some_and(|t| t.is_file())
+                && !(is_python(entry.path()) || is_manifest(entry.path()));
+            !unwanted_file && !excluded(entry.path())
+        })
         .build_parallel()
         .run(|| {
             let found = &found;
@@ -212,10 +222,16 @@ pub fn read_regular(path: &Path, max_size: u64) -> Result<Vec<u8>, ReadError> {
     if metadata.len() > max_size {
         return Err(ReadError::TooLarge(metadata.len()));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0) + 1);
-    // A file growing while it is read is still held to the limit.
+    // The size the file has now: read in one call, without a second read to
+    // find the end (a file of size 0 may be one whose size the system does not
+    // know: read to its end, within the limit).
+    let (size, limit) = match metadata.len() {
+        0 => (0, max_size.saturating_add(1)),
+        size => (size, size),
+    };
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
     let read = file
-        .take(max_size.saturating_add(1))
+        .take(limit)
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
     if read as u64 > max_size {
