@@ -21,6 +21,9 @@ use crate::{
     rules::{self, Level},
 };
 
+/// How long the results of settings no longer used are kept.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 60 * 60);
+
 /// Bump when the cache file's layout changes.
 const FORMAT: u32 = 3;
 
@@ -209,7 +212,32 @@ impl Cache {
         let bytes = serde_json::to_vec(&self.entries).map_err(std::io::Error::other)?;
         let temporary = dir.join(format!(".results-{}.tmp", std::process::id()));
         std::fs::write(&temporary, bytes)?;
-        std::fs::rename(&temporary, &self.file)
+        std::fs::rename(&temporary, &self.file)?;
+        self.remove_stale(dir);
+        Ok(())
+    }
+
+    /// Removes the results of other settings (another hassec version, other
+    /// rules) not written for [`STALE_AFTER`]: a cache kept between CI runs would
+    /// otherwise grow by one file per upgrade. Best effort: what cannot be
+    /// removed stays.
+    fn remove_stale(&self, dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let is_results = name.to_string_lossy().starts_with("results-")
+                && path.extension().is_some_and(|ext| ext == "json");
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|written| written.elapsed().is_ok_and(|age| age > STALE_AFTER));
+            if is_results && stale && path != self.file {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 }
 
@@ -282,6 +310,31 @@ mod tests {
         };
         cache.put("a.py", "c".into(), &failed);
         assert!(cache.get("a.py", "c").is_none());
+    }
+
+    #[test]
+    fn results_of_other_settings_unused_for_a_month_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let result = scan("x = 1\n");
+        let write = |settings: &str| {
+            let mut cache = Cache::open(dir.path(), settings);
+            cache.put("a.py", "c".into(), &result);
+            cache.save().unwrap();
+            cache.file.clone()
+        };
+        let (old, recent) = (write("old settings"), write("recent settings"));
+        let old_time = std::time::SystemTime::now() - STALE_AFTER * 2;
+        for file in [&old, &dir.path().join(".gitignore")] {
+            let handle = std::fs::File::options().write(true).open(file).unwrap();
+            handle.set_modified(old_time).unwrap();
+        }
+        let current = write("current settings");
+        assert!(!old.exists(), "unused for two months");
+        assert!(recent.exists() && current.exists());
+        assert!(
+            dir.path().join(".gitignore").exists(),
+            "only results files go"
+        );
     }
 
     #[test]
