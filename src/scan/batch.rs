@@ -20,7 +20,7 @@ use super::{
     FileResult, Scanner,
     cache::{self, Cache},
     integration::{self, IntegrationFacts, IntegrationFile, IntegrationFiles},
-    sources,
+    sources::{self, Sources},
 };
 
 /// What a batch scan produced.
@@ -52,7 +52,8 @@ type Scanned = (usize, FileResult, Option<String>);
 type Learnt = (String, String, Arc<IntegrationFacts>);
 
 impl Scanner {
-    pub(super) fn scan_batch(&self, files: &[PathBuf], cache: Option<&Cache>) -> Batch {
+    pub(super) fn scan_batch(&self, sources: &Sources, cache: Option<&Cache>) -> Batch {
+        let files = &sources.files;
         let mut units = Vec::new();
         let mut groups: FxHashMap<PathBuf, Group> = FxHashMap::default();
         let mut manifests = Vec::new();
@@ -107,7 +108,7 @@ impl Scanner {
                     (vec![(index, result, content)], None)
                 }
                 Unit::Integration(root, group) => {
-                    self.scan_integration(&root, &group, files, cache)
+                    self.scan_integration(&root, &group, sources, cache)
                 }
             })
             .collect();
@@ -132,10 +133,14 @@ impl Scanner {
         &self,
         root: &Path,
         group: &Group,
-        files: &[PathBuf],
+        sources: &Sources,
         cache: Option<&Cache>,
     ) -> (Vec<Scanned>, Option<Learnt>) {
-        let mut read = IntegrationFiles::read(root, &self.excludes, self.max_file_size);
+        let files = &sources.files;
+        let python = sources
+            .python_files_under(root, &self.excludes, integration::MAX_DEPTH)
+            .unwrap_or_else(|| integration::python_files(root, &self.excludes));
+        let mut read = IntegrationFiles::read(root, python, self.max_file_size);
         let manifest = group.manifest.map(|index| {
             let path = &files[index];
             let (result, _) = match &read.manifest {

@@ -16,9 +16,9 @@ use std::{
 };
 
 use globset::GlobSet;
+use ignore::WalkBuilder;
 use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Tree};
-use walkdir::WalkDir;
 
 use super::{
     cache,
@@ -48,7 +48,7 @@ pub const USES_FACTS: &[&str] = &[
 /// How far up from a file its integration directory is looked for.
 const MAX_ASCENT: usize = 3;
 /// How deep below the integration directory Python files are read.
-const MAX_DEPTH: usize = 3;
+pub const MAX_DEPTH: usize = 3;
 /// How many Python files of one integration are read at most.
 const MAX_FILES: usize = 400;
 
@@ -216,7 +216,7 @@ impl IntegrationFacts {
         max_file_size: u64,
         vocabulary: &Vocabulary,
     ) -> Self {
-        let mut files = IntegrationFiles::read(root, excludes, max_file_size);
+        let mut files = IntegrationFiles::read(root, python_files(root, excludes), max_file_size);
         files.parse();
         Self::of_parsed(&files, vocabulary)
     }
@@ -310,8 +310,11 @@ pub struct IntegrationFiles {
 }
 
 impl IntegrationFiles {
-    /// Reads the manifest and the Python files (bounded; unreadable ones left out).
-    pub fn read(root: &Path, excludes: &GlobSet, max_file_size: u64) -> Self {
+    /// Reads the manifest and the Python files `python` (the first
+    /// [`MAX_FILES`] in path order; unreadable ones left out).
+    pub fn read(root: &Path, mut python: Vec<PathBuf>, max_file_size: u64) -> Self {
+        python.sort();
+        python.truncate(MAX_FILES);
         let mut manifest_bytes = Vec::new();
         let manifest = match read_regular(&root.join("manifest.json"), max_file_size) {
             Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -323,7 +326,7 @@ impl IntegrationFiles {
                 Some(parsed)
             }
         };
-        let python = python_files(root, excludes)
+        let python = python
             .into_iter()
             .filter_map(|path| {
                 let bytes = read_regular(&path, max_file_size).ok()?;
@@ -423,39 +426,36 @@ fn is_plain_file(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
 }
 
-/// The Python files of an integration directory: bounded in depth and number,
-/// excludes honoured, hidden entries and symbolic links passed over. A plain
-/// walk: `.gitignore` is not asked (a CI checkout has no untracked files to
-/// ignore), and building `ignore`'s matchers for each integration cost a warm
-/// rescan a third of its time.
-fn python_files(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
-    let is_python = |path: &Path| path.extension().is_some_and(|ext| ext == "py");
-    let mut files: Vec<PathBuf> = WalkDir::new(root)
-        .max_depth(MAX_DEPTH)
-        .into_iter()
-        .filter_entry(|entry| {
-            if entry.depth() == 0 {
-                return true;
-            }
-            let hidden = entry.file_name().as_encoded_bytes().starts_with(b".");
-            // Not following links, a link's type is "symbolic link", never "file"
-            // or "directory". Other files go before the (costlier) excludes.
-            let wanted = entry.file_type().is_dir()
-                || (entry.file_type().is_file() && is_python(entry.path()));
-            !hidden
-                && wanted
+/// The Python files of an integration directory, as a scan of the directory
+/// finds them (`.gitignore` honoured, hidden entries and symbolic links passed
+/// over, excludes matched relative to it), at most [`MAX_DEPTH`] levels down. A
+/// full scan takes them from its own walk instead
+/// ([`super::sources::Sources::python_files_under`]).
+pub fn python_files(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
+    let root_owned = root.to_path_buf();
+    let excludes = excludes.clone();
+    WalkBuilder::new(root)
+        .follow_links(false)
+        .max_depth(Some(MAX_DEPTH))
+        .require_git(false)
+        .filter_entry(move |entry| {
+            // Other files go before the (costlier) excludes.
+            let other_file = entry.file_type().is_some_and(|t| t.is_file())
+                && entry.path().extension().is_none_or(|ext| ext != "py");
+            !other_file
                 && entry
                     .path()
-                    .strip_prefix(root)
-                    .is_ok_and(|relative| !excludes.is_match(relative))
+                    .strip_prefix(&root_owned)
+                    .map_or(true, |relative| {
+                        relative.as_os_str().is_empty() || !excludes.is_match(relative)
+                    })
         })
+        .build()
         .filter_map(Result::ok)
-        .filter(|entry| entry.file_type().is_file())
-        .map(walkdir::DirEntry::into_path)
-        .collect();
-    files.sort();
-    files.truncate(MAX_FILES);
-    files
+        .filter(|entry| !entry.path_is_symlink())
+        .filter(|entry| entry.file_type().is_some_and(|t| t.is_file()))
+        .map(ignore::DirEntry::into_path)
+        .collect()
 }
 
 /// Adds what one file says to the facts (constants excepted: gathered before).

@@ -191,7 +191,7 @@ impl Scanner {
         if cache.as_ref().is_none_or(cache::Cache::is_empty) {
             self.prepare();
         }
-        let batch = self.scan_batch(&sources.files, cache.as_ref());
+        let batch = self.scan_batch(&sources, cache.as_ref());
         let results = batch.results;
         let mut report = ScanReport {
             skipped: sources.skipped,

@@ -3,7 +3,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Mutex, OnceLock, PoisonError},
+    sync::{Arc, Mutex, OnceLock, PoisonError},
 };
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
@@ -36,8 +36,71 @@ pub struct Skipped {
 /// The files to scan, and those passed over with a reason.
 #[derive(Debug, Default)]
 pub struct Sources {
+    /// Sorted by bytes.
     pub files: Vec<PathBuf>,
     pub skipped: Vec<Skipped>,
+    /// The directories walked, and what their excludes left out (files and
+    /// directories not entered): what [`Sources::python_files_under`] needs to
+    /// list a directory without walking it again.
+    walked: Vec<PathBuf>,
+    excluded: Vec<PathBuf>,
+}
+
+impl Sources {
+    /// The `.py` files under `dir` as a walk of `dir` itself finds them
+    /// (`.gitignore` honoured, hidden entries and links passed over, at most
+    /// `max_depth` levels down, `excludes` matched relative to `dir`), taken from
+    /// the files found when the walk saw them all: `dir` lies in a walked
+    /// directory, and all that was excluded under it is excluded relative to
+    /// `dir` too. `None` when that cannot be told.
+    pub fn python_files_under(
+        &self,
+        dir: &Path,
+        excludes: &GlobSet,
+        max_depth: usize,
+    ) -> Option<Vec<PathBuf>> {
+        if !self.walked.iter().any(|root| dir.starts_with(root)) {
+            return None;
+        }
+        // Excluded relative to `dir`: the path or a directory above it (the walk
+        // does not enter an excluded directory).
+        let excluded_from_dir = |path: &Path| {
+            let Ok(relative) = path.strip_prefix(dir) else {
+                return false;
+            };
+            relative
+                .ancestors()
+                .filter(|part| !part.as_os_str().is_empty())
+                .any(|part| excludes.is_match(part))
+        };
+        for path in &self.excluded {
+            if dir.starts_with(path) || (path.starts_with(dir) && !excluded_from_dir(path)) {
+                return None;
+            }
+        }
+        // The files are sorted by bytes: those under `dir` are one run.
+        let mut prefix = dir.as_os_str().to_owned();
+        prefix.push(std::path::MAIN_SEPARATOR_STR);
+        let prefix = prefix.as_encoded_bytes();
+        fn bytes(path: &Path) -> &[u8] {
+            path.as_os_str().as_encoded_bytes()
+        }
+        let first = self.files.partition_point(|path| bytes(path) < prefix);
+        let under = self.files[first..]
+            .iter()
+            .take_while(|path| bytes(path).starts_with(prefix));
+        Some(
+            under
+                .filter(|path| path.extension().is_some_and(|ext| ext == "py"))
+                .filter(|path| {
+                    path.strip_prefix(dir)
+                        .is_ok_and(|relative| relative.components().count() <= max_depth)
+                })
+                .filter(|path| !excluded_from_dir(path))
+                .cloned()
+                .collect(),
+        )
+    }
 }
 
 pub fn exclude_set(extra: &[String]) -> Result<GlobSet, globset::Error> {
@@ -101,6 +164,7 @@ pub fn collect(roots: &[PathBuf], excludes: &GlobSet, force_exclude: bool) -> So
             }
         } else if metadata.is_dir() {
             walk(root, excludes, &mut sources);
+            sources.walked.push(root.clone());
         } else {
             sources.skipped.push(Skipped {
                 path: display(root),
@@ -132,6 +196,8 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
         }
     };
     let found = Mutex::new(Sources::default());
+    let left_out = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&left_out);
     WalkBuilder::new(root)
         .follow_links(false)
         .require_git(false)
@@ -141,7 +207,15 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
         .filter_entry(move |entry| {
             let unwanted_file = entry.file_type().is_some_and(|t| t.is_file())
                 && !(is_python(entry.path()) || is_manifest(entry.path()));
-            !unwanted_file && !excluded(entry.path())
+            if unwanted_file {
+                return false;
+            }
+            if excluded(entry.path()) {
+                let mut record = record.lock().unwrap_or_else(PoisonError::into_inner);
+                record.push(entry.path().to_path_buf());
+                return false;
+            }
+            true
         })
         .build_parallel()
         .run(|| {
@@ -184,6 +258,9 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
         .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));
     sources.files.append(&mut found.files);
     sources.skipped.append(&mut found.skipped);
+    sources
+        .excluded
+        .append(&mut left_out.lock().unwrap_or_else(PoisonError::into_inner));
 }
 
 fn error_path(error: &ignore::Error) -> Option<PathBuf> {
@@ -445,5 +522,81 @@ mod tests {
             missing.to_string().starts_with("cannot read: "),
             "{missing}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_is_listed_from_the_walk_as_its_own_walk_lists_it() {
+        use crate::scan::integration::{MAX_DEPTH, python_files};
+        let repo = tempfile::tempdir().unwrap();
+        let root = repo.path();
+        std::fs::write(root.join(".gitignore"), "generated_*.py\n").unwrap();
+        let demo = root.join("custom_components/demo");
+        for file in [
+            "manifest.json",
+            "__init__.py",
+            "sensor.py",
+            "generated_api.py",
+            ".hidden.py",
+            "test_demo.py",
+            "stub.pyi",
+            "sub/ok.py",
+            "sub/a/deep.py",
+            "sub/a/b/deeper.py",
+            "vendor/lib.py",
+        ] {
+            touch(&demo, file);
+        }
+        std::os::unix::fs::symlink(demo.join("sensor.py"), demo.join("link.py")).unwrap();
+        let sorted = |mut files: Vec<PathBuf>| {
+            files.sort();
+            files
+        };
+        let walked = |excludes: &GlobSet| sorted(python_files(&demo, excludes));
+
+        let defaults = exclude_set(&[]).unwrap();
+        let sources = collect(&[root.to_path_buf()], &defaults, false);
+        let listed = sources.python_files_under(&demo, &defaults, MAX_DEPTH);
+        assert_eq!(listed.map(sorted), Some(walked(&defaults)));
+        let names: Vec<String> = walked(&defaults)
+            .iter()
+            .map(|p| {
+                p.strip_prefix(&demo)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "__init__.py",
+                "sensor.py",
+                "sub/a/deep.py",
+                "sub/ok.py",
+                "vendor/lib.py"
+            ]
+        );
+
+        // An exclude written from the repository's root is not one from the
+        // integration's: the walk of the repository cannot tell what the
+        // integration's own walk finds there.
+        let anchored = exclude_set(&["custom_components/demo/vendor/**".into()]).unwrap();
+        let sources = collect(&[root.to_path_buf()], &anchored, false);
+        assert_eq!(
+            sources.python_files_under(&demo, &anchored, MAX_DEPTH),
+            None
+        );
+        // One that excludes there too can be told.
+        let everywhere = exclude_set(&["**/vendor/**".into()]).unwrap();
+        let sources = collect(&[root.to_path_buf()], &everywhere, false);
+        let listed = sources.python_files_under(&demo, &everywhere, MAX_DEPTH);
+        assert_eq!(listed.map(sorted), Some(walked(&everywhere)));
+
+        // Not walked: a file named alone, a directory outside.
+        let alone = collect(&[demo.join("sensor.py")], &defaults, false);
+        assert_eq!(alone.python_files_under(&demo, &defaults, MAX_DEPTH), None);
+        let inside = collect(&[demo.join("sub")], &defaults, false);
+        assert_eq!(inside.python_files_under(&demo, &defaults, MAX_DEPTH), None);
     }
 }
