@@ -69,6 +69,7 @@ ensure_gnu_time() {
 ensure_corpus() {
   if [ -n "${CORPUS:-}" ]; then
     [ -d "$CORPUS/homeassistant/components" ] || { echo "CORPUS=$CORPUS has no homeassistant/components" >&2; exit 2; }
+    CORPUS=$(realpath "$CORPUS")
     return
   fi
   CORPUS="$BENCH/corpus/ha-$HA_VERSION"
@@ -83,7 +84,11 @@ ensure_corpus() {
 # HASSEC=<binary> uses a given build; otherwise a build of this checkout, release
 # unless the profile is given ("dev" for a smoke run, which times nothing).
 ensure_hassec() { # [profile]
-  if [ -n "${HASSEC:-}" ]; then return; fi
+  if [ -n "${HASSEC:-}" ]; then
+    # The benchmarks change directory: a relative path is taken from here.
+    case "$HASSEC" in */*) HASSEC=$(realpath "$HASSEC") ;; esac
+    return
+  fi
   local profile=${1:-release} dir=release
   [ "$profile" = dev ] && dir=debug
   log "cargo build --profile $profile"

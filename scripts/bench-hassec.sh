@@ -117,27 +117,31 @@ for copies in 2 4; do
   for ((c = 1; c <= copies; c++)); do cp -r "$SOURCE/homeassistant" "$OUT/x$copies/copy$c"; done
 done
 
+# The tools run in the corpus on `.`, as in a checkout (and as the action runs in
+# its workspace): paths are resolved from there, not from the filesystem root.
 CACHE="$OUT/cache"
+cd "$SOURCE"
 log "warm-up (page cache; fills the results cache once)"
-"$HASSEC" scan --isolated --no-cache -o /dev/null "$SOURCE" >/dev/null 2>&1 || true
-"$HASSEC" scan --isolated --cache-dir "$CACHE" -o /dev/null "$SOURCE" >/dev/null 2>&1 || true
-"$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q "$SOURCE" >/dev/null
+"$HASSEC" scan --isolated --no-cache -o /dev/null . >/dev/null 2>&1 || true
+"$HASSEC" scan --isolated --cache-dir "$CACHE" -o /dev/null . >/dev/null 2>&1 || true
+"$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q . >/dev/null
 
 for ((i = 1; i <= RUNS; i++)); do
   log "run $i of $RUNS"
-  timed parse-only "$HASSEC" scan --isolated --parse-only "$SOURCE"
-  timed cold "$HASSEC" scan --isolated --no-cache -o "$OUT/cold.txt" "$SOURCE"
-  timed ruff "$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q "$SOURCE"
-  timed warm "$HASSEC" scan --isolated --cache-dir "$CACHE" -o "$OUT/warm.txt" "$SOURCE"
+  timed parse-only "$HASSEC" scan --isolated --parse-only .
+  timed cold "$HASSEC" scan --isolated --no-cache -o "$OUT/cold.txt" .
+  timed ruff "$VENV/bin/ruff" check --no-cache --isolated --select S --exit-zero -q .
+  timed warm "$HASSEC" scan --isolated --cache-dir "$CACHE" -o "$OUT/warm.txt" .
   action_run pr-one-integration "$HEAD_ONE"
   action_run pr-20-integrations "$HEAD_SPREAD"
   timed startup "$HASSEC" scan --isolated --no-cache "$RUNNER"
 done
+cd "$ROOT"
 cmp -s "$OUT/cold.txt" "$OUT/warm.txt" || { echo "warm and cold reports differ" >&2; exit 1; }
 for ((i = 1; i <= SCALE_RUNS; i++)); do
   for copies in 2 4; do
     log "scaling run $i: ${copies}x"
-    timed "scale-x$copies" "$HASSEC" scan --isolated --no-cache -o /dev/null "$OUT/x$copies"
+    (cd "$OUT/x$copies" && timed "scale-x$copies" "$HASSEC" scan --isolated --no-cache -o /dev/null .)
   done
 done
 git_q checkout -q main

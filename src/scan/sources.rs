@@ -350,7 +350,8 @@ fn open_no_follow(path: &Path) -> Result<std::fs::File, ReadError> {
 /// `path` relative to the working directory when it lies under it (lexically),
 /// else `path` itself.
 fn from_working_dir(path: &Path) -> &Path {
-    // Asked once: hassec never changes its working directory.
+    // Asked once: the only change of directory (the action entering
+    // GITHUB_WORKSPACE) comes first, before any path is walked or shown.
     static CWD: OnceLock<Option<PathBuf>> = OnceLock::new();
     let cwd = CWD.get_or_init(|| std::env::current_dir().ok());
     cwd.as_deref()
