@@ -265,9 +265,7 @@ pub struct IntegrationFile {
     pub path: PathBuf,
     /// The file's text, invalid UTF-8 replaced, as the scan reads it.
     pub text: String,
-    /// The bytes as read, kept only when they are not valid UTF-8 (else `text`).
-    invalid_utf8: Option<Vec<u8>>,
-    /// [`cache::digest`] of the bytes: the cache's key for the file's content.
+    /// [`cache::digest`] of the bytes read: the cache's key for the file's content.
     pub digest: String,
     pub tree: Option<Tree>,
 }
@@ -275,25 +273,15 @@ pub struct IntegrationFile {
 impl IntegrationFile {
     fn new(path: PathBuf, bytes: Vec<u8>) -> Self {
         let digest = cache::digest([bytes.as_slice()]);
-        let (text, invalid_utf8) = match String::from_utf8(bytes) {
-            Ok(text) => (text, None),
-            Err(e) => (
-                String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                Some(e.into_bytes()),
-            ),
-        };
+        // Valid UTF-8 (nearly every file) becomes the text without a copy.
+        let text = String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         Self {
             path,
             text,
-            invalid_utf8,
             digest,
             tree: None,
         }
-    }
-
-    /// The bytes as read.
-    pub fn bytes(&self) -> &[u8] {
-        self.invalid_utf8.as_deref().unwrap_or(self.text.as_bytes())
     }
 }
 
