@@ -260,18 +260,23 @@ mod tests {
     use super::*;
     use crate::checks::test_support::passes;
 
+    /// Does the check flag the comparison `expression` written in `source`?
+    fn flagged_at(source: &str, expression: &str) -> bool {
+        passes(
+            expiry_without_buffer,
+            source,
+            "comparison_operator",
+            expression,
+            &[],
+        )
+    }
+
     fn flagged(expression: &str) -> bool {
         let source = format!(
             "import time\nfrom datetime import datetime\nimport homeassistant.util.dt as dt_util\n\
              def ensure_token(self, token, now, expiration, expires_at, other_value):\n    if {expression}:\n        self.refresh()\n"
         );
-        passes(
-            expiry_without_buffer,
-            &source,
-            "comparison_operator",
-            expression,
-            &[],
-        )
+        flagged_at(&source, expression)
     }
 
     #[test]
@@ -295,13 +300,7 @@ mod tests {
             "import time\nimport homeassistant.util.dt as dt_util\n\
              def {name}(self):\n{prelude}    if {expression}:\n        {body}\n"
         );
-        passes(
-            expiry_without_buffer,
-            &source,
-            "comparison_operator",
-            expression,
-            &[],
-        )
+        flagged_at(&source, expression)
     }
 
     #[test]
