@@ -69,6 +69,7 @@ pub fn between(repo: &Repository, base: Oid, head: Oid) -> Result<Changes, DiffE
     };
     let old = find_tree(base, "base commit")?;
     let new = find_tree(head, "commit")?;
+    // Context lines for the patches below; submodules for the diff of the trees.
     let mut options = DiffOptions::new();
     options.context_lines(3).ignore_submodules(true);
     let mut diff = repo.diff_tree_to_tree(Some(&old), Some(&new), Some(&mut options))?;
@@ -91,14 +92,12 @@ pub fn between(repo: &Repository, base: Oid, head: Oid) -> Result<Changes, DiffE
         // check the whole index, most of the diff's time in a big repository.
         let blob = |id: Oid| (!id.is_zero()).then(|| repo.find_blob(id)).transpose();
         let (old_blob, new_blob) = (blob(delta.old_file().id())?, blob(delta.new_file().id())?);
-        let mut patch_options = DiffOptions::new();
-        patch_options.context_lines(3);
         let patch = git2::Patch::from_buffers(
             content(old_blob.as_ref()),
             None,
             content(new_blob.as_ref()),
             None,
-            Some(&mut patch_options),
+            Some(&mut options),
         )?;
         // Binary files have no lines and nothing to scan.
         if patch.delta().flags().is_binary() {

@@ -1,6 +1,9 @@
 //! Every enabled rule's query compiled into one multi-pattern query, run once per file.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{
+    Arc, OnceLock,
+    atomic::{AtomicBool, Ordering},
+};
 
 use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCursor, QueryPredicateArg, Tree};
@@ -28,6 +31,8 @@ pub struct Engine {
     /// The enabled rules over Python files.
     rules: Arc<[&'static Rule]>,
     compiled: Arc<OnceLock<Compiled>>,
+    /// Has a thread been started to compile the query?
+    compiling: AtomicBool,
     /// Also list the suppression comments that suppressed nothing.
     pub report_unused: bool,
 }
@@ -60,6 +65,7 @@ impl Engine {
                 .filter(|rule| rule.target == Target::Python)
                 .collect(),
             compiled: Arc::default(),
+            compiling: AtomicBool::new(false),
             report_unused: false,
         }
     }
@@ -68,7 +74,8 @@ impl Engine {
     /// the time the first file is parsed (a pull request's scan reads the git
     /// diff and the integration's files meanwhile).
     pub fn compile_in_background(&self) {
-        if self.compiled.get().is_some() {
+        // Once: the action asks before its diff, and its scan asks again.
+        if self.compiled.get().is_some() || self.compiling.swap(true, Ordering::AcqRel) {
             return;
         }
         let (rules, compiled) = (Arc::clone(&self.rules), Arc::clone(&self.compiled));
