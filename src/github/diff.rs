@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository};
+use git2::{
+    Delta, DiffFindOptions, DiffOptions, FileMode, ObjectType, Oid, Repository, Tree, TreeEntry,
+    TreeWalkMode, TreeWalkResult,
+};
 
 use super::changes::{ChangeSource, ChangedFile, Changes};
 
@@ -72,26 +75,23 @@ pub fn between(repo: &Repository, base: Oid, head: Oid) -> Result<Changes, DiffE
     // Context lines for the patches below; submodules for the diff of the trees.
     let mut options = DiffOptions::new();
     options.context_lines(3).ignore_submodules(true);
-    let mut diff = repo.diff_tree_to_tree(Some(&old), Some(&new), Some(&mut options))?;
-    // A renamed file is a change of its edited lines, not a whole new file.
-    diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
+    let compared = TreeChanges::between(repo, &old, &new)?;
+    let files = if compared.may_hold_renames() {
+        renamed_or_changed(repo, &old, &new, &mut options)?
+    } else {
+        compared.files
+    };
 
     let mut changes = Changes::new(ChangeSource::Git);
-    for delta in diff.deltas() {
-        if matches!(delta.status(), Delta::Deleted | Delta::Unmodified) {
-            continue;
-        }
-        let (Some(path), FileMode::Blob | FileMode::BlobExecutable) =
-            (delta.new_file().path(), delta.new_file().mode())
-        else {
+    for file in files {
+        if !file.regular {
             continue; // links, submodules: nothing to scan
-        };
-        let path = path.to_string_lossy().replace('\\', "/");
+        }
         // The patch of the two contents, named by no path: a patch of the diff
         // would look up each path's diff driver in .gitattributes, and so read and
         // check the whole index, most of the diff's time in a big repository.
         let blob = |id: Oid| (!id.is_zero()).then(|| repo.find_blob(id)).transpose();
-        let (old_blob, new_blob) = (blob(delta.old_file().id())?, blob(delta.new_file().id())?);
+        let (old_blob, new_blob) = (blob(file.old)?, blob(file.new)?);
         let patch = git2::Patch::from_buffers(
             content(old_blob.as_ref()),
             None,
@@ -103,26 +103,192 @@ pub fn between(repo: &Repository, base: Oid, head: Oid) -> Result<Changes, DiffE
         if patch.delta().flags().is_binary() {
             continue;
         }
-        let mut file = ChangedFile::default();
+        let mut changed = ChangedFile::default();
         for hunk_index in 0..patch.num_hunks() {
             let (hunk, lines) = patch.hunk(hunk_index)?;
             let start = hunk.new_start() as usize;
             let count = hunk.new_lines() as usize;
             if count > 0 {
-                file.hunks.add(start, start + count - 1);
+                changed.hunks.add(start, start + count - 1);
             }
             for line_index in 0..lines {
                 let line = patch.line_in_hunk(hunk_index, line_index)?;
                 if line.origin() == '+'
                     && let Some(number) = line.new_lineno()
                 {
-                    file.added.add(number as usize, number as usize);
+                    changed.added.add(number as usize, number as usize);
                 }
             }
         }
-        changes.files.insert(path, file);
+        changes.files.insert(file.path, changed);
     }
     Ok(changes)
+}
+
+/// A file that is new or changed in the new tree.
+#[derive(Debug, PartialEq)]
+struct ChangedBlob {
+    /// Its path in the new tree, `/`-separated.
+    path: String,
+    /// Its blob before (zero when added) and now.
+    old: Oid,
+    new: Oid,
+    /// A regular file (not a link or a submodule) in the new tree.
+    regular: bool,
+}
+
+/// What differs between two trees, found by comparing the ids of their entries
+/// and going down only into subtrees whose ids differ: a pull request touches
+/// a few directories of thousands. (libgit2's diff of two trees reads every
+/// entry of both, all the way down: tens of milliseconds on Home Assistant core.)
+#[derive(Default)]
+struct TreeChanges {
+    /// Changed and added files.
+    files: Vec<ChangedBlob>,
+    added: bool,
+    deleted: bool,
+}
+
+impl TreeChanges {
+    fn between(repo: &Repository, old: &Tree, new: &Tree) -> Result<Self, git2::Error> {
+        let mut changes = Self::default();
+        changes.compare(repo, old, new, "")?;
+        Ok(changes)
+    }
+
+    /// With files both added and deleted, some may be renames, which only
+    /// libgit2's diff pairs up.
+    fn may_hold_renames(&self) -> bool {
+        self.added && self.deleted
+    }
+
+    fn compare(
+        &mut self,
+        repo: &Repository,
+        old: &Tree,
+        new: &Tree,
+        prefix: &str,
+    ) -> Result<(), git2::Error> {
+        for entry in new {
+            let path = format!("{prefix}{}", String::from_utf8_lossy(entry.name_bytes()));
+            let Some(before) = old.get_name_bytes(entry.name_bytes()) else {
+                self.add(repo, &entry, path)?;
+                continue;
+            };
+            if before.id() == entry.id() && before.filemode() == entry.filemode() {
+                continue;
+            }
+            match (kind_of(&before), kind_of(&entry)) {
+                (EntryKind::Tree, EntryKind::Tree) => {
+                    let (old, new) = (repo.find_tree(before.id())?, repo.find_tree(entry.id())?);
+                    self.compare(repo, &old, &new, &format!("{path}/"))?;
+                }
+                // A file edited (or made executable), a link or a submodule moved.
+                (old_kind, new_kind) if old_kind == new_kind && before.kind() == entry.kind() => {
+                    self.files.push(ChangedBlob {
+                        path,
+                        old: before.id(),
+                        new: entry.id(),
+                        regular: new_kind == EntryKind::File,
+                    });
+                }
+                // A file became a directory or a link, or the other way round.
+                _ => {
+                    self.deleted = true;
+                    self.add(repo, &entry, path)?;
+                }
+            }
+        }
+        self.deleted |= old
+            .iter()
+            .any(|entry| new.get_name_bytes(entry.name_bytes()).is_none());
+        Ok(())
+    }
+
+    /// An entry the old tree does not have: a file, or a directory of them.
+    fn add(
+        &mut self,
+        repo: &Repository,
+        entry: &TreeEntry,
+        path: String,
+    ) -> Result<(), git2::Error> {
+        self.added = true;
+        if kind_of(entry) != EntryKind::Tree {
+            self.files.push(ChangedBlob {
+                path,
+                old: Oid::ZERO_SHA1,
+                new: entry.id(),
+                regular: kind_of(entry) == EntryKind::File,
+            });
+            return Ok(());
+        }
+        repo.find_tree(entry.id())?
+            .walk(TreeWalkMode::PreOrder, |parent, inner| {
+                if kind_of(inner) != EntryKind::Tree {
+                    self.files.push(ChangedBlob {
+                        path: format!(
+                            "{path}/{parent}{}",
+                            String::from_utf8_lossy(inner.name_bytes())
+                        ),
+                        old: Oid::ZERO_SHA1,
+                        new: inner.id(),
+                        regular: kind_of(inner) == EntryKind::File,
+                    });
+                }
+                TreeWalkResult::Ok
+            })
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum EntryKind {
+    Tree,
+    /// A regular file, executable or not.
+    File,
+    /// A link or a submodule.
+    Other,
+}
+
+fn kind_of(entry: &TreeEntry) -> EntryKind {
+    let mode = entry.filemode();
+    if entry.kind() == Some(ObjectType::Tree) {
+        EntryKind::Tree
+    } else if mode == i32::from(FileMode::Blob) || mode == i32::from(FileMode::BlobExecutable) {
+        EntryKind::File
+    } else {
+        EntryKind::Other
+    }
+}
+
+/// The changed and added files by libgit2's diff of the trees, renames found:
+/// a renamed file is a change of its edited lines, not a whole new file.
+fn renamed_or_changed(
+    repo: &Repository,
+    old: &Tree,
+    new: &Tree,
+    options: &mut DiffOptions,
+) -> Result<Vec<ChangedBlob>, git2::Error> {
+    let mut diff = repo.diff_tree_to_tree(Some(old), Some(new), Some(options))?;
+    diff.find_similar(Some(DiffFindOptions::new().renames(true)))?;
+    Ok(diff
+        .deltas()
+        .filter(|delta| !matches!(delta.status(), Delta::Deleted | Delta::Unmodified))
+        .filter_map(|delta| {
+            Some(ChangedBlob {
+                path: delta
+                    .new_file()
+                    .path()?
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+                old: delta.old_file().id(),
+                new: delta.new_file().id(),
+                regular: matches!(
+                    delta.new_file().mode(),
+                    FileMode::Blob | FileMode::BlobExecutable
+                ),
+            })
+        })
+        .collect())
 }
 
 /// A blob's bytes; none for a file that did not exist.
@@ -169,14 +335,23 @@ mod tests {
 
     /// A commit of `files` (path, bytes) in `repo`, built without a work tree.
     fn commit(repo: &Repository, files: &[(&str, &[u8])], parents: &[Oid]) -> Oid {
+        let files: Vec<_> = files
+            .iter()
+            .map(|&(path, bytes)| (path, 0o100_644, bytes))
+            .collect();
+        commit_modes(repo, &files, parents)
+    }
+
+    /// A commit of `files` (path, mode, bytes).
+    fn commit_modes(repo: &Repository, files: &[(&str, u32, &[u8])], parents: &[Oid]) -> Oid {
         let mut index = git2::Index::new().unwrap();
-        for (path, bytes) in files {
+        for &(path, mode, bytes) in files {
             let entry = git2::IndexEntry {
                 ctime: git2::IndexTime::new(0, 0),
                 mtime: git2::IndexTime::new(0, 0),
                 dev: 0,
                 ino: 0,
-                mode: 0o100_644,
+                mode,
                 uid: 0,
                 gid: 0,
                 file_size: 0,
@@ -241,5 +416,98 @@ mod tests {
         }
         assert_eq!(changes.files["a/added.py"].added.ranges(), [(1, 1)]);
         assert_eq!(changes.source, ChangeSource::Git);
+    }
+
+    /// Our comparison of the trees and libgit2's diff, for `base` and `head`.
+    fn both_ways(repo: &Repository, base: Oid, head: Oid) -> (TreeChanges, Vec<ChangedBlob>) {
+        let tree = |oid| repo.find_commit(oid).unwrap().tree().unwrap();
+        let (old, new) = (tree(base), tree(head));
+        let mut ours = TreeChanges::between(repo, &old, &new).unwrap();
+        ours.files.sort_by(|a, b| a.path.cmp(&b.path));
+        let libgit2 = renamed_or_changed(repo, &old, &new, &mut DiffOptions::new()).unwrap();
+        (ours, libgit2)
+    }
+
+    #[test]
+    fn the_trees_compared_as_libgit2_diffs_them_when_nothing_can_be_a_rename() {
+        const FILE: u32 = 0o100_644;
+        const EXECUTABLE: u32 = 0o100_755;
+        const LINK: u32 = 0o120_000;
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let base = commit_modes(
+            &repo,
+            &[
+                ("a/edited.py", FILE, b"x = 1\n"),
+                ("a/run.sh", FILE, b"echo\n"),
+                ("a/link", LINK, b"edited.py"),
+                ("a/became_dir", FILE, b"x\n"),
+                ("b/same.py", FILE, b"y = 2\n"),
+                ("b/deep/same.py", FILE, b"z = 3\n"),
+                ("c/gone.py", FILE, b"gone = 1\n"),
+            ],
+            &[],
+        );
+        let edited = commit_modes(
+            &repo,
+            &[
+                ("a/edited.py", FILE, b"x = 2\n"),
+                ("a/run.sh", EXECUTABLE, b"echo\n"),
+                ("a/link", LINK, b"run.sh"),
+                ("a/became_dir", FILE, b"x\n"),
+                ("a/new/deeper/added.py", FILE, b"import pickle\n"),
+                ("a/new/link", LINK, b"../edited.py"),
+                ("b/same.py", FILE, b"y = 2\n"),
+                ("b/deep/same.py", FILE, b"z = 3\n"),
+                ("c/gone.py", FILE, b"gone = 1\n"),
+                ("d.py", FILE, b"d = 4\n"),
+            ],
+            &[base],
+        );
+        let (ours, libgit2) = both_ways(&repo, base, edited);
+        assert!(!ours.may_hold_renames());
+        assert_eq!(ours.files, libgit2);
+        let paths: Vec<(&str, bool)> = ours
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.regular))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("a/edited.py", true),
+                ("a/link", false),
+                ("a/new/deeper/added.py", true),
+                ("a/new/link", false),
+                ("a/run.sh", true),
+                ("d.py", true),
+            ]
+        );
+        assert_eq!(
+            between(&repo, base, edited)
+                .unwrap()
+                .files
+                .keys()
+                .collect::<Vec<_>>(),
+            ["a/edited.py", "a/new/deeper/added.py", "a/run.sh", "d.py"]
+        );
+
+        // Only deletions: nothing to scan, and no renames.
+        let deleted = commit_modes(&repo, &[("a/edited.py", FILE, b"x = 1\n")], &[base]);
+        let (ours, libgit2) = both_ways(&repo, base, deleted);
+        assert!(!ours.may_hold_renames());
+        assert!(ours.files.is_empty() && libgit2.is_empty());
+
+        // A file that became a directory is deleted and its files added: then
+        // libgit2 is asked, as for any deletion beside an addition.
+        let retyped = commit_modes(
+            &repo,
+            &[
+                ("a/edited.py", FILE, b"x = 1\n"),
+                ("a/became_dir/x.py", FILE, b"x\n"),
+            ],
+            &[base],
+        );
+        assert!(both_ways(&repo, base, retyped).0.may_hold_renames());
     }
 }
