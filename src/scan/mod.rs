@@ -6,6 +6,7 @@ pub mod cache;
 mod engine;
 pub mod integration;
 mod position;
+mod query_rewrite;
 pub mod sources;
 mod suppress;
 
