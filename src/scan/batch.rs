@@ -4,8 +4,10 @@
 //! integration are parsed and matched in parallel too (a pull request often
 //! touches one integration only); only the trees of the integrations being
 //! worked on are alive, and each tree is dropped as soon as its file is
-//! matched. With a results cache, an integration whose files are unchanged
-//! takes its facts from the cache and is not parsed at all.
+//! matched. An integration read before the query is compiled (at the start of
+//! a scan) is set aside until the end, its thread going on to read the next.
+//! With a results cache, an integration whose files are unchanged takes its
+//! facts from the cache and is not parsed at all.
 
 use std::{
     path::{Path, PathBuf},
@@ -50,6 +52,27 @@ struct Group {
 type Scanned = (usize, FileResult, Option<String>);
 /// Facts learnt by parsing: (integration directory as shown, content digest, facts).
 type Learnt = (String, String, Arc<IntegrationFacts>);
+/// A unit's files' results, and the facts it learnt for the cache.
+type Finished = (Vec<Scanned>, Option<Learnt>);
+
+/// Where a unit of work stands.
+enum Progress {
+    Done(Finished),
+    /// An integration read, its facts known, its files not matched yet.
+    Waiting(Box<Prepared>),
+}
+
+/// An integration whose facts are known and whose files are to be matched.
+struct Prepared {
+    /// The files to scan, by index.
+    members: Vec<usize>,
+    /// Its files as read, with the trees parsed for the facts.
+    read: IntegrationFiles,
+    facts: Arc<IntegrationFacts>,
+    learnt: Option<Learnt>,
+    /// Its manifest's result, if scanned.
+    manifest: Option<Scanned>,
+}
 
 impl Scanner {
     pub(super) fn scan_batch(&self, sources: &Sources, cache: Option<&Cache>) -> Batch {
@@ -100,16 +123,30 @@ impl Scanner {
             .chain(units)
             .collect();
 
-        let done: Vec<(Vec<Scanned>, Option<Learnt>)> = units
+        let progress: Vec<Progress> = units
             .into_par_iter()
             .map(|unit| match unit {
                 Unit::Alone(index) => {
                     let (result, content) = self.scan_file_isolated(&files[index], None, cache);
-                    (vec![(index, result, content)], None)
+                    Progress::Done((vec![(index, result, content)], None))
                 }
                 Unit::Integration(root, group) => {
-                    self.scan_integration(&root, &group, sources, cache)
+                    match self.prepare_integration(&root, group, sources, cache) {
+                        Progress::Waiting(prepared) if self.engine.is_compiled() => {
+                            Progress::Done(self.match_integration(*prepared, sources, cache))
+                        }
+                        progress => progress,
+                    }
                 }
+            })
+            .collect();
+        // Integrations read before the query was compiled: their threads went on
+        // reading others instead of waiting (a pull request's first integrations).
+        let done: Vec<Finished> = progress
+            .into_par_iter()
+            .map(|progress| match progress {
+                Progress::Waiting(prepared) => self.match_integration(*prepared, sources, cache),
+                Progress::Done(finished) => finished,
             })
             .collect();
         let mut learnt = Vec::new();
@@ -128,14 +165,17 @@ impl Scanner {
         }
     }
 
-    /// Scans the files of `group` (indices into `files`) of the integration at `root`.
-    fn scan_integration(
+    /// Reads the integration at `root`, learns its facts (from the cache, or by
+    /// parsing its files) and checks its manifest if `group` has it: its Python
+    /// files wait to be matched ([`Self::match_integration`]). When the facts
+    /// cannot be gathered, its files are scanned each on its own at once.
+    fn prepare_integration(
         &self,
         root: &Path,
-        group: &Group,
+        group: Group,
         sources: &Sources,
         cache: Option<&Cache>,
-    ) -> (Vec<Scanned>, Option<Learnt>) {
+    ) -> Progress {
         let files = &sources.files;
         let python = sources
             .python_files_under(root, &self.excludes, integration::MAX_DEPTH)
@@ -154,7 +194,6 @@ impl Scanner {
             };
             (index, result, None)
         });
-        let members = &group.python;
         let shown_root = sources::display(root);
         let digest = cache.map(|_| read.digest());
         let cached = cache
@@ -170,17 +209,42 @@ impl Scanner {
                     IntegrationFacts::of_parsed(&read, &self.vocabulary)
                 }));
                 let Ok(facts) = gathered else {
-                    let alone = members.iter().map(|&index| {
+                    let alone = group.python.iter().map(|&index| {
                         let (result, content) = self.scan_file_isolated(&files[index], None, cache);
                         (index, result, content)
                     });
-                    return (alone.chain(manifest).collect(), None);
+                    return Progress::Done((alone.chain(manifest).collect(), None));
                 };
                 let facts = Arc::new(facts);
                 let learnt = digest.map(|digest| (shown_root, digest, Arc::clone(&facts)));
                 (facts, learnt)
             }
         };
+        Progress::Waiting(Box::new(Prepared {
+            members: group.python,
+            read,
+            facts,
+            learnt,
+            manifest,
+        }))
+    }
+
+    /// Matches the Python files of a prepared integration, in parallel, with
+    /// the trees parsed for its facts (or from the cache).
+    fn match_integration(
+        &self,
+        prepared: Prepared,
+        sources: &Sources,
+        cache: Option<&Cache>,
+    ) -> Finished {
+        let Prepared {
+            members,
+            mut read,
+            facts,
+            learnt,
+            manifest,
+        } = prepared;
+        let files = &sources.files;
         let facts_digest = cache.map(|_| facts.digest());
         // Each member with its file among those read, and that file's tree.
         let work: Vec<(usize, Option<usize>, Option<Tree>)> = members
@@ -316,6 +380,28 @@ class Flow(ConfigFlow, domain=\"demo\"):
         );
         assert!(rules_fired(&scanner, &root).is_empty());
         assert!(rules_fired(&fresh, &root).is_empty());
+    }
+
+    #[test]
+    fn integrations_read_before_the_query_is_compiled_are_matched_after() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/integrations");
+        let scanner = Scanner::new(&Config::default()).unwrap();
+        let sources = sources::collect(&[root], &scanner.excludes, false);
+        let findings = |batch: Batch| -> Vec<Vec<(String, usize)>> {
+            let results = batch.results.into_iter().map(|(result, _)| {
+                assert!(result.error.is_none(), "{:?}", result.error);
+                let found = result.findings.iter();
+                found.map(|f| (f.rule.id.clone(), f.start.line)).collect()
+            });
+            results.collect()
+        };
+        // Nothing asked for the query: every integration waits for it.
+        assert!(!scanner.engine.is_compiled());
+        let waited = findings(scanner.scan_batch(&sources, None));
+        assert!(scanner.engine.is_compiled());
+        let at_once = findings(scanner.scan_batch(&sources, None));
+        assert_eq!(waited, at_once);
+        assert!(waited.iter().filter(|found| !found.is_empty()).count() >= 3);
     }
 
     #[test]

@@ -74,21 +74,25 @@ impl Engine {
         }
     }
 
-    /// Starts compiling the query on a thread of its own, so that it is ready by
-    /// the time the first file is parsed (a pull request's scan reads the git
-    /// diff and the integration's files meanwhile).
+    /// Starts compiling the query on one of rayon's threads, so that it is ready
+    /// by the time the first file is parsed (a pull request's scan reads the git
+    /// diff and the integration's files meanwhile). Not on a thread of its own:
+    /// with one thread per core busy parsing, that one would get half a core,
+    /// and a pull request's scan waits for the query.
     pub fn compile_in_background(&self) {
         // Once: the action asks before its diff, and its scan asks again.
         if self.compiled.get().is_some() || self.compiling.swap(true, Ordering::AcqRel) {
             return;
         }
         let (rules, compiled) = (Arc::clone(&self.rules), Arc::clone(&self.compiled));
-        // Without the thread the query is compiled when first needed all the same.
-        let _ = std::thread::Builder::new()
-            .name("hassec-compile".into())
-            .spawn(move || {
-                compiled.get_or_init(|| Compiled::new(&rules));
-            });
+        rayon::spawn(move || {
+            compiled.get_or_init(|| Compiled::new(&rules));
+        });
+    }
+
+    /// Is the query compiled (matching a file will not wait for it)?
+    pub fn is_compiled(&self) -> bool {
+        self.compiled.get().is_some()
     }
 
     fn compiled(&self) -> &Compiled {
