@@ -4,8 +4,9 @@
 //! integration are parsed and matched in parallel too (a pull request often
 //! touches one integration only); only the trees of the integrations being
 //! worked on are alive, and each tree is dropped as soon as its file is
-//! matched. An integration read before the query is compiled (at the start of
-//! a scan) is set aside until the end, its thread going on to read the next.
+//! matched. An integration read while the query is being compiled (at the
+//! start of a scan) is set aside until the end, its thread going on to read the
+//! next.
 //! With a results cache, an integration whose files are unchanged takes its
 //! facts from the cache and is not parsed at all.
 
@@ -132,7 +133,7 @@ impl Scanner {
                 }
                 Unit::Integration(root, group) => {
                     match self.prepare_integration(&root, group, sources, cache) {
-                        Progress::Waiting(prepared) if self.engine.is_compiled() => {
+                        Progress::Waiting(prepared) if !self.engine.is_compiling() => {
                             Progress::Done(self.match_integration(*prepared, sources, cache))
                         }
                         progress => progress,
@@ -140,8 +141,9 @@ impl Scanner {
                 }
             })
             .collect();
-        // Integrations read before the query was compiled: their threads went on
-        // reading others instead of waiting (a pull request's first integrations).
+        // Integrations read while the query was being compiled: their threads went
+        // on reading others instead of waiting (a pull request's first integrations).
+        // Not when nothing compiles it: a rescan's cached results need no query.
         let done: Vec<Finished> = progress
             .into_par_iter()
             .map(|progress| match progress {
@@ -383,9 +385,10 @@ class Flow(ConfigFlow, domain=\"demo\"):
     }
 
     #[test]
-    fn integrations_read_before_the_query_is_compiled_are_matched_after() {
+    fn integrations_read_while_the_query_is_compiled_are_matched_after() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/integrations");
         let scanner = Scanner::new(&Config::default()).unwrap();
+        scanner.engine.pretend_compiling();
         let sources = sources::collect(&[root], &scanner.excludes, false);
         let findings = |batch: Batch| -> Vec<Vec<(String, usize)>> {
             let results = batch.results.into_iter().map(|(result, _)| {
@@ -395,10 +398,10 @@ class Flow(ConfigFlow, domain=\"demo\"):
             });
             results.collect()
         };
-        // Nothing asked for the query: every integration waits for it.
-        assert!(!scanner.engine.is_compiled());
+        // Every integration waits for the query, then is matched.
+        assert!(scanner.engine.is_compiling());
         let waited = findings(scanner.scan_batch(&sources, None));
-        assert!(scanner.engine.is_compiled());
+        assert!(!scanner.engine.is_compiling());
         let at_once = findings(scanner.scan_batch(&sources, None));
         assert_eq!(waited, at_once);
         assert!(waited.iter().filter(|found| !found.is_empty()).count() >= 3);

@@ -90,9 +90,17 @@ impl Engine {
         });
     }
 
-    /// Is the query compiled (matching a file will not wait for it)?
-    pub fn is_compiled(&self) -> bool {
-        self.compiled.get().is_some()
+    /// Is the query being compiled in the background (matching a file would
+    /// wait for it)?
+    pub fn is_compiling(&self) -> bool {
+        self.compiled.get().is_none() && self.compiling.load(Ordering::Acquire)
+    }
+
+    /// As if compiling in the background, to test what waits for it (the query
+    /// is then compiled when first needed).
+    #[cfg(test)]
+    pub fn pretend_compiling(&self) {
+        self.compiling.store(true, Ordering::Release);
     }
 
     fn compiled(&self) -> &Compiled {
