@@ -3,10 +3,9 @@
 use tree_sitter::Node;
 
 use super::{
-    FileContext,
+    FileContext, arguments,
     context::resolve_local,
     secrets::{is_secret_sourced, names_secret, string_value},
-    text,
     urls::{HOLE, Segment, flatten, literal_http_host, module_constant},
 };
 use crate::rules::vocabulary::split_words;
@@ -39,26 +38,7 @@ pub fn credentials_over_http<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     if !REQUEST_METHODS.contains(&callee.rsplit('.').next().unwrap_or(callee)) {
         return false;
     }
-    let Some(arguments) = node.child_by_field_name("arguments") else {
-        return false;
-    };
-    let mut positional = Vec::new();
-    let mut keywords = Vec::new();
-    let mut cursor = arguments.walk();
-    for argument in arguments.named_children(&mut cursor) {
-        match argument.kind() {
-            "keyword_argument" => {
-                if let (Some(name), Some(value)) = (
-                    argument.child_by_field_name("name"),
-                    argument.child_by_field_name("value"),
-                ) {
-                    keywords.push((text(name, source), value));
-                }
-            }
-            "comment" | "list_splat" | "dictionary_splat" => {}
-            _ => positional.push(argument),
-        }
-    }
+    let (positional, keywords) = arguments::of_call(node, source);
     let url = keywords
         .iter()
         .find(|(name, _)| matches!(*name, "url" | "str_or_url"))

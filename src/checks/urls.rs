@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tree_sitter::Node;
 
-use super::FileContext;
+use super::{FileContext, arguments};
 
 use super::text;
 
@@ -140,7 +140,7 @@ pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
                 return None;
             }
             let template = template_string(object, source)?;
-            let (positional, keywords) = call_arguments(node, source);
+            let (positional, keywords) = arguments::of_call(node, source);
             push_template(
                 template,
                 source,
@@ -268,36 +268,12 @@ fn percent_arguments(right: Node) -> Vec<Node> {
     }
 }
 
-/// Positional arguments and `name=value` keyword arguments of a call.
-fn call_arguments<'t>(call: Node<'t>, source: &[u8]) -> (Vec<Node<'t>>, Vec<(String, Node<'t>)>) {
-    let mut positional = Vec::new();
-    let mut keywords = Vec::new();
-    if let Some(arguments) = call.child_by_field_name("arguments") {
-        let mut cursor = arguments.walk();
-        for argument in arguments.named_children(&mut cursor) {
-            match argument.kind() {
-                "keyword_argument" => {
-                    if let (Some(name), Some(value)) = (
-                        argument.child_by_field_name("name"),
-                        argument.child_by_field_name("value"),
-                    ) {
-                        keywords.push((text(name, source).to_string(), value));
-                    }
-                }
-                "comment" | "list_splat" | "dictionary_splat" => {}
-                _ => positional.push(argument),
-            }
-        }
-    }
-    (positional, keywords)
-}
-
 /// Appends a `.format` or `%` template, tying each placeholder to its argument.
 fn push_template<'t>(
     template: Node<'t>,
     source: &[u8],
     positional: &[Node<'t>],
-    keywords: &[(String, Node<'t>)],
+    keywords: &[(&str, Node<'t>)],
     style: Style,
     built: &mut Built<'t>,
 ) {
