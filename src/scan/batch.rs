@@ -312,13 +312,7 @@ impl Scanner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-
-    fn write(root: &Path, relative: &str, text: &str) {
-        let path = root.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
+    use crate::{config::Config, scan::integration::tests::write};
 
     const COORDINATOR: &str = "\
 from homeassistant.exceptions import ConfigEntryAuthFailed
