@@ -2,7 +2,7 @@
 
 use tree_sitter::Node;
 
-use super::{FileContext, text};
+use super::FileContext;
 
 /// Check `argument-given`: the call (or its argument list) passes the keyword
 /// named by the first string, or, when a second string gives a 0-based position,
@@ -101,34 +101,6 @@ pub fn keyword_value(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
                     .child_by_field_name("value")
                     .is_some_and(|v| ctx.text(v) == *value)
         })
-}
-
-/// The positional arguments and the `name=value` keyword arguments of a call
-/// (`*args` and `**kwargs` left out).
-pub fn of_call<'t, 's>(
-    call: Node<'t>,
-    source: &'s [u8],
-) -> (Vec<Node<'t>>, Vec<(&'s str, Node<'t>)>) {
-    let mut positional = Vec::new();
-    let mut keywords = Vec::new();
-    if let Some(arguments) = call.child_by_field_name("arguments") {
-        let mut cursor = arguments.walk();
-        for argument in arguments.named_children(&mut cursor) {
-            match argument.kind() {
-                "keyword_argument" => {
-                    if let (Some(name), Some(value)) = (
-                        argument.child_by_field_name("name"),
-                        argument.child_by_field_name("value"),
-                    ) {
-                        keywords.push((text(name, source), value));
-                    }
-                }
-                "comment" | "list_splat" | "dictionary_splat" => {}
-                _ => positional.push(argument),
-            }
-        }
-    }
-    (positional, keywords)
 }
 
 fn argument_list(node: Node) -> Option<Node> {

@@ -188,6 +188,29 @@ pub fn positional_args<'t>(call: Node<'t>) -> Vec<Node<'t>> {
         .collect()
 }
 
+/// The positional arguments and the `name=value` keyword arguments of a call
+/// (`*args` and `**kwargs` left out).
+pub fn call_arguments<'t, 's>(
+    call: Node<'t>,
+    source: &'s [u8],
+) -> (Vec<Node<'t>>, Vec<(&'s str, Node<'t>)>) {
+    let mut keywords = Vec::new();
+    if let Some(args) = call.child_by_field_name("arguments") {
+        let mut cursor = args.walk();
+        for argument in args.named_children(&mut cursor) {
+            if argument.kind() == "keyword_argument"
+                && let (Some(name), Some(value)) = (
+                    argument.child_by_field_name("name"),
+                    argument.child_by_field_name("value"),
+                )
+            {
+                keywords.push((text(name, source), value));
+            }
+        }
+    }
+    (positional_args(call), keywords)
+}
+
 /// The value of keyword argument `name` of a call.
 pub fn keyword_arg<'t>(ctx: &FileContext<'t>, call: Node<'t>, name: &str) -> Option<Node<'t>> {
     let args = call.child_by_field_name("arguments")?;

@@ -3,8 +3,9 @@
 use tree_sitter::Node;
 
 use super::{
-    FileContext, arguments,
+    FileContext,
     context::resolve_local,
+    flow,
     secrets::{is_secret_sourced, names_secret, string_value},
     urls::{HOLE, Segment, flatten, literal_http_host, module_constant},
 };
@@ -38,7 +39,7 @@ pub fn credentials_over_http<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     if !REQUEST_METHODS.contains(&callee.rsplit('.').next().unwrap_or(callee)) {
         return false;
     }
-    let (positional, keywords) = arguments::of_call(node, source);
+    let (positional, keywords) = flow::call_arguments(node, source);
     let url = keywords
         .iter()
         .find(|(name, _)| matches!(*name, "url" | "str_or_url"))

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tree_sitter::Node;
 
-use super::{FileContext, arguments};
+use super::{FileContext, flow};
 
 use super::text;
 
@@ -140,7 +140,7 @@ pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
                 return None;
             }
             let template = template_string(object, source)?;
-            let (positional, keywords) = arguments::of_call(node, source);
+            let (positional, keywords) = flow::call_arguments(node, source);
             push_template(
                 template,
                 source,
