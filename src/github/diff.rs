@@ -216,27 +216,22 @@ impl TreeChanges {
         path: String,
     ) -> Result<(), git2::Error> {
         self.added = true;
+        let added = |path: String, entry: &TreeEntry| ChangedBlob {
+            path,
+            old: Oid::ZERO_SHA1,
+            new: entry.id(),
+            regular: kind_of(entry) == EntryKind::File,
+        };
         if kind_of(entry) != EntryKind::Tree {
-            self.files.push(ChangedBlob {
-                path,
-                old: Oid::ZERO_SHA1,
-                new: entry.id(),
-                regular: kind_of(entry) == EntryKind::File,
-            });
+            self.files.push(added(path, entry));
             return Ok(());
         }
         repo.find_tree(entry.id())?
             .walk(TreeWalkMode::PreOrder, |parent, inner| {
                 if kind_of(inner) != EntryKind::Tree {
-                    self.files.push(ChangedBlob {
-                        path: format!(
-                            "{path}/{parent}{}",
-                            String::from_utf8_lossy(inner.name_bytes())
-                        ),
-                        old: Oid::ZERO_SHA1,
-                        new: inner.id(),
-                        regular: kind_of(inner) == EntryKind::File,
-                    });
+                    let name = String::from_utf8_lossy(inner.name_bytes());
+                    self.files
+                        .push(added(format!("{path}/{parent}{name}"), inner));
                 }
                 TreeWalkResult::Ok
             })

@@ -6,9 +6,8 @@
 //! worked on are alive, and each tree is dropped as soon as its file is
 //! matched. An integration read while the query is being compiled (at the
 //! start of a scan) is set aside until the end, its thread going on to read the
-//! next.
-//! With a results cache, an integration whose files are unchanged takes its
-//! facts from the cache and is not parsed at all.
+//! next. With a results cache, an integration whose files are unchanged takes
+//! its facts from the cache and is not parsed at all.
 
 use std::{
     path::{Path, PathBuf},
