@@ -8,9 +8,9 @@ use tree_sitter::Node;
 
 use super::{
     FileContext,
-    flow::{self, callee_name, enclosing_function},
+    flow::{self, callee_name, enclosing_function, entry_may_hold_secret, is_entry_mapping},
 };
-use crate::scan::integration;
+use crate::model::integration;
 
 /// How many assignments a value is followed through.
 const MAX_HOPS: usize = 4;
@@ -66,13 +66,6 @@ pub fn options_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
             .maybe_stored_option_keys
             .iter()
             .any(|key| ctx.vocabulary.is_secret_like(key))
-}
-
-/// May the integration's config entries hold a secret? Yes when its flows store
-/// (or may store) a secret-like key, and when no flow was found to tell.
-pub fn entry_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
-    let facts = ctx.facts();
-    !facts.flow_found || facts.may_store_secret(ctx.vocabulary)
 }
 
 /// Does the value of `node` reach a `return` of `function` whole, unredacted?
@@ -348,44 +341,6 @@ fn entry_mappings_held<'t>(
         }
         _ => {}
     }
-}
-
-/// `entry.data`, `self.config_entry.options`, `entry.as_dict()`.
-pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let attribute = match node.kind() {
-        "attribute" => Some(node),
-        "call" => node
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute"),
-        _ => None,
-    };
-    let Some(attribute) = attribute else {
-        return false;
-    };
-    let (Some(object), Some(name)) = (
-        attribute.child_by_field_name("object"),
-        attribute.child_by_field_name("attribute"),
-    ) else {
-        return false;
-    };
-    let wanted: &[&str] = if node.kind() == "call" {
-        &["as_dict"]
-    } else {
-        &["data", "options"]
-    };
-    let holder = ctx.text(object).to_ascii_lowercase();
-    // A subentry holds a device's settings; device and entity registry entries
-    // (`entity_entry.options`) are not config entries.
-    let not_config_entry = [
-        "subentry",
-        "device_entry",
-        "entity_entry",
-        "registry_entry",
-        "reg_entry",
-    ]
-    .iter()
-    .any(|other| holder.ends_with(other));
-    wanted.contains(&ctx.text(name)) && holder.ends_with("entry") && !not_config_entry
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 
 use tree_sitter::Node;
 
-use super::{FileContext, context::enclosing_scope, text};
+use super::{FileContext, text};
+use crate::model::enclosing_scope;
 
 const ATTRIBUTES: &str = "_attr_extra_state_attributes";
 const PROPERTY: &str = "extra_state_attributes";

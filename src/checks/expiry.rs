@@ -2,13 +2,8 @@
 
 use tree_sitter::Node;
 
-use super::{
-    FileContext,
-    context::{enclosing_scope, resolve_local},
-    imports::pattern_matches,
-    secrets::string_value,
-    text,
-};
+use super::{FileContext, imports::pattern_matches, secrets::string_value, text};
+use crate::model::{enclosing_scope, resolve_local};
 use crate::rules::vocabulary::split_words;
 
 /// Functions that return "now".

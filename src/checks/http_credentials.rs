@@ -3,12 +3,11 @@
 use tree_sitter::Node;
 
 use super::{
-    FileContext,
-    context::resolve_local,
-    flow,
+    FileContext, flow,
     secrets::{is_secret_sourced, names_secret, string_value},
     urls::{HOLE, Segment, flatten, literal_http_host, module_constant},
 };
+use crate::model::resolve_local;
 use crate::rules::vocabulary::split_words;
 
 /// Request methods of HTTP clients and sessions.

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::scan::integration::{Manifest, Requirement};
+use crate::model::integration::{Manifest, Requirement};
 
 /// A named check over a manifest: which requirements it reports.
 pub struct ManifestCheck {

@@ -17,7 +17,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::{checks::test_support::Snippet, scan::integration::IntegrationFacts};
+    use crate::{checks::test_support::Snippet, model::integration::IntegrationFacts};
 
     #[test]
     fn the_file_alone_or_the_integration_decides() {

@@ -34,7 +34,7 @@ pub fn dynamic_sql<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> boo
 /// The values assigned to the local `name` before it is used, in the same function:
 /// the last plain assignment, and every `+=` after it.
 fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
-    let scope = super::context::enclosing_scope(ctx, name);
+    let scope = crate::model::enclosing_scope(ctx, name);
     let spelled = ctx.text(name);
     let mut values = Vec::new();
     let mut stack = vec![scope];

@@ -2,7 +2,8 @@
 
 use tree_sitter::Node;
 
-use super::{FileContext, context::enclosing_scope, text};
+use super::{FileContext, text};
+use crate::model::enclosing_scope;
 use crate::rules::vocabulary::split_words;
 
 /// Helpers that build an unverified context on request; HAS301 reports their

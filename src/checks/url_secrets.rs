@@ -5,10 +5,10 @@ use tree_sitter::Node;
 
 use super::{
     FileContext,
-    context::enclosing_scope,
     secrets::{is_secret_sourced, secret_like},
     urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
 };
+use crate::model::enclosing_scope;
 
 /// The query parameter a value is assigned to, when the text before it ends
 /// with `?name=` or `&name=`.

@@ -200,7 +200,7 @@ fn read(files: &[(&str, &str)]) -> (Vec<Rule>, Vec<RuleError>) {
     let mut rules = Vec::new();
     let mut errors = Vec::new();
     for &(file, text) in files {
-        if file == "secrets.toml" {
+        if file == "secrets.toml" || file == "flow.toml" {
             continue;
         }
         match parse_rule(file, text) {

@@ -207,7 +207,7 @@ impl Scanner {
                 // A bug in gathering facts must not cost the integration's findings:
                 // its files are then scanned each on its own (and isolated).
                 let gathered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    IntegrationFacts::of_parsed(&read, &self.vocabulary)
+                    read.facts(&self.vocabulary)
                 }));
                 let Ok(facts) = gathered else {
                     let alone = group.python.iter().map(|&index| {

@@ -17,7 +17,7 @@ use std::{
 };
 
 use globset::GlobSet;
-use tree_sitter::{Language, Parser};
+use tree_sitter::Parser;
 
 pub use baseline::ParseStats;
 pub use engine::Engine;
@@ -32,10 +32,7 @@ use crate::{
     rules::{Rule, vocabulary::Vocabulary},
 };
 
-/// tree-sitter's Python grammar.
-pub fn language() -> Language {
-    tree_sitter_python::LANGUAGE.into()
-}
+pub use crate::model::language;
 
 /// A file that could not be scanned (unreadable, too large to parse...).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -236,7 +233,7 @@ impl Scanner {
     pub fn scan_file(&self, path: &Path) -> FileResult {
         let facts = if self.needs_facts && !sources::is_manifest(path) {
             integration::integration_root(path).map(|root| {
-                Arc::new(IntegrationFacts::gather(
+                Arc::new(integration::gather_facts(
                     &root,
                     &self.excludes,
                     self.max_file_size,

@@ -151,11 +151,11 @@ static OBJECT: LazyLock<u16> = LazyLock::new(|| field_id("object"));
 static ATTRIBUTE_FIELD: LazyLock<u16> = LazyLock::new(|| field_id("attribute"));
 
 fn kind_id(kind: &str) -> u16 {
-    crate::scan::language().id_for_node_kind(kind, true)
+    super::language().id_for_node_kind(kind, true)
 }
 
 fn field_id(field: &str) -> u16 {
-    crate::scan::language()
+    super::language()
         .field_id_for_name(field)
         .map_or(0, u16::from)
 }
@@ -179,7 +179,7 @@ pub fn qualname_matches<'t>(ctx: &FileContext<'t>, node: Node<'t>, patterns: &[&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::test_support::Snippet;
+    use crate::model::test_support::Snippet;
 
     fn resolve(source: &str, expression: &str) -> Option<String> {
         let snippet = Snippet::new(source);

@@ -11,8 +11,9 @@ use std::{
 use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Tree};
 
-use super::{flow::FlowKind, imports::ImportTable};
-use crate::{rules::vocabulary::Vocabulary, scan::integration::IntegrationFacts};
+use super::integration::IntegrationFacts;
+use super::{bindings::Bindings, config_flow::FlowKind, imports::ImportTable, values::Label};
+use crate::rules::vocabulary::Vocabulary;
 
 /// `name = value` assignments of a scope: byte ranges of the name and the value.
 pub type Assignments = Vec<(Range<usize>, Range<usize>)>;
@@ -32,9 +33,6 @@ pub struct FileContext<'a> {
     /// Qualified names already resolved, by node id: several rules ask about
     /// every call's callee.
     qualified_names: RefCell<FxHashMap<usize, Option<Rc<str>>>>,
-    /// Secret-sourced local names per function (keyed by the function node's id),
-    /// each with the byte offset from which it holds a secret.
-    tainted_locals: RefCell<HashMap<usize, Rc<HashMap<String, usize>>>>,
     /// The source in lowercase, for questions about the words a file uses.
     lowercase: OnceCell<String>,
     /// The answers `mentions` gave, by word: each question reads the whole file,
@@ -57,6 +55,11 @@ pub struct FileContext<'a> {
     descent_cost: Cell<usize>,
     /// The path from the root to the last node whose parent was asked.
     last_path: RefCell<Vec<Node<'a>>>,
+    /// Scopes and bindings, gathered on first use.
+    bindings: OnceCell<Bindings<'a>>,
+    /// What value flow answered, by node id and label: rules ask the same
+    /// questions about the same expressions, and flow follows shared chains.
+    verdicts: RefCell<FxHashMap<(usize, Label), bool>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -73,12 +76,13 @@ impl<'a> FileContext<'a> {
             own_facts: OnceCell::new(),
             budget: Cell::new(RESOLUTION_BUDGET),
             assignments: RefCell::new(HashMap::new()),
-            tainted_locals: RefCell::new(HashMap::new()),
             lowercase: OnceCell::new(),
             mentioned: RefCell::new(HashMap::new()),
             parents: OnceCell::new(),
             descent_cost: Cell::new(0),
             last_path: RefCell::new(Vec::new()),
+            bindings: OnceCell::new(),
+            verdicts: RefCell::default(),
         }
     }
 
@@ -179,7 +183,7 @@ impl<'a> FileContext<'a> {
             return Rc::clone(known);
         }
         let computed: Rc<Vec<_>> = Rc::new(
-            super::flow::scope_assignments(scope)
+            super::config_flow::scope_assignments(scope)
                 .into_iter()
                 .map(|(left, right)| (left.byte_range(), right.byte_range()))
                 .collect(),
@@ -188,6 +192,24 @@ impl<'a> FileContext<'a> {
             .borrow_mut()
             .insert(scope.id(), Rc::clone(&computed));
         computed
+    }
+
+    /// The file's scopes and bindings, gathered in one walk on first use.
+    pub fn bindings(&self) -> &Bindings<'a> {
+        self.bindings
+            .get_or_init(|| Bindings::of(self.tree, self.source))
+    }
+
+    /// A value-flow verdict already reached for `node` and `label`.
+    pub(super) fn verdict(&self, node: Node, label: Label) -> Option<bool> {
+        self.verdicts.borrow().get(&(node.id(), label)).copied()
+    }
+
+    /// Records a value-flow verdict for `node` and `label`.
+    pub(super) fn set_verdict(&self, node: Node, label: Label, verdict: bool) {
+        self.verdicts
+            .borrow_mut()
+            .insert((node.id(), label), verdict);
     }
 
     /// Takes one step of the file's resolution budget; `false` once it is spent,
@@ -225,7 +247,7 @@ impl<'a> FileContext<'a> {
     /// The kinds of the flow classes the file defines, computed once.
     pub fn flow_kinds(&self) -> &[FlowKind] {
         self.flow_kinds.get_or_init(|| {
-            super::flow::flow_classes(self)
+            super::config_flow::flow_classes(self)
                 .into_iter()
                 .map(|(_, kind)| kind)
                 .collect()
@@ -234,8 +256,9 @@ impl<'a> FileContext<'a> {
 
     /// Module-level `NAME = "string"` constants of the file.
     pub fn module_constants(&self) -> &HashMap<String, String> {
-        self.module_constants
-            .get_or_init(|| super::flow::module_constants(self.tree.root_node(), self.source))
+        self.module_constants.get_or_init(|| {
+            super::config_flow::module_constants(self.tree.root_node(), self.source)
+        })
     }
 
     pub fn text(&self, node: Node) -> &'a str {
@@ -261,23 +284,6 @@ impl<'a> FileContext<'a> {
             .borrow_mut()
             .insert(node.id(), resolved.clone());
         resolved
-    }
-
-    /// The locals of `scope` (a function, or the module) that hold secret-sourced values,
-    /// with the offset of the first assignment that makes them so, computed once with `compute`.
-    pub(super) fn tainted_locals(
-        &self,
-        scope: Node,
-        compute: impl FnOnce() -> HashMap<String, usize>,
-    ) -> Rc<HashMap<String, usize>> {
-        if let Some(known) = self.tainted_locals.borrow().get(&scope.id()) {
-            return Rc::clone(known);
-        }
-        let computed = Rc::new(compute());
-        self.tainted_locals
-            .borrow_mut()
-            .insert(scope.id(), Rc::clone(&computed));
-        computed
     }
 }
 
@@ -358,7 +364,7 @@ pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'
 
 #[cfg(test)]
 mod tests {
-    use crate::checks::test_support::Snippet;
+    use crate::model::test_support::Snippet;
 
     #[test]
     fn parents_are_those_of_the_tree_whether_walked_down_to_or_mapped() {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::{FileContext, secrets::string_value, text};
+use super::{FileContext, names::string_value, text};
 
 /// What a flow class stores, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -879,10 +879,55 @@ fn uses_schema_flow_steps<'t>(ctx: &FileContext<'t>) -> bool {
     ctx.contains("SchemaFlowFormStep")
 }
 
+/// May the integration's config entries hold a secret? Yes when its flows store
+/// (or may store) a secret-like key, and when no flow was found to tell.
+pub fn entry_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
+    let facts = ctx.facts();
+    !facts.flow_found || facts.may_store_secret(ctx.vocabulary)
+}
+
+/// `entry.data`, `self.config_entry.options`, `entry.as_dict()`.
+pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let attribute = match node.kind() {
+        "attribute" => Some(node),
+        "call" => node
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "attribute"),
+        _ => None,
+    };
+    let Some(attribute) = attribute else {
+        return false;
+    };
+    let (Some(object), Some(name)) = (
+        attribute.child_by_field_name("object"),
+        attribute.child_by_field_name("attribute"),
+    ) else {
+        return false;
+    };
+    let wanted: &[&str] = if node.kind() == "call" {
+        &["as_dict"]
+    } else {
+        &["data", "options"]
+    };
+    let holder = ctx.text(object).to_ascii_lowercase();
+    // A subentry holds a device's settings; device and entity registry entries
+    // (`entity_entry.options`) are not config entries.
+    let not_config_entry = [
+        "subentry",
+        "device_entry",
+        "entity_entry",
+        "registry_entry",
+        "reg_entry",
+    ]
+    .iter()
+    .any(|other| holder.ends_with(other));
+    wanted.contains(&ctx.text(name)) && holder.ends_with("entry") && !not_config_entry
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::test_support::Snippet;
+    use crate::model::test_support::Snippet;
 
     const FLOWS: &str = r#"
 from homeassistant import config_entries

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Scores hassec on the wild corpus: real cases from public custom integrations.
+
+Each row of tests/wild/cases.tsv names a repository, a commit, a file, a line and
+the rule family whose risk applies there, as a `leak` (must be found) or a `trap`
+(a look-alike that must stay quiet). This script materialises every repository at
+its commit (from existing bare git mirrors, or by cloning), runs hassec once per
+checkout as a user would (`hassec scan` of the whole repository), and compares.
+
+A leak is found when hassec reports the row's rule on that file at the row's line
+(a finding whose span covers it, or that starts within LINE_SLACK lines of it).
+A trap is flagged when the row's rule is reported on that file within LINE_SLACK
+lines of the row's line.
+
+Only the standard library; nothing of the scanned code is executed or imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+LINE_SLACK = 2
+COLUMNS = ["id", "repo", "commit", "file", "line", "family", "kind", "reported", "note"]
+
+
+def read_cases(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle, delimiter="\t") if row and not row[0].startswith("#")]
+    header, body = rows[0], rows[1:]
+    if header != COLUMNS:
+        sys.exit(f"{path}: header must be {' '.join(COLUMNS)}")
+    cases = []
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(COLUMNS):
+            sys.exit(f"{path}:{number}: expected {len(COLUMNS)} tab-separated fields, got {len(row)}")
+        case = dict(zip(COLUMNS, row))
+        if case["kind"] not in ("leak", "trap"):
+            sys.exit(f"{path}:{number}: kind must be leak or trap")
+        if len(case["commit"]) != 40:
+            sys.exit(f"{path}:{number}: commit must be a full 40-hex id")
+        case["line"] = int(case["line"])
+        cases.append(case)
+    ids = collections.Counter(c["id"] for c in cases)
+    if duplicated := [i for i, n in ids.items() if n > 1]:
+        sys.exit(f"{path}: duplicate ids {duplicated}")
+    return cases
+
+
+def git_dir(repo: str, mirrors: Path | None, clones: Path) -> Path:
+    """A bare git directory holding `repo`: a mirror if one is given, else a clone."""
+    if mirrors:
+        for candidate in (mirrors / repo.replace("/", "+") / "repo", mirrors / repo.replace("/", "+")):
+            if (candidate / "HEAD").is_file():
+                return candidate
+        sys.exit(f"no mirror of {repo} under {mirrors}")
+    target = clones / (repo.replace("/", "+") + ".git")
+    if not target.exists():
+        subprocess.run(
+            ["git", "clone", "--bare", "--filter=blob:none", "--quiet", f"https://github.com/{repo}.git", str(target)],
+            check=True,
+        )
+    return target
+
+
+def materialise(git: Path, commit: str, into: Path) -> None:
+    """Writes the tree of `commit` into `into` (git archive: no checkout, no hooks)."""
+    if into.exists():
+        return
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", f"--git-dir={git}", "archive", "--format=tar", commit],
+        check=True,
+        capture_output=True,
+    ).stdout
+    with tempfile.TemporaryFile() as handle:
+        handle.write(archive)
+        handle.seek(0)
+        with tarfile.open(fileobj=handle) as tar:
+            tar.extractall(into, filter="data")
+
+
+def scan(hassec: str, checkout: Path) -> list[dict]:
+    result = subprocess.run(
+        [hassec, "scan", "--isolated", "--no-cache", "--format", "json", "--fail-on", "never", "."],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode not in (0, 1):
+        sys.exit(f"hassec failed on {checkout}: {result.stderr}")
+    return json.loads(result.stdout)
+
+
+def hits(case: dict, findings: list[dict]) -> list[dict]:
+    line = case["line"]
+    return [
+        f
+        for f in findings
+        if f["rule"] == case["family"]
+        and f["path"].removeprefix("./") == case["file"]
+        and (f["start"]["line"] <= line <= f["end"]["line"] or abs(f["start"]["line"] - line) <= LINE_SLACK)
+    ]
+
+
+def main() -> int:
+    root = Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=Path, default=root / "tests/wild/cases.tsv")
+    parser.add_argument("--mirrors", type=Path, help="directory of bare mirrors (OWNER+NAME/repo); default: clone")
+    parser.add_argument("--hassec", default=str(root / "target/release/hassec"))
+    parser.add_argument("--work", type=Path, default=root / ".bench/wild")
+    parser.add_argument("--json", type=Path, help="also write every row's verdict here")
+    parser.add_argument("--only", help="comma-separated case ids to score")
+    args = parser.parse_args()
+
+    args.hassec = str(Path(args.hassec).resolve())
+    cases = read_cases(args.cases)
+    if args.only:
+        wanted = set(args.only.split(","))
+        cases = [c for c in cases if c["id"] in wanted]
+    checkouts = args.work / "checkouts"
+    findings_of: dict[tuple[str, str], list[dict]] = {}
+    for repo, commit in sorted({(c["repo"], c["commit"]) for c in cases}):
+        checkout = checkouts / f"{repo.replace('/', '+')}@{commit[:12]}"
+        materialise(git_dir(repo, args.mirrors, args.work / "clones"), commit, checkout)
+        findings_of[(repo, commit)] = scan(args.hassec, checkout)
+
+    verdicts = []
+    for case in cases:
+        matched = hits(case, findings_of[(case["repo"], case["commit"])])
+        verdicts.append({**case, "reported_by_hassec": bool(matched), "findings": matched})
+
+    by_family: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for v in verdicts:
+        counts = by_family[v["family"]]
+        counts[v["kind"]] += 1
+        counts[v["kind"] + "-hit"] += v["reported_by_hassec"]
+    print("| family | leaks found | traps flagged |")
+    print("|---|---:|---:|")
+    total = collections.Counter()
+    for family in sorted(by_family):
+        c = by_family[family]
+        total.update(c)
+        print(f"| {family} | {c['leak-hit']}/{c['leak']} | {c['trap-hit']}/{c['trap']} |")
+    recall = total["leak-hit"] / total["leak"] if total["leak"] else 0.0
+    flagged = total["trap-hit"] / total["trap"] if total["trap"] else 0.0
+    print(f"| all | {total['leak-hit']}/{total['leak']} ({recall:.0%}) | {total['trap-hit']}/{total['trap']} ({flagged:.0%}) |")
+    print()
+    print(f"repositories: {len({c['repo'] for c in cases})}, rows: {len(cases)}")
+    for v in verdicts:
+        if (v["kind"] == "leak") != v["reported_by_hassec"]:
+            what = "missed leak" if v["kind"] == "leak" else "flagged trap"
+            print(f"{what}: {v['id']} {v['family']} {v['repo']} {v['file']}:{v['line']} ({v['note']})")
+    if args.json:
+        args.json.write_text(json.dumps(verdicts, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+//! Scopes and bindings of one file, gathered in one walk of its tree: what each
+//! name, `self.` attribute and dictionary item is assigned, which functions the
+//! file defines and where they are called. Value flow (`values.rs`) asks these
+//! tables instead of walking the tree again per question.
+
+use rustc_hash::FxHashMap;
+use tree_sitter::{Node, Tree};
+
+use super::text;
+
+/// A scope's id: the node id of its function, class or module.
+pub type ScopeId = usize;
+
+/// One assignment of a value to a name, in a scope.
+#[derive(Debug, Clone, Copy)]
+pub struct Assignment<'t> {
+    /// The statement (for ordering, and for the block it sits in).
+    pub statement: Node<'t>,
+    pub value: Node<'t>,
+}
+
+/// One store into a container: `c[key] = value`, `c.update({...})`, `c.setdefault(key, value)`.
+#[derive(Debug, Clone, Copy)]
+pub struct ItemStore<'t> {
+    /// `None` for a merged mapping (`c.update(m)`, `c |= m`): every key of `value`.
+    pub key: Option<Node<'t>>,
+    pub value: Node<'t>,
+}
+
+/// What one walk of a file finds.
+#[derive(Default)]
+pub struct Bindings<'t> {
+    /// Per function (or the module), each name's assignments in source order.
+    locals: FxHashMap<ScopeId, FxHashMap<&'t str, Vec<Assignment<'t>>>>,
+    /// Per class, each `self.NAME` attribute's assigned values (any method) and
+    /// the class body's `NAME = value`.
+    slots: FxHashMap<ScopeId, FxHashMap<&'t str, Vec<Node<'t>>>>,
+    /// Per scope (a function, or a class for `self.` containers), the items
+    /// stored into each container, by the container's text (`data`, `self._data`).
+    items: FxHashMap<(ScopeId, &'t str), Vec<ItemStore<'t>>>,
+    /// Every function and method the file defines, by name.
+    functions: FxHashMap<&'t str, Vec<Node<'t>>>,
+    /// Every call of a plain name or of `self.NAME`, by that name.
+    calls: FxHashMap<&'t str, Vec<Node<'t>>>,
+}
+
+impl<'t> Bindings<'t> {
+    /// One walk of `tree`, without recursion.
+    pub fn of(tree: &'t Tree, source: &'t [u8]) -> Self {
+        let mut bindings = Self::default();
+        let root = tree.root_node();
+        // (node, innermost function or module, innermost class)
+        let mut stack: Vec<(Node<'t>, ScopeId, Option<ScopeId>)> = vec![(root, root.id(), None)];
+        while let Some((node, scope, class)) = stack.pop() {
+            let (mut inner_scope, mut inner_class) = (scope, class);
+            match node.kind() {
+                "function_definition" => {
+                    if let Some(name) = node.child_by_field_name("name") {
+                        bindings
+                            .functions
+                            .entry(text(name, source))
+                            .or_default()
+                            .push(node);
+                    }
+                    inner_scope = node.id();
+                }
+                "lambda" => inner_scope = node.id(),
+                "class_definition" => {
+                    inner_class = Some(node.id());
+                    inner_scope = node.id();
+                }
+                "assignment" | "augmented_assignment" => {
+                    bindings.assignment(node, scope, class, source);
+                }
+                "call" => bindings.call(node, scope, class, source),
+                _ => {}
+            }
+            let mut cursor = node.walk();
+            let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
+            for child in children.into_iter().rev() {
+                stack.push((child, inner_scope, inner_class));
+            }
+        }
+        bindings
+    }
+
+    fn assignment(
+        &mut self,
+        node: Node<'t>,
+        scope: ScopeId,
+        class: Option<ScopeId>,
+        source: &'t [u8],
+    ) {
+        let (Some(left), Some(right)) = (
+            node.child_by_field_name("left"),
+            node.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        let augmented = node.kind() == "augmented_assignment";
+        match left.kind() {
+            "identifier" if augmented => {
+                // `d |= m` merges; `s += t` keeps what `s` held and adds `t`.
+                self.items
+                    .entry((scope, text(left, source)))
+                    .or_default()
+                    .push(ItemStore {
+                        key: None,
+                        value: right,
+                    });
+                self.add_local(scope, text(left, source), node, right);
+            }
+            "identifier" => {
+                self.add_local(scope, text(left, source), node, right);
+                if class == Some(scope) {
+                    self.add_slot(scope, text(left, source), right);
+                }
+            }
+            "pattern_list" | "tuple_pattern"
+                if right.kind() == "expression_list" || right.kind() == "tuple" =>
+            {
+                // `a, b = x, y`: pairwise.
+                let mut lc = left.walk();
+                let mut rc = right.walk();
+                for (target, value) in left
+                    .named_children(&mut lc)
+                    .zip(right.named_children(&mut rc))
+                {
+                    if target.kind() == "identifier" {
+                        self.add_local(scope, text(target, source), node, value);
+                    }
+                }
+            }
+            "attribute" => {
+                if let (Some(class), Some(name)) = (class, self_attribute(left, source)) {
+                    self.add_slot(class, name, right);
+                    if augmented {
+                        self.items
+                            .entry((class, text(left, source)))
+                            .or_default()
+                            .push(ItemStore {
+                                key: None,
+                                value: right,
+                            });
+                    }
+                }
+            }
+            "subscript" => {
+                let (Some(container), Some(key)) = (
+                    left.child_by_field_name("value"),
+                    left.child_by_field_name("subscript"),
+                ) else {
+                    return;
+                };
+                if let Some(owner) = container_scope(container, scope, class, source) {
+                    self.items
+                        .entry((owner, text(container, source)))
+                        .or_default()
+                        .push(ItemStore {
+                            key: Some(key),
+                            value: right,
+                        });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn call(&mut self, node: Node<'t>, scope: ScopeId, class: Option<ScopeId>, source: &'t [u8]) {
+        let Some(function) = node.child_by_field_name("function") else {
+            return;
+        };
+        match function.kind() {
+            "identifier" => {
+                self.calls
+                    .entry(text(function, source))
+                    .or_default()
+                    .push(node);
+            }
+            "attribute" => {
+                let (Some(object), Some(method)) = (
+                    function.child_by_field_name("object"),
+                    function.child_by_field_name("attribute"),
+                ) else {
+                    return;
+                };
+                let method_name = text(method, source);
+                if text(object, source) == "self" {
+                    self.calls.entry(method_name).or_default().push(node);
+                }
+                // `c.update(m)`, `c.update(k=v)`, `c.setdefault(k, v)`.
+                let Some(owner) = container_scope(object, scope, class, source) else {
+                    return;
+                };
+                let Some(arguments) = node.child_by_field_name("arguments") else {
+                    return;
+                };
+                let mut cursor = arguments.walk();
+                let args: Vec<Node<'t>> = arguments.named_children(&mut cursor).collect();
+                let stores: Vec<ItemStore<'t>> = match method_name {
+                    "update" => args
+                        .iter()
+                        .map(|arg| match arg.kind() {
+                            "keyword_argument" => ItemStore {
+                                key: arg.child_by_field_name("name"),
+                                value: arg.child_by_field_name("value").unwrap_or(*arg),
+                            },
+                            _ => ItemStore {
+                                key: None,
+                                value: *arg,
+                            },
+                        })
+                        .collect(),
+                    "setdefault" if args.len() == 2 => vec![ItemStore {
+                        key: Some(args[0]),
+                        value: args[1],
+                    }],
+                    _ => Vec::new(),
+                };
+                if !stores.is_empty() {
+                    self.items
+                        .entry((owner, text(object, source)))
+                        .or_default()
+                        .extend(stores);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_local(&mut self, scope: ScopeId, name: &'t str, statement: Node<'t>, value: Node<'t>) {
+        self.locals
+            .entry(scope)
+            .or_default()
+            .entry(name)
+            .or_default()
+            .push(Assignment { statement, value });
+    }
+
+    fn add_slot(&mut self, class: ScopeId, name: &'t str, value: Node<'t>) {
+        self.slots
+            .entry(class)
+            .or_default()
+            .entry(name)
+            .or_default()
+            .push(value);
+    }
+
+    /// The assignments of `name` in `scope`, in source order.
+    pub fn assignments(&self, scope: ScopeId, name: &str) -> &[Assignment<'t>] {
+        self.locals
+            .get(&scope)
+            .and_then(|names| names.get(name))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The values assigned to `self.NAME` in `class` (and `NAME` in its body).
+    pub fn slot(&self, class: ScopeId, name: &str) -> &[Node<'t>] {
+        self.slots
+            .get(&class)
+            .and_then(|names| names.get(name))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The items stored into `container` (its text) in `scope`.
+    pub fn items(&self, scope: ScopeId, container: &'t str) -> &[ItemStore<'t>] {
+        self.items
+            .get(&(scope, container))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The functions and methods named `name`.
+    pub fn functions(&self, name: &str) -> &[Node<'t>] {
+        self.functions.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The calls of `name(...)` and `self.name(...)`.
+    pub fn calls(&self, name: &str) -> &[Node<'t>] {
+        self.calls.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// `NAME` of `self.NAME`.
+pub fn self_attribute<'s>(node: Node, source: &'s [u8]) -> Option<&'s str> {
+    if node.kind() != "attribute" {
+        return None;
+    }
+    let object = node.child_by_field_name("object")?;
+    (text(object, source) == "self")
+        .then(|| node.child_by_field_name("attribute"))
+        .flatten()
+        .map(|a| text(a, source))
+}
+
+/// Where a container's items are kept: a local's in its function, a
+/// `self.NAME`'s in its class.
+fn container_scope(
+    container: Node,
+    scope: ScopeId,
+    class: Option<ScopeId>,
+    source: &[u8],
+) -> Option<ScopeId> {
+    match container.kind() {
+        "identifier" => Some(scope),
+        "attribute" if self_attribute(container, source).is_some() => class,
+        _ => None,
+    }
+}

@@ -1,0 +1,63 @@
+//! Names that say a value is a secret, read with the shared vocabulary
+//! (`rules/secrets.toml`) and the file's own words.
+
+use tree_sitter::Node;
+
+use super::{FileContext, text};
+
+/// The name a node stands for: an identifier, the last part of an attribute,
+/// a string's value, a keyword argument's or a dictionary pair's key.
+pub fn bound_name(node: Node, source: &[u8]) -> Option<String> {
+    match node.kind() {
+        "identifier" => Some(text(node, source).to_string()),
+        "attribute" => node
+            .child_by_field_name("attribute")
+            .map(|a| text(a, source).to_string()),
+        "string" => string_value(node, source),
+        "keyword_argument" | "default_parameter" | "typed_default_parameter" => {
+            bound_name(node.child_by_field_name("name")?, source)
+        }
+        "pair" => bound_name(node.child_by_field_name("key")?, source),
+        "subscript" => bound_name(node.child_by_field_name("subscript")?, source),
+        _ => None,
+    }
+}
+
+/// The value of a string literal without interpolation, or `None`.
+pub fn string_value(node: Node, source: &[u8]) -> Option<String> {
+    if node.kind() != "string" {
+        return None;
+    }
+    let mut value = String::new();
+    let mut cursor = node.walk();
+    for child in node.named_children(&mut cursor) {
+        match child.kind() {
+            "string_content" | "escape_sequence" => value.push_str(text(child, source)),
+            "interpolation" => return None,
+            _ => {}
+        }
+    }
+    Some(value)
+}
+
+/// Constants such as `CONF_PASSWORD` and `ATTR_TOKEN` hold key names, not secrets.
+pub fn is_constant_name(name: &str) -> bool {
+    let name = name.trim_start_matches('_');
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Is `name` secret-like in this file? A name that is secret-like only through
+/// an ambiguous word (`pin`, `session_id`) is not, in a file that uses the
+/// word's other meaning (a GPIO pin, a stream session).
+pub fn secret_like<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
+    if !ctx.vocabulary.is_secret_like(name) {
+        return false;
+    }
+    match ctx.vocabulary.ambiguity(name) {
+        Some(context) => !context.iter().any(|word| ctx.mentions(word)),
+        None => true,
+    }
+}

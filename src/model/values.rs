@@ -1,0 +1,980 @@
+//! Value flow: does an expression carry a secret, or a whole mapping of
+//! credentials, from a source to where a rule sees it?
+//!
+//! Answered backwards and on demand from the expression a rule's query
+//! captured (the sinks are the queries), through the file's [`Bindings`]:
+//! local assignments that reach the use, `self.` attributes assigned in any
+//! method of the class, dictionary items stored one by one, merges and copies,
+//! f-strings and `%`, the returns of the file's own functions and, for a
+//! parameter, what the file's calls of its function pass. What carries a
+//! secret through a call, and what makes a value safe, is data in
+//! `rules/flow.toml`. Verdicts are memoised per node and label; a chain that
+//! comes back to itself, or a file that spends its resolution budget, answers
+//! "no" (less reported, never a hang).
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+use tree_sitter::Node;
+
+use super::{
+    FileContext,
+    bindings::{Assignment, ItemStore, ScopeId, self_attribute},
+    config_flow, enclosing_scope,
+    names::{bound_name, is_constant_name, secret_like, string_value},
+};
+use crate::rules::vocabulary::split_words;
+
+/// What a value may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Label {
+    /// A secret itself: a password, token, key.
+    Secret,
+    /// A whole mapping or object that holds credentials: a config entry's data,
+    /// request headers, a login response, a dict with a secret item.
+    Mapping,
+}
+
+/// `rules/flow.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowSpec {
+    pub sanitizers: Sanitizers,
+    pub propagators: Propagators,
+    pub sources: Sources,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Sanitizers {
+    pub calls: Vec<String>,
+    pub first_words: Vec<String>,
+    pub any_words: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Propagators {
+    pub same_value_methods: Vec<String>,
+    pub same_value_calls: Vec<String>,
+    pub mapping_copies: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Sources {
+    pub credential_keys: Vec<String>,
+    pub login_calls: Vec<String>,
+}
+
+/// The flow specification hassec is built with.
+pub static SPEC: LazyLock<FlowSpec> = LazyLock::new(|| {
+    toml::from_str(include_str!("../../rules/flow.toml")).expect("rules/flow.toml is valid")
+});
+
+fn listed(list: &[String], word: &str) -> bool {
+    list.iter().any(|w| w == word)
+}
+
+/// Does the callee's name say its result is no longer the secret?
+pub fn clears_secret(callee: &str) -> bool {
+    let spec = &SPEC.sanitizers;
+    let words = split_words(callee);
+    listed(&spec.calls, callee)
+        || words.first().is_some_and(|w| listed(&spec.first_words, w))
+        || words.iter().any(|w| listed(&spec.any_words, w))
+}
+
+/// Does `node` carry a value with `label`?
+pub fn carries<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool {
+    if let Some(known) = ctx.verdict(node, label) {
+        return known;
+    }
+    if !ctx.spend() {
+        return false;
+    }
+    // A chain that comes back here answers no while it is being followed.
+    ctx.set_verdict(node, label, false);
+    let verdict = match label {
+        Label::Secret => secret(ctx, node),
+        Label::Mapping => mapping(ctx, node),
+    };
+    ctx.set_verdict(node, label, verdict);
+    verdict
+}
+
+// ---------------------------------------------------------------------------
+// Secrets
+
+fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let child = |field: &str| {
+        node.child_by_field_name(field)
+            .is_some_and(|c| carries(ctx, c, Label::Secret))
+    };
+    let mut cursor = node.walk();
+    match node.kind() {
+        "identifier" => {
+            let name = ctx.text(node);
+            (!is_constant_name(name) && secret_like(ctx, name))
+                || reaching(ctx, node)
+                    .iter()
+                    .any(|a| carries(ctx, a.value, Label::Secret))
+                || parameter_arguments(ctx, node)
+                    .into_iter()
+                    .any(|arg| carries(ctx, arg, Label::Secret))
+        }
+        "attribute" => {
+            let Some(attribute) = node.child_by_field_name("attribute") else {
+                return false;
+            };
+            let name = ctx.text(attribute);
+            (!is_constant_name(name) && secret_like(ctx, name))
+                || slot_values(ctx, node)
+                    .into_iter()
+                    .any(|v| carries(ctx, v, Label::Secret))
+        }
+        "subscript" => {
+            let Some(key) = node.child_by_field_name("subscript") else {
+                return false;
+            };
+            if key.kind() == "slice" {
+                return false; // token[:4] shows a prefix, not the secret
+            }
+            key_is_secret(ctx, key)
+                || (key.kind() == "integer" && child("value"))
+                || node.child_by_field_name("value").is_some_and(|container| {
+                    stored_under(ctx, container, key)
+                        .into_iter()
+                        .any(|v| carries(ctx, v, Label::Secret))
+                })
+        }
+        "call" => call_secret(ctx, node),
+        "string" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "interpolation")
+            .any(|interpolation| {
+                interpolation
+                    .child_by_field_name("expression")
+                    .is_some_and(|e| {
+                        carries(ctx, e, Label::Secret)
+                            || labelled_interpolation(ctx, node, interpolation, e)
+                    })
+            }),
+        "binary_operator" => {
+            let operator = node.child_by_field_name("operator").map(|o| ctx.text(o));
+            match operator {
+                Some("+") => child("left") || child("right"),
+                Some("%") => child("right"),
+                _ => false,
+            }
+        }
+        "await"
+        | "parenthesized_expression"
+        | "concatenated_string"
+        | "list"
+        | "tuple"
+        | "set"
+        | "expression_list" => node
+            .named_children(&mut cursor)
+            .any(|c| carries(ctx, c, Label::Secret)),
+        "conditional_expression" => {
+            // `a if cond else b`: the first and last named children are the values.
+            let count = node.named_child_count() as u32;
+            [0, count.saturating_sub(1)]
+                .into_iter()
+                .filter_map(|i| node.named_child(i))
+                .any(|value| carries(ctx, value, Label::Secret))
+        }
+        "dictionary" => node.named_children(&mut cursor).any(|pair| {
+            pair.kind() == "pair"
+                && pair
+                    .child_by_field_name("value")
+                    .is_some_and(|v| carries(ctx, v, Label::Secret))
+        }),
+        "keyword_argument" => child("value"),
+        _ => false,
+    }
+}
+
+fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
+    let Some(function) = call.child_by_field_name("function") else {
+        return false;
+    };
+    let arguments = arguments(call);
+    let any_argument = || {
+        arguments.iter().any(|arg| {
+            let value = match arg.kind() {
+                "keyword_argument" => arg.child_by_field_name("value"),
+                _ => Some(*arg),
+            };
+            value.is_some_and(|v| carries(ctx, v, Label::Secret))
+        })
+    };
+    let callee = callee_word(ctx, function);
+    if clears_secret(callee) {
+        return false;
+    }
+    let spec = &SPEC.propagators;
+    match function.kind() {
+        "identifier" if listed(&spec.same_value_calls, callee) => any_argument(),
+        "attribute" => {
+            let object = function.child_by_field_name("object");
+            let object_carries = || object.is_some_and(|o| carries(ctx, o, Label::Secret));
+            match callee {
+                // data.get("token"), entry.data.get(CONF_PASSWORD), and items
+                // stored under the key: data["k"] = token; data.get("k").
+                "get" | "pop" => arguments.first().is_some_and(|key| {
+                    key_is_secret(ctx, *key)
+                        || object.is_some_and(|container| {
+                            stored_under(ctx, container, *key)
+                                .into_iter()
+                                .any(|v| carries(ctx, v, Label::Secret))
+                        })
+                }),
+                "format" => object_carries() || any_argument(),
+                // url.with_password(password), obj.set_token(t): the secret is
+                // replaced by the argument (`with_password("xxx")` hides it);
+                // url.with_query(q) keeps what the object held.
+                method
+                    if split_words(method)
+                        .first()
+                        .is_some_and(|w| matches!(w.as_str(), "with" | "set" | "replace"))
+                        && method != "replace" =>
+                {
+                    if secret_like(ctx, method) {
+                        any_argument()
+                    } else {
+                        object_carries() || any_argument()
+                    }
+                }
+                method if listed(&spec.same_value_methods, method) => object_carries(),
+                method => {
+                    secret_like(ctx, method)
+                        || self_method_returns(ctx, function)
+                            .into_iter()
+                            .any(|r| carries(ctx, r, Label::Secret))
+                }
+            }
+        }
+        // get_token(), helpers of the file whose return is a secret.
+        "identifier" => {
+            secret_like(ctx, callee)
+                || helper_returns(ctx, callee, call)
+                    .into_iter()
+                    .any(|r| carries(ctx, r, Label::Secret))
+        }
+        _ => false,
+    }
+}
+
+/// The last word of a callee: `f` of `f(...)`, `m` of `x.y.m(...)`.
+fn callee_word<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> &'t str {
+    match function.kind() {
+        "identifier" => ctx.text(function),
+        "attribute" => function
+            .child_by_field_name("attribute")
+            .map_or("", |a| ctx.text(a)),
+        _ => "",
+    }
+}
+
+fn arguments(call: Node) -> Vec<Node> {
+    call.child_by_field_name("arguments")
+        .map(|args| {
+            let mut cursor = args.walk();
+            args.named_children(&mut cursor)
+                .filter(|a| a.kind() != "comment")
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Does a mapping key name a secret? A string, or a constant resolved to its
+/// string (`CONF_REFRESH = "refresh"` is read as `refresh`), or an unresolved
+/// constant whose own name is secret-like (`CONF_PASSWORD`).
+fn key_is_secret<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
+    if key.kind() == "identifier"
+        && let Some(value) = config_flow::key_name(ctx, key)
+    {
+        return secret_like(ctx, &value) || credential_key(&value);
+    }
+    bound_name(key, ctx.source).is_some_and(|name| secret_like(ctx, &name) || credential_key(&name))
+}
+
+fn credential_key(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    listed(&SPEC.sources.credential_keys, &lower)
+}
+
+/// The key a mapping key node stands for, as a string when it can be read.
+fn key_text<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> Option<String> {
+    match key.kind() {
+        "identifier" => config_flow::key_name(ctx, key).or_else(|| Some(ctx.text(key).to_string())),
+        _ => bound_name(key, ctx.source),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Names, slots, items, helpers and parameters
+
+/// The assignments of a local name that may reach its use at `node`: the
+/// latest one before it in a block that holds the use (it overwrites all
+/// earlier ones), and any after that one (in branches), still before the use.
+pub fn reaching<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Assignment<'t>> {
+    let scope = enclosing_scope(ctx, node);
+    let all = ctx.bindings().assignments(scope.id(), ctx.text(node));
+    let before: Vec<Assignment<'t>> = all
+        .iter()
+        .copied()
+        .filter(|a| {
+            a.statement.end_byte() <= node.start_byte()
+                || (a.statement.start_byte() < node.start_byte()
+                    && !a.value.byte_range().contains(&node.start_byte())
+                    && !a.statement.byte_range().contains(&node.start_byte()))
+        })
+        .collect();
+    // The last assignment whose block also holds the use dominates it.
+    let dominating = before.iter().rposition(|a| {
+        ctx.parent(a.statement)
+            .and_then(|statement| ctx.parent(statement))
+            .is_some_and(|block| block.byte_range().contains(&node.start_byte()))
+    });
+    match dominating {
+        Some(at) => before[at..].to_vec(),
+        None => before,
+    }
+}
+
+/// For a use of a parameter of a function of this file (not assigned before
+/// the use), the arguments the file's calls of that function pass for it.
+fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let scope = enclosing_scope(ctx, node);
+    if scope.kind() != "function_definition" || !reaching(ctx, node).is_empty() {
+        return Vec::new();
+    }
+    let name = ctx.text(node);
+    let Some(parameters) = scope.child_by_field_name("parameters") else {
+        return Vec::new();
+    };
+    let mut cursor = parameters.walk();
+    let names: Vec<&str> = parameters
+        .named_children(&mut cursor)
+        .map(|p| match p.kind() {
+            "identifier" => ctx.text(p),
+            _ => p
+                .child_by_field_name("name")
+                .or_else(|| p.named_child(0))
+                .filter(|n| n.kind() == "identifier")
+                .map_or("", |n| ctx.text(n)),
+        })
+        .collect();
+    let Some(index) = names.iter().position(|n| *n == name) else {
+        return Vec::new();
+    };
+    let Some(function_name) = scope.child_by_field_name("name").map(|n| ctx.text(n)) else {
+        return Vec::new();
+    };
+    let is_method = names.first().is_some_and(|first| *first == "self");
+    let mut found = Vec::new();
+    for call in ctx.bindings().calls(function_name) {
+        let through_self = call
+            .child_by_field_name("function")
+            .is_some_and(|f| f.kind() == "attribute");
+        if through_self != is_method {
+            continue;
+        }
+        let position = if is_method {
+            index.checked_sub(1)
+        } else {
+            Some(index)
+        };
+        let args = arguments(*call);
+        let keyword = args.iter().find_map(|a| {
+            (a.kind() == "keyword_argument"
+                && a.child_by_field_name("name")
+                    .is_some_and(|n| ctx.text(n) == name))
+            .then(|| a.child_by_field_name("value"))
+            .flatten()
+        });
+        let positional = position.and_then(|p| {
+            args.iter()
+                .filter(|a| {
+                    !matches!(
+                        a.kind(),
+                        "keyword_argument" | "list_splat" | "dictionary_splat"
+                    )
+                })
+                .nth(p)
+                .copied()
+        });
+        found.extend(keyword.or(positional));
+    }
+    found
+}
+
+/// The values assigned to `self.NAME` across the enclosing class.
+fn slot_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let Some(name) = self_attribute(node, ctx.source) else {
+        return Vec::new();
+    };
+    match enclosing_class(ctx, node) {
+        Some(class) => ctx.bindings().slot(class, name).to_vec(),
+        None => Vec::new(),
+    }
+}
+
+fn enclosing_class<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<ScopeId> {
+    ctx.ancestors(node)
+        .find(|n| n.kind() == "class_definition")
+        .map(|c| c.id())
+}
+
+/// The values stored under `key` in `container`: items set one by one
+/// (`c[K] = v`, `c.update(K=v)`), and the pair of a dict literal the container
+/// was assigned (`c = {K: v}`).
+fn stored_under<'t>(ctx: &FileContext<'t>, container: Node<'t>, key: Node<'t>) -> Vec<Node<'t>> {
+    let Some(wanted) = key_text(ctx, key) else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for store in container_items(ctx, container) {
+        if let Some(k) = store.key
+            && key_text(ctx, k).as_deref() == Some(wanted.as_str())
+        {
+            found.push(store.value);
+        }
+    }
+    for literal in container_literals(ctx, container) {
+        let mut cursor = literal.walk();
+        for pair in literal.named_children(&mut cursor) {
+            if pair.kind() == "pair"
+                && let (Some(k), Some(v)) = (
+                    pair.child_by_field_name("key"),
+                    pair.child_by_field_name("value"),
+                )
+                && key_text(ctx, k).as_deref() == Some(wanted.as_str())
+            {
+                found.push(v);
+            }
+        }
+    }
+    found
+}
+
+/// The item stores of a local or `self.` container.
+fn container_items<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> Vec<ItemStore<'t>> {
+    let text = ctx.text(container);
+    match container.kind() {
+        "identifier" => ctx
+            .bindings()
+            .items(enclosing_scope(ctx, container).id(), text)
+            .to_vec(),
+        "attribute" if self_attribute(container, ctx.source).is_some() => {
+            match enclosing_class(ctx, container) {
+                Some(class) => ctx.bindings().items(class, text).to_vec(),
+                None => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The dict literals a container was assigned.
+fn container_literals<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> Vec<Node<'t>> {
+    let values: Vec<Node<'t>> = match container.kind() {
+        "identifier" => reaching(ctx, container).iter().map(|a| a.value).collect(),
+        "attribute" => slot_values(ctx, container),
+        _ => Vec::new(),
+    };
+    values
+        .into_iter()
+        .filter(|v| v.kind() == "dictionary")
+        .collect()
+}
+
+/// The returns of the file's functions named `name` (not the caller itself).
+fn helper_returns<'t>(ctx: &FileContext<'t>, name: &str, call: Node<'t>) -> Vec<Node<'t>> {
+    let mut found = Vec::new();
+    for function in ctx.bindings().functions(name) {
+        if function.byte_range().contains(&call.start_byte()) {
+            continue;
+        }
+        returns_of(*function, &mut found);
+    }
+    found
+}
+
+/// The returns of `self.NAME(...)`'s method in the same class.
+fn self_method_returns<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<Node<'t>> {
+    let (Some(object), Some(method)) = (
+        function.child_by_field_name("object"),
+        function.child_by_field_name("attribute"),
+    ) else {
+        return Vec::new();
+    };
+    if ctx.text(object) != "self" {
+        return Vec::new();
+    }
+    let class = enclosing_class(ctx, function);
+    let mut found = Vec::new();
+    for candidate in ctx.bindings().functions(ctx.text(method)) {
+        let same_class = ctx
+            .ancestors(*candidate)
+            .find(|n| n.kind() == "class_definition")
+            .map(|c| c.id())
+            == class;
+        if same_class && !candidate.byte_range().contains(&function.start_byte()) {
+            returns_of(*candidate, &mut found);
+        }
+    }
+    found
+}
+
+/// The values of `function`'s own `return` statements (not nested functions').
+fn returns_of<'t>(function: Node<'t>, out: &mut Vec<Node<'t>>) {
+    let Some(body) = function.child_by_field_name("body") else {
+        return;
+    };
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "return_statement" {
+            out.extend(node.named_child(0));
+            continue;
+        }
+        if matches!(
+            node.kind(),
+            "function_definition" | "class_definition" | "lambda"
+        ) {
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Labels in text: "password=%s", f"token: {t}"
+
+/// Is the text just before a placeholder a label that names a secret
+/// (`password=`, `Token: `, `api key `)?
+pub fn labels_secret<'t>(ctx: &FileContext<'t>, before: &str) -> bool {
+    let trimmed = before.trim_end();
+    let had_separator = trimmed.ends_with(['=', ':']);
+    let trimmed = trimmed.trim_end_matches(['=', ':', ' ', '"', '\'', '[', '(']);
+    // The label's last one or two words.
+    let words: Vec<&str> = trimmed
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+        .take(2)
+        .collect();
+    let Some(last) = words.first().filter(|w| !w.is_empty()) else {
+        return false;
+    };
+    let pair = words
+        .get(1)
+        .map(|first| format!("{first}_{last}"))
+        .unwrap_or_default();
+    // "key=%s" names a secret only with its separator.
+    let strong = secret_like(ctx, last)
+        || (!pair.is_empty() && secret_like(ctx, &pair) && !secret_like(ctx, words[1]));
+    strong
+        || (had_separator && matches!(last.to_ascii_lowercase().as_str(), "key" | "psk" | "code"))
+}
+
+/// Is this interpolation of an f-string labelled as a secret by the text before it?
+fn labelled_interpolation<'t>(
+    ctx: &FileContext<'t>,
+    string: Node<'t>,
+    interpolation: Node<'t>,
+    expression: Node<'t>,
+) -> bool {
+    let before = &ctx.source[string.start_byte()..interpolation.start_byte()];
+    let before = String::from_utf8_lossy(before);
+    let segment = before.rsplit('}').next().unwrap_or("");
+    labels_secret(ctx, segment) && plausible_labelled_value(ctx, expression)
+}
+
+/// A value that a label may name: not an exception, a literal, a size or a flag.
+pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
+    let name = match value.kind() {
+        "identifier" => ctx.text(value),
+        "attribute" => value
+            .child_by_field_name("attribute")
+            .map_or("", |a| ctx.text(a)),
+        "subscript" | "call" | "await" => {
+            return !matches!(value.kind(), "call") || {
+                let callee = value
+                    .child_by_field_name("function")
+                    .map_or("", |f| callee_word(ctx, f));
+                !clears_secret(callee) && !matches!(callee, "str" | "repr" | "type" | "len")
+            };
+        }
+        _ => return false,
+    };
+    let lower = name.trim_start_matches('_').to_ascii_lowercase();
+    let words = split_words(&lower);
+    !(matches!(
+        lower.as_str(),
+        "e" | "ex"
+            | "exc"
+            | "err"
+            | "error"
+            | "exception"
+            | "status"
+            | "response"
+            | "resp"
+            | "result"
+    ) || words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "err"
+                | "error"
+                | "exception"
+                | "exc"
+                | "type"
+                | "len"
+                | "length"
+                | "count"
+                | "status"
+                | "expires"
+                | "expiry"
+                | "expiration"
+                | "time"
+                | "url"
+                | "name"
+                | "id"
+                | "valid"
+                | "is"
+                | "has"
+                | "masked"
+                | "redacted"
+        )
+    }) || bound_by_except(ctx, value))
+}
+
+/// Is the name the `as` target of an `except` clause?
+fn bound_by_except<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
+    if value.kind() != "identifier" {
+        return false;
+    }
+    let name = ctx.text(value);
+    ctx.ancestors(value)
+        .find(|n| n.kind() == "except_clause")
+        .is_some_and(|clause| {
+            let text = ctx.text(clause);
+            text.lines()
+                .next()
+                .is_some_and(|head| head.contains(&format!("as {name}")))
+        })
+}
+
+/// Check-side helper: is `arg`, an argument of a `%`-style log call, bound to a
+/// placeholder its format string labels as a secret (`"password=%s", pw`)?
+pub fn labelled_log_argument<'t>(ctx: &FileContext<'t>, arg: Node<'t>) -> bool {
+    let Some(list) = ctx.parent(arg).filter(|p| p.kind() == "argument_list") else {
+        return false;
+    };
+    let args = {
+        let mut cursor = list.walk();
+        list.named_children(&mut cursor)
+            .filter(|a| a.kind() != "comment")
+            .collect::<Vec<_>>()
+    };
+    let Some(position) = args.iter().position(|a| a.id() == arg.id()) else {
+        return false;
+    };
+    let Some(format) = args.first().filter(|f| f.kind() == "string") else {
+        return false;
+    };
+    if position == 0 || !plausible_labelled_value(ctx, arg) {
+        return false;
+    }
+    let Some(text) = string_value(*format, ctx.source) else {
+        return false;
+    };
+    match placeholder_prefixes(&text).get(position - 1) {
+        Some(before) => labels_secret(ctx, before),
+        None => false,
+    }
+}
+
+/// For each `%` placeholder of a format string, the text between it and the
+/// placeholder before it.
+fn placeholder_prefixes(format: &str) -> Vec<String> {
+    let mut prefixes = Vec::new();
+    let mut current = String::new();
+    let mut chars = format.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            current.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('%') => {
+                chars.next();
+                current.push('%');
+            }
+            Some(_) => {
+                // Flags, width, precision, then the conversion letter.
+                while let Some(&next) = chars.peek() {
+                    chars.next();
+                    if next.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+                prefixes.push(std::mem::take(&mut current));
+            }
+            None => {}
+        }
+    }
+    prefixes
+}
+
+// ---------------------------------------------------------------------------
+// Whole mappings of credentials
+
+fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let mut cursor = node.walk();
+    match node.kind() {
+        "attribute" => {
+            (config_flow::is_entry_mapping(ctx, node) && config_flow::entry_may_hold_secret(ctx))
+                || is_request_headers(ctx, node)
+                || is_auth_object(ctx, node)
+                || slot_values(ctx, node)
+                    .into_iter()
+                    .any(|v| carries(ctx, v, Label::Mapping))
+                || holds_secret_item(ctx, node)
+                || dunder_dict_of_secret_holder(ctx, node)
+        }
+        "identifier" => {
+            let name = ctx.text(node);
+            if config_flow::step_input_name(ctx, node) == Some(name)
+                && reaching(ctx, node).is_empty()
+            {
+                return config_flow::step_form_has_secret(ctx, node) == Some(true);
+            }
+            is_auth_object(ctx, node)
+                || reaching(ctx, node)
+                    .iter()
+                    .any(|a| carries(ctx, a.value, Label::Mapping))
+                || holds_secret_item(ctx, node)
+                || parameter_arguments(ctx, node)
+                    .into_iter()
+                    .any(|arg| carries(ctx, arg, Label::Mapping))
+        }
+        "call" => call_mapping(ctx, node),
+        "await" | "parenthesized_expression" | "tuple" | "expression_list" => node
+            .named_children(&mut cursor)
+            .any(|c| carries(ctx, c, Label::Mapping)),
+        "string" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "interpolation")
+            .filter_map(|i| i.child_by_field_name("expression"))
+            .any(|e| carries(ctx, e, Label::Mapping)),
+        "binary_operator" => {
+            let operator = node.child_by_field_name("operator").map(|o| ctx.text(o));
+            match operator {
+                Some("%") => node
+                    .child_by_field_name("right")
+                    .is_some_and(|r| carries(ctx, r, Label::Mapping)),
+                // `a | b` merges two mappings.
+                Some("|") => ["left", "right"].iter().any(|f| {
+                    node.child_by_field_name(f)
+                        .is_some_and(|c| carries(ctx, c, Label::Mapping))
+                }),
+                _ => false,
+            }
+        }
+        "dictionary" => node
+            .named_children(&mut cursor)
+            .any(|child| match child.kind() {
+                "dictionary_splat" => child
+                    .named_child(0)
+                    .is_some_and(|inner| carries(ctx, inner, Label::Mapping)),
+                "pair" => pair_holds_secret(ctx, child),
+                _ => false,
+            }),
+        _ => false,
+    }
+}
+
+fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
+    if config_flow::is_entry_mapping(ctx, call) {
+        return config_flow::entry_may_hold_secret(ctx);
+    }
+    let Some(function) = call.child_by_field_name("function") else {
+        return false;
+    };
+    let callee = callee_word(ctx, function);
+    if clears_secret(callee) {
+        return false;
+    }
+    let spec = &SPEC.propagators;
+    let args = arguments(call);
+    let first_argument = || {
+        args.first()
+            .is_some_and(|a| a.kind() != "keyword_argument" && carries(ctx, *a, Label::Mapping))
+    };
+    if listed(&spec.same_value_calls, callee) || listed(&spec.mapping_copies, callee) {
+        // dict(entry.data), copy.deepcopy(data), json.dumps(data), vars(self)
+        if first_argument() {
+            return true;
+        }
+        // data.copy(), response.json()
+        if function.kind() == "attribute"
+            && args.is_empty()
+            && function
+                .child_by_field_name("object")
+                .is_some_and(|o| carries(ctx, o, Label::Mapping))
+        {
+            return true;
+        }
+        // vars(self) / vars(obj): the object's attributes.
+        if callee == "vars"
+            && let Some(object) = args.first()
+        {
+            return object_holds_secret(ctx, *object);
+        }
+        return false;
+    }
+    if listed(&SPEC.sources.login_calls, callee) {
+        return true;
+    }
+    match function.kind() {
+        "identifier" => helper_returns(ctx, callee, call)
+            .into_iter()
+            .any(|r| carries(ctx, r, Label::Mapping)),
+        "attribute" => self_method_returns(ctx, function)
+            .into_iter()
+            .any(|r| carries(ctx, r, Label::Mapping)),
+        _ => false,
+    }
+}
+
+/// A dict pair whose key names a secret and whose value is not a constant.
+fn pair_holds_secret<'t>(ctx: &FileContext<'t>, pair: Node<'t>) -> bool {
+    let (Some(key), Some(value)) = (
+        pair.child_by_field_name("key"),
+        pair.child_by_field_name("value"),
+    ) else {
+        return false;
+    };
+    key_is_secret(ctx, key) && !is_constant_value(ctx, value)
+}
+
+/// `None`, `True`, a number or a plain string: no secret came from the code's input.
+fn is_constant_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
+    match value.kind() {
+        "none" | "true" | "false" | "integer" | "float" => true,
+        "string" => string_value(value, ctx.source).is_some(),
+        _ => false,
+    }
+}
+
+/// A container with an item stored under a secret key (`data[CONF_TOKEN] = t`).
+fn holds_secret_item<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> bool {
+    container_items(ctx, container)
+        .iter()
+        .any(|store| match store.key {
+            Some(key) => key_is_secret(ctx, key) && !is_constant_value(ctx, store.value),
+            None => carries(ctx, store.value, Label::Mapping),
+        })
+}
+
+/// `self.__dict__` / `obj.__dict__` of an object that holds a secret attribute.
+fn dunder_dict_of_secret_holder<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let (Some(object), Some(attribute)) = (
+        node.child_by_field_name("object"),
+        node.child_by_field_name("attribute"),
+    ) else {
+        return false;
+    };
+    ctx.text(attribute) == "__dict__" && object_holds_secret(ctx, object)
+}
+
+/// `self` in a class that keeps a secret-named attribute, or one assigned a secret.
+fn object_holds_secret<'t>(ctx: &FileContext<'t>, object: Node<'t>) -> bool {
+    if ctx.text(object) != "self" {
+        return false;
+    }
+    let Some(class) = ctx
+        .ancestors(object)
+        .find(|n| n.kind() == "class_definition")
+    else {
+        return false;
+    };
+    let mut found = false;
+    super::config_flow::visit(class, &mut |n| {
+        if found || n.kind() != "assignment" {
+            return;
+        }
+        if let (Some(left), Some(right)) = (
+            n.child_by_field_name("left"),
+            n.child_by_field_name("right"),
+        ) && let Some(name) = self_attribute(left, ctx.source)
+            && ((secret_like(ctx, name) && !is_constant_value(ctx, right))
+                || carries(ctx, right, Label::Secret))
+        {
+            found = true;
+        }
+    });
+    found
+}
+
+/// `request.headers`, `self._session.headers`, `client.headers`: the headers a
+/// client sends carry its `Authorization`.
+fn is_request_headers<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let (Some(object), Some(name)) = (
+        node.child_by_field_name("object"),
+        node.child_by_field_name("attribute"),
+    ) else {
+        return false;
+    };
+    if ctx.text(name) != "headers" {
+        return false;
+    }
+    let holder = match object.kind() {
+        "attribute" => object
+            .child_by_field_name("attribute")
+            .map_or("", |a| ctx.text(a)),
+        "identifier" => ctx.text(object),
+        _ => "",
+    };
+    let holder = holder.trim_start_matches('_').to_ascii_lowercase();
+    matches!(
+        holder.as_str(),
+        "request" | "req" | "session" | "client" | "websession" | "http_session"
+    ) && !in_webhook_handler(ctx, node)
+}
+
+/// A webhook handler (it receives `webhook_id`) gets requests from the service
+/// that calls the webhook: their headers carry that service's signature, not a
+/// Home Assistant credential, and the secret is the webhook id in the URL.
+fn in_webhook_handler<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    config_flow::enclosing_function(ctx, node)
+        .and_then(|f| f.child_by_field_name("parameters"))
+        .is_some_and(|parameters| {
+            let mut cursor = parameters.walk();
+            parameters.named_children(&mut cursor).any(|p| {
+                let name = match p.kind() {
+                    "identifier" => Some(p),
+                    _ => p.child_by_field_name("name").or_else(|| p.named_child(0)),
+                };
+                name.is_some_and(|n| ctx.text(n) == "webhook_id")
+            })
+        })
+}
+
+/// `auth`, `self._auth`, `credentials`, `creds`: an object that holds credentials.
+fn is_auth_object<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let name = match node.kind() {
+        "identifier" => ctx.text(node),
+        "attribute" => node
+            .child_by_field_name("attribute")
+            .map_or("", |a| ctx.text(a)),
+        _ => "",
+    };
+    matches!(
+        name.trim_start_matches('_'),
+        "auth" | "credentials" | "creds"
+    )
+}
