@@ -9,8 +9,8 @@ checkout as a user would (`hassec scan` of the whole repository), and compares.
 
 A leak is found when hassec reports the row's rule on that file at the row's line
 (a finding whose span covers it, or that starts within LINE_SLACK lines of it).
-A trap is flagged when the row's rule is reported on that file within LINE_SLACK
-lines of the row's line.
+A trap is flagged when the row's rule is reported on that file by a finding
+whose span covers the row's line.
 
 Only the standard library; nothing of the scanned code is executed or imported.
 """
@@ -24,8 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
 LINE_SLACK = 2
@@ -72,20 +70,35 @@ def git_dir(repo: str, mirrors: Path | None, clones: Path) -> Path:
 
 
 def materialise(git: Path, commit: str, into: Path) -> None:
-    """Writes the tree of `commit` into `into` (git archive: no checkout, no hooks)."""
+    """Writes the files of `commit` that a scan reads (Python files, manifests,
+    .gitignore) into `into`, blob by blob: no checkout, no hooks, no links, and
+    mirrors that lack large unrelated files still serve."""
     if into.exists():
         return
-    into.mkdir(parents=True)
-    archive = subprocess.run(
-        ["git", f"--git-dir={git}", "archive", "--format=tar", commit],
+    listing = subprocess.run(
+        ["git", f"--git-dir={git}", "ls-tree", "-r", "-z", commit],
         check=True,
         capture_output=True,
-    ).stdout
-    with tempfile.TemporaryFile() as handle:
-        handle.write(archive)
-        handle.seek(0)
-        with tarfile.open(fileobj=handle) as tar:
-            tar.extractall(into, filter="data")
+    ).stdout.decode("utf-8", "surrogateescape")
+    staging = into.with_name(into.name + ".partial")
+    for entry in filter(None, listing.split("\0")):
+        meta, path = entry.split("\t", 1)
+        mode, kind, blob = meta.split()
+        name = path.rsplit("/", 1)[-1]
+        wanted = name.endswith(".py") or name in ("manifest.json", ".gitignore")
+        if kind != "blob" or mode == "120000" or not wanted or ".." in path.split("/"):
+            continue
+        read = subprocess.run(["git", f"--git-dir={git}", "cat-file", "blob", blob], capture_output=True)
+        if read.returncode != 0:
+            # Mirrors may leave out very large files; say so, scan the rest.
+            print(f"note: {path} at {commit[:12]} is not in {git}; left out", file=sys.stderr)
+            continue
+        content = read.stdout
+        target = staging / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    staging.mkdir(parents=True, exist_ok=True)
+    staging.rename(into)
 
 
 def scan(hassec: str, checkout: Path) -> list[dict]:
@@ -101,13 +114,19 @@ def scan(hassec: str, checkout: Path) -> list[dict]:
 
 
 def hits(case: dict, findings: list[dict]) -> list[dict]:
+    """A leak's findings: on its line, or starting within LINE_SLACK lines of it.
+    A trap's: only those whose span covers its line. HAS501 and HAS502 are one
+    family here: both report a secret reaching a log, one as a value, one inside
+    a whole mapping, and which of them fires depends on how the code holds it."""
     line = case["line"]
+    family = {"HAS501", "HAS502"} if case["family"] in ("HAS501", "HAS502") else {case["family"]}
+    near = LINE_SLACK if case["kind"] == "leak" else 0
     return [
         f
         for f in findings
-        if f["rule"] == case["family"]
+        if f["rule"] in family
         and f["path"].removeprefix("./") == case["file"]
-        and (f["start"]["line"] <= line <= f["end"]["line"] or abs(f["start"]["line"] - line) <= LINE_SLACK)
+        and (f["start"]["line"] <= line <= f["end"]["line"] or abs(f["start"]["line"] - line) <= near)
     ]
 
 

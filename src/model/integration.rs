@@ -388,6 +388,14 @@ fn stored_keys_of<'t>(
             }
         }
         "identifier" => {
+            // Items stored one by one: `user_input[CONF_TOKEN] = token`.
+            let scope = super::enclosing_scope(ctx, value);
+            for store in ctx.bindings().items(scope.id(), ctx.text(value)) {
+                match store.key {
+                    Some(key) => keys.extend(flow::key_name(ctx, key)),
+                    None => stored_keys_of(ctx, store.value, next, keys, opaque),
+                }
+            }
             if flow::step_input_name(ctx, value) == Some(ctx.text(value)) {
                 let forms = flow::step_forms(ctx, value);
                 if forms.is_empty() {

@@ -64,7 +64,8 @@ pub struct Propagators {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Sources {
     pub credential_keys: Vec<String>,
-    pub login_calls: Vec<String>,
+    pub response_calls: Vec<String>,
+    pub login_function_words: Vec<String>,
 }
 
 /// The flow specification hassec is built with.
@@ -573,11 +574,10 @@ pub fn labels_secret<'t>(ctx: &FileContext<'t>, before: &str) -> bool {
         .get(1)
         .map(|first| format!("{first}_{last}"))
         .unwrap_or_default();
-    // "key=%s" names a secret only with its separator.
     let strong = secret_like(ctx, last)
         || (!pair.is_empty() && secret_like(ctx, &pair) && !secret_like(ctx, words[1]));
-    strong
-        || (had_separator && matches!(last.to_ascii_lowercase().as_str(), "key" | "psk" | "code"))
+    // A Wi-Fi key is named "psk" without any other word.
+    strong || (had_separator && last.eq_ignore_ascii_case("psk"))
 }
 
 /// Is this interpolation of an f-string labelled as a secret by the text before it?
@@ -600,7 +600,13 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
         "attribute" => value
             .child_by_field_name("attribute")
             .map_or("", |a| ctx.text(a)),
-        "subscript" | "call" | "await" => {
+        // token[:5] shows a prefix, not the secret.
+        "subscript" => {
+            return value
+                .child_by_field_name("subscript")
+                .is_none_or(|key| key.kind() != "slice");
+        }
+        "call" | "await" => {
             return !matches!(value.kind(), "call") || {
                 let callee = value
                     .child_by_field_name("function")
@@ -750,7 +756,14 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             if config_flow::step_input_name(ctx, node) == Some(name)
                 && reaching(ctx, node).is_empty()
             {
+                // `async_step_reauth(self, entry_data)` receives the entry's data.
+                if in_function_named(ctx, node, "async_step_reauth") {
+                    return config_flow::entry_may_hold_secret(ctx);
+                }
                 return config_flow::step_form_has_secret(ctx, node) == Some(true);
+            }
+            if is_masked_copy(ctx, node) {
+                return false;
             }
             is_auth_object(ctx, node)
                 || reaching(ctx, node)
@@ -836,7 +849,7 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         }
         return false;
     }
-    if listed(&SPEC.sources.login_calls, callee) {
+    if is_login_response(ctx, call, function, callee) {
         return true;
     }
     match function.kind() {
@@ -848,6 +861,28 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
             .any(|r| carries(ctx, r, Label::Mapping)),
         _ => false,
     }
+}
+
+/// The answer of a login or token request, read whole: `await resp.json()`,
+/// `session.post(...)` in a function whose name says it logs in or fetches a
+/// token (`_login`, `async_authenticate`, `get_token`).
+fn is_login_response<'t>(
+    ctx: &FileContext<'t>,
+    call: Node<'t>,
+    function: Node<'t>,
+    callee: &str,
+) -> bool {
+    let request = listed(&SPEC.sources.response_calls, callee);
+    if !request || function.kind() != "attribute" {
+        return false;
+    }
+    config_flow::enclosing_function(ctx, call)
+        .and_then(|f| f.child_by_field_name("name"))
+        .is_some_and(|name| {
+            split_words(ctx.text(name))
+                .iter()
+                .any(|w| listed(&SPEC.sources.login_function_words, w))
+        })
 }
 
 /// A dict pair whose key names a secret and whose value is not a constant.
@@ -870,6 +905,23 @@ fn is_constant_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
     }
 }
 
+/// A copy whose secret items were masked (`safe = {**entry.data}` then
+/// `safe[CONF_PASSWORD] = "***"`), or whose name says it was (`redacted_data`).
+fn is_masked_copy<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let says_so = split_words(ctx.text(node)).iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "redacted" | "masked" | "sanitized" | "sanitised" | "anonymized" | "safe"
+        )
+    });
+    says_so
+        || container_items(ctx, node).iter().any(|store| {
+            store
+                .key
+                .is_some_and(|key| key_is_secret(ctx, key) && is_constant_value(ctx, store.value))
+        })
+}
+
 /// A container with an item stored under a secret key (`data[CONF_TOKEN] = t`).
 fn holds_secret_item<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> bool {
     container_items(ctx, container)
@@ -878,6 +930,12 @@ fn holds_secret_item<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> bool {
             Some(key) => key_is_secret(ctx, key) && !is_constant_value(ctx, store.value),
             None => carries(ctx, store.value, Label::Mapping),
         })
+}
+
+fn in_function_named<'t>(ctx: &FileContext<'t>, node: Node<'t>, wanted: &str) -> bool {
+    config_flow::enclosing_function(ctx, node)
+        .and_then(|f| f.child_by_field_name("name"))
+        .is_some_and(|name| ctx.text(name) == wanted)
 }
 
 /// `self.__dict__` / `obj.__dict__` of an object that holds a secret attribute.
