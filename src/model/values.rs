@@ -92,7 +92,8 @@ pub fn carries<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool 
         return known;
     }
     if !ctx.spend() {
-        return false;
+        // Out of budget: what the expression says by itself, no hops.
+        return named_source(ctx, node, label);
     }
     // A chain that comes back here answers no while it is being followed.
     ctx.set_verdict(node, label, false);
@@ -102,6 +103,30 @@ pub fn carries<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool 
     };
     ctx.set_verdict(node, label, verdict);
     verdict
+}
+
+/// What an expression says by itself, without following any binding: a
+/// secret-like name or key, an entry mapping, request headers.
+fn named_source<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool {
+    match (label, node.kind()) {
+        (Label::Secret, "identifier") => {
+            let name = ctx.text(node);
+            !is_constant_name(name) && secret_like(ctx, name)
+        }
+        (Label::Secret, "attribute") => node.child_by_field_name("attribute").is_some_and(|a| {
+            let name = ctx.text(a);
+            !is_constant_name(name) && secret_like(ctx, name)
+        }),
+        (Label::Secret, "subscript") => node
+            .child_by_field_name("subscript")
+            .is_some_and(|key| key.kind() != "slice" && key_is_secret(ctx, key)),
+        (Label::Mapping, "attribute") => {
+            (config_flow::is_entry_mapping(ctx, node) && config_flow::entry_may_hold_secret(ctx))
+                || is_request_headers(ctx, node)
+                || is_auth_object(ctx, node)
+        }
+        _ => false,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -116,6 +141,9 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     match node.kind() {
         "identifier" => {
             let name = ctx.text(node);
+            if is_view_path_parameter(ctx, node) {
+                return false;
+            }
             (!is_constant_name(name) && secret_like(ctx, name))
                 || reaching(ctx, node)
                     .iter()
@@ -195,6 +223,33 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         "keyword_argument" => child("value"),
         _ => false,
     }
+}
+
+/// A parameter of an HTTP view's handler (`get(self, request, event_token)` in
+/// a `HomeAssistantView`): a part of the URL the requester sent, which the
+/// requester already knows, not a secret the integration holds.
+fn is_view_path_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let Some(function) = config_flow::enclosing_function(ctx, node) else {
+        return false;
+    };
+    let is_parameter = function
+        .child_by_field_name("parameters")
+        .is_some_and(|parameters| {
+            let mut cursor = parameters.walk();
+            parameters.named_children(&mut cursor).any(|p| {
+                let name = match p.kind() {
+                    "identifier" => Some(p),
+                    _ => p.child_by_field_name("name").or_else(|| p.named_child(0)),
+                };
+                name.is_some_and(|n| ctx.text(n) == ctx.text(node))
+            })
+        });
+    is_parameter
+        && ctx
+            .ancestors(function)
+            .find(|n| n.kind() == "class_definition")
+            .and_then(|class| class.child_by_field_name("superclasses"))
+            .is_some_and(|bases| ctx.text(bases).contains("View"))
 }
 
 fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
