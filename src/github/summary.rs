@@ -203,6 +203,7 @@ mod tests {
             },
             message: message.into(),
             fingerprint: "f".into(),
+            code_fingerprint: String::new(),
         }
     }
 

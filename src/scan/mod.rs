@@ -414,6 +414,7 @@ fn manifest_findings(
     // Lines as Python and editors count them (a lone CR breaks a line).
     let lines = with_lone_cr_as_lf(text);
     let lines = lines.as_deref().unwrap_or(text);
+    let split: Vec<&str> = lines.split('\n').collect();
     let fallback = text.find("\"requirements\"").unwrap_or(0);
     let mut findings = Vec::new();
     for rule in rules {
@@ -427,14 +428,18 @@ fn manifest_findings(
                     at + serde_json::to_string(&requirement.text).map_or(0, |q| q.len())
                 });
                 let start = position::position_of(lines, start_byte);
+                let end = position::position_of(lines, end_byte);
                 findings.push(Finding {
                     rule,
                     level: rule.level,
                     path: path.to_string(),
                     start,
-                    end: position::position_of(lines, end_byte),
+                    end,
                     message: rule.message.replace("{requirement}", &requirement.text),
                     fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
+                    code_fingerprint: crate::report::fingerprint::code_fingerprint(
+                        &split, start, end,
+                    ),
                 });
             }
         }
