@@ -53,6 +53,8 @@ enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations on the pull request).
     Github,
+    /// A report to paste into a pull request or issue comment: a table per level.
+    Markdown,
 }
 
 #[derive(clap::Args)]
@@ -211,6 +213,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             },
         ),
         Format::Github => report::github::render(&report.findings),
+        Format::Markdown => report::markdown::render(&report),
     };
     write_output(args.output.as_deref(), &rendered)?;
     if args.output.is_some() || !matches!(args.format, Format::Text) {

@@ -327,3 +327,32 @@ fn unused_suppressions_are_reported_on_request() {
         ))
         .stdout(predicate::str::contains("a.py:2:").not());
 }
+
+#[test]
+fn markdown_report_for_a_pull_request_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    write(dir.path(), "const.py", "DEFAULT_VERIFY_SSL = False\n");
+    let output = hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--format", "markdown", "."])
+        .assert()
+        .code(1)
+        .stderr("Found 2 findings (1 error, 1 warning, 0 notes) in 2 files\n")
+        .get_output()
+        .stdout
+        .clone();
+    let report = String::from_utf8(output).unwrap();
+    assert!(
+        report.starts_with(
+            "## hassec\n\nFound 2 findings (1 error, 1 warning, 0 notes) in 2 files\n\n### Errors (1)\n"
+        ),
+        "{report}"
+    );
+    let rule = format!(
+        "| [HAS703]({}/blob/main/rules/HAS703-unsafe-deserialization.toml) | `a.py:4` | `pickle.loads` can run arbitrary code",
+        env!("CARGO_PKG_REPOSITORY")
+    );
+    assert!(report.contains(&rule), "{report}");
+    assert!(report.contains("### Warnings (1)"), "{report}");
+}
