@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use hassec::{
     config::{Config, FailOn},
+    filter::baseline::Baseline,
     report,
     rules::{self, Rule},
     scan::{ScanReport, Scanner},
@@ -89,6 +90,14 @@ struct ScanArgs {
     /// Ignore configuration files.
     #[arg(long, conflicts_with = "config")]
     isolated: bool,
+    /// Report only the findings not recorded in this baseline file (written by
+    /// --write-baseline); overrides `baseline` of the configuration.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record today's findings in FILE as the baseline that later runs compare
+    /// with (`--baseline FILE`, or `baseline` in the configuration).
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    write_baseline: Option<PathBuf>,
     /// Show how many findings each rule produced.
     #[arg(long)]
     statistics: bool,
@@ -159,6 +168,7 @@ fn resolve_config(args: &ScanArgs) -> Result<Config> {
         ignore: args.ignore.clone(),
         exclude: args.exclude.clone(),
         fail_on: args.fail_on,
+        baseline: args.baseline.clone(),
         ..Config::default()
     };
     let config = from_file.unwrap_or_default().merged_with(flags);
@@ -188,9 +198,28 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // Read first: a bad baseline stops the run before the scan. Writing one
+    // records every finding, whatever baseline is configured.
+    let baseline = match (&args.write_baseline, &config.baseline) {
+        (None, Some(file)) => Some(Baseline::read(file)?),
+        _ => None,
+    };
     let start_time = chrono::Utc::now();
-    let report = scanner.scan_paths(&args.paths, args.force_exclude);
+    let mut report = scanner.scan_paths(&args.paths, args.force_exclude);
     let end_time = chrono::Utc::now();
+    if let Some(file) = &args.write_baseline {
+        let written = Baseline::of_findings(file, &report.findings)?;
+        written.write()?;
+        anstream::eprintln!(
+            "hassec: recorded {} finding{} in the baseline {}",
+            written.len(),
+            if written.len() == 1 { "" } else { "s" },
+            file.display()
+        );
+        written.apply(&mut report, scanner.rules());
+    } else if let Some(baseline) = &baseline {
+        baseline.apply(&mut report, scanner.rules());
+    }
     for skipped in &report.skipped {
         anstream::eprintln!("hassec: skipped {}: {}", skipped.path, skipped.reason);
     }

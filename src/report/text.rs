@@ -84,7 +84,8 @@ pub fn summary(report: &ScanReport) -> String {
 }
 
 /// What the summary says, statement by statement: the counts, what was
-/// suppressed, and how many files could not be scanned (last).
+/// suppressed, what the baseline left out, and how many files could not be
+/// scanned (last).
 pub fn summary_parts(report: &ScanReport) -> Vec<String> {
     let count = |level| {
         report
@@ -110,6 +111,20 @@ pub fn summary_parts(report: &ScanReport) -> Vec<String> {
         let mut part = format!("{} suppressed", report.suppressed.len());
         if nosec > 0 {
             let _ = write!(part, " ({nosec} by `# nosec`)");
+        }
+        parts.push(part);
+    }
+    if let Some(baseline) = &report.baseline {
+        let mut part = format!(
+            "{} in the baseline not shown",
+            plural(baseline.matched, "finding")
+        );
+        match baseline.stale {
+            0 => {}
+            1 => part.push_str("; 1 baseline entry no longer occurs"),
+            n => {
+                let _ = write!(part, "; {n} baseline entries no longer occur");
+            }
         }
         parts.push(part);
     }

@@ -56,6 +56,10 @@ pub struct ScanReport {
     pub errors: Vec<FileError>,
     pub skipped: Vec<Skipped>,
     pub files_scanned: usize,
+    /// The files scanned, as shown (not those that could not be scanned).
+    pub files: Vec<String>,
+    /// What an adoption baseline left out, when one was applied.
+    pub baseline: Option<crate::filter::baseline::Outcome>,
     /// Suppression comments that suppressed nothing (only when asked for).
     pub unused_suppressions: Vec<UnusedSuppression>,
 }
@@ -213,10 +217,13 @@ impl Scanner {
                 .err()
                 .map(|e| format!("cannot write the results cache: {e}"));
         }
-        for (result, _) in results {
+        for (path, (result, _)) in sources.files.iter().zip(results) {
             match result.error {
                 Some(error) => report.errors.push(error),
-                None => report.files_scanned += 1,
+                None => {
+                    report.files_scanned += 1;
+                    report.files.push(sources::display(path));
+                }
             }
             report.findings.extend(result.findings);
             report.suppressed.extend(result.suppressed);
