@@ -1,9 +1,10 @@
 //! Command-line parsing and the `scan`, `rules` and `rule` commands.
 
 use std::{
-    io::Write,
+    io::{IsTerminal, Write},
     path::{Path, PathBuf},
     process::ExitCode,
+    sync::Arc,
 };
 
 use anyhow::{Context, Result, bail};
@@ -15,6 +16,8 @@ use hassec::{
     rules::{self, Rule},
     scan::{ScanReport, Scanner},
 };
+
+use crate::progress::Progress;
 
 #[derive(Parser)]
 #[command(
@@ -98,6 +101,9 @@ struct ScanArgs {
     /// with (`--baseline FILE`, or `baseline` in the configuration).
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     write_baseline: Option<PathBuf>,
+    /// Print the findings only: no summary, no progress.
+    #[arg(long, short)]
+    quiet: bool,
     /// Show how many findings each rule produced.
     #[arg(long)]
     statistics: bool,
@@ -204,18 +210,30 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         (None, Some(file)) => Some(Baseline::read(file)?),
         _ => None,
     };
+    let ci = std::env::var("CI").ok();
+    let progress =
+        crate::progress::wanted(std::io::stderr().is_terminal(), ci.as_deref(), args.quiet)
+            .then(|| Arc::new(Progress::start()));
+    if let Some(progress) = &progress {
+        scanner = scanner.with_progress(progress.clone());
+    }
     let start_time = chrono::Utc::now();
     let mut report = scanner.scan_paths(&args.paths, args.force_exclude);
     let end_time = chrono::Utc::now();
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
     if let Some(file) = &args.write_baseline {
         let written = Baseline::of_findings(file, &report.findings)?;
         written.write()?;
-        anstream::eprintln!(
-            "hassec: recorded {} finding{} in the baseline {}",
-            written.len(),
-            if written.len() == 1 { "" } else { "s" },
-            file.display()
-        );
+        if !args.quiet {
+            anstream::eprintln!(
+                "hassec: recorded {} finding{} in the baseline {}",
+                written.len(),
+                if written.len() == 1 { "" } else { "s" },
+                file.display()
+            );
+        }
         written.apply(&mut report, scanner.rules());
     } else if let Some(baseline) = &baseline {
         baseline.apply(&mut report, scanner.rules());
@@ -230,6 +248,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         anstream::eprintln!("hassec: warning: {error} (use --no-cache or --cache-dir)");
     }
     let rendered = match args.format {
+        Format::Text if args.quiet => report::text::render_findings(&report, args.statistics),
         Format::Text => report::text::render(&report, args.statistics),
         Format::Json => report::json::render(&report.findings),
         Format::Sarif => report::sarif::render(
@@ -245,7 +264,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         Format::Markdown => report::markdown::render(&report),
     };
     write_output(args.output.as_deref(), &rendered)?;
-    if args.output.is_some() || !matches!(args.format, Format::Text) {
+    if !args.quiet && (args.output.is_some() || !matches!(args.format, Format::Text)) {
         // Keep the summary visible when the report itself went elsewhere.
         anstream::eprint!("{}", report::text::summary(&report));
     }

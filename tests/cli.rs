@@ -550,3 +550,61 @@ fn a_bad_baseline_is_a_usage_error_naming_the_file() {
                 .and(predicate::str::contains("--write-baseline")),
         );
 }
+
+#[test]
+fn a_piped_run_prints_no_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in 0..40 {
+        write(dir.path(), &format!("pkg{n}/a.py"), INSECURE);
+    }
+    // Outside CI, where only the terminal test keeps progress away.
+    hassec()
+        .env_remove("CI")
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--no-cache", "--format", "json", "."])
+        .assert()
+        .code(1)
+        .stderr("Found 40 findings (40 errors, 0 warnings, 0 notes) in 40 files\n");
+    hassec()
+        .env_remove("CI")
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--no-cache", "."])
+        .assert()
+        .code(1)
+        .stderr("");
+}
+
+#[test]
+fn quiet_prints_the_findings_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    let finding = "a.py:4:12: HAS703 `pickle.loads` can run arbitrary code while loading data; use JSON or a safe loader\n";
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "-q", "."])
+        .assert()
+        .code(1)
+        .stdout(finding)
+        .stderr("");
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--quiet", "--format", "json", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"rule\": \"HAS703\""))
+        .stderr("");
+    hassec()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "--isolated",
+            "-q",
+            "--write-baseline",
+            "b.json",
+            ".",
+        ])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+}

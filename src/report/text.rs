@@ -18,6 +18,13 @@ fn level_style(level: Level) -> Style {
 /// One line per finding, then the summary. Styles are ANSI escapes; the caller's
 /// stream (anstream) strips them when colour is off (not a TTY, `NO_COLOR`).
 pub fn render(report: &ScanReport, statistics: bool) -> String {
+    let mut out = render_findings(report, statistics);
+    out.push_str(&summary(report));
+    out
+}
+
+/// [`render`] without the summary (`--quiet`).
+pub fn render_findings(report: &ScanReport, statistics: bool) -> String {
     let bold = Style::new().bold();
     let mut out = String::new();
     for finding in &report.findings {
@@ -48,7 +55,6 @@ pub fn render(report: &ScanReport, statistics: bool) -> String {
         out.push('\n');
         out.push_str(&render_statistics(&report.findings));
     }
-    out.push_str(&summary(report));
     out
 }
 

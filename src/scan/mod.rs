@@ -90,6 +90,15 @@ impl FileResult {
     }
 }
 
+/// Told how a scan advances, for a progress display: called from the threads
+/// that scan, in any order.
+pub trait ProgressReporter: Send + Sync {
+    /// The files to scan are known: `files` of them.
+    fn found(&self, files: usize);
+    /// One more file is scanned (or could not be).
+    fn scanned(&self);
+}
+
 /// A configured scanner: the enabled rules compiled once, reused for every file.
 pub struct Scanner {
     rules: Vec<&'static Rule>,
@@ -105,6 +114,8 @@ pub struct Scanner {
     cache_dir: Option<PathBuf>,
     /// Digest of everything besides a file's content that decides its findings.
     settings: String,
+    /// Told of each file scanned by [`Self::scan_paths`].
+    progress: Option<Arc<dyn ProgressReporter>>,
 }
 
 impl Scanner {
@@ -148,12 +159,19 @@ impl Scanner {
             max_file_size,
             cache_dir: None,
             settings,
+            progress: None,
         })
     }
 
     /// Caches results in `dir` (see [`cache`]): an unchanged file is not parsed again.
     pub fn with_cache(mut self, dir: PathBuf) -> Self {
         self.cache_dir = Some(dir);
+        self
+    }
+
+    /// Tells `progress` how [`Self::scan_paths`] advances.
+    pub fn with_progress(mut self, progress: Arc<dyn ProgressReporter>) -> Self {
+        self.progress = Some(progress);
         self
     }
 
@@ -190,6 +208,9 @@ impl Scanner {
         );
         if self.manifest_rules.is_empty() {
             sources.files.retain(|path| !sources::is_manifest(path));
+        }
+        if let Some(progress) = &self.progress {
+            progress.found(sources.files.len());
         }
         // Compiling the rules overlaps with reading and parsing, unless the cache
         // may answer for every file (a rescan of nothing changed never compiles).
@@ -268,7 +289,21 @@ impl Scanner {
         facts: Option<Arc<IntegrationFacts>>,
         cache: Option<&cache::Cache>,
     ) -> (FileResult, Option<String>) {
-        isolated(path, || self.scan_file_cached(path, facts, cache))
+        self.isolated(path, || self.scan_file_cached(path, facts, cache))
+    }
+
+    /// [`isolated`], the file then counted as scanned for the progress display:
+    /// every file of a batch scan ends here once.
+    fn isolated(
+        &self,
+        path: &Path,
+        scan: impl FnOnce() -> (FileResult, Option<String>),
+    ) -> (FileResult, Option<String>) {
+        let result = isolated(path, scan);
+        if let Some(progress) = &self.progress {
+            progress.scanned();
+        }
+        result
     }
 
     /// Scans one file, or takes its result from `cache` when its content and facts
@@ -557,6 +592,41 @@ mod tests {
         assert!(parse(&nested(100)).is_ok());
         let refused = parse(&nested(5_000)).unwrap_err();
         assert!(refused.contains("deeper than Python accepts"), "{refused}");
+    }
+
+    /// Counts what a scan tells it.
+    #[derive(Default)]
+    struct Counter {
+        found: std::sync::atomic::AtomicUsize,
+        scanned: std::sync::atomic::AtomicUsize,
+    }
+
+    impl ProgressReporter for Counter {
+        fn found(&self, files: usize) {
+            self.found
+                .fetch_add(files, std::sync::atomic::Ordering::Relaxed);
+        }
+        fn scanned(&self) {
+            self.scanned
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn progress_hears_of_every_file_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let counter = Arc::new(Counter::default());
+        let scanner = Scanner::new(&Config::default())
+            .unwrap()
+            .with_progress(counter.clone());
+        let report = scanner.scan_paths(&[root], false);
+        let found = counter.found.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(found > 20, "{found}");
+        assert_eq!(found, report.files_scanned + report.errors.len());
+        assert_eq!(
+            counter.scanned.load(std::sync::atomic::Ordering::Relaxed),
+            found
+        );
     }
 
     #[test]
