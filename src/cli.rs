@@ -33,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan files and directories for security problems.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules: id, name, level and the checklist item each enforces.
     Rules,
     /// Show a rule's documentation.
@@ -139,7 +139,7 @@ fn parse_fail_on(value: &str) -> Result<FailOn, String> {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Rules => {
             print_rules();
             Ok(ExitCode::SUCCESS)

@@ -161,14 +161,14 @@ fn heading(level: Level, count: usize) -> String {
 /// else is plain text. A message whose backticks do not pair is all plain text.
 pub fn inline(message: &str) -> String {
     let parts: Vec<&str> = message.split('`').collect();
-    if parts.len() % 2 == 0 {
+    if parts.len().is_multiple_of(2) {
         return text(message);
     }
     parts
         .iter()
         .enumerate()
         .map(|(index, part)| {
-            if index % 2 == 0 {
+            if index.is_multiple_of(2) {
                 text(part)
             } else {
                 code(part)
