@@ -1,19 +1,23 @@
 //! Command-line parsing and the `scan`, `rules` and `rule` commands.
 
 use std::{
-    io::Write,
+    io::{IsTerminal, Write},
     path::{Path, PathBuf},
     process::ExitCode,
+    sync::Arc,
 };
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use hassec::{
     config::{Config, FailOn},
+    filter::baseline::Baseline,
     report,
     rules::{self, Rule},
     scan::{ScanReport, Scanner},
 };
+
+use crate::progress::Progress;
 
 #[derive(Parser)]
 #[command(
@@ -29,7 +33,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan files and directories for security problems.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List the rules: id, name, level and the checklist item each enforces.
     Rules,
     /// Show a rule's documentation.
@@ -53,6 +57,8 @@ enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations on the pull request).
     Github,
+    /// A report to paste into a pull request or issue comment: a table per level.
+    Markdown,
 }
 
 #[derive(clap::Args)]
@@ -87,6 +93,17 @@ struct ScanArgs {
     /// Ignore configuration files.
     #[arg(long, conflicts_with = "config")]
     isolated: bool,
+    /// Report only the findings not recorded in this baseline file (written by
+    /// --write-baseline); overrides `baseline` of the configuration.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Record today's findings in FILE as the baseline that later runs compare
+    /// with (`--baseline FILE`, or `baseline` in the configuration).
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    write_baseline: Option<PathBuf>,
+    /// Print the findings only: no summary, no progress.
+    #[arg(long, short)]
+    quiet: bool,
     /// Show how many findings each rule produced.
     #[arg(long)]
     statistics: bool,
@@ -122,7 +139,7 @@ fn parse_fail_on(value: &str) -> Result<FailOn, String> {
 pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Scan(args) => scan(args),
+        Command::Scan(args) => scan(*args),
         Command::Rules => {
             print_rules();
             Ok(ExitCode::SUCCESS)
@@ -157,6 +174,7 @@ fn resolve_config(args: &ScanArgs) -> Result<Config> {
         ignore: args.ignore.clone(),
         exclude: args.exclude.clone(),
         fail_on: args.fail_on,
+        baseline: args.baseline.clone(),
         ..Config::default()
     };
     let config = from_file.unwrap_or_default().merged_with(flags);
@@ -186,9 +204,40 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    // Read first: a bad baseline stops the run before the scan. Writing one
+    // records every finding, whatever baseline is configured.
+    let baseline = match (&args.write_baseline, &config.baseline) {
+        (None, Some(file)) => Some(Baseline::read(file)?),
+        _ => None,
+    };
+    let ci = std::env::var("CI").ok();
+    let progress =
+        crate::progress::wanted(std::io::stderr().is_terminal(), ci.as_deref(), args.quiet)
+            .then(|| Arc::new(Progress::start()));
+    if let Some(progress) = &progress {
+        scanner = scanner.with_progress(progress.clone());
+    }
     let start_time = chrono::Utc::now();
-    let report = scanner.scan_paths(&args.paths, args.force_exclude);
+    let mut report = scanner.scan_paths(&args.paths, args.force_exclude);
     let end_time = chrono::Utc::now();
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
+    if let Some(file) = &args.write_baseline {
+        let written = Baseline::of_findings(file, &report.findings)?;
+        written.write()?;
+        if !args.quiet {
+            anstream::eprintln!(
+                "hassec: recorded {} finding{} in the baseline {}",
+                written.len(),
+                if written.len() == 1 { "" } else { "s" },
+                file.display()
+            );
+        }
+        written.apply(&mut report, scanner.rules());
+    } else if let Some(baseline) = &baseline {
+        baseline.apply(&mut report, scanner.rules());
+    }
     for skipped in &report.skipped {
         anstream::eprintln!("hassec: skipped {}: {}", skipped.path, skipped.reason);
     }
@@ -199,6 +248,7 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
         anstream::eprintln!("hassec: warning: {error} (use --no-cache or --cache-dir)");
     }
     let rendered = match args.format {
+        Format::Text if args.quiet => report::text::render_findings(&report, args.statistics),
         Format::Text => report::text::render(&report, args.statistics),
         Format::Json => report::json::render(&report.findings),
         Format::Sarif => report::sarif::render(
@@ -211,9 +261,10 @@ fn scan(args: ScanArgs) -> Result<ExitCode> {
             },
         ),
         Format::Github => report::github::render(&report.findings),
+        Format::Markdown => report::markdown::render(&report),
     };
     write_output(args.output.as_deref(), &rendered)?;
-    if args.output.is_some() || !matches!(args.format, Format::Text) {
+    if !args.quiet && (args.output.is_some() || !matches!(args.format, Format::Text)) {
         // Keep the summary visible when the report itself went elsewhere.
         anstream::eprint!("{}", report::text::summary(&report));
     }

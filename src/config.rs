@@ -70,6 +70,9 @@ pub struct Config {
     pub secret_words: Vec<String>,
     /// Files larger than this many bytes are skipped.
     pub max_file_size: Option<u64>,
+    /// An adoption baseline: findings recorded in it are not reported. Relative
+    /// to the configuration file's directory in a file (resolved on reading).
+    pub baseline: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -112,7 +115,7 @@ impl Config {
             let at = line.map(|l| format!("line {l}: ")).unwrap_or_default();
             format!("{at}{}", e.message())
         };
-        let config = if path
+        let mut config = if path
             .file_name()
             .is_some_and(|name| name == "pyproject.toml")
         {
@@ -126,6 +129,10 @@ impl Config {
             toml::from_str(&text).map_err(|e| error(describe(e)))?
         };
         config.validate().map_err(error)?;
+        if let Some(baseline) = &config.baseline {
+            let dir = path.parent().unwrap_or(Path::new(""));
+            config.baseline = Some(dir.join(baseline));
+        }
         Ok(Some(config))
     }
 
@@ -188,6 +195,7 @@ impl Config {
         self.fail_on = other.fail_on.or(self.fail_on);
         self.secret_words.extend(other.secret_words);
         self.max_file_size = other.max_file_size.or(self.max_file_size);
+        self.baseline = other.baseline.or(self.baseline);
         self
     }
 
@@ -327,6 +335,29 @@ mod tests {
         let merged = file.merged_with(flags);
         assert_eq!(merged.fail_on, Some(FailOn::Never));
         assert_eq!(merged.ignore, ["HAS105", "HAS703"]);
+    }
+
+    #[test]
+    fn the_baseline_is_relative_to_the_configuration_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        write(
+            &dir.path().join("sub"),
+            "pyproject.toml",
+            "[tool.hassec]\nbaseline = 'hassec-baseline.json'\n",
+        );
+        let (_, config) = Config::discover(&dir.path().join("sub")).unwrap().unwrap();
+        let expected = std::path::absolute(dir.path().join("sub/hassec-baseline.json")).unwrap();
+        assert_eq!(config.baseline, Some(expected));
+        let flags = Config {
+            baseline: Some("other.json".into()),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.merged_with(flags).baseline,
+            Some(PathBuf::from("other.json")),
+            "the flag wins"
+        );
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub struct Finding {
     pub message: String,
     /// GitHub's `primaryLocationLineHash` of the start line.
     pub fingerprint: String,
+    /// The finding's own code, fingerprinted (`report::fingerprint::code_fingerprint`):
+    /// what an adoption baseline matches it by.
+    pub code_fingerprint: String,
 }
 
 impl Finding {

@@ -2,12 +2,14 @@
 //!
 //! The data path runs one way: [`scan`] (sources, parse, match with [`rules`],
 //! refine with [`checks`], which ask the per-file [`model`], suppress) produces
-//! [`finding::Finding`]s that [`report`] turns into text, JSON, GitHub workflow
-//! commands or SARIF.
+//! [`finding::Finding`]s, which [`filter`] may narrow (an adoption baseline)
+//! and [`report`] turns into text, JSON, Markdown, GitHub workflow commands or
+//! SARIF.
 
 pub mod checks;
 pub mod config;
 mod digest;
+pub mod filter;
 pub mod finding;
 #[cfg(feature = "action")]
 pub mod github;

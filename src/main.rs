@@ -1,6 +1,7 @@
 //! The `hassec` command line.
 
 mod cli;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -735,6 +735,86 @@ async fn push_schedule_and_dispatch_scan_everything() {
     }
 }
 
+/// Records the findings of `files` in the checkout as its baseline, with `hassec scan`.
+fn record_baseline(checkout: &Checkout, file: &str, files: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_hassec"))
+        .current_dir(checkout.path())
+        .args(["scan", "--isolated", "--no-cache", "--format", "json"])
+        .args(["--write-baseline", file])
+        .args(files)
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_full_scan_leaves_out_the_baseline_and_a_pull_request_ignores_it() {
+    let checkout = branch_checkout();
+    record_baseline(
+        &checkout,
+        "hassec-baseline.json",
+        &["custom_components/demo/api.py"],
+    );
+    let github = FakeGitHub::start(&checkout.merge.to_string(), "refs/heads/main").await;
+    let run = run_action(
+        &checkout,
+        "schedule",
+        "refs/heads/main",
+        Some(&github.server.uri()),
+        &[("baseline", "hassec-baseline.json")],
+    );
+    assert_eq!(run.code, 1);
+    let new = sorted(strings(&[NEW_FILE, UNCHANGED]));
+    assert_eq!(sorted(run.annotated()), new);
+    assert_eq!(github.uploaded_results(), std::slice::from_ref(&new));
+    assert_eq!(run.output("findings"), "2");
+    assert!(
+        run.summary
+            .contains("4 findings recorded in the baseline `hassec-baseline.json` left out."),
+        "{}",
+        run.summary
+    );
+
+    // A bad baseline stops the run, naming the file.
+    std::fs::write(checkout.path().join("broken.json"), "{").unwrap();
+    let run = run_action(
+        &checkout,
+        "schedule",
+        "refs/heads/main",
+        Some(&github.server.uri()),
+        &[("baseline", "broken.json")],
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout.contains("broken.json: not a hassec baseline"),
+        "{}",
+        run.stdout
+    );
+
+    // A pull request is narrowed to its changes, not by the baseline.
+    let checkout = pull_request_checkout(API_HEAD);
+    record_baseline(
+        &checkout,
+        "hassec-baseline.json",
+        &["custom_components/demo/api.py"],
+    );
+    let git_ref = format!("refs/pull/{PR}/merge");
+    let github = FakeGitHub::start(&checkout.merge.to_string(), &git_ref).await;
+    let run = run_action(
+        &checkout,
+        "pull_request",
+        &git_ref,
+        Some(&github.server.uri()),
+        &[("baseline", "hassec-baseline.json")],
+    );
+    assert_eq!(
+        run.annotated(),
+        strings(&[ADDED_ERROR, NEW_FILE, ADDED_WARNING])
+    );
+    assert!(!run.summary.contains("baseline"), "{}", run.summary);
+}
+
 #[tokio::test]
 async fn a_refused_upload_still_reports_through_annotations() {
     let checkout = pull_request_checkout(API_HEAD);
@@ -1103,7 +1183,8 @@ fn action_yml_the_code_and_the_docs_agree() {
             "upload",
             "category",
             "sarif-file",
-            "config"
+            "config",
+            "baseline"
         ]
     );
     let docs =

@@ -327,3 +327,284 @@ fn unused_suppressions_are_reported_on_request() {
         ))
         .stdout(predicate::str::contains("a.py:2:").not());
 }
+
+#[test]
+fn markdown_report_for_a_pull_request_comment() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    write(dir.path(), "const.py", "DEFAULT_VERIFY_SSL = False\n");
+    let output = hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--format", "markdown", "."])
+        .assert()
+        .code(1)
+        .stderr("Found 2 findings (1 error, 1 warning, 0 notes) in 2 files\n")
+        .get_output()
+        .stdout
+        .clone();
+    let report = String::from_utf8(output).unwrap();
+    assert!(
+        report.starts_with(
+            "## hassec\n\nFound 2 findings (1 error, 1 warning, 0 notes) in 2 files\n\n### Errors (1)\n"
+        ),
+        "{report}"
+    );
+    let rule = format!(
+        "| [HAS703]({}/blob/main/rules/HAS703-unsafe-deserialization.toml) | `a.py:4` | `pickle.loads` can run arbitrary code",
+        env!("CARGO_PKG_REPOSITORY")
+    );
+    assert!(report.contains(&rule), "{report}");
+    assert!(report.contains("### Warnings (1)"), "{report}");
+}
+
+/// `path:line rule` of each finding a JSON run reports, its stderr and exit code.
+fn findings_and_summary(dir: &Path, args: &[&str]) -> (Vec<String>, String, i32) {
+    let output = hassec()
+        .current_dir(dir)
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let findings: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let found = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{} {}",
+                f["path"].as_str().unwrap(),
+                f["start"]["line"],
+                f["rule"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    (found, stderr, output.status.code().unwrap())
+}
+
+#[test]
+fn a_baseline_hides_recorded_findings_and_reports_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "API_KEY = \"sk_live_4eC39HqLyjWDarjtT1zdp7dc\"\n";
+    write(dir.path(), "a.py", &format!("{secret}{INSECURE}"));
+    let (found, stderr, code) = findings_and_summary(dir.path(), &["--isolated", "."]);
+    assert_eq!(found, ["a.py:1 HAS105", "a.py:5 HAS703"], "{stderr}");
+    assert_eq!(code, 1);
+
+    let (found, stderr, code) = findings_and_summary(
+        dir.path(),
+        &[
+            "--isolated",
+            "--write-baseline",
+            "hassec-baseline.json",
+            ".",
+        ],
+    );
+    assert!(found.is_empty());
+    assert_eq!(code, 0);
+    assert_eq!(
+        stderr,
+        "hassec: recorded 2 findings in the baseline hassec-baseline.json\n\
+         Found 0 findings (0 errors, 0 warnings, 0 notes) in 1 file\n\
+         2 findings in the baseline not shown\n"
+    );
+    let recorded = std::fs::read_to_string(dir.path().join("hassec-baseline.json")).unwrap();
+    assert!(recorded.starts_with("{\n  \"version\": 1,\n"), "{recorded}");
+    for source_text in ["sk_live", "API_KEY", "pickle"] {
+        assert!(!recorded.contains(source_text), "{recorded}");
+    }
+
+    let with_baseline = ["--isolated", "--baseline", "hassec-baseline.json", "."];
+    // Lines inserted above: the recorded findings moved, and still match.
+    write(
+        dir.path(),
+        "a.py",
+        &format!("\"\"\"Demo.\"\"\"\n\n\n{secret}\n{INSECURE}"),
+    );
+    let (found, stderr, code) = findings_and_summary(dir.path(), &with_baseline);
+    assert_eq!((found.len(), code), (0, 0), "{found:?} {stderr}");
+    assert_eq!(
+        stderr,
+        "Found 0 findings (0 errors, 0 warnings, 0 notes) in 1 file\n\
+         2 findings in the baseline not shown\n"
+    );
+
+    // A new finding, in a new file and in the old one, is reported.
+    write(dir.path(), "b.py", INSECURE);
+    write(
+        dir.path(),
+        "a.py",
+        &format!("{secret}{INSECURE}\n\ndef again(blob):\n    return pickle.load(blob)\n"),
+    );
+    let (found, _, code) = findings_and_summary(dir.path(), &with_baseline);
+    assert_eq!(found, ["a.py:9 HAS703", "b.py:4 HAS703"]);
+    assert_eq!(code, 1);
+
+    // The recorded call edited: reported again, and its entry no longer occurs.
+    write(
+        dir.path(),
+        "a.py",
+        &format!(
+            "{secret}{}",
+            INSECURE.replace("loads(blob)", "loads(blob[4:])")
+        ),
+    );
+    let (found, stderr, _) = findings_and_summary(dir.path(), &with_baseline);
+    assert_eq!(found, ["a.py:5 HAS703", "b.py:4 HAS703"]);
+    assert!(
+        stderr
+            .ends_with("1 finding in the baseline not shown; 1 baseline entry no longer occurs\n"),
+        "{stderr}"
+    );
+
+    // Entries of files not scanned are not counted as gone.
+    let (found, stderr, _) = findings_and_summary(
+        dir.path(),
+        &["--isolated", "--baseline", "hassec-baseline.json", "b.py"],
+    );
+    assert_eq!(found, ["b.py:4 HAS703"]);
+    assert!(
+        stderr.ends_with("0 findings in the baseline not shown\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_configured_baseline_is_found_from_a_subdirectory() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "custom_components/demo/api.py", INSECURE);
+    write(
+        dir.path(),
+        "pyproject.toml",
+        "[tool.hassec]\nbaseline = \"ci/hassec-baseline.json\"\n",
+    );
+    std::fs::create_dir(dir.path().join("ci")).unwrap();
+    let (_, stderr, code) = findings_and_summary(
+        dir.path(),
+        &[
+            "--write-baseline",
+            "ci/hassec-baseline.json",
+            "custom_components",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let recorded = std::fs::read_to_string(dir.path().join("ci/hassec-baseline.json")).unwrap();
+    assert!(
+        recorded.contains("\"path\":\"../custom_components/demo/api.py\""),
+        "paths relative to the baseline's directory: {recorded}"
+    );
+    // From another directory, through the configuration: the same findings.
+    let (found, stderr, code) =
+        findings_and_summary(&dir.path().join("custom_components/demo"), &["."]);
+    assert_eq!((found.len(), code), (0, 0), "{stderr}");
+    assert!(
+        stderr.ends_with("1 finding in the baseline not shown\n"),
+        "{stderr}"
+    );
+    // `--isolated` leaves the configuration, and its baseline, out.
+    let (found, _, _) = findings_and_summary(dir.path(), &["--isolated", "custom_components"]);
+    assert_eq!(found, ["custom_components/demo/api.py:4 HAS703"]);
+}
+
+#[test]
+fn a_bad_baseline_is_a_usage_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    write(
+        dir.path(),
+        "broken.json",
+        "{\"version\": 1, \"findings\": [\n",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--baseline", "broken.json"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::starts_with(
+            "hassec: error: broken.json: not a hassec baseline: line 2",
+        ));
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--baseline", "missing.json"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("missing.json: cannot read the baseline")
+                .and(predicate::str::contains("--write-baseline")),
+        );
+    write(dir.path(), ".hassec.toml", "baseline = 'old.json'\n");
+    write(
+        dir.path(),
+        "old.json",
+        "{\"version\": 0, \"findings\": []}\n",
+    );
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("old.json: baseline version 0")
+                .and(predicate::str::contains("--write-baseline")),
+        );
+}
+
+#[test]
+fn a_piped_run_prints_no_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    for n in 0..40 {
+        write(dir.path(), &format!("pkg{n}/a.py"), INSECURE);
+    }
+    // Outside CI, where only the terminal test keeps progress away.
+    hassec()
+        .env_remove("CI")
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--no-cache", "--format", "json", "."])
+        .assert()
+        .code(1)
+        .stderr("Found 40 findings (40 errors, 0 warnings, 0 notes) in 40 files\n");
+    hassec()
+        .env_remove("CI")
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--no-cache", "."])
+        .assert()
+        .code(1)
+        .stderr("");
+}
+
+#[test]
+fn quiet_prints_the_findings_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.py", INSECURE);
+    let finding = "a.py:4:12: HAS703 `pickle.loads` can run arbitrary code while loading data; use JSON or a safe loader\n";
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "-q", "."])
+        .assert()
+        .code(1)
+        .stdout(finding)
+        .stderr("");
+    hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--isolated", "--quiet", "--format", "json", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"rule\": \"HAS703\""))
+        .stderr("");
+    hassec()
+        .current_dir(dir.path())
+        .args([
+            "scan",
+            "--isolated",
+            "-q",
+            "--write-baseline",
+            "b.json",
+            ".",
+        ])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+}

@@ -494,6 +494,7 @@ fn fuzz_regressions_replay() {
         [
             report::text::render(&report, true),
             report::json::render(&report.findings),
+            report::markdown::render(&report),
             report::github::render(&report.findings),
             report::sarif::render(&report, scanner.rules(), &SarifOptions::default()),
         ]

@@ -27,6 +27,7 @@ fn render_all(data: &[u8]) -> Vec<String> {
     vec![
         report::text::render(&report, true),
         report::json::render(&report.findings),
+        report::markdown::render(&report),
         report::github::render(&report.findings),
         report::sarif::render(&report, SCANNER.rules(), &SarifOptions::default()),
     ]

@@ -69,6 +69,7 @@ mod tests {
             end: at,
             message: "m".into(),
             fingerprint: "f".into(),
+            code_fingerprint: String::new(),
         }
     }
 

@@ -77,6 +77,7 @@ mod tests {
             },
             message: "m".into(),
             fingerprint: "f".into(),
+            code_fingerprint: String::new(),
         }
     }
 

@@ -92,6 +92,8 @@ pub struct Inputs {
     pub category: String,
     pub sarif_file: PathBuf,
     pub config: Option<PathBuf>,
+    /// An adoption baseline for full scans, relative to the workspace.
+    pub baseline: Option<PathBuf>,
 }
 
 /// An input's value: `INPUT_FILTER-MODE`, else `INPUT_FILTER_MODE`; blank counts as unset.
@@ -135,6 +137,7 @@ impl Inputs {
                 .unwrap_or_else(|| "hassec.sarif".into())
                 .into(),
             config: input(env, "config").map(PathBuf::from),
+            baseline: input(env, "baseline").map(PathBuf::from),
         })
     }
 }
@@ -155,6 +158,7 @@ mod tests {
         assert_eq!(inputs.category, "hassec");
         assert_eq!(inputs.sarif_file, PathBuf::from("hassec.sarif"));
         assert_eq!(inputs.config, None);
+        assert_eq!(inputs.baseline, None);
     }
 
     #[test]
@@ -169,6 +173,7 @@ mod tests {
             ),
             ("INPUT_UPLOAD", " never "),
             ("INPUT_CONFIG", ""),
+            ("INPUT_BASELINE", "ci/hassec-baseline.json"),
         ]);
         let inputs = Inputs::from_env(&env).unwrap();
         assert_eq!(inputs.filter_mode, FilterMode::DiffContext);
@@ -180,6 +185,10 @@ mod tests {
         );
         assert_eq!(inputs.upload, Upload::Never);
         assert_eq!(inputs.config, None, "a blank input is unset");
+        assert_eq!(
+            inputs.baseline,
+            Some(PathBuf::from("ci/hassec-baseline.json"))
+        );
         assert_eq!(inputs.token, None);
     }
 

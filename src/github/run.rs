@@ -1,11 +1,15 @@
 //! One run of the action, from the runner's environment to the exit status.
 
-use std::path::{Path, PathBuf};
+use std::{
+    fmt::Write,
+    path::{Path, PathBuf},
+};
 
 use chrono::Utc;
 
 use crate::{
     config::{Config, FailOn},
+    filter::baseline::{Baseline, Outcome},
     finding::Finding,
     scan::{ScanReport, Scanner},
 };
@@ -81,10 +85,21 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
         }
         (_, false) => None,
     };
-    let report = match &changed_files {
+    // A baseline applies to full scans: a pull request's are narrowed to its changes.
+    let baseline = match (
+        &changed_files,
+        inputs.baseline.as_ref().or(config.baseline.as_ref()),
+    ) {
+        (None, Some(file)) => Some(Baseline::read(file).map_err(|e| e.to_string())?),
+        _ => None,
+    };
+    let mut report = match &changed_files {
         Some(files) => scanner.scan_paths(files, true),
         None => scanner.scan_paths(&inputs.paths, false),
     };
+    if let Some(baseline) = &baseline {
+        baseline.apply(&mut report, scanner.rules());
+    }
     log_problems(&report);
     if let Some(warning) = config_warning(changes.as_ref()) {
         println!("hassec:{}", warning.replace("**", ""));
@@ -300,6 +315,9 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 fn log_problems(report: &ScanReport) {
+    if let Some(baseline) = &report.baseline {
+        println!("hassec: {}", baseline_sentence(baseline));
+    }
     for error in &report.errors {
         println!("hassec: {}: {}", error.path, error.message);
     }
@@ -378,10 +396,37 @@ fn describe_scope(
             files(report.errors.len())
         )
     };
+    let baseline = report
+        .baseline
+        .as_ref()
+        .map(|baseline| format!(" {}.", baseline_sentence(baseline)))
+        .unwrap_or_default();
     format!(
-        "{scanned}{filtered}{problems}{}",
+        "{scanned}{filtered}{baseline}{problems}{}",
         config_warning(changes).unwrap_or_default()
     )
+}
+
+/// What the baseline left out, in a sentence (without the full stop).
+fn baseline_sentence(baseline: &Outcome) -> String {
+    let mut sentence = format!(
+        "{} recorded in the baseline `{}` left out",
+        crate::report::text::plural(baseline.matched, "finding"),
+        baseline.file
+    );
+    if baseline.stale > 0 {
+        let verb = if baseline.stale == 1 {
+            "occurs"
+        } else {
+            "occur"
+        };
+        let _ = write!(
+            sentence,
+            "; {} of its entries no longer {verb}",
+            baseline.stale
+        );
+    }
+    sentence
 }
 
 /// A pull request can change the configuration it is checked with: say so, so

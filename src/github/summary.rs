@@ -1,8 +1,8 @@
 //! The job summary (`GITHUB_STEP_SUMMARY`): Markdown with counts by level and
-//! rule, a table of the findings linking to their lines and to the rule's help,
-//! and the findings outside the diff in a collapsed section. GitHub refuses a
-//! step summary over 1 MiB, so tables stop short of that and say how many rows
-//! they left out.
+//! rule, the findings in the tables of `--format markdown` (`report::markdown`)
+//! linking to their lines and to the rule's help, and the findings outside the
+//! diff in a collapsed section. GitHub refuses a step summary over 1 MiB, so
+//! tables stop short of that and say how many rows they left out.
 
 use std::fmt::Write;
 
@@ -10,6 +10,7 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::{
     finding::Finding,
+    report::markdown,
     rules::{Level, Rule},
 };
 
@@ -42,20 +43,6 @@ pub struct SummaryContext<'a> {
     pub outside: &'a [&'a Finding],
 }
 
-/// A rule's documentation, as SARIF's `helpUri` gives it.
-pub fn rule_help_url(rule: &Rule) -> String {
-    crate::report::sarif::help_uri(rule).unwrap_or_default()
-}
-
-/// Text for a Markdown table cell: one line, no pipes, no HTML.
-fn cell(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace(['\r', '\n'], " ")
-}
-
 fn line_link(blob_base: &str, finding: &Finding) -> String {
     let last = finding.end.line.max(finding.start.line);
     let anchor = if last > finding.start.line {
@@ -64,9 +51,8 @@ fn line_link(blob_base: &str, finding: &Finding) -> String {
         format!("L{}", finding.start.line)
     };
     format!(
-        "[{}:{}]({blob_base}/{}#{anchor})",
-        cell(&finding.path),
-        finding.start.line,
+        "[{}]({blob_base}/{}#{anchor})",
+        markdown::code(&format!("{}:{}", finding.path, finding.start.line)),
         utf8_percent_encode(&finding.path, PATH)
     )
 }
@@ -97,44 +83,31 @@ fn rule_counts(findings: &[&Finding]) -> String {
     for (rule, level, count) in counts {
         let _ = writeln!(
             out,
-            "| [{}]({}) `{}` | {level} | {count} |",
-            rule.id,
-            rule_help_url(rule),
-            rule.name
+            "| {} {} | {level} | {count} |",
+            markdown::rule_link(rule),
+            markdown::code(&rule.name)
         );
     }
     out
 }
 
-/// A table of findings, most severe first, stopping before `budget` bytes.
-fn table(blob_base: &str, findings: &[&Finding], budget: usize) -> String {
-    let mut sorted = findings.to_vec();
-    sorted.sort_by(|a, b| {
-        b.level()
-            .cmp(&a.level())
-            .then(a.sort_key().cmp(&b.sort_key()))
-    });
-    let mut out = String::from("| level | rule | location | message |\n|---|---|---|---|\n");
-    for (shown, finding) in sorted.iter().enumerate() {
-        let row = format!(
-            "| {} | [{}]({}) | {} | {} |\n",
-            finding.level(),
-            finding.rule.id,
-            rule_help_url(finding.rule),
-            line_link(blob_base, finding),
-            cell(&finding.message)
-        );
-        if out.len() + row.len() > budget {
-            let _ = writeln!(
-                out,
-                "\n*{} more not listed: the summary is limited to 1 MiB; the SARIF file has them all.*",
-                sorted.len() - shown
-            );
-            break;
-        }
-        out.push_str(&row);
+/// The findings' tables (those of the `--format markdown` report, the
+/// locations linked to the lines), stopping before `budget` bytes.
+fn tables(blob_base: &str, findings: &[&Finding], budget: usize) -> String {
+    let mut tables = markdown::level_tables(
+        findings,
+        &|finding| line_link(blob_base, finding),
+        budget,
+        &|left_out| {
+            format!(
+                "*{left_out} more not listed: the summary is limited to 1 MiB; the SARIF file has them all.*\n"
+            )
+        },
+    );
+    if !tables.ends_with("\n\n") {
+        tables.push('\n');
     }
-    out
+    tables
 }
 
 pub fn render(context: &SummaryContext) -> String {
@@ -162,8 +135,7 @@ pub fn render(context: &SummaryContext) -> String {
         } else {
             budget
         };
-        out.push_str(&table(&context.blob_base, context.findings, budget));
-        out.push('\n');
+        out.push_str(&tables(&context.blob_base, context.findings, budget));
     }
     if !context.outside.is_empty() {
         let count = context.outside.len();
@@ -173,8 +145,8 @@ pub fn render(context: &SummaryContext) -> String {
             if count == 1 { "" } else { "s" }
         );
         let budget = MAX_BYTES.saturating_sub(out.len() + tail_room);
-        out.push_str(&table(&context.blob_base, context.outside, budget));
-        out.push_str("\n</details>\n\n");
+        out.push_str(&tables(&context.blob_base, context.outside, budget));
+        out.push_str("</details>\n\n");
     }
     let _ = writeln!(out, "{}", context.upload);
     out
@@ -203,6 +175,7 @@ mod tests {
             },
             message: message.into(),
             fingerprint: "f".into(),
+            code_fingerprint: String::new(),
         }
     }
 
@@ -229,7 +202,7 @@ mod tests {
             "{summary}"
         );
         assert!(
-            summary.contains("[custom_components/x/a b.py:4](https://github.com/o/r/blob/abc/custom_components/x/a%20b.py#L4-L5)"),
+            summary.contains("[`custom_components/x/a b.py:4`](https://github.com/o/r/blob/abc/custom_components/x/a%20b.py#L4-L5)"),
             "{summary}"
         );
         assert!(summary.contains("bad \\| thing &lt;b&gt;"), "{summary}");
@@ -238,7 +211,11 @@ mod tests {
             "[{}](https://github.com/hassec/hassec/blob/main/rules/{})",
             rule.id, rule.file
         )));
-        // Most severe first.
+        // The tables of `--format markdown`, most severe first.
+        assert!(
+            summary.contains("### Errors (1)\n\n| rule | location | message |\n|---|---|---|\n"),
+            "{summary}"
+        );
         assert!(summary.find("a%20b.py").unwrap() < summary.find("c.py#L9").unwrap());
         let details = summary
             .find("<details><summary>1 finding in the scanned files outside the diff")

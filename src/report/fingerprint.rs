@@ -5,8 +5,47 @@
 //! A rolling hash over the next 100 non-whitespace UTF-16 code units from the
 //! start of each line; `\r\n` and `\r` count as `\n`; spaces and tabs are skipped.
 //! Equal hashes are told apart by a `:n` occurrence counter.
+//!
+//! Also [`code_fingerprint`], what an adoption baseline matches findings by.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, fmt::Write};
+
+use sha2::{Digest, Sha256};
+
+use crate::finding::Position;
+
+/// The most lines of a finding that [`code_fingerprint`] reads.
+pub const MAX_CODE_LINES: usize = 20;
+
+/// A finding's own code, fingerprinted: 16 hex digits of SHA-256 over its lines
+/// (from `start` to `end`, exclusive; at most [`MAX_CODE_LINES`]) without their
+/// whitespace. `lines` are the file's lines. Unlike [`line_hashes`], whose window
+/// reads on past the line, it changes when the finding's code does and not when
+/// lines are inserted above or the code after it is edited.
+pub fn code_fingerprint(lines: &[&str], start: Position, end: Position) -> String {
+    let first = start.line.max(1);
+    // An end at the start of a line leaves that line out.
+    let last = if end.line > first && end.column <= 1 {
+        end.line - 1
+    } else {
+        end.line.max(first)
+    };
+    let count = (last - first + 1).min(MAX_CODE_LINES);
+    let mut hasher = Sha256::new();
+    for (index, line) in lines.iter().skip(first - 1).take(count).enumerate() {
+        if index > 0 {
+            hasher.update(b"\n");
+        }
+        let squeezed: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+        hasher.update(squeezed.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut out = String::with_capacity(16);
+    for byte in &digest[..8] {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
 
 const BLOCK_SIZE: usize = 100;
 const MOD: i64 = 37;
@@ -241,6 +280,50 @@ mod tests {
         assert_eq!(line_hashes("a = 1\r\n  b = 2\r\n"), lf);
         assert_eq!(line_hashes("a = 1\r\tb = 2\r"), lf);
         assert_eq!(line_hashes("a=1\nb=2\n"), lf);
+    }
+
+    fn at(line: usize, column: usize) -> Position {
+        Position {
+            line,
+            column,
+            utf16_column: column,
+        }
+    }
+
+    #[test]
+    fn code_fingerprints_follow_the_code_not_its_place() {
+        let before = ["import pickle", "x = pickle.loads(b)", "y = 1"];
+        let after = [
+            "import pickle",
+            "",
+            "# moved",
+            "x = pickle.loads( b )",
+            "y = 2",
+        ];
+        let here = code_fingerprint(&before, at(2, 5), at(2, 20));
+        assert_eq!(here.len(), 16);
+        assert_eq!(
+            here,
+            code_fingerprint(&after, at(4, 5), at(4, 22)),
+            "moved, respaced, and the next line edited"
+        );
+        let edited = ["import pickle", "x = pickle.loads(c)"];
+        assert_ne!(here, code_fingerprint(&edited, at(2, 5), at(2, 20)));
+    }
+
+    #[test]
+    fn code_fingerprints_cover_the_lines_of_the_finding() {
+        let call = ["f(", "  a,", ")", "z"];
+        let whole = code_fingerprint(&call, at(1, 1), at(3, 2));
+        let changed = ["f(", "  b,", ")", "z"];
+        assert_ne!(whole, code_fingerprint(&changed, at(1, 1), at(3, 2)));
+        // An exclusive end at a line's start leaves that line out.
+        assert_eq!(
+            code_fingerprint(&["a", "b"], at(1, 1), at(2, 1)),
+            code_fingerprint(&["a", "c"], at(1, 1), at(2, 1))
+        );
+        // Past the end of the file: no panic.
+        assert_eq!(code_fingerprint(&[], at(7, 1), at(9, 1)).len(), 16);
     }
 
     #[test]

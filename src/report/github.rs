@@ -91,6 +91,7 @@ mod tests {
             },
             message: message.to_string(),
             fingerprint: "0:1".to_string(),
+            code_fingerprint: String::new(),
         }
     }
 

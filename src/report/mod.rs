@@ -3,5 +3,6 @@
 pub mod fingerprint;
 pub mod github;
 pub mod json;
+pub mod markdown;
 pub mod sarif;
 pub mod text;

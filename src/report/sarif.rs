@@ -375,6 +375,7 @@ mod tests {
             },
             message: "a message".to_string(),
             fingerprint: "abc:1".to_string(),
+            code_fingerprint: String::new(),
         }
     }
 

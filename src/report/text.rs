@@ -18,6 +18,13 @@ fn level_style(level: Level) -> Style {
 /// One line per finding, then the summary. Styles are ANSI escapes; the caller's
 /// stream (anstream) strips them when colour is off (not a TTY, `NO_COLOR`).
 pub fn render(report: &ScanReport, statistics: bool) -> String {
+    let mut out = render_findings(report, statistics);
+    out.push_str(&summary(report));
+    out
+}
+
+/// [`render`] without the summary (`--quiet`).
+pub fn render_findings(report: &ScanReport, statistics: bool) -> String {
     let bold = Style::new().bold();
     let mut out = String::new();
     for finding in &report.findings {
@@ -48,7 +55,6 @@ pub fn render(report: &ScanReport, statistics: bool) -> String {
         out.push('\n');
         out.push_str(&render_statistics(&report.findings));
     }
-    out.push_str(&summary(report));
     out
 }
 
@@ -70,8 +76,23 @@ pub fn render_statistics(findings: &[Finding]) -> String {
 }
 
 /// `Found 3 findings (2 errors, 1 warning, 0 notes) in 12 files`, plus what was
-/// suppressed, skipped or could not be read.
+/// suppressed, skipped or could not be read: [`summary_parts`], a line each.
 pub fn summary(report: &ScanReport) -> String {
+    let mut parts = summary_parts(report);
+    if !report.errors.is_empty()
+        && let Some(last) = parts.last_mut()
+    {
+        last.push_str(" (see above)");
+    }
+    let mut out = parts.join("\n");
+    out.push('\n');
+    out
+}
+
+/// What the summary says, statement by statement: the counts, what was
+/// suppressed, what the baseline left out, and how many files could not be
+/// scanned (last).
+pub fn summary_parts(report: &ScanReport) -> Vec<String> {
     let count = |level| {
         report
             .findings
@@ -79,38 +100,51 @@ pub fn summary(report: &ScanReport) -> String {
             .filter(|f| f.level() == level)
             .count()
     };
-    let files = report.files_scanned;
-    let mut out = format!(
-        "Found {} ({}, {}, {}) in {}\n",
+    let mut parts = vec![format!(
+        "Found {} ({}, {}, {}) in {}",
         plural(report.findings.len(), "finding"),
         plural(count(Level::Error), "error"),
         plural(count(Level::Warning), "warning"),
         plural(count(Level::Note), "note"),
-        plural(files, "file"),
-    );
+        plural(report.files_scanned, "file"),
+    )];
     if !report.suppressed.is_empty() {
         let nosec = report
             .suppressed
             .iter()
             .filter(|s| s.by == crate::finding::SuppressedBy::Nosec)
             .count();
-        let _ = write!(out, "{} suppressed", report.suppressed.len());
+        let mut part = format!("{} suppressed", report.suppressed.len());
         if nosec > 0 {
-            let _ = write!(out, " ({nosec} by `# nosec`)");
+            let _ = write!(part, " ({nosec} by `# nosec`)");
         }
-        out.push('\n');
+        parts.push(part);
+    }
+    if let Some(baseline) = &report.baseline {
+        let mut part = format!(
+            "{} in the baseline not shown",
+            plural(baseline.matched, "finding")
+        );
+        match baseline.stale {
+            0 => {}
+            1 => part.push_str("; 1 baseline entry no longer occurs"),
+            n => {
+                let _ = write!(part, "; {n} baseline entries no longer occur");
+            }
+        }
+        parts.push(part);
     }
     if !report.errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} could not be scanned (see above)",
+        parts.push(format!(
+            "{} could not be scanned",
             plural(report.errors.len(), "file")
-        );
+        ));
     }
-    out
+    parts
 }
 
-fn plural(n: usize, word: &str) -> String {
+/// `1 file`, `2 files`.
+pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

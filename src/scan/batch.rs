@@ -185,7 +185,7 @@ impl Scanner {
         let manifest = group.manifest.map(|index| {
             let path = &files[index];
             let (result, _) = match &read.manifest {
-                Some(Ok(manifest)) => super::isolated(path, || {
+                Some(Ok(manifest)) => self.isolated(path, || {
                     let text = String::from_utf8_lossy(read.manifest_bytes());
                     let shown = sources::display(path);
                     (self.check_manifest(&shown, manifest, &text), None)
@@ -263,7 +263,7 @@ impl Scanner {
                 let (result, content) = match at {
                     Some(at) => {
                         let file = &read.python[at];
-                        super::isolated(path, || {
+                        self.isolated(path, || {
                             self.scan_read(
                                 &sources::display(path),
                                 file,

@@ -24,7 +24,7 @@ use crate::{
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 60 * 60);
 
 /// Bump when the cache file's layout changes.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 pub use crate::digest::digest;
 
@@ -42,6 +42,7 @@ struct CachedFinding {
     end: Position,
     message: String,
     fingerprint: String,
+    code_fingerprint: String,
     /// Set when the finding was suppressed, and how.
     suppressed: Option<SuppressedBy>,
 }
@@ -123,6 +124,7 @@ impl Cache {
                 end: cached.end,
                 message: cached.message.clone(),
                 fingerprint: cached.fingerprint.clone(),
+                code_fingerprint: cached.code_fingerprint.clone(),
             };
             match cached.suppressed {
                 Some(by) => result.suppressed.push(Suppressed { finding, by }),
@@ -165,6 +167,7 @@ impl Cache {
             end: finding.end,
             message: finding.message.clone(),
             fingerprint: finding.fingerprint.clone(),
+            code_fingerprint: finding.code_fingerprint.clone(),
             suppressed,
         };
         let findings = result

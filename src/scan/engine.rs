@@ -16,7 +16,7 @@ use super::{
 use crate::{
     checks::{self, Check, FileContext},
     finding::{Finding, Suppressed},
-    report::fingerprint::line_hashes,
+    report::fingerprint::{code_fingerprint, line_hashes},
     rules::{Level, Rule, Target},
 };
 
@@ -168,17 +168,20 @@ impl Engine {
         let hashes = line_hashes(text);
         let parsed = std::str::from_utf8(ctx.source).unwrap_or(text);
         let suppressions = Suppressions::new(parsed, tree);
+        let lines: Vec<&str> = parsed.split('\n').collect();
         let mut positions = Positions::new(text);
         for (rule, level, node, message) in raw {
             let start = positions.at(node.start_byte(), node.start_position());
+            let end = positions.at(node.end_byte(), node.end_position());
             let finding = Finding {
                 rule,
                 level,
                 path: path.to_string(),
                 start,
-                end: positions.at(node.end_byte(), node.end_position()),
+                end,
                 message,
                 fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
+                code_fingerprint: code_fingerprint(&lines, start, end),
             };
             match suppressions.check(rule, start.line) {
                 Some(by) => out.suppressed.push(Suppressed { finding, by }),

@@ -53,6 +53,10 @@ pub struct ScanReport {
     pub errors: Vec<FileError>,
     pub skipped: Vec<Skipped>,
     pub files_scanned: usize,
+    /// The files scanned, as shown (not those that could not be scanned).
+    pub files: Vec<String>,
+    /// What an adoption baseline left out, when one was applied.
+    pub baseline: Option<crate::filter::baseline::Outcome>,
     /// Suppression comments that suppressed nothing (only when asked for).
     pub unused_suppressions: Vec<UnusedSuppression>,
 }
@@ -83,6 +87,15 @@ impl FileResult {
     }
 }
 
+/// Told how a scan advances, for a progress display: called from the threads
+/// that scan, in any order.
+pub trait ProgressReporter: Send + Sync {
+    /// The files to scan are known: `files` of them.
+    fn found(&self, files: usize);
+    /// One more file is scanned (or could not be).
+    fn scanned(&self);
+}
+
 /// A configured scanner: the enabled rules compiled once, reused for every file.
 pub struct Scanner {
     rules: Vec<&'static Rule>,
@@ -98,6 +111,8 @@ pub struct Scanner {
     cache_dir: Option<PathBuf>,
     /// Digest of everything besides a file's content that decides its findings.
     settings: String,
+    /// Told of each file scanned by [`Self::scan_paths`].
+    progress: Option<Arc<dyn ProgressReporter>>,
 }
 
 impl Scanner {
@@ -141,12 +156,19 @@ impl Scanner {
             max_file_size,
             cache_dir: None,
             settings,
+            progress: None,
         })
     }
 
     /// Caches results in `dir` (see [`cache`]): an unchanged file is not parsed again.
     pub fn with_cache(mut self, dir: PathBuf) -> Self {
         self.cache_dir = Some(dir);
+        self
+    }
+
+    /// Tells `progress` how [`Self::scan_paths`] advances.
+    pub fn with_progress(mut self, progress: Arc<dyn ProgressReporter>) -> Self {
+        self.progress = Some(progress);
         self
     }
 
@@ -184,6 +206,9 @@ impl Scanner {
         if self.manifest_rules.is_empty() {
             sources.files.retain(|path| !sources::is_manifest(path));
         }
+        if let Some(progress) = &self.progress {
+            progress.found(sources.files.len());
+        }
         // Compiling the rules overlaps with reading and parsing, unless the cache
         // may answer for every file (a rescan of nothing changed never compiles).
         if cache.as_ref().is_none_or(cache::Cache::is_empty) {
@@ -210,10 +235,13 @@ impl Scanner {
                 .err()
                 .map(|e| format!("cannot write the results cache: {e}"));
         }
-        for (result, _) in results {
+        for (path, (result, _)) in sources.files.iter().zip(results) {
             match result.error {
                 Some(error) => report.errors.push(error),
-                None => report.files_scanned += 1,
+                None => {
+                    report.files_scanned += 1;
+                    report.files.push(sources::display(path));
+                }
             }
             report.findings.extend(result.findings);
             report.suppressed.extend(result.suppressed);
@@ -258,7 +286,21 @@ impl Scanner {
         facts: Option<Arc<IntegrationFacts>>,
         cache: Option<&cache::Cache>,
     ) -> (FileResult, Option<String>) {
-        isolated(path, || self.scan_file_cached(path, facts, cache))
+        self.isolated(path, || self.scan_file_cached(path, facts, cache))
+    }
+
+    /// [`isolated`], the file then counted as scanned for the progress display:
+    /// every file of a batch scan ends here once.
+    fn isolated(
+        &self,
+        path: &Path,
+        scan: impl FnOnce() -> (FileResult, Option<String>),
+    ) -> (FileResult, Option<String>) {
+        let result = isolated(path, scan);
+        if let Some(progress) = &self.progress {
+            progress.scanned();
+        }
+        result
     }
 
     /// Scans one file, or takes its result from `cache` when its content and facts
@@ -411,6 +453,7 @@ fn manifest_findings(
     // Lines as Python and editors count them (a lone CR breaks a line).
     let lines = with_lone_cr_as_lf(text);
     let lines = lines.as_deref().unwrap_or(text);
+    let split: Vec<&str> = lines.split('\n').collect();
     let fallback = text.find("\"requirements\"").unwrap_or(0);
     let mut findings = Vec::new();
     for rule in rules {
@@ -424,14 +467,18 @@ fn manifest_findings(
                     at + serde_json::to_string(&requirement.text).map_or(0, |q| q.len())
                 });
                 let start = position::position_of(lines, start_byte);
+                let end = position::position_of(lines, end_byte);
                 findings.push(Finding {
                     rule,
                     level: rule.level,
                     path: path.to_string(),
                     start,
-                    end: position::position_of(lines, end_byte),
+                    end,
                     message: rule.message.replace("{requirement}", &requirement.text),
                     fingerprint: hashes.get(start.line - 1).cloned().unwrap_or_default(),
+                    code_fingerprint: crate::report::fingerprint::code_fingerprint(
+                        &split, start, end,
+                    ),
                 });
             }
         }
@@ -542,6 +589,41 @@ mod tests {
         assert!(parse(&nested(100)).is_ok());
         let refused = parse(&nested(5_000)).unwrap_err();
         assert!(refused.contains("deeper than Python accepts"), "{refused}");
+    }
+
+    /// Counts what a scan tells it.
+    #[derive(Default)]
+    struct Counter {
+        found: std::sync::atomic::AtomicUsize,
+        scanned: std::sync::atomic::AtomicUsize,
+    }
+
+    impl ProgressReporter for Counter {
+        fn found(&self, files: usize) {
+            self.found
+                .fetch_add(files, std::sync::atomic::Ordering::Relaxed);
+        }
+        fn scanned(&self) {
+            self.scanned
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn progress_hears_of_every_file_once() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let counter = Arc::new(Counter::default());
+        let scanner = Scanner::new(&Config::default())
+            .unwrap()
+            .with_progress(counter.clone());
+        let report = scanner.scan_paths(&[root], false);
+        let found = counter.found.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(found > 20, "{found}");
+        assert_eq!(found, report.files_scanned + report.errors.len());
+        assert_eq!(
+            counter.scanned.load(std::sync::atomic::Ordering::Relaxed),
+            found
+        );
     }
 
     #[test]
