@@ -80,6 +80,7 @@ expect() { # description, then a command that must succeed
     echo "FAILED: $what" >&2
     exit 1
   fi
+  echo "ok: $what"
 }
 
 echo "== commit of an insecure integration (pre-commit installs the hook: builds hassec)"

@@ -31,6 +31,16 @@ fi
 wheel=${wheels[0]}
 echo "built $wheel ($(du -h "$wheel" | cut -f1))"
 
+echo "== maturin sdist"
+# What pip builds from where no wheel fits: it must hold everything the build needs.
+"$tools/bin/maturin" sdist --out "$work/sdist" > "$work/sdist.log" 2>&1 || { cat "$work/sdist.log"; exit 1; }
+sdist="$work/sdist/hassec-$version.tar.gz"
+tar -tzf "$sdist" > "$work/sdist.txt"
+for file in pyproject.toml Cargo.toml Cargo.lock build.rs src/main.rs rules/secrets.toml PKG-INFO; do
+  grep -qx "hassec-$version/$file" "$work/sdist.txt" || { echo "the sdist has no $file" >&2; exit 1; }
+done
+echo "$sdist: $(wc -l < "$work/sdist.txt") files"
+
 echo "== install into a new virtualenv"
 python3 -m venv "$work/venv"
 # The wheel has no dependencies: nothing is fetched.
