@@ -45,7 +45,9 @@ def read_cases(path: Path) -> list[dict]:
             sys.exit(f"{path}:{number}: kind must be leak or trap")
         if len(case["commit"]) != 40:
             sys.exit(f"{path}:{number}: commit must be a full 40-hex id")
-        case["line"] = int(case["line"])
+        # A line, or several where the problem sits (a flag set to False, and
+        # the calls it disables verification in): a finding on any counts.
+        case["lines"] = [int(n) for n in case["line"].split(",")]
         cases.append(case)
     ids = collections.Counter(c["id"] for c in cases)
     if duplicated := [i for i, n in ids.items() if n > 1]:
@@ -118,7 +120,6 @@ def hits(case: dict, findings: list[dict]) -> list[dict]:
     A trap's: only those whose span covers its line. HAS501 and HAS502 are one
     family here: both report a secret reaching a log, one as a value, one inside
     a whole mapping, and which of them fires depends on how the code holds it."""
-    line = case["line"]
     family = {"HAS501", "HAS502"} if case["family"] in ("HAS501", "HAS502") else {case["family"]}
     near = LINE_SLACK if case["kind"] == "leak" else 0
     return [
@@ -126,7 +127,10 @@ def hits(case: dict, findings: list[dict]) -> list[dict]:
         for f in findings
         if f["rule"] in family
         and f["path"].removeprefix("./") == case["file"]
-        and (f["start"]["line"] <= line <= f["end"]["line"] or abs(f["start"]["line"] - line) <= near)
+        and any(
+            f["start"]["line"] <= line <= f["end"]["line"] or abs(f["start"]["line"] - line) <= near
+            for line in case["lines"]
+        )
     ]
 
 
@@ -178,7 +182,7 @@ def main() -> int:
     for v in verdicts:
         if (v["kind"] == "leak") != v["reported_by_hassec"]:
             what = "missed leak" if v["kind"] == "leak" else "flagged trap"
-            print(f"{what}: {v['id']} {v['family']} {v['repo']} {v['file']}:{v['line']} ({v['note']})")
+            print(f"{what}: {v['id']} {v['family']} {v['repo']} {v['file']}:{v['lines'][0]} ({v['note']})")
     if args.json:
         args.json.write_text(json.dumps(verdicts, indent=1))
     return 0

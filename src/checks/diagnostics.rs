@@ -37,6 +37,19 @@ fn is_copy(name: &str) -> bool {
     )
 }
 
+/// Check `diagnostics-dump`: what a diagnostics function returns holds an
+/// object dumped whole (a coordinator's or library's debug data, `vars(obj)`,
+/// `obj.__dict__`, a login response kept whole) without a redaction.
+pub fn diagnostics_dump<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    // An integration whose flows are seen to store only non-secret keys (a
+    // local device's host and port) has no credential to dump.
+    let facts = ctx.facts();
+    let may_hold_credentials = entry_may_hold_secret(ctx) || facts.maybe_stored_keys.is_empty();
+    in_diagnostics_function(ctx, node).is_some()
+        && may_hold_credentials
+        && crate::model::values::carries(ctx, node, crate::model::values::Label::Dump)
+}
+
 /// Check `diagnostics-leak`: the entry mapping (`entry.data`, `entry.options`,
 /// `entry.as_dict()`) reaches the diagnostics function's return value whole and
 /// unredacted, and the integration's flows store a secret-like key (or no flow

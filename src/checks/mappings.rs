@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use super::FileContext;
-use crate::model::values::{Label, carries};
+use crate::model::values::{Label, carries, in_dead_branch};
 
 /// Check `credential-mapping`: the expression is, or formats, a whole mapping that
 /// holds credentials: `entry.data`, `entry.options`, `entry.as_dict()`, a request's
@@ -12,9 +12,10 @@ use crate::model::values::{Label, carries};
 /// (built at once or item by item), a login response, `vars(self)` of an object
 /// keeping a secret; through locals, `self.` attributes, copies and merges (the
 /// model's value flow). Entry mappings count only when the integration's flows
-/// store a secret (or no flow is found). `async_redact_data(...)` clears it.
+/// store a secret (or no flow is found). `async_redact_data(...)` clears it, and
+/// so does a branch the code switches off (`if LOG_AUTH: ...` with `LOG_AUTH = False`).
 pub fn is_credential_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    carries(ctx, node, Label::Mapping)
+    carries(ctx, node, Label::Mapping) && !in_dead_branch(ctx, node)
 }
 
 #[cfg(test)]

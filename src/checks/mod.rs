@@ -259,6 +259,20 @@ pub static CHECKS: &[Check] = &[
         eval: form_fields::is_unmasked_secret_field,
     },
     Check {
+        name: "diagnostics-dump",
+        doc: "a diagnostics function returns, unredacted, an object dumped whole: debug data, \
+              `vars(obj)`, `obj.__dict__`, a login response kept whole",
+        needs_strings: false,
+        eval: diagnostics::diagnostics_dump,
+    },
+    Check {
+        name: "false-valued",
+        doc: "the name or `self.` attribute holds the literal `False` wherever it is assigned \
+              (a module constant, a local, an attribute set in any method)",
+        needs_strings: false,
+        eval: tls::is_false_valued,
+    },
+    Check {
         name: "diagnostics-leak",
         doc: "the config entry mapping reaches a diagnostics function's return value whole and \
               unredacted, and the integration's flows store a secret (or no flow was found)",

@@ -10,7 +10,7 @@ use super::{FileContext, text};
 pub use crate::model::names::{secret_like, string_value};
 use crate::model::{
     names::bound_name,
-    values::{Label, carries, labelled_log_argument},
+    values::{Label, carries, in_dead_branch, labelled_log_argument},
 };
 use crate::rules::vocabulary::split_words;
 
@@ -23,7 +23,8 @@ pub fn names_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bo
 /// model's value flow), or is bound to a placeholder its log message labels as
 /// one (`"password=%s", value`).
 pub fn is_secret_sourced<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    carries(ctx, node, Label::Secret) || labelled_log_argument(ctx, node)
+    (carries(ctx, node, Label::Secret) || labelled_log_argument(ctx, node))
+        && !in_dead_branch(ctx, node)
 }
 
 /// Well-known credential formats, matched anywhere in a string literal.
@@ -55,7 +56,10 @@ fn is_placeholder(value: &str) -> bool {
         || trimmed.contains("%s")
         || trimmed.contains(char::is_whitespace)
         // snake_case words: a translation key or a field name (`invalid_auth`).
-        || (trimmed.contains('_') && trimmed.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        || (trimmed.contains('_')
+            && trimmed
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
         || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test",
             "hidden", "removed", "masked", "none", "null", "unknown", "undefined"]
             .iter()
@@ -91,7 +95,15 @@ fn is_stand_in_name(name: &str) -> bool {
     split_words(name).iter().any(|word| {
         matches!(
             word.as_str(),
-            "dummy" | "fake" | "example" | "sample" | "mock" | "test" | "demo" | "placeholder"
+            "dummy"
+                | "fake"
+                | "example"
+                | "sample"
+                | "mock"
+                | "test"
+                | "demo"
+                | "placeholder"
+                | "zero"
         )
     })
 }

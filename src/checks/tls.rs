@@ -196,3 +196,10 @@ mod tests {
         }
     }
 }
+
+/// Check `false-valued`: the expression (a name, a `self.` attribute) holds the
+/// literal `False` wherever it is assigned: a module constant, a local, an
+/// attribute set in any method of the class.
+pub fn is_false_valued<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    crate::model::values::resolves_to_false(ctx, node)
+}

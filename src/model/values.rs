@@ -33,6 +33,10 @@ pub enum Label {
     /// A whole mapping or object that holds credentials: a config entry's data,
     /// request headers, a login response, a dict with a secret item.
     Mapping,
+    /// A library or coordinator object dumped whole (its debug data, `vars(obj)`,
+    /// `obj.__dict__`, a login response kept for later): whatever it holds,
+    /// tokens included.
+    Dump,
 }
 
 /// `rules/flow.toml`.
@@ -100,6 +104,7 @@ pub fn carries<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool 
     let verdict = match label {
         Label::Secret => secret(ctx, node),
         Label::Mapping => mapping(ctx, node),
+        Label::Dump => dump(ctx, node),
     };
     ctx.set_verdict(node, label, verdict);
     verdict
@@ -517,14 +522,19 @@ fn stored_under<'t>(ctx: &FileContext<'t>, container: Node<'t>, key: Node<'t>) -
     found
 }
 
-/// The item stores of a local or `self.` container.
+/// The item stores of a local or `self.` container that may reach `container`.
 fn container_items<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> Vec<ItemStore<'t>> {
     let text = ctx.text(container);
     match container.kind() {
+        // A local's items stored before this use (a `self.` container's are
+        // stored by methods that may run in any order).
         "identifier" => ctx
             .bindings()
             .items(enclosing_scope(ctx, container).id(), text)
-            .to_vec(),
+            .iter()
+            .filter(|store| store.value.start_byte() < container.start_byte())
+            .copied()
+            .collect(),
         "attribute" if self_attribute(container, ctx.source).is_some() => {
             match enclosing_class(ctx, container) {
                 Some(class) => ctx.bindings().items(class, text).to_vec(),
@@ -887,7 +897,7 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         if first_argument() {
             return true;
         }
-        // data.copy(), response.json()
+        // data.copy(), response.json(), data.items()
         if function.kind() == "attribute"
             && args.is_empty()
             && function
@@ -1090,4 +1100,133 @@ fn is_auth_object<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         name.trim_start_matches('_'),
         "auth" | "credentials" | "creds"
     )
+}
+
+// ---------------------------------------------------------------------------
+// Objects dumped whole
+
+/// Callee words that say a call returns an object's internals for debugging.
+const DUMP_WORDS: &[&str] = &["debug", "dump"];
+
+fn dump<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let mut cursor = node.walk();
+    match node.kind() {
+        "identifier" => {
+            let words = split_words(ctx.text(node));
+            // `login_details`, `auth_response`: a login answer kept whole.
+            let login_answer = words.iter().any(|w| matches!(w.as_str(), "login" | "auth"))
+                && words.iter().any(|w| {
+                    matches!(
+                        w.as_str(),
+                        "details" | "data" | "response" | "info" | "result"
+                    )
+                });
+            login_answer
+                || reaching(ctx, node)
+                    .iter()
+                    .any(|a| carries(ctx, a.value, Label::Dump))
+                || container_items(ctx, node)
+                    .iter()
+                    .any(|store| carries(ctx, store.value, Label::Dump))
+        }
+        "attribute" => node
+            .child_by_field_name("attribute")
+            .is_some_and(|a| ctx.text(a) == "__dict__"),
+        "call" => {
+            let Some(function) = node.child_by_field_name("function") else {
+                return false;
+            };
+            let callee = callee_word(ctx, function);
+            if clears_secret(callee) {
+                return false;
+            }
+            let words = split_words(callee);
+            callee == "vars"
+                || words.iter().any(|w| DUMP_WORDS.contains(&w.as_str()))
+                || (listed(&SPEC.propagators.mapping_copies, callee)
+                    && arguments(node)
+                        .first()
+                        .is_some_and(|a| carries(ctx, *a, Label::Dump)))
+        }
+        "await" | "parenthesized_expression" => node
+            .named_children(&mut cursor)
+            .any(|c| carries(ctx, c, Label::Dump)),
+        "dictionary" => node
+            .named_children(&mut cursor)
+            .any(|child| match child.kind() {
+                "dictionary_splat" => child
+                    .named_child(0)
+                    .is_some_and(|inner| carries(ctx, inner, Label::Dump)),
+                "pair" => child
+                    .child_by_field_name("value")
+                    .is_some_and(|v| carries(ctx, v, Label::Dump)),
+                _ => false,
+            }),
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Constant values
+
+/// Does the expression hold the literal `False`, through the assignments of a
+/// local, a `self.` attribute or a module constant, and never anything else
+/// than a literal (a value from configuration is the user's choice)?
+pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let mut values = Vec::new();
+    let mut pending = vec![node];
+    while let Some(current) = pending.pop() {
+        if values.len() > 16 || !ctx.spend() {
+            return false;
+        }
+        match current.kind() {
+            "false" | "true" | "none" | "integer" | "string" => values.push(current.kind()),
+            "identifier" => {
+                let local = reaching(ctx, current);
+                let found: Vec<Node<'t>> = if local.is_empty() {
+                    ctx.bindings()
+                        .assignments(ctx.tree.root_node().id(), ctx.text(current))
+                        .iter()
+                        .map(|a| a.value)
+                        .collect()
+                } else {
+                    local.iter().map(|a| a.value).collect()
+                };
+                if found.is_empty() || found.iter().any(|v| v.id() == current.id()) {
+                    return false;
+                }
+                pending.extend(found);
+            }
+            "attribute" => {
+                let found = slot_values(ctx, current);
+                if found.is_empty() {
+                    return false;
+                }
+                pending.extend(found);
+            }
+            _ => return false,
+        }
+    }
+    values.contains(&"false")
+}
+
+/// Is the node inside `if NAME:` whose NAME is a module constant assigned only
+/// `False` (logging switched off in the code)?
+pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let mut current = node;
+    while let Some(parent) = ctx.parent(current) {
+        if parent.kind() == "if_statement"
+            && parent
+                .child_by_field_name("consequence")
+                .is_some_and(|c| c.id() == current.id())
+            && let Some(condition) = parent.child_by_field_name("condition")
+            && matches!(condition.kind(), "identifier" | "attribute")
+            && is_constant_name(ctx.text(condition).rsplit('.').next().unwrap_or_default())
+            && resolves_to_false(ctx, condition)
+        {
+            return true;
+        }
+        current = parent;
+    }
+    false
 }
