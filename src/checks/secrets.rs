@@ -56,10 +56,7 @@ fn is_placeholder(value: &str) -> bool {
         || trimmed.contains("%s")
         || trimmed.contains(char::is_whitespace)
         // snake_case words: a translation key or a field name (`invalid_auth`).
-        || (trimmed.contains('_')
-            && trimmed
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+        || is_snake_case_words(trimmed)
         || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test",
             "hidden", "removed", "masked", "none", "null", "unknown", "undefined"]
             .iter()
@@ -70,6 +67,19 @@ fn is_placeholder(value: &str) -> bool {
         || trimmed.contains("://")
         || trimmed.starts_with('/')
         || is_identifier_like(trimmed)
+}
+
+/// snake_case words, numbers allowed as words of their own: a translation or
+/// error key (`invalid_auth`, `expected_32_characters`), not `dk_9f8e7d6c`.
+fn is_snake_case_words(value: &str) -> bool {
+    let parts: Vec<&str> = value.split('_').collect();
+    parts.len() > 1
+        && parts.iter().all(|part| {
+            part.chars().all(|c| c.is_ascii_lowercase()) || part.chars().all(|c| c.is_ascii_digit())
+        })
+        && parts
+            .iter()
+            .any(|part| part.len() >= 3 && part.chars().all(|c| c.is_ascii_lowercase()))
 }
 
 fn distinct_chars(value: &str) -> usize {
