@@ -149,6 +149,13 @@ fn condition_polarity(condition: Node, source: &[u8]) -> Option<bool> {
     Some(!(negated ^ inverted_name))
 }
 
+/// Check `false-valued`: the expression (a name, a `self.` attribute) holds the
+/// literal `False` wherever it is assigned: a module constant, a local, an
+/// attribute set in any method of the class.
+pub fn is_false_valued<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    crate::model::values::resolves_to_false(ctx, node)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,11 +202,4 @@ mod tests {
             assert!(!opt_out(source, target), "{source}");
         }
     }
-}
-
-/// Check `false-valued`: the expression (a name, a `self.` attribute) holds the
-/// literal `False` wherever it is assigned: a module constant, a local, an
-/// attribute set in any method of the class.
-pub fn is_false_valued<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    crate::model::values::resolves_to_false(ctx, node)
 }
