@@ -298,9 +298,15 @@ impl Scanner {
             return (hit, None);
         }
         let text = file.text.as_str();
-        let lines = super::with_lone_cr_as_lf(text);
+        let lines = super::prepared_for_parse(text);
         let parsed = lines.as_deref().unwrap_or(text);
-        let tree = tree.map_or_else(|| super::parse(parsed), Ok);
+        let tree = match tree {
+            Some(tree) => Ok(super::Parsed {
+                tree,
+                left_out: file.left_out.clone(),
+            }),
+            None => super::parse(parsed),
+        };
         (
             self.scan_parsed(shown, text, parsed, tree, Some(Arc::clone(facts))),
             content,

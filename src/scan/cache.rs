@@ -155,9 +155,10 @@ impl Cache {
         self.changed = true;
     }
 
-    /// Remembers what scanning `path` with this content found (not errors: those are retried).
+    /// Remembers what scanning `path` with this content found (not errors: those
+    /// are retried; nor files scanned in part: the user is told each time).
     pub fn put(&mut self, path: &str, content: String, result: &FileResult) {
-        if result.error.is_some() {
+        if result.error.is_some() || result.partial.is_some() {
             return;
         }
         let cached = |finding: &Finding, suppressed| CachedFinding {

@@ -36,6 +36,8 @@ pub struct IntegrationFile {
     /// [`cache::digest`] of the bytes read: the cache's key for the file's content.
     pub digest: String,
     pub tree: Option<Tree>,
+    /// What parsing left out of the file, said in words (see `scan::parse`).
+    pub left_out: Option<String>,
 }
 
 impl IntegrationFile {
@@ -49,6 +51,7 @@ impl IntegrationFile {
             text,
             digest,
             tree: None,
+            left_out: None,
         }
     }
 }
@@ -128,8 +131,11 @@ impl IntegrationFiles {
             .filter(|file| file.tree.is_none())
             .for_each(|file| {
                 // As the scan parses it: lone CRs as newlines (same byte offsets).
-                let lines = super::with_lone_cr_as_lf(&file.text);
-                file.tree = super::parse(lines.as_deref().unwrap_or(&file.text)).ok();
+                let lines = super::prepared_for_parse(&file.text);
+                if let Ok(parsed) = super::parse(lines.as_deref().unwrap_or(&file.text)) {
+                    file.tree = Some(parsed.tree);
+                    file.left_out = parsed.left_out;
+                }
             });
     }
 
@@ -343,7 +349,7 @@ class Flow(ConfigFlow, domain="demo"):
             ),
         )
 "#;
-        let tree = super::super::parse(source).unwrap();
+        let tree = super::super::parse(source).unwrap().tree;
         let vocabulary = Vocabulary::default();
         let ctx = FileContext::new(source.as_bytes(), &tree, &vocabulary);
         let facts = IntegrationFacts::of_single_file(&ctx);

@@ -75,6 +75,9 @@ pub struct FileResult {
     pub suppressed: Vec<Suppressed>,
     pub unused_suppressions: Vec<UnusedSuppression>,
     pub error: Option<FileError>,
+    /// What of a scanned file was read otherwise or left out (NUL bytes, a
+    /// statement nested too deep): the rest was scanned, and the user is told.
+    pub partial: Option<String>,
 }
 
 impl FileResult {
@@ -236,6 +239,12 @@ impl Scanner {
                 .map(|e| format!("cannot write the results cache: {e}"));
         }
         for (path, (result, _)) in sources.files.iter().zip(results) {
+            if let Some(reason) = result.partial {
+                report.skipped.push(Skipped {
+                    path: sources::display(path),
+                    reason: format!("partly scanned: {reason}"),
+                });
+            }
             match result.error {
                 Some(error) => report.errors.push(error),
                 None => {
@@ -383,25 +392,38 @@ impl Scanner {
         let text = String::from_utf8_lossy(bytes);
         // Parsed and checked with lone CRs as newlines; fingerprinted as written
         // (the fingerprint counts a lone CR as a line break itself).
-        let lines = with_lone_cr_as_lf(&text);
+        let lines = prepared_for_parse(&text);
         let parsed: &str = lines.as_deref().unwrap_or(&text);
         self.scan_parsed(path, &text, parsed, parse(parsed), facts)
     }
 
     /// Matches a parsed file: `text` as written (for positions and fingerprints),
-    /// `parsed` the same bytes with lone CRs as newlines (what `tree` was parsed
+    /// `parsed` the same bytes prepared for tree-sitter (what `tree` was parsed
     /// from), `tree` an error when the file could not be parsed.
     fn scan_parsed(
         &self,
         path: &str,
         text: &str,
         parsed: &str,
-        tree: Result<tree_sitter::Tree, String>,
+        tree: Result<Parsed, String>,
         facts: Option<Arc<IntegrationFacts>>,
     ) -> FileResult {
-        let tree = match tree {
-            Ok(tree) => tree,
+        let Parsed { tree, left_out } = match tree {
+            Ok(parsed) => parsed,
             Err(message) => return FileResult::failed(path.to_string(), message),
+        };
+        let nul = text.bytes().filter(|b| *b == 0).count();
+        let read_as_space = (nul > 0).then(|| {
+            let line = text[..text.find('\0').unwrap_or(0)].matches('\n').count() + 1;
+            format!(
+                "{nul} NUL byte{} (the first on line {line}) read as space{}",
+                if nul == 1 { "" } else { "s" },
+                if nul == 1 { "" } else { "s" }
+            )
+        });
+        let partial = match (read_as_space, left_out) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
         };
         let ctx =
             FileContext::new(parsed.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
@@ -411,6 +433,7 @@ impl Scanner {
             suppressed: found.suppressed,
             unused_suppressions: found.unused,
             error: None,
+            partial,
         }
     }
 }
@@ -451,7 +474,7 @@ fn manifest_findings(
 ) -> Vec<Finding> {
     let hashes = crate::report::fingerprint::line_hashes(text);
     // Lines as Python and editors count them (a lone CR breaks a line).
-    let lines = with_lone_cr_as_lf(text);
+    let lines = prepared_for_parse(text);
     let lines = lines.as_deref().unwrap_or(text);
     let split: Vec<&str> = lines.split('\n').collect();
     let fallback = text.find("\"requirements\"").unwrap_or(0);
@@ -500,56 +523,122 @@ thread_local! {
 /// each; checks that recurse per level stay well within a 2 MiB thread stack.
 pub const MAX_TREE_DEPTH: usize = 1_000;
 
-/// Parses Python source, refusing a tree nested deeper than [`MAX_TREE_DEPTH`]
-/// (no real Python file is; scanning one would cost time and stack per level).
-pub(crate) fn parse(text: &str) -> Result<tree_sitter::Tree, String> {
-    let tree = PARSER
-        .with_borrow_mut(|parser| parser.parse(text, None))
-        .ok_or_else(|| "tree-sitter could not parse the file".to_string())?;
-    if exceeds_depth(&tree, MAX_TREE_DEPTH) {
-        return Err(format!(
-            "not scanned: the syntax nests more than {MAX_TREE_DEPTH} levels deep, \
-             deeper than Python accepts"
-        ));
-    }
-    Ok(tree)
+/// A parsed file, and what of it was left out.
+pub(crate) struct Parsed {
+    pub tree: tree_sitter::Tree,
+    /// Lines of top-level statements nested deeper than [`MAX_TREE_DEPTH`], left
+    /// out of the tree, said in words; `None` when nothing was.
+    pub left_out: Option<String>,
 }
 
-/// Is any node of `tree` more than `limit` levels below the root? One cursor walk,
-/// without recursion, stopping at the first node too deep.
-fn exceeds_depth(tree: &tree_sitter::Tree, limit: usize) -> bool {
+/// How many over-deep statements one file may have left out before it is
+/// refused whole (each costs a parse).
+const MAX_LEFT_OUT: usize = 16;
+
+/// Parses Python source. A top-level statement nested deeper than
+/// [`MAX_TREE_DEPTH`] (no real Python is: scanning it would cost time and stack
+/// per level) is blanked, newlines kept so that every other byte offset and
+/// line stays, and the file parsed again: the rest is scanned.
+pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
+    let parse_once = |text: &str| {
+        PARSER
+            .with_borrow_mut(|parser| parser.parse(text, None))
+            .ok_or_else(|| "tree-sitter could not parse the file".to_string())
+    };
+    let mut tree = parse_once(text)?;
+    let mut blanked: Option<Vec<u8>> = None;
+    let mut lines = Vec::new();
+    while let Some(statement) = too_deep_statement(&tree, MAX_TREE_DEPTH) {
+        if lines.len() == MAX_LEFT_OUT {
+            return Err(format!(
+                "not scanned: more than {MAX_LEFT_OUT} statements nest more than \
+                 {MAX_TREE_DEPTH} levels deep, deeper than Python accepts"
+            ));
+        }
+        lines.push((
+            statement.start_position().row + 1,
+            statement.end_position().row + 1,
+        ));
+        let bytes = blanked.get_or_insert_with(|| text.as_bytes().to_vec());
+        for byte in &mut bytes[statement.byte_range()] {
+            if !matches!(*byte, b'\n' | b'\r') {
+                *byte = b' ';
+            }
+        }
+        // Spaces for whole UTF-8 sequences keep the text valid.
+        let current = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+        tree = parse_once(current)?;
+    }
+    let left_out = (!lines.is_empty()).then(|| {
+        let spans: Vec<String> = lines
+            .iter()
+            .map(|(from, to)| {
+                if from == to {
+                    format!("line {from}")
+                } else {
+                    format!("lines {from}-{to}")
+                }
+            })
+            .collect();
+        format!(
+            "{} nest{} more than {MAX_TREE_DEPTH} levels deep, deeper than Python accepts, \
+             and {} not scanned",
+            spans.join(", "),
+            if lines.len() == 1 { "s" } else { "" },
+            if lines.len() == 1 { "was" } else { "were" }
+        )
+    });
+    Ok(Parsed { tree, left_out })
+}
+
+/// The top-level statement holding a node more than `limit` levels below the
+/// root, if any. One cursor walk, without recursion, stopping at the first.
+fn too_deep_statement(tree: &tree_sitter::Tree, limit: usize) -> Option<tree_sitter::Node<'_>> {
     let mut cursor = tree.walk();
     let mut depth = 0;
+    let mut statement = None;
     loop {
         if cursor.goto_first_child() {
             depth += 1;
+            if depth == 1 {
+                statement = Some(cursor.node());
+            }
             if depth > limit {
-                return true;
+                return statement;
             }
             continue;
         }
-        while !cursor.goto_next_sibling() {
+        loop {
+            if cursor.goto_next_sibling() {
+                if depth == 1 {
+                    statement = Some(cursor.node());
+                }
+                break;
+            }
             if !cursor.goto_parent() {
-                return false;
+                return None;
             }
             depth -= 1;
         }
     }
 }
 
-/// `text` with each lone carriage return (a line break for Python and editors,
-/// not for tree-sitter, which counts rows by `\n`) made a `\n`: the same byte
-/// offsets, with the rows Python sees. `None` when there is none.
-pub(crate) fn with_lone_cr_as_lf(text: &str) -> Option<String> {
+/// `text` as tree-sitter should read it, with the same byte offsets: each lone
+/// carriage return (a line break for Python and editors, not for tree-sitter,
+/// which counts rows by `\n`) made a `\n`, and each NUL byte (where tree-sitter
+/// stops reading) a space. `None` when there is neither.
+pub(crate) fn prepared_for_parse(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let lone = |at: usize| bytes[at] == b'\r' && bytes.get(at + 1) != Some(&b'\n');
-    if !(0..bytes.len()).any(lone) {
+    if !(0..bytes.len()).any(|at| lone(at) || bytes[at] == 0) {
         return None;
     }
     let mut normalized = bytes.to_vec();
     for (at, byte) in normalized.iter_mut().enumerate() {
         if lone(at) {
             *byte = b'\n';
+        } else if *byte == 0 {
+            *byte = b' ';
         }
     }
     // Replacing an ASCII byte by another keeps the text valid UTF-8.
@@ -577,18 +666,47 @@ mod tests {
     #[test]
     fn lone_carriage_returns_become_newlines_and_crlf_stays() {
         assert_eq!(
-            with_lone_cr_as_lf("a\rb\r\nc\r").as_deref(),
+            prepared_for_parse("a\rb\r\nc\r").as_deref(),
             Some("a\nb\r\nc\n")
         );
-        assert_eq!(with_lone_cr_as_lf("a\r\nb\n"), None);
+        assert_eq!(prepared_for_parse("a\r\nb\n"), None);
     }
 
     #[test]
-    fn a_tree_deeper_than_python_accepts_is_refused() {
+    fn a_statement_deeper_than_python_accepts_is_left_out_and_said() {
         let nested = |n: usize| format!("x = {}1{}\n", "(".repeat(n), ")".repeat(n));
-        assert!(parse(&nested(100)).is_ok());
-        let refused = parse(&nested(5_000)).unwrap_err();
-        assert!(refused.contains("deeper than Python accepts"), "{refused}");
+        let shallow = parse(&nested(100)).unwrap();
+        assert!(shallow.left_out.is_none());
+        let source = format!("a = 1\n{}b = 2\n", nested(5_000));
+        let parsed = parse(&source).unwrap();
+        let said = parsed.left_out.unwrap();
+        assert!(said.starts_with("line 2 nests more than"), "{said}");
+        // The statements around it are still in the tree, at their own lines.
+        let root = parsed.tree.root_node();
+        assert_eq!(root.named_child(0).unwrap().start_position().row, 0);
+        let last = root
+            .named_child(root.named_child_count() as u32 - 1)
+            .unwrap();
+        assert_eq!(last.start_position().row, 2);
+        assert!(!root.has_error());
+    }
+
+    #[test]
+    fn nul_bytes_are_read_as_spaces_and_the_file_is_said_unusual() {
+        let scanner = Scanner::new(&Config::default()).unwrap();
+        let source = b"import pickle\nx = 1\0\ny = pickle.loads(b)\n";
+        let result = scanner.scan_source("a.py", source);
+        assert_eq!(result.error, None);
+        assert_eq!(
+            result.findings.len(),
+            1,
+            "the code after the NUL byte is scanned"
+        );
+        assert_eq!(result.findings[0].start.line, 3);
+        assert_eq!(
+            result.partial.as_deref(),
+            Some("1 NUL byte (the first on line 2) read as space")
+        );
     }
 
     /// Counts what a scan tells it.

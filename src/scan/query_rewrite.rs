@@ -175,7 +175,9 @@ mod tests {
 
     /// Every match, sorted.
     fn matches(query: &Query, source: &[u8]) -> Vec<Match> {
-        let tree = crate::scan::parse(std::str::from_utf8(source).unwrap()).unwrap();
+        let tree = crate::scan::parse(std::str::from_utf8(source).unwrap())
+            .unwrap()
+            .tree;
         let mut cursor = QueryCursor::new();
         let mut found = Vec::new();
         let mut each = cursor.matches(query, tree.root_node(), source);
