@@ -44,6 +44,8 @@ enum Command {
         #[command(flatten)]
         sources: RuleSources,
     },
+    /// List the named checks a rule's query can call as predicates.
+    Checks,
     /// Test rule packs: run each rule of DIR against its fixture beside it
     /// (`ACME001.py` with `# expect: ACME001` and `# ok` lines); exit 1 when a
     /// finding is missing or unexpected.
@@ -186,6 +188,16 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRules { dirs } => test_rules(&dirs),
+        Command::Checks => {
+            for check in hassec::checks::CHECKS {
+                let args = if check.needs_strings { " \"...\"" } else { "" };
+                anstream::println!("(#{}? @capture{args})\n    {}\n", check.name, check.doc);
+            }
+            for check in hassec::checks::manifest::MANIFEST_CHECKS {
+                anstream::println!("{} (manifest rules)\n    {}\n", check.name, check.doc);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -414,15 +426,19 @@ fn strip_styles(text: &str) -> String {
 fn print_rules() {
     let bold = anstyle::Style::new().bold();
     let rules = rules::every();
-    let id_width = rules.iter().map(|r| r.id.len()).max().unwrap_or(0).max(7);
-    let name_width = rules
-        .iter()
-        .map(|r| r.name.len())
-        .max()
-        .unwrap_or(0)
-        .max(36);
+    let width = |column: fn(&Rule) -> &str, at_least: usize| {
+        rules
+            .iter()
+            .map(|rule| column(rule).len())
+            .max()
+            .unwrap_or(0)
+            .max(at_least)
+    };
+    let id = width(|rule| &rule.id, 7);
+    let name = width(|rule| &rule.name, 36);
+    let source = width(Rule::source, 8);
     anstream::println!(
-        "{bold}{:<id_width$} {:<name_width$} {:<8} {:<9} CHECKLIST ITEM{bold:#}",
+        "{bold}{:<id$} {:<name$} {:<8} {:<source$} CHECKLIST ITEM{bold:#}",
         "ID",
         "NAME",
         "LEVEL",
@@ -430,10 +446,10 @@ fn print_rules() {
     );
     for rule in rules {
         anstream::println!(
-            "{:<id_width$} {:<name_width$} {:<8} {:<9} {}",
+            "{:<id$} {:<name$} {:<8} {:<source$} {}",
             rule.id,
             rule.name,
-            rule.level,
+            rule.level.as_str(),
             rule.source(),
             rule.checklist
         );

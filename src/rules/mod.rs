@@ -431,8 +431,21 @@ impl Rule {
             }
             for predicate in query.general_predicates(pattern) {
                 let name = checks::predicate_check_name(&predicate.operator);
+                // The predicate's own line, when its spelling can be found.
+                let start = query.start_byte_for_pattern(pattern);
+                let line = self.query[start.min(self.query.len())..]
+                    .find(&format!("#{}", predicate.operator))
+                    .map_or(line, |at| {
+                        self.query_line + line_of(&self.query, start + at) - 1
+                    });
                 let Some(check) = checks::find(name) else {
-                    return Err(self.error(line, format!("unknown check `{}`", predicate.operator)));
+                    return Err(self.error(
+                        line,
+                        format!(
+                            "unknown check `{}` (`hassec checks` lists the named checks)",
+                            predicate.operator
+                        ),
+                    ));
                 };
                 check
                     .validate_args(&predicate.args)

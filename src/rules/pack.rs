@@ -95,7 +95,17 @@ fn shown(path: &Path) -> String {
     let relative = std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
-    relative.as_deref().unwrap_or(path).display().to_string()
+    let path = relative.as_deref().unwrap_or(path);
+    // `./rules/x.toml` as `rules/x.toml`.
+    let cleaned: PathBuf = path
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .collect();
+    if cleaned.as_os_str().is_empty() {
+        ".".to_string()
+    } else {
+        cleaned.display().to_string()
+    }
 }
 
 fn dir_error(path: &Path, message: String) -> RuleError {
