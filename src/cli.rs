@@ -268,13 +268,12 @@ fn resolve_config(args: &ScanArgs) -> Result<Config> {
 fn test_rules(dirs: &[PathBuf]) -> Result<ExitCode> {
     let mut outcome = rules::testing::Outcome::default();
     for dir in dirs {
-        let loaded = rules::pack::load(&[dir.clone()], rules::pack::Confine::Anywhere)
+        let loaded = rules::pack::load(std::slice::from_ref(dir), rules::pack::Confine::Anywhere)
             .map_err(rule_errors)?;
         let tested = rules::testing::test_rules(&loaded, dir).map_err(anyhow::Error::msg)?;
         outcome.rules += tested.rules;
         outcome.fixtures += tested.fixtures;
         outcome.problems.extend(tested.problems);
-        let loaded: Vec<&Rule> = loaded.clone();
         for orphan in rules::testing::orphan_fixtures(&loaded, dir) {
             anstream::eprintln!(
                 "hassec: warning: {} is named like a fixture but no rule of {} has that id",

@@ -406,7 +406,7 @@ impl Rule {
         let query = Query::new(&crate::scan::language(), &self.query).map_err(|e| {
             self.error(
                 self.query_line + e.row,
-                format!("query does not compile: {}", e.message.trim()),
+                format!("query does not compile: {}", describe_query_error(&e)),
             )
         })?;
         if query.capture_index_for_name("finding").is_none() {
@@ -481,12 +481,37 @@ impl Rule {
                     self.query_line + e.row,
                     format!(
                         "query compiles, but not once optimised ({}); please report this to hassec",
-                        e.message.trim()
+                        describe_query_error(&e)
                     ),
                 )
             })?;
         }
         Ok(())
+    }
+}
+
+/// What tree-sitter found wrong with a query, in words (its message alone is
+/// sometimes just the offending name).
+fn describe_query_error(error: &tree_sitter::QueryError) -> String {
+    use tree_sitter::QueryErrorKind as Kind;
+    let message = error.message.trim().trim_matches('"');
+    let column = error.column + 1;
+    match error.kind {
+        // The message is the line, then a caret under the column.
+        Kind::Syntax => match message.lines().next().map(str::trim) {
+            Some(line) if !line.is_empty() => {
+                format!("syntax error at column {column}, in `{line}`")
+            }
+            _ => format!("syntax error at column {column}"),
+        },
+        Kind::NodeType => format!("unknown node type `{message}` (column {column})"),
+        Kind::Field => format!("unknown field `{message}` (column {column})"),
+        Kind::Capture => format!("unknown capture `@{message}` (column {column})"),
+        Kind::Predicate => format!("bad predicate at column {column}: {message}"),
+        Kind::Structure => {
+            format!("impossible pattern at column {column}: no Python code has this shape")
+        }
+        Kind::Language => format!("language error: {message}"),
     }
 }
 
