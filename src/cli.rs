@@ -34,17 +34,45 @@ struct Cli {
 enum Command {
     /// Scan files and directories for security problems.
     Scan(Box<ScanArgs>),
-    /// List the rules: id, name, level and the checklist item each enforces.
-    Rules,
+    /// List the rules: id, name, level, the checklist item each enforces, and
+    /// where each comes from (built in, or a rule pack's file).
+    Rules(RuleSources),
     /// Show a rule's documentation.
     Rule {
         /// Rule id (`HAS501`) or name (`secret-logged`).
         rule: String,
+        #[command(flatten)]
+        sources: RuleSources,
+    },
+    /// List the named checks a rule's query can call as predicates.
+    Checks,
+    /// Test rule packs: run each rule of DIR against its fixture beside it
+    /// (`ACME001.py` with `# expect: ACME001` and `# ok` lines); exit 1 when a
+    /// finding is missing or unexpected.
+    TestRules {
+        /// Directories of rule files and their fixtures.
+        #[arg(required = true, value_name = "DIR")]
+        dirs: Vec<PathBuf>,
     },
     /// Run as a GitHub Actions step: inputs, event and workspace come from the
     /// runner's environment (see README.md).
     #[cfg(feature = "action")]
     Action,
+}
+
+/// Where rules come from besides the built-in ones.
+#[derive(clap::Args)]
+struct RuleSources {
+    /// A directory of rule files (a rule pack) to load, besides the
+    /// configuration's `extend-rules`; may be repeated.
+    #[arg(long = "rules", value_name = "DIR")]
+    rules: Vec<PathBuf>,
+    /// Configuration file (`.hassec.toml` or `pyproject.toml`) instead of the discovered one.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore configuration files.
+    #[arg(long, conflicts_with = "config")]
+    isolated: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -93,6 +121,10 @@ struct ScanArgs {
     /// Ignore configuration files.
     #[arg(long, conflicts_with = "config")]
     isolated: bool,
+    /// A directory of rule files (a rule pack) to load, besides the
+    /// configuration's `extend-rules`; may be repeated.
+    #[arg(long = "rules", value_name = "DIR")]
+    rules: Vec<PathBuf>,
     /// Report only the findings not recorded in this baseline file (written by
     /// --write-baseline); overrides `baseline` of the configuration.
     #[arg(long, value_name = "FILE")]
@@ -140,46 +172,140 @@ pub fn run() -> Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
         Command::Scan(args) => scan(*args),
-        Command::Rules => {
+        Command::Rules(sources) => {
+            load_rule_sources(&sources)?;
             print_rules();
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "action")]
         Command::Action => action(),
-        Command::Rule { rule } => {
+        Command::Rule { rule, sources } => {
+            load_rule_sources(&sources)?;
             let Some(rule) = rules::find(&rule) else {
                 bail!("no rule `{rule}`; `hassec rules` lists them");
             };
             anstream::print!("{}", rule_doc(rule));
             Ok(ExitCode::SUCCESS)
         }
+        Command::TestRules { dirs } => test_rules(&dirs),
+        Command::Checks => {
+            for check in hassec::checks::CHECKS {
+                let args = if check.needs_strings { " \"...\"" } else { "" };
+                anstream::println!("(#{}? @capture{args})\n    {}\n", check.name, check.doc);
+            }
+            for check in hassec::checks::manifest::MANIFEST_CHECKS {
+                anstream::println!("{} (manifest rules)\n    {}\n", check.name, check.doc);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
-/// The configuration file (unless `--isolated`) overridden by the flags.
-fn resolve_config(args: &ScanArgs) -> Result<Config> {
-    let from_file = if args.isolated {
+/// The configuration file: `--config`, or the one discovered from `start`;
+/// none with `--isolated`.
+fn config_file(isolated: bool, config: Option<&Path>, start: &Path) -> Result<Option<Config>> {
+    Ok(if isolated {
         None
-    } else if let Some(path) = &args.config {
+    } else if let Some(path) = config {
         Some(
             Config::from_file(path)?
                 .with_context(|| format!("{}: has no [tool.hassec] table", path.display()))?,
         )
     } else {
-        let start = args.paths.first().map_or(Path::new("."), PathBuf::as_path);
         Config::discover(start)?.map(|(_, config)| config)
+    })
+}
+
+/// Loads the rule packs a configuration names; every error found, one a line.
+fn load_rule_packs(config: &Config) -> Result<()> {
+    config
+        .load_rule_packs(rules::pack::Confine::Anywhere)
+        .map_err(rule_errors)?;
+    Ok(())
+}
+
+fn rule_errors(errors: Vec<rules::RuleError>) -> anyhow::Error {
+    let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    anyhow::anyhow!(
+        "invalid rule file{}:\n{}",
+        if errors.len() == 1 { "" } else { "s" },
+        listed.join("\n")
+    )
+}
+
+/// For `hassec rules` and `hassec rule`: the rule packs of the configuration
+/// and of `--rules`.
+fn load_rule_sources(sources: &RuleSources) -> Result<()> {
+    let from_file = config_file(sources.isolated, sources.config.as_deref(), Path::new("."))?;
+    let flags = Config {
+        extend_rules: sources.rules.clone(),
+        ..Config::default()
     };
+    load_rule_packs(&from_file.unwrap_or_default().merged_with(flags))
+}
+
+/// The configuration file (unless `--isolated`) overridden by the flags, its
+/// rule packs loaded.
+fn resolve_config(args: &ScanArgs) -> Result<Config> {
+    let start = args.paths.first().map_or(Path::new("."), PathBuf::as_path);
+    let from_file = config_file(args.isolated, args.config.as_deref(), start)?;
     let flags = Config {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         exclude: args.exclude.clone(),
         fail_on: args.fail_on,
         baseline: args.baseline.clone(),
+        extend_rules: args.rules.clone(),
         ..Config::default()
     };
     let config = from_file.unwrap_or_default().merged_with(flags);
+    load_rule_packs(&config)?;
     config.validate().map_err(anyhow::Error::msg)?;
     Ok(config)
+}
+
+/// `hassec test-rules`: every rule of the packs against its fixture.
+fn test_rules(dirs: &[PathBuf]) -> Result<ExitCode> {
+    let mut outcome = rules::testing::Outcome::default();
+    for dir in dirs {
+        let loaded = rules::pack::load(std::slice::from_ref(dir), rules::pack::Confine::Anywhere)
+            .map_err(rule_errors)?;
+        let tested = rules::testing::test_rules(&loaded, dir).map_err(anyhow::Error::msg)?;
+        outcome.rules += tested.rules;
+        outcome.fixtures += tested.fixtures;
+        outcome.problems.extend(tested.problems);
+        for orphan in rules::testing::orphan_fixtures(&loaded, dir) {
+            anstream::eprintln!(
+                "hassec: warning: {} is named like a fixture but no rule of {} has that id",
+                orphan.display(),
+                dir.display()
+            );
+        }
+    }
+    for problem in &outcome.problems {
+        anstream::println!("{problem}");
+    }
+    let rules = report::text::plural(outcome.rules, "rule");
+    let fixtures = report::text::plural(outcome.fixtures, "fixture");
+    if outcome.rules == 0 {
+        bail!(
+            "no rule files (`*.toml`) in {}",
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if outcome.passed() {
+        anstream::println!("Tested {rules} against {fixtures}: all pass.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        anstream::println!(
+            "Tested {rules} against {fixtures}: {}.",
+            report::text::plural(outcome.problems.len(), "problem")
+        );
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn scan(args: ScanArgs) -> Result<ExitCode> {
@@ -298,18 +424,32 @@ fn strip_styles(text: &str) -> String {
 
 fn print_rules() {
     let bold = anstyle::Style::new().bold();
+    let rules = rules::every();
+    let width = |column: fn(&Rule) -> &str, at_least: usize| {
+        rules
+            .iter()
+            .map(|rule| column(rule).len())
+            .max()
+            .unwrap_or(0)
+            .max(at_least)
+    };
+    let id = width(|rule| &rule.id, 7);
+    let name = width(|rule| &rule.name, 36);
+    let source = width(Rule::source, 8);
     anstream::println!(
-        "{bold}{:<7} {:<36} {:<8} CHECKLIST ITEM{bold:#}",
+        "{bold}{:<id$} {:<name$} {:<8} {:<source$} CHECKLIST ITEM{bold:#}",
         "ID",
         "NAME",
-        "LEVEL"
+        "LEVEL",
+        "SOURCE"
     );
-    for rule in rules::all() {
+    for rule in rules {
         anstream::println!(
-            "{:<7} {:<36} {:<8} {}",
+            "{:<id$} {:<name$} {:<8} {:<source$} {}",
             rule.id,
             rule.name,
-            rule.level,
+            rule.level.as_str(),
+            rule.source(),
             rule.checklist
         );
     }
@@ -318,7 +458,7 @@ fn print_rules() {
 /// A rule's documentation for the terminal, like `ruff rule`.
 fn rule_doc(rule: &Rule) -> String {
     format!(
-        "# {} {} ({})\n\nLevel: {} · security-severity {} · CWE-{} · precision {}\nChecklist: {}\n\n{}\n\n{}",
+        "# {} {} ({})\n\nLevel: {} · security-severity {} · CWE-{} · precision {}\nChecklist: {}\nSource: {}\n\n{}\n\n{}",
         rule.id,
         rule.name,
         rule.summary,
@@ -327,6 +467,7 @@ fn rule_doc(rule: &Rule) -> String {
         rule.cwe,
         rule.precision.as_str(),
         rule.checklist,
+        rule.source(),
         rule.summary,
         rule.help.trim_start()
     )

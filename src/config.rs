@@ -73,6 +73,11 @@ pub struct Config {
     /// An adoption baseline: findings recorded in it are not reported. Relative
     /// to the configuration file's directory in a file (resolved on reading).
     pub baseline: Option<PathBuf>,
+    /// Directories of rule packs: more rule files, in the format of hassec's
+    /// `rules/`. Relative to the configuration file's directory in a file
+    /// (resolved on reading); `--rules DIR` adds more.
+    #[serde(default)]
+    pub extend_rules: Vec<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -128,11 +133,23 @@ impl Config {
         } else {
             toml::from_str(&text).map_err(|e| error(describe(e)))?
         };
-        config.validate().map_err(error)?;
+        let dir = path.parent().unwrap_or(Path::new(""));
         if let Some(baseline) = &config.baseline {
-            let dir = path.parent().unwrap_or(Path::new(""));
             config.baseline = Some(dir.join(baseline));
         }
+        config.extend_rules = config
+            .extend_rules
+            .iter()
+            .map(|pack| dir.join(pack))
+            .collect();
+        // Selectors may name the rules of packs not loaded yet: they are checked
+        // once the packs are (see `load_rule_packs`).
+        if config.extend_rules.is_empty() {
+            config.validate()
+        } else {
+            config.validate_except_selectors()
+        }
+        .map_err(error)?;
         Ok(Some(config))
     }
 
@@ -158,23 +175,39 @@ impl Config {
         Ok(None)
     }
 
-    /// Rule selectors must name rules; globs must compile.
+    /// Rule selectors must name rules (built-in, or of a loaded rule pack);
+    /// globs must compile.
     pub fn validate(&self) -> Result<(), String> {
+        let rules = rules::every();
         for (key, selectors) in [
             ("select", self.select.as_deref().unwrap_or_default()),
             ("ignore", &self.ignore),
         ] {
             for selector in selectors {
-                if !rules::all()
-                    .iter()
-                    .any(|rule| rule.matches_selector(selector))
-                {
+                if !rules.iter().any(|rule| rule.matches_selector(selector)) {
                     return Err(format!(
                         "`{key}` names `{selector}`, which matches no rule (see `hassec rules`)"
                     ));
                 }
             }
         }
+        self.validate_except_selectors()
+    }
+
+    /// Reads, validates and registers the rules of `extend-rules`, so that
+    /// selectors, scans and reports know them. `confine` keeps the packs inside
+    /// a directory (the action's workspace).
+    pub fn load_rule_packs(
+        &self,
+        confine: rules::pack::Confine,
+    ) -> Result<Vec<&'static rules::Rule>, Vec<rules::RuleError>> {
+        if self.extend_rules.is_empty() {
+            return Ok(Vec::new());
+        }
+        rules::pack::load(&self.extend_rules, confine)
+    }
+
+    fn validate_except_selectors(&self) -> Result<(), String> {
         for glob in &self.exclude {
             globset::Glob::new(glob)
                 .map_err(|e| format!("`exclude` has a bad glob `{glob}`: {e}"))?;
@@ -196,13 +229,15 @@ impl Config {
         self.secret_words.extend(other.secret_words);
         self.max_file_size = other.max_file_size.or(self.max_file_size);
         self.baseline = other.baseline.or(self.baseline);
+        self.extend_rules.extend(other.extend_rules);
         self
     }
 
-    /// The rules this configuration enables, in id order.
+    /// The rules this configuration enables: the built-in ones in id order, then
+    /// those of the loaded rule packs.
     pub fn enabled_rules(&self) -> Vec<&'static rules::Rule> {
-        rules::all()
-            .iter()
+        rules::every()
+            .into_iter()
             .filter(|rule| match &self.select {
                 Some(select) => select.iter().any(|s| rule.matches_selector(s)),
                 None => true,

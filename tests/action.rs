@@ -1210,3 +1210,91 @@ fn action_yml_the_code_and_the_docs_agree() {
     declared.sort();
     assert_eq!(written, declared);
 }
+
+const PACK_CONFIG: &str = "extend-rules = [\"hassec-rules\"]\n";
+const PACK_RULE: &str = r#"id = "ACME001"
+name = "eval-anything"
+level = "error"
+security-severity = "9.0"
+cwe = 95
+summary = "eval"
+checklist = "No eval"
+message = "`{fn}` evaluates code"
+help = "Do not evaluate code."
+query = '''
+(call function: (identifier) @fn (#eq? @fn "eval")) @finding
+'''
+"#;
+
+/// A pull request that changes a rule of the repository's rule pack: the pack
+/// is read from the checkout, its rule reports, and the change is called out.
+#[tokio::test]
+async fn a_rule_pack_comes_from_the_checkout_and_its_changes_are_called_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = Repository::init(dir.path()).unwrap();
+    let base_files = BTreeMap::from([
+        (".hassec.toml", PACK_CONFIG),
+        ("hassec-rules/ACME001-eval-anything.toml", PACK_RULE),
+        ("custom_components/demo/a.py", "x = 1\n"),
+    ]);
+    let changed_rule = PACK_RULE.replace("evaluates code", "runs code");
+    let mut head_files = base_files.clone();
+    head_files.insert("hassec-rules/ACME001-eval-anything.toml", &changed_rule);
+    head_files.insert("custom_components/demo/a.py", "x = eval(y)\n");
+    let base = commit(&repo, &base_files, &[], "base");
+    let head = commit(&repo, &head_files, &[base], "feature");
+    let merge = commit(&repo, &head_files, &[base, head], "merge");
+    check_out(&repo, merge);
+    let checkout = Checkout {
+        dir,
+        merge,
+        head,
+        before: None,
+    };
+    let run = run_action(
+        &checkout,
+        "pull_request",
+        &format!("refs/pull/{PR}/merge"),
+        None,
+        &[("upload", "never")],
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("1 rule from rule packs: ACME001"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("ACME001"), "{}", run.stdout);
+    assert!(run.stdout.contains("`eval` runs code"), "{}", run.stdout);
+    let callout = "the rule pack file `hassec-rules/ACME001-eval-anything.toml`";
+    assert!(run.stdout.contains(callout), "{}", run.stdout);
+    assert!(run.summary.contains(callout), "{}", run.summary);
+    let rules = run.sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert!(rules.iter().any(|rule| rule["id"] == "ACME001"));
+
+    // A pack outside the checkout is refused, exit 2.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(
+        checkout.path().join(".hassec.toml"),
+        format!(
+            "extend-rules = [{:?}]\n",
+            elsewhere.path().display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = run_action(
+        &checkout,
+        "pull_request",
+        &format!("refs/pull/{PR}/merge"),
+        None,
+        &[("upload", "never")],
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("inside the repository's checkout"),
+        "{}",
+        run.stdout
+    );
+}

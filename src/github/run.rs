@@ -61,6 +61,7 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
     };
 
     let config = load_config(&inputs, &workspace)?;
+    let packs = pack_dirs(&config, &workspace);
     let scanner = Scanner::new(&config)?;
     scanner.prepare();
 
@@ -101,7 +102,7 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
         baseline.apply(&mut report, scanner.rules());
     }
     log_problems(&report);
-    if let Some(warning) = config_warning(changes.as_ref()) {
+    if let Some(warning) = config_warning(changes.as_ref(), &packs) {
         println!("hassec:{}", warning.replace("**", ""));
     }
 
@@ -154,6 +155,7 @@ pub async fn run(env: &Env, backoff: Backoff) -> Result<u8, String> {
         blob_base,
         scope: describe_scope(
             &inputs,
+            &packs,
             pull_request,
             changes.as_ref(),
             changed_files.as_deref(),
@@ -209,8 +211,44 @@ fn load_config(inputs: &Inputs, workspace: &Path) -> Result<Config, String> {
             .map(|(_, config)| config)
             .unwrap_or_default(),
     };
+    // Rule packs come from the checkout, and must stay inside it.
+    let loaded = config
+        .load_rule_packs(crate::rules::pack::Confine::Inside(workspace))
+        .map_err(|errors| {
+            let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            format!("invalid rule pack:\n{}", listed.join("\n"))
+        })?;
+    if !loaded.is_empty() {
+        let ids: Vec<&str> = loaded.iter().map(|rule| rule.id.as_str()).collect();
+        println!(
+            "hassec: {} from rule packs: {}",
+            crate::report::text::plural(loaded.len(), "rule"),
+            ids.join(", ")
+        );
+    }
     config.validate()?;
     Ok(config)
+}
+
+/// The configuration's rule-pack directories, `/`-separated and relative to
+/// the workspace, as the changes name files.
+fn pack_dirs(config: &Config, workspace: &Path) -> Vec<String> {
+    let workspace = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_path_buf());
+    config
+        .extend_rules
+        .iter()
+        .filter_map(|dir| {
+            let real = workspace.join(dir).canonicalize().ok()?;
+            let relative = real.strip_prefix(&workspace).ok()?;
+            let parts: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Some(parts.join("/"))
+        })
+        .collect()
 }
 
 /// What changed, when the run needs to know: a pull request unless it scans and
@@ -346,6 +384,7 @@ fn write_sarif(path: &Path, sarif: &str) -> Result<(), String> {
 
 fn describe_scope(
     inputs: &Inputs,
+    packs: &[String],
     pull_request: Option<&PullRequest>,
     changes: Option<&Changes>,
     changed_files: Option<&[PathBuf]>,
@@ -403,7 +442,7 @@ fn describe_scope(
         .unwrap_or_default();
     format!(
         "{scanned}{filtered}{baseline}{problems}{}",
-        config_warning(changes).unwrap_or_default()
+        config_warning(changes, packs).unwrap_or_default()
     )
 }
 
@@ -429,11 +468,11 @@ fn baseline_sentence(baseline: &Outcome) -> String {
     sentence
 }
 
-/// A pull request can change the configuration it is checked with: say so, so
-/// that reviewers look at it.
-fn config_warning(changes: Option<&Changes>) -> Option<String> {
-    let changed: Vec<String> = changes?
-        .files
+/// A pull request can change the configuration it is checked with, and the
+/// rules of its rule packs: say so, so that reviewers look at them.
+fn config_warning(changes: Option<&Changes>, packs: &[String]) -> Option<String> {
+    let files = &changes?.files;
+    let changed: Vec<String> = files
         .keys()
         .filter(|path| {
             let name = path.rsplit('/').next().unwrap_or(path);
@@ -441,12 +480,33 @@ fn config_warning(changes: Option<&Changes>) -> Option<String> {
         })
         .map(|path| format!("`{path}`"))
         .collect();
-    (!changed.is_empty()).then(|| {
-        format!(
+    let in_packs: Vec<String> = files
+        .keys()
+        .filter(|path| {
+            packs.iter().any(|pack| {
+                pack.is_empty()
+                    || path
+                        .strip_prefix(pack.as_str())
+                        .is_some_and(|rest| rest.starts_with('/'))
+            })
+        })
+        .map(|path| format!("`{path}`"))
+        .collect();
+    let mut warning = String::new();
+    if !changed.is_empty() {
+        warning.push_str(&format!(
             " **The changes touch {}, which can configure hassec (rules, excludes): review them.**",
             changed.join(", ")
-        )
-    })
+        ));
+    }
+    if !in_packs.is_empty() {
+        warning.push_str(&format!(
+            " **The changes touch the rule pack{} {}: its rules decide what this run reports; review them.**",
+            if in_packs.len() == 1 { " file" } else { "s' files" },
+            in_packs.join(", ")
+        ));
+    }
+    (!warning.is_empty()).then_some(warning)
 }
 
 fn fail_level(inputs: &Inputs) -> &'static str {
@@ -469,19 +529,84 @@ mod tests {
         changes
             .files
             .insert("custom_components/x/a.py".into(), ChangedFile::default());
-        assert_eq!(config_warning(Some(&changes)), None);
+        assert_eq!(config_warning(Some(&changes), &[]), None);
         changes
             .files
             .insert(".hassec.toml".into(), ChangedFile::default());
         changes
             .files
             .insert("sub/pyproject.toml".into(), ChangedFile::default());
-        let warning = config_warning(Some(&changes)).unwrap();
+        let warning = config_warning(Some(&changes), &[]).unwrap();
         assert!(
             warning.contains("`.hassec.toml`, `sub/pyproject.toml`"),
             "{warning}"
         );
-        assert_eq!(config_warning(None), None);
+        assert_eq!(config_warning(None, &[]), None);
+    }
+
+    #[test]
+    fn changes_to_a_rule_pack_are_pointed_out() {
+        let mut changes = Changes::new(ChangeSource::Git);
+        for file in [
+            "custom_components/x/a.py",
+            "hassec-rules/ACME001.toml",
+            "hassec-rules-old/ACME002.toml",
+        ] {
+            changes.files.insert(file.into(), ChangedFile::default());
+        }
+        let packs = ["hassec-rules".to_string()];
+        let warning = config_warning(Some(&changes), &packs).unwrap();
+        assert!(
+            warning.contains("rule pack file `hassec-rules/ACME001.toml`"),
+            "{warning}"
+        );
+        assert!(!warning.contains("ACME002"), "{warning}");
+        assert!(!warning.contains("configure hassec"), "{warning}");
+    }
+
+    #[test]
+    fn rule_packs_must_stay_inside_the_workspace() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("ACME001-x.toml"), "id = 'ACME001'\n").unwrap();
+        let workspace = tempfile::tempdir().unwrap();
+        let escape = |dir: PathBuf| Config {
+            extend_rules: vec![dir],
+            ..Config::default()
+        };
+        let relative = pathdiff(outside.path(), workspace.path());
+        for config in [
+            escape(workspace.path().join(relative)),
+            escape(outside.path().into()),
+        ] {
+            let errors = config
+                .load_rule_packs(crate::rules::pack::Confine::Inside(workspace.path()))
+                .unwrap_err();
+            assert!(
+                errors[0].message.contains("inside the repository"),
+                "{errors:?}"
+            );
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(outside.path(), workspace.path().join("linked")).unwrap();
+            let errors = escape(workspace.path().join("linked"))
+                .load_rule_packs(crate::rules::pack::Confine::Inside(workspace.path()))
+                .unwrap_err();
+            assert!(
+                errors[0].message.contains("inside the repository"),
+                "{errors:?}"
+            );
+        }
+    }
+
+    /// `../../x` from `base` to `path` (both absolute).
+    fn pathdiff(path: &Path, base: &Path) -> PathBuf {
+        let ups = base.components().count() - 1;
+        let mut out = PathBuf::new();
+        for _ in 0..ups {
+            out.push("..");
+        }
+        out.join(path.strip_prefix("/").unwrap())
     }
 
     #[test]

@@ -119,6 +119,10 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         "problem.severity".to_string(),
         json!(problem_severity(rule.level)),
     );
+    if let Some(pack) = &rule.pack {
+        // The rule pack's file the rule was read from.
+        properties.insert("source".to_string(), json!(pack.path));
+    }
     let mut descriptor = ReportingDescriptor::builder()
         .id(rule.id.clone())
         .name(rule.name.clone())
@@ -152,7 +156,8 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
 
 /// The rule's file in the repository: its query, help and examples.
 pub fn help_uri(rule: &Rule) -> Option<String> {
-    (!rule.file.is_empty()).then(|| {
+    // A rule pack's rule has no page in hassec's repository: its help is inline.
+    (!rule.file.is_empty() && rule.pack.is_none()).then(|| {
         format!(
             "{}/blob/main/rules/{}",
             env!("CARGO_PKG_REPOSITORY"),

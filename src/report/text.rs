@@ -144,7 +144,7 @@ pub fn summary_parts(report: &ScanReport) -> Vec<String> {
 }
 
 /// `1 file`, `2 files`.
-pub(crate) fn plural(n: usize, word: &str) -> String {
+pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {

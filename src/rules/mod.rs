@@ -5,6 +5,8 @@
 //! cannot say is left to named checks (see [`crate::checks`]) that the query calls
 //! as predicates, such as `(#secret-sourced? @arg)`.
 
+pub mod pack;
+pub mod testing;
 pub mod vocabulary;
 
 use std::{collections::HashSet, fmt, str::FromStr, sync::LazyLock};
@@ -124,6 +126,18 @@ pub struct Rule {
     /// 1-based line of the file where the query text starts (filled in on load).
     #[serde(skip)]
     pub query_line: usize,
+    /// Where a rule of a rule pack was read from; `None` for a built-in rule.
+    #[serde(skip)]
+    pub pack: Option<PackFile>,
+}
+
+/// The file a rule pack's rule came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackFile {
+    /// The path as the user wrote it (the pack directory joined with the file name).
+    pub path: String,
+    /// Digest of the file's bytes: the results cache keys on it.
+    pub digest: String,
 }
 
 fn default_precision() -> Precision {
@@ -131,6 +145,21 @@ fn default_precision() -> Precision {
 }
 
 impl Rule {
+    /// Where the rule comes from: `built-in`, or its rule pack's file.
+    pub fn source(&self) -> &str {
+        self.pack
+            .as_ref()
+            .map_or("built-in", |pack| pack.path.as_str())
+    }
+
+    /// The rule's file as error messages name it.
+    pub fn shown_path(&self) -> String {
+        match &self.pack {
+            Some(pack) => pack.path.clone(),
+            None => format!("rules/{}", self.file),
+        }
+    }
+
     pub fn cwe_tag(&self) -> String {
         format!("external/cwe/cwe-{}", self.cwe)
     }
@@ -143,7 +172,9 @@ impl Rule {
     }
 }
 
-/// An error in a rule file, naming the file and line.
+/// An error in a rule file, naming the file (as shown to the user: `rules/...`
+/// for a built-in rule, the pack's path otherwise) and line (0: the file or
+/// directory as a whole).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleError {
     pub file: String,
@@ -153,7 +184,10 @@ pub struct RuleError {
 
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rules/{}:{}: {}", self.file, self.line, self.message)
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}: {}", self.file, self.message),
+        }
     }
 }
 
@@ -175,11 +209,19 @@ pub fn all() -> &'static [Rule] {
     &RULES
 }
 
-/// Finds a rule by id or name.
+/// Finds a rule by id or name, built-in or from a loaded rule pack.
 pub fn find(id_or_name: &str) -> Option<&'static Rule> {
+    let named =
+        |rule: &&'static Rule| rule.id.eq_ignore_ascii_case(id_or_name) || rule.name == id_or_name;
     all()
         .iter()
-        .find(|rule| rule.id.eq_ignore_ascii_case(id_or_name) || rule.name == id_or_name)
+        .find(named)
+        .or_else(|| pack::loaded().into_iter().find(named))
+}
+
+/// The built-in rules, then those of the rule packs loaded (see [`pack::load`]).
+pub fn every() -> Vec<&'static Rule> {
+    all().iter().chain(pack::loaded()).collect()
 }
 
 /// Parses and validates rule files, queries included, returning every error
@@ -203,7 +245,7 @@ fn read(files: &[(&str, &str)]) -> (Vec<Rule>, Vec<RuleError>) {
         if file == "secrets.toml" || file == "flow.toml" {
             continue;
         }
-        match parse_rule(file, text) {
+        match parse_rule(file, text, None) {
             Ok(rule) => rules.push(rule),
             Err(error) => errors.push(error),
         }
@@ -222,40 +264,90 @@ fn read(files: &[(&str, &str)]) -> (Vec<Rule>, Vec<RuleError>) {
     (rules, errors)
 }
 
-fn parse_rule(file: &str, text: &str) -> Result<Rule, RuleError> {
+/// Parses one rule file named `file`; `pack` is set for a rule pack's file.
+fn parse_rule(file: &str, text: &str, pack: Option<PackFile>) -> Result<Rule, RuleError> {
+    let shown = pack
+        .as_ref()
+        .map_or_else(|| format!("rules/{file}"), |pack| pack.path.clone());
     let mut rule: Rule = toml::from_str(text).map_err(|e| RuleError {
-        file: file.to_string(),
+        file: shown,
         line: e.span().map_or(1, |span| line_of(text, span.start)),
-        message: e.message().to_string(),
+        message: e.message().trim().to_string(),
     })?;
     rule.file = file.to_string();
+    rule.pack = pack;
     // TOML drops the newline that follows an opening `'''`.
     rule.query_line = QUERY_KEY.find(text).map_or(1, |m| {
         line_of(text, m.start()) + usize::from(m.as_str().ends_with('\n'))
     });
-    rule.validate_metadata(file)?;
+    rule.validate_metadata(file, text)?;
     Ok(rule)
+}
+
+/// 1-based line of the top-level `key = ...` of a rule file (1 if absent).
+fn key_line(text: &str, key: &str) -> usize {
+    text.lines()
+        .position(|line| {
+            line.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |index| index + 1)
+}
+
+/// Is `id` of the form of a rule pack's ids: capital letters, then digits
+/// (`ACME001`)?
+fn is_pack_id(id: &str) -> bool {
+    let digits = id.trim_start_matches(|c: char| c.is_ascii_uppercase());
+    let letters = id.len() - digits.len();
+    (2..=12).contains(&letters)
+        && (3..=6).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
 }
 
 impl Rule {
     fn error(&self, line: usize, message: String) -> RuleError {
         RuleError {
-            file: self.file.clone(),
+            file: self.shown_path(),
             line,
             message,
         }
     }
 
-    fn validate_metadata(&self, file: &str) -> Result<(), RuleError> {
-        let id_ok = self.id.len() == 6
-            && self.id.starts_with("HAS")
-            && self.id[3..].chars().all(|c| c.is_ascii_digit());
-        if !id_ok {
-            return Err(self.error(1, format!("id `{}` is not of the form HASnnn", self.id)));
+    fn validate_metadata(&self, file: &str, text: &str) -> Result<(), RuleError> {
+        let id_line = key_line(text, "id");
+        if self.pack.is_some() {
+            if self.id.starts_with("HAS") {
+                return Err(self.error(
+                    id_line,
+                    format!(
+                        "id `{}`: ids starting with HAS are hassec's own; give your rules a prefix of your own, such as ACME001",
+                        self.id
+                    ),
+                ));
+            }
+            if !is_pack_id(&self.id) {
+                return Err(self.error(
+                    id_line,
+                    format!(
+                        "id `{}` is not of the form ACME001 (2 to 12 capital letters, then 3 to 6 digits)",
+                        self.id
+                    ),
+                ));
+            }
+        } else {
+            let id_ok = self.id.len() == 6
+                && self.id.starts_with("HAS")
+                && self.id[3..].chars().all(|c| c.is_ascii_digit());
+            if !id_ok {
+                return Err(self.error(
+                    id_line,
+                    format!("id `{}` is not of the form HASnnn", self.id),
+                ));
+            }
         }
         if !file.starts_with(&self.id) {
             return Err(self.error(
-                1,
+                id_line,
                 format!("file name should start with the rule id `{}`", self.id),
             ));
         }
@@ -265,7 +357,10 @@ impl Rule {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !name_ok {
-            return Err(self.error(1, format!("name `{}` is not kebab-case", self.name)));
+            return Err(self.error(
+                key_line(text, "name"),
+                format!("name `{}` is not kebab-case", self.name),
+            ));
         }
         let severity_ok = self
             .security_severity
@@ -273,8 +368,11 @@ impl Rule {
             .is_ok_and(|s| (0.1..=10.0).contains(&s));
         if !severity_ok {
             return Err(self.error(
-                1,
-                "security-severity must be a number from 0.1 to 10".into(),
+                key_line(text, "security-severity"),
+                format!(
+                    "security-severity `{}` must be a number from 0.1 to 10, as a string (\"7.5\")",
+                    self.security_severity
+                ),
             ));
         }
         for (field, value) in [
@@ -284,7 +382,7 @@ impl Rule {
             ("help", &self.help),
         ] {
             if value.trim().is_empty() {
-                return Err(self.error(1, format!("`{field}` is empty")));
+                return Err(self.error(key_line(text, field), format!("`{field}` is empty")));
             }
         }
         Ok(())
@@ -308,7 +406,7 @@ impl Rule {
         let query = Query::new(&crate::scan::language(), &self.query).map_err(|e| {
             self.error(
                 self.query_line + e.row,
-                format!("query does not compile: {}", e.message.trim()),
+                format!("query does not compile: {}", describe_query_error(&e)),
             )
         })?;
         if query.capture_index_for_name("finding").is_none() {
@@ -333,8 +431,21 @@ impl Rule {
             }
             for predicate in query.general_predicates(pattern) {
                 let name = checks::predicate_check_name(&predicate.operator);
+                // The predicate's own line, when its spelling can be found.
+                let start = query.start_byte_for_pattern(pattern);
+                let line = self.query[start.min(self.query.len())..]
+                    .find(&format!("#{}", predicate.operator))
+                    .map_or(line, |at| {
+                        self.query_line + line_of(&self.query, start + at) - 1
+                    });
                 let Some(check) = checks::find(name) else {
-                    return Err(self.error(line, format!("unknown check `{}`", predicate.operator)));
+                    return Err(self.error(
+                        line,
+                        format!(
+                            "unknown check `{}` (`hassec checks` lists the named checks)",
+                            predicate.operator
+                        ),
+                    ));
                 };
                 check
                     .validate_args(&predicate.args)
@@ -358,7 +469,49 @@ impl Rule {
                 format!("check `{unused}` is listed in `checks` but the query does not use it"),
             ));
         }
+        if self.pack.is_some() {
+            // The engine compiles a rewritten query (same matches, compiled
+            // faster); a rule pack's query must survive that too, never panic there.
+            let rewritten = crate::scan::query_rewrite::cheaper_to_compile(
+                &self.query,
+                &crate::scan::query_rewrite::FieldOwners::python(),
+            );
+            Query::new(&crate::scan::language(), &rewritten).map_err(|e| {
+                self.error(
+                    self.query_line + e.row,
+                    format!(
+                        "query compiles, but not once optimised ({}); please report this to hassec",
+                        describe_query_error(&e)
+                    ),
+                )
+            })?;
+        }
         Ok(())
+    }
+}
+
+/// What tree-sitter found wrong with a query, in words (its message alone is
+/// sometimes just the offending name).
+fn describe_query_error(error: &tree_sitter::QueryError) -> String {
+    use tree_sitter::QueryErrorKind as Kind;
+    let message = error.message.trim().trim_matches('"');
+    let column = error.column + 1;
+    match error.kind {
+        // The message is the line, then a caret under the column.
+        Kind::Syntax => match message.lines().next().map(str::trim) {
+            Some(line) if !line.is_empty() => {
+                format!("syntax error at column {column}, in `{line}`")
+            }
+            _ => format!("syntax error at column {column}"),
+        },
+        Kind::NodeType => format!("unknown node type `{message}` (column {column})"),
+        Kind::Field => format!("unknown field `{message}` (column {column})"),
+        Kind::Capture => format!("unknown capture `@{message}` (column {column})"),
+        Kind::Predicate => format!("bad predicate at column {column}: {message}"),
+        Kind::Structure => {
+            format!("impossible pattern at column {column}: no Python code has this shape")
+        }
+        Kind::Language => format!("language error: {message}"),
     }
 }
 
@@ -421,7 +574,7 @@ query = '''
     fn a_query_that_does_not_compile_names_its_line() {
         let text = VALID.replace("(identifier) @fn", "(identifier @fn");
         let errors = load_one(&text).unwrap_err();
-        assert_eq!(errors[0].file, "HAS999.toml");
+        assert_eq!(errors[0].file, "rules/HAS999.toml");
         assert_eq!(errors[0].line, 12, "{}", errors[0]);
         assert!(
             errors[0].message.contains("does not compile"),

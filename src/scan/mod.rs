@@ -6,7 +6,7 @@ pub mod cache;
 mod engine;
 pub mod integration;
 mod position;
-mod query_rewrite;
+pub(crate) mod query_rewrite;
 pub mod sources;
 mod suppress;
 
@@ -145,6 +145,14 @@ impl Scanner {
                 crate::rules::RULE_FILES
                     .iter()
                     .map(|(_, text)| text.as_bytes()),
+            )
+            // A rule pack's rule counts by its file's content, as built-in
+            // rules count by theirs: an edited pack never reads stale results.
+            .chain(
+                rules
+                    .iter()
+                    .filter_map(|rule| rule.pack.as_ref())
+                    .flat_map(|pack| [pack.path.as_bytes(), pack.digest.as_bytes()]),
             )
             .chain(config.secret_words.iter().map(String::as_bytes))
             .chain([max_file_size.to_string().as_bytes()]),
