@@ -266,6 +266,14 @@ pub static CHECKS: &[Check] = &[
         eval: diagnostics::diagnostics_dump,
     },
     Check {
+        name: "local-device",
+        doc: "the code around the node talks to the user's own device on the local network: a \
+              configured host is passed in the same call, or the file builds URLs around a \
+              given host or reads `CONF_HOST`, and no URL in the file names an internet host",
+        needs_strings: false,
+        eval: tls::is_local_device,
+    },
+    Check {
         name: "false-valued",
         doc: "the name or `self.` attribute holds the literal `False` wherever it is assigned \
               (a module constant, a local, an attribute set in any method)",

@@ -156,6 +156,102 @@ pub fn is_false_valued<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
     crate::model::values::resolves_to_false(ctx, node)
 }
 
+/// Check `local-device`: the code around a TLS opt-out talks to the user's own
+/// device on the local network: a host from the configuration is passed in the
+/// same call (`host=self._host`), or the class (else the file) builds its URLs
+/// around a host it was given (`f"http://{host}/config"`), or the file reads
+/// `CONF_HOST`; and no URL in that class (else file) names an internet host. Such devices often serve self-signed
+/// certificates; a cloud host written in the code does not.
+pub fn is_local_device<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    let scope = ctx
+        .ancestors(node)
+        .find(|n| n.kind() == "class_definition")
+        .unwrap_or_else(|| ctx.tree.root_node());
+    let (cloud, given_host) = url_hosts(ctx, scope);
+    !cloud && (given_host || host_passed_alongside(ctx, node) || mentions_configured_host(ctx))
+}
+
+/// Does `scope` (the enclosing class, or the module) write a URL to an internet
+/// host, and one whose host is given (an interpolation, `{host}` or
+/// `{host}:{port}`)? Docstrings do not count.
+fn url_hosts<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> (bool, bool) {
+    let (mut cloud, mut given) = (false, false);
+    crate::model::config_flow::visit(scope, &mut |node| {
+        if node.kind() != "string"
+            || ctx
+                .parent(node)
+                .is_some_and(|p| p.kind() == "expression_statement")
+        {
+            return;
+        }
+        let written = ctx.text(node);
+        for scheme in ["http://", "https://", "wss://", "ws://"] {
+            let Some(at) = written.find(scheme) else {
+                continue;
+            };
+            let rest = &written[at + scheme.len()..];
+            let host: String = rest
+                .chars()
+                .take_while(|c| !matches!(c, '/' | '?' | '"' | '\'' | '#' | ' '))
+                .collect();
+            let host = host.rsplit('@').next().unwrap_or_default();
+            if is_given_host(host) {
+                given = true;
+            } else if !host.is_empty()
+                && !super::urls::is_local_or_placeholder_host(
+                    host.split(':').next().unwrap_or_default(),
+                )
+            {
+                cloud = true;
+            }
+        }
+    });
+    (cloud, given)
+}
+
+/// `{host}`, `{self._host}:{port}`, `%s`: a host the code is given, nothing
+/// written around it.
+fn is_given_host(host: &str) -> bool {
+    let mut rest = host.to_string();
+    while let (Some(open), Some(close)) = (rest.find('{'), rest.find('}')) {
+        if close < open {
+            break;
+        }
+        rest.replace_range(open..=close, "");
+    }
+    let rest = rest.replace("%s", "");
+    (host.contains('{') || host.contains("%s"))
+        && rest.chars().all(|c| c == ':' || c.is_ascii_digit())
+}
+
+/// A keyword of the enclosing call (or of a call around it) names a host given
+/// at run time: `SenecLocal(host=self._host, session=...)`.
+fn host_passed_alongside<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    ctx.ancestors(node)
+        .take_while(|n| !n.kind().ends_with("statement") && n.kind() != "block")
+        .filter(|n| n.kind() == "argument_list")
+        .any(|arguments| {
+            let mut cursor = arguments.walk();
+            arguments.named_children(&mut cursor).any(|arg| {
+                arg.kind() == "keyword_argument"
+                    && arg.child_by_field_name("name").is_some_and(|name| {
+                        matches!(
+                            ctx.text(name),
+                            "host" | "hostname" | "ip" | "ip_address" | "address"
+                        )
+                    })
+                    && arg
+                        .child_by_field_name("value")
+                        .is_some_and(|v| v.kind() != "string")
+            })
+        })
+}
+
+/// Does the file read the host the user configured?
+fn mentions_configured_host<'t>(ctx: &FileContext<'t>) -> bool {
+    ctx.contains("CONF_HOST") || ctx.contains("CONF_IP_ADDRESS")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +296,36 @@ mod tests {
             "def f(c, url):\n    if not c[CONF_VERIFY_SSL] or url:\n        ctx.check_hostname = False\n",
         ] {
             assert!(!opt_out(source, target), "{source}");
+        }
+    }
+
+    #[test]
+    fn local_devices_are_told_from_cloud_hosts() {
+        let local = "class Hub:\n    def __init__(self, host):\n        self._host = host\n        \
+                     self._s = make(verify_ssl=False)\n    def url(self):\n        \
+                     return f\"https://{self._host}:8443/api\"\n";
+        let cloud = "class Api:\n    def __init__(self, host):\n        self._s = make(verify_ssl=False)\n    \
+                     def url(self, host):\n        return f\"https://{host}/x\" + \"https://cloud.example.com/v1\"\n";
+        let passed =
+            "def f(hass, host):\n    return Device(host=host, session=make(verify_ssl=False))\n";
+        let nothing = "def f(hass):\n    return make(verify_ssl=False)\n";
+        for (source, expected) in [
+            (local, true),
+            (cloud, false),
+            (passed, true),
+            (nothing, false),
+        ] {
+            assert_eq!(
+                passes(
+                    is_local_device,
+                    source,
+                    "keyword_argument",
+                    "verify_ssl=False",
+                    &[]
+                ),
+                expected,
+                "{source}"
+            );
         }
     }
 }

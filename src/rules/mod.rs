@@ -417,15 +417,18 @@ impl Rule {
             let line =
                 self.query_line + line_of(&self.query, query.start_byte_for_pattern(pattern)) - 1;
             for property in query.property_settings(pattern) {
-                let level_ok = &*property.key == "level"
-                    && property
-                        .value
-                        .as_deref()
-                        .is_some_and(|v| v.parse::<Level>().is_ok());
-                if !level_ok {
+                let value = property.value.as_deref();
+                let ok = match &*property.key {
+                    "level" => value.is_some_and(|v| v.parse::<Level>().is_ok()),
+                    "message" => value.is_some_and(|v| !v.trim().is_empty()),
+                    _ => false,
+                };
+                if !ok {
                     return Err(self.error(
                         line,
-                        "only `(#set! level \"error|warning|note\")` may be set".into(),
+                        "only `(#set! level \"error|warning|note\")` and `(#set! message \"...\")` \
+                         may be set"
+                            .into(),
                     ));
                 }
             }

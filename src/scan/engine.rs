@@ -48,6 +48,8 @@ struct Compiled {
     patterns: Vec<(&'static Rule, Vec<Predicate>)>,
     /// For each pattern: the level it reports at.
     levels: Vec<Level>,
+    /// For each pattern: the message it reports, when it sets its own.
+    messages: Vec<Option<String>>,
     finding_capture: u32,
 }
 
@@ -141,8 +143,10 @@ impl Engine {
                 None => true,
             });
             if passes {
-                let message =
-                    render_message(&rule.message, &compiled.query, m.captures(), ctx.source);
+                let template = compiled.messages[m.pattern_index]
+                    .as_deref()
+                    .unwrap_or(&rule.message);
+                let message = render_message(template, &compiled.query, m.captures(), ctx.source);
                 raw.push((rule, compiled.levels[m.pattern_index], finding, message));
             }
         }
@@ -229,11 +233,15 @@ impl Compiled {
         let levels = (0..patterns.len())
             .map(|index| pattern_level(&query, index).unwrap_or(patterns[index].0.level))
             .collect();
+        let messages = (0..patterns.len())
+            .map(|index| pattern_message(&query, index))
+            .collect();
         let finding_capture = query.capture_index_for_name("finding").unwrap_or(u32::MAX);
         Self {
             query,
             patterns,
             levels,
+            messages,
             finding_capture,
         }
     }
@@ -265,6 +273,15 @@ pub fn pattern_level(query: &Query, pattern: usize) -> Option<Level> {
         .iter()
         .find(|property| &*property.key == "level")
         .and_then(|property| property.value.as_deref()?.parse().ok())
+}
+
+/// The message a pattern sets with `(#set! message "...")`, if any.
+fn pattern_message(query: &Query, pattern: usize) -> Option<String> {
+    query
+        .property_settings(pattern)
+        .iter()
+        .find(|property| &*property.key == "message")
+        .and_then(|property| property.value.as_deref().map(str::to_string))
 }
 
 /// Byte ranges tree-sitter could not parse (ERROR and MISSING nodes). Found once
