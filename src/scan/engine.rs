@@ -6,9 +6,10 @@ use std::sync::{
 };
 
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Query, QueryCursor, QueryPredicateArg, Tree};
+use tree_sitter::{Node, Query, QueryCursor, QueryMatch, QueryPredicateArg, Tree};
 
 use super::{
+    call_index::{self, CallIndex, Callee},
     position::Positions,
     query_rewrite::{self, FieldOwners},
     suppress::Suppressions,
@@ -39,10 +40,24 @@ pub struct Engine {
     compiling: AtomicBool,
     /// Also list the suppression comments that suppressed nothing.
     pub report_unused: bool,
+    /// Run the gated call patterns only at the calls they accept (always, but
+    /// in the test that compares with running every pattern everywhere).
+    index_calls: bool,
 }
 
-/// Every enabled rule's query compiled into one.
+/// Every enabled rule's query: the patterns that run over the whole tree
+/// compiled into one query, and the call-rooted patterns that name their callee
+/// (see [`call_index`]) each compiled alone, run only at the calls they accept.
 struct Compiled {
+    general: Patterns,
+    /// The pattern of `general` that captures every call, when any pattern is gated.
+    call_pattern: Option<usize>,
+    gated: Vec<Gated>,
+    index: CallIndex,
+}
+
+/// Compiled patterns, each with its rule, predicates and level.
+struct Patterns {
     query: Query,
     /// For each pattern of `query`: the rule it belongs to and its predicates.
     patterns: Vec<(&'static Rule, Vec<Predicate>)>,
@@ -50,7 +65,46 @@ struct Compiled {
     levels: Vec<Level>,
     /// For each pattern: the message it reports, when it sets its own.
     messages: Vec<Option<String>>,
+    /// For each pattern: its position among all the rules' patterns (ties in
+    /// the report are broken by it).
+    ordinals: Vec<usize>,
     finding_capture: u32,
+    /// The first pattern of `query` that is a rule's (the ones before it never match).
+    first: usize,
+}
+
+/// A call-rooted pattern with a gate, compiled when a file first has a call it
+/// accepts (a pull request's scan compiles only the ones its files need).
+struct Gated {
+    rule: &'static Rule,
+    /// A disabled first pattern naming every capture (a predicate may name a
+    /// capture that is defined after it, as `@finding` often is), then the pattern.
+    source: String,
+    ordinal: usize,
+    compiled: OnceLock<Patterns>,
+}
+
+impl Gated {
+    fn patterns(&self) -> &Patterns {
+        self.compiled.get_or_init(|| {
+            let mut query = Query::new(&super::language(), &self.source)
+                .expect("the test suite compiles every built-in rule");
+            query.disable_pattern(0);
+            let mut patterns =
+                Patterns::new(query, vec![self.rule, self.rule], vec![0, self.ordinal]);
+            patterns.first = 1;
+            patterns
+        })
+    }
+}
+
+/// One match that passed its predicates.
+struct Raw<'t> {
+    rule: &'static Rule,
+    level: Level,
+    node: Node<'t>,
+    message: String,
+    ordinal: usize,
 }
 
 /// What matching found in one file, before suppressions are applied.
@@ -73,6 +127,17 @@ impl Engine {
             compiled: Arc::default(),
             compiling: AtomicBool::new(false),
             report_unused: false,
+            index_calls: true,
+        }
+    }
+
+    /// Every pattern in one query run over the whole tree, as before the call
+    /// index: what the index must find the same as.
+    #[cfg(test)]
+    fn without_call_index(rules: &[&'static Rule]) -> Self {
+        Self {
+            index_calls: false,
+            ..Self::new(rules)
         }
     }
 
@@ -87,8 +152,9 @@ impl Engine {
             return;
         }
         let (rules, compiled) = (Arc::clone(&self.rules), Arc::clone(&self.compiled));
+        let index_calls = self.index_calls;
         rayon::spawn(move || {
-            compiled.get_or_init(|| Compiled::new(&rules));
+            compiled.get_or_init(|| Compiled::new(&rules, index_calls));
         });
     }
 
@@ -106,7 +172,8 @@ impl Engine {
     }
 
     fn compiled(&self) -> &Compiled {
-        self.compiled.get_or_init(|| Compiled::new(&self.rules))
+        self.compiled
+            .get_or_init(|| Compiled::new(&self.rules, self.index_calls))
     }
 
     /// Runs every rule over one parsed file. `text` is the file as written, for
@@ -114,52 +181,45 @@ impl Engine {
     pub fn run(&self, ctx: &FileContext, text: &str, path: &str) -> FileFindings {
         let tree = ctx.tree;
         let compiled = self.compiled();
-        let mut cursor = QueryCursor::new();
-        let mut matches = cursor.matches(&compiled.query, tree.root_node(), ctx.source);
         let errors = error_ranges(tree);
-        let mut raw: Vec<(&'static Rule, Level, Node, String)> = Vec::new();
+        let mut raw: Vec<Raw> = Vec::new();
+        let mut calls = Vec::new();
+        let mut cursor = QueryCursor::new();
+        let mut matches = cursor.matches(&compiled.general.query, tree.root_node(), ctx.source);
         while let Some(m) = matches.next() {
-            let (rule, predicates) = &compiled.patterns[m.pattern_index];
-            let node_of = |capture: u32| {
-                m.captures()
-                    .iter()
-                    .find(|c| c.index == capture)
-                    .map(|c| c.node)
-            };
-            let Some(finding) = node_of(compiled.finding_capture) else {
-                continue;
-            };
-            if errors
-                .iter()
-                .any(|error| error.start <= finding.start_byte() && finding.end_byte() <= error.end)
-            {
-                continue;
+            if Some(m.pattern_index) == compiled.call_pattern {
+                calls.extend(m.captures().first().map(|c| c.node));
+            } else {
+                compiled.general.collect(m, ctx, &errors, &mut raw);
             }
-            let passes = predicates.iter().all(|p| match node_of(p.capture) {
-                Some(node) => {
-                    let strings: Vec<&str> = p.strings.iter().map(String::as_str).collect();
-                    (p.check.eval)(ctx, node, &strings) != p.negated
+        }
+        // Each call, with the gated patterns that accept its callee, anchored there.
+        cursor.set_max_start_depth(Some(0));
+        let mut candidates = Vec::new();
+        for call in calls {
+            let Some(callee) = Callee::of(call, ctx.source) else {
+                continue;
+            };
+            compiled.index.candidates(ctx, &callee, &mut candidates);
+            for &id in &candidates {
+                let patterns = compiled.gated[id].patterns();
+                let mut matches = cursor.matches(&patterns.query, call, ctx.source);
+                while let Some(m) = matches.next() {
+                    patterns.collect(m, ctx, &errors, &mut raw);
                 }
-                None => true,
-            });
-            if passes {
-                let template = compiled.messages[m.pattern_index]
-                    .as_deref()
-                    .unwrap_or(&rule.message);
-                let message = render_message(template, &compiled.query, m.captures(), ctx.source);
-                raw.push((rule, compiled.levels[m.pattern_index], finding, message));
             }
         }
         // One finding per rule and place, even when several patterns agree.
-        raw.sort_by_key(|(rule, level, node, _)| {
+        raw.sort_by_key(|r| {
             (
-                node.start_byte(),
-                node.end_byte(),
-                rule.id.as_str(),
-                std::cmp::Reverse(*level),
+                r.node.start_byte(),
+                r.node.end_byte(),
+                r.rule.id.as_str(),
+                std::cmp::Reverse(r.level),
+                r.ordinal,
             )
         });
-        raw.dedup_by(|a, b| a.0.id == b.0.id && a.2.byte_range() == b.2.byte_range());
+        raw.dedup_by(|a, b| a.rule.id == b.rule.id && a.node.byte_range() == b.node.byte_range());
 
         let mut out = FileFindings {
             findings: Vec::new(),
@@ -174,7 +234,14 @@ impl Engine {
         let suppressions = Suppressions::new(parsed, tree);
         let lines: Vec<&str> = parsed.split('\n').collect();
         let mut positions = Positions::new(text);
-        for (rule, level, node, message) in raw {
+        for Raw {
+            rule,
+            level,
+            node,
+            message,
+            ..
+        } in raw
+        {
             let start = positions.at(node.start_byte(), node.start_position());
             let end = positions.at(node.end_byte(), node.end_position());
             let finding = Finding {
@@ -200,8 +267,9 @@ impl Engine {
 }
 
 impl Compiled {
-    /// Compiles the rules' queries into one.
-    fn new(python: &[&'static Rule]) -> Self {
+    /// Compiles the rules' queries: the gated call patterns apart (lazily), the
+    /// others into one query.
+    fn new(python: &[&'static Rule], index_calls: bool) -> Self {
         // Each rule's query at a known offset of one source: a pattern belongs to
         // the rule whose text holds its first byte (compiling every rule again
         // just to count its patterns doubled the start-up cost).
@@ -212,24 +280,73 @@ impl Compiled {
             source.push_str(&rule.query);
             source.push('\n');
         }
+        let owner = |at: usize| python[starts.partition_point(|&start| start <= at) - 1];
+        let spans = call_index::pattern_spans(&source);
+        // The gated patterns are blanked out of the general query, so that every
+        // other pattern keeps its offset.
+        let mut general = source.clone().into_bytes();
+        let mut gated = Vec::new();
+        let mut gates = Vec::new();
+        for (ordinal, span) in spans.iter().enumerate() {
+            let text = &source[span.clone()];
+            if let Some(gate) = call_index::gate_of(text).filter(|_| index_calls) {
+                general[span.clone()].fill(b' ');
+                gates.push(gate);
+                let captures: String = call_index::capture_names(text)
+                    .iter()
+                    .map(|name| format!(" @{name}"))
+                    .collect();
+                let text = query_rewrite::cheaper_to_compile(text, &FieldOwners::python());
+                gated.push(Gated {
+                    rule: owner(span.start),
+                    source: format!("(comment){captures}\n{text}"),
+                    ordinal,
+                    compiled: OnceLock::new(),
+                });
+            }
+        }
+        let mut general = String::from_utf8(general).expect("only ASCII blanks replaced text");
+        if !gated.is_empty() {
+            general.push_str("(call) @call\n");
+        }
         // Same byte offsets, same matches, compiled in 30 ms instead of 47.
-        let source = query_rewrite::cheaper_to_compile(&source, &FieldOwners::python());
-        let query = Query::new(&super::language(), &source)
+        let general = query_rewrite::cheaper_to_compile(&general, &FieldOwners::python());
+        let query = Query::new(&super::language(), &general)
             .expect("the test suite compiles every built-in rule");
-        let mut patterns: Vec<(&'static Rule, Vec<Predicate>)> = (0..query.pattern_count())
+        let call_pattern = (!gated.is_empty()).then(|| query.pattern_count() - 1);
+        let count = query.pattern_count() - usize::from(call_pattern.is_some());
+        let (rules, ordinals) = (0..count)
             .map(|index| {
                 let at = query.start_byte_for_pattern(index);
-                let owner = starts.partition_point(|&start| start <= at) - 1;
-                (python[owner], Vec::new())
+                let ordinal = spans.partition_point(|span| span.start < at);
+                (owner(at), ordinal)
+            })
+            .unzip();
+        Self {
+            general: Patterns::new(query, rules, ordinals),
+            call_pattern,
+            gated,
+            index: CallIndex::new(&gates),
+        }
+    }
+}
+
+impl Patterns {
+    /// `rules` and `ordinals` for the first patterns of `query` (a pattern after
+    /// them is the engine's own, without predicates).
+    fn new(query: Query, rules: Vec<&'static Rule>, ordinals: Vec<usize>) -> Self {
+        let patterns: Vec<(&'static Rule, Vec<Predicate>)> = rules
+            .into_iter()
+            .enumerate()
+            .map(|(index, rule)| {
+                let predicates = query
+                    .general_predicates(index)
+                    .iter()
+                    .map(resolve_predicate)
+                    .collect();
+                (rule, predicates)
             })
             .collect();
-        for (index, (_, predicates)) in patterns.iter_mut().enumerate() {
-            *predicates = query
-                .general_predicates(index)
-                .iter()
-                .map(resolve_predicate)
-                .collect();
-        }
         let levels = (0..patterns.len())
             .map(|index| pattern_level(&query, index).unwrap_or(patterns[index].0.level))
             .collect();
@@ -242,7 +359,61 @@ impl Compiled {
             patterns,
             levels,
             messages,
+            ordinals,
             finding_capture,
+            first: 0,
+        }
+    }
+
+    /// Keeps a match of one of these patterns if its predicates pass.
+    fn collect<'t>(
+        &self,
+        m: &QueryMatch<'_, 't>,
+        ctx: &FileContext<'t>,
+        errors: &[std::ops::Range<usize>],
+        raw: &mut Vec<Raw<'t>>,
+    ) {
+        if m.pattern_index < self.first {
+            return;
+        }
+        let (rule, predicates) = &self.patterns[m.pattern_index];
+        let node_of = |capture: u32| {
+            m.captures()
+                .iter()
+                .find(|c| c.index == capture)
+                .map(|c| c.node)
+        };
+        let Some(finding) = node_of(self.finding_capture) else {
+            return;
+        };
+        if errors
+            .iter()
+            .any(|error| error.start <= finding.start_byte() && finding.end_byte() <= error.end)
+        {
+            return;
+        }
+        let passes = predicates.iter().all(|p| match node_of(p.capture) {
+            Some(node) => {
+                let strings: Vec<&str> = p.strings.iter().map(String::as_str).collect();
+                (p.check.eval)(ctx, node, &strings) != p.negated
+            }
+            None => true,
+        });
+        if passes {
+            raw.push(Raw {
+                rule,
+                level: self.levels[m.pattern_index],
+                node: finding,
+                message: render_message(
+                    self.messages[m.pattern_index]
+                        .as_deref()
+                        .unwrap_or(&rule.message),
+                    &self.query,
+                    m.captures(),
+                    ctx.source,
+                ),
+                ordinal: self.ordinals[m.pattern_index],
+            });
         }
     }
 }
@@ -344,13 +515,66 @@ mod tests {
                 .pattern_count();
             expected.extend(std::iter::repeat_n(rule.id.as_str(), count));
         }
-        let attributed: Vec<&str> = engine
-            .compiled()
-            .patterns
+        let compiled = engine.compiled();
+        let general = &compiled.general;
+        let mut attributed: Vec<(usize, &str)> = general
+            .ordinals
             .iter()
-            .map(|(r, _)| r.id.as_str())
+            .zip(&general.patterns)
+            .map(|(ordinal, (rule, _))| (*ordinal, rule.id.as_str()))
             .collect();
+        for gated in &compiled.gated {
+            let patterns = gated.patterns();
+            assert_eq!(patterns.patterns.len(), 2);
+            assert_eq!(patterns.query.pattern_count(), 2);
+            attributed.push((gated.ordinal, patterns.patterns[1].0.id.as_str()));
+        }
+        attributed.sort_unstable();
+        let ordinals: Vec<usize> = attributed.iter().map(|(ordinal, _)| *ordinal).collect();
+        assert_eq!(ordinals, (0..expected.len()).collect::<Vec<_>>());
+        let attributed: Vec<&str> = attributed.into_iter().map(|(_, id)| id).collect();
         assert!(attributed.len() > 27);
+        assert!(compiled.gated.len() >= 30, "{} gated", compiled.gated.len());
         assert_eq!(attributed, expected);
+    }
+
+    /// On every fixture and example: the same findings, suppressed findings and
+    /// messages, in the same order, as every pattern run over the whole tree.
+    #[test]
+    fn the_call_index_finds_what_every_pattern_everywhere_finds() {
+        let rules: Vec<&'static Rule> = crate::rules::all().iter().collect();
+        let (indexed, everywhere) = (Engine::new(&rules), Engine::without_call_index(&rules));
+        assert!(!indexed.compiled().gated.is_empty());
+        assert!(everywhere.compiled().gated.is_empty());
+        let vocabulary = crate::rules::vocabulary::Vocabulary::with_extra_words(&[]);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let (mut files, mut findings) = (0, 0);
+        for dir in ["tests/fixtures", "examples"] {
+            for entry in ignore::WalkBuilder::new(root.join(dir))
+                .standard_filters(false)
+                .build()
+                .filter_map(Result::ok)
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "py"))
+            {
+                let text = std::fs::read_to_string(entry.path()).unwrap();
+                let Ok(tree) = crate::scan::parse(&text) else {
+                    continue;
+                };
+                let path = entry.path().display().to_string();
+                let run = |engine: &Engine| {
+                    let ctx = FileContext::new(text.as_bytes(), &tree, &vocabulary);
+                    let found = engine.run(&ctx, &text, &path);
+                    (found.findings, found.suppressed)
+                };
+                let expected = run(&everywhere);
+                assert_eq!(run(&indexed), expected, "{path}");
+                files += 1;
+                findings += expected.0.len() + expected.1.len();
+            }
+        }
+        assert!(
+            files >= 40 && findings >= 250,
+            "{files} files, {findings} findings"
+        );
     }
 }

@@ -3,6 +3,7 @@
 mod baseline;
 mod batch;
 pub mod cache;
+pub mod call_index;
 mod engine;
 pub mod integration;
 mod position;
