@@ -557,7 +557,7 @@ mod tests {
                 .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "py"))
             {
                 let text = std::fs::read_to_string(entry.path()).unwrap();
-                let Ok(tree) = crate::scan::parse(&text) else {
+                let Ok(crate::scan::Parsed { tree, .. }) = crate::scan::parse(&text) else {
                     continue;
                 };
                 let path = entry.path().display().to_string();
