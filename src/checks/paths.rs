@@ -41,7 +41,8 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     // Most functions that open files read no user input: say so without walking
     // the file for registered handlers.
     let body = ctx.text(function);
-    let may_read_input = body.contains(".data") || body.contains("user_input");
+    let may_read_input =
+        body.contains(".data") || body.contains("user_input") || view_handler(ctx, function);
     if !may_read_input
         && !ctx
             .text(ctx.tree.root_node())
@@ -73,6 +74,15 @@ impl Sources {
             .unwrap_or("");
         let (methods, handlers) = registered_handlers(ctx);
         let entity_service = methods.contains(name);
+        // An HTTP view's handler: a parameter named in the view's URL
+        // (`/{filename:.*}`) is a part of the URL the requester chose.
+        let url_part = |ident: &str| {
+            view_handler(ctx, function)
+                && ctx
+                    .ancestors(function)
+                    .find(|n| n.kind() == "class_definition")
+                    .is_some_and(|class| ctx.text(class).contains(&format!("{{{ident}")))
+        };
         let mut first_of_handler = handlers.contains(name);
         if let Some(parameters) = function.child_by_field_name("parameters") {
             let mut cursor = parameters.walk();
@@ -88,7 +98,7 @@ impl Sources {
                     || ident.ends_with("_call")
                 {
                     sources.call_objects.insert(ident.to_string());
-                } else if entity_service && ident != "hass" {
+                } else if (entity_service && ident != "hass") || url_part(ident) {
                     sources.tainted.insert(ident.to_string());
                 }
             }
@@ -245,6 +255,23 @@ fn key_typed_as_non_path<'t>(ctx: &FileContext<'t>, read: Node<'t>) -> bool {
 }
 
 /// `(name, annotation text)` of a parameter node.
+/// A request method (`get`, `post`, ...) of a class derived from an HTTP view
+/// (`HomeAssistantView`).
+fn view_handler<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
+    let is_request_method = function.child_by_field_name("name").is_some_and(|n| {
+        matches!(
+            ctx.text(n),
+            "get" | "post" | "put" | "patch" | "delete" | "head"
+        )
+    });
+    is_request_method
+        && ctx
+            .ancestors(function)
+            .find(|n| n.kind() == "class_definition")
+            .and_then(|class| class.child_by_field_name("superclasses"))
+            .is_some_and(|bases| ctx.text(bases).contains("View"))
+}
+
 fn parameter_name<'a>(ctx: &FileContext<'a>, parameter: Node) -> (&'a str, &'a str) {
     match parameter.kind() {
         "identifier" => (ctx.text(parameter), ""),
