@@ -266,6 +266,13 @@ pub static CHECKS: &[Check] = &[
         eval: diagnostics::diagnostics_dump,
     },
     Check {
+        name: "lua-runtime",
+        doc: "the expression (a name or `self.` attribute) holds an embedded Lua interpreter \
+              (`lupa.LuaRuntime()`, `lupa.lua54.LuaRuntime()`, ...)",
+        needs_strings: false,
+        eval: module::is_lua_runtime,
+    },
+    Check {
         name: "local-device",
         doc: "the code around the node talks to the user's own device on the local network: a \
               configured host is passed in the same call, or the file builds URLs around a \

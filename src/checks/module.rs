@@ -45,6 +45,14 @@ pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> b
         })
 }
 
+/// Check `lua-runtime`: the expression holds an embedded Lua interpreter made
+/// by lupa (`lupa.LuaRuntime()`, `lupa.lua51.LuaRuntime()`).
+pub fn is_lua_runtime<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    crate::model::values::made_by(ctx, node, &|name| {
+        name.starts_with("lupa.") && name.ends_with(".LuaRuntime")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1230,3 +1230,21 @@ pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     }
     false
 }
+
+/// Is the expression (a name, a `self.` attribute, a call) an object made by a
+/// call whose qualified name `wanted` accepts?
+pub fn made_by<'t>(ctx: &FileContext<'t>, node: Node<'t>, wanted: &dyn Fn(&str) -> bool) -> bool {
+    let values: Vec<Node<'t>> = match node.kind() {
+        "identifier" => reaching(ctx, node).iter().map(|a| a.value).collect(),
+        "attribute" => slot_values(ctx, node),
+        "call" => vec![node],
+        _ => Vec::new(),
+    };
+    values.into_iter().any(|value| {
+        value.kind() == "call"
+            && value
+                .child_by_field_name("function")
+                .and_then(|f| ctx.qualified_name(f))
+                .is_some_and(|name| wanted(&name))
+    })
+}
