@@ -264,12 +264,7 @@ fn view_handler<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
             "get" | "post" | "put" | "patch" | "delete" | "head"
         )
     });
-    is_request_method
-        && ctx
-            .ancestors(function)
-            .find(|n| n.kind() == "class_definition")
-            .and_then(|class| class.child_by_field_name("superclasses"))
-            .is_some_and(|bases| ctx.text(bases).contains("View"))
+    is_request_method && super::flow::in_view_class(ctx, function)
 }
 
 fn parameter_name<'a>(ctx: &FileContext<'a>, parameter: Node) -> (&'a str, &'a str) {

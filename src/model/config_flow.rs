@@ -160,16 +160,28 @@ pub fn visit<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
 
 /// The last name of a callee (`vol.Required` → `Required`, `str` → `str`).
 pub fn callee_name<'s>(ctx: &FileContext<'s>, call: Node) -> &'s str {
-    let Some(function) = call.child_by_field_name("function") else {
-        return "";
-    };
-    match function.kind() {
-        "identifier" => ctx.text(function),
-        "attribute" => function
+    call.child_by_field_name("function")
+        .map_or("", |function| last_name(ctx, function))
+}
+
+/// The last name of a name or dotted name: `f` of `f`, `m` of `x.y.m`.
+pub fn last_name<'s>(ctx: &FileContext<'s>, expression: Node) -> &'s str {
+    match expression.kind() {
+        "identifier" => ctx.text(expression),
+        "attribute" => expression
             .child_by_field_name("attribute")
             .map_or("", |a| ctx.text(a)),
         _ => "",
     }
+}
+
+/// Is `function` a method of a class derived from an HTTP view
+/// (`HomeAssistantView`)? Its request's URL parts are the requester's.
+pub fn in_view_class<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
+    ctx.ancestors(function)
+        .find(|n| n.kind() == "class_definition")
+        .and_then(|class| class.child_by_field_name("superclasses"))
+        .is_some_and(|bases| ctx.text(bases).contains("View"))
 }
 
 /// Positional arguments of a call.

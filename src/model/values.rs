@@ -249,12 +249,7 @@ fn is_view_path_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 name.is_some_and(|n| ctx.text(n) == ctx.text(node))
             })
         });
-    is_parameter
-        && ctx
-            .ancestors(function)
-            .find(|n| n.kind() == "class_definition")
-            .and_then(|class| class.child_by_field_name("superclasses"))
-            .is_some_and(|bases| ctx.text(bases).contains("View"))
+    is_parameter && config_flow::in_view_class(ctx, function)
 }
 
 fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
@@ -330,13 +325,7 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
 
 /// The last word of a callee: `f` of `f(...)`, `m` of `x.y.m(...)`.
 fn callee_word<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> &'t str {
-    match function.kind() {
-        "identifier" => ctx.text(function),
-        "attribute" => function
-            .child_by_field_name("attribute")
-            .map_or("", |a| ctx.text(a)),
-        _ => "",
-    }
+    config_flow::last_name(ctx, function)
 }
 
 fn arguments(call: Node) -> Vec<Node> {
