@@ -273,6 +273,13 @@ pub static CHECKS: &[Check] = &[
         eval: module::is_lua_runtime,
     },
     Check {
+        name: "local-stream-url",
+        doc: "the string is an `rtsp://` URL whose host is given at run time (`{host}`): a \
+              camera's stream source on the user's own network",
+        needs_strings: false,
+        eval: tls::is_local_stream_url,
+    },
+    Check {
         name: "local-device",
         doc: "the code around the node talks to the user's own device on the local network: a \
               configured host is passed in the same call, or the file builds URLs around a \

@@ -252,6 +252,26 @@ fn mentions_configured_host<'t>(ctx: &FileContext<'t>) -> bool {
     ctx.contains("CONF_HOST") || ctx.contains("CONF_IP_ADDRESS")
 }
 
+/// Check `local-stream-url`: an `rtsp://` (or `rtsps://`) URL whose host is
+/// given at run time (`{host}`, `{host}:{port}`): a camera's stream source on
+/// the user's own network.
+pub fn is_local_stream_url<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    let written = ctx.text(node);
+    let Some(at) = written.find("rtsp://").or_else(|| written.find("rtsps://")) else {
+        return false;
+    };
+    let authority: String = written[at..]
+        .split("://")
+        .nth(1)
+        .unwrap_or_default()
+        .chars()
+        .take_while(|c| !matches!(c, '/' | '"' | '\'' | '?' | ' '))
+        .collect();
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(_, host)| is_given_host(host))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

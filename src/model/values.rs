@@ -654,11 +654,13 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
         "attribute" => value
             .child_by_field_name("attribute")
             .map_or("", |a| ctx.text(a)),
-        // token[:5] shows a prefix, not the secret.
+        // token[:5] shows a prefix, not the secret; claims["sub"] names its own
+        // field, more precisely than the label around it.
         "subscript" => {
-            return value
-                .child_by_field_name("subscript")
-                .is_none_or(|key| key.kind() != "slice");
+            return value.child_by_field_name("subscript").is_none_or(|key| {
+                key.kind() != "slice"
+                    && string_value(key, ctx.source).is_none_or(|name| secret_like(ctx, &name))
+            });
         }
         "call" | "await" => {
             return !matches!(value.kind(), "call") || {
