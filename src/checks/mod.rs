@@ -273,6 +273,13 @@ pub static CHECKS: &[Check] = &[
         eval: module::is_lua_runtime,
     },
     Check {
+        name: "secret-url-template",
+        doc: "the plain string is a URL or query template with a parameter whose name or \
+              `{field}` names a secret (`\"...?key={api_key}\"`)",
+        needs_strings: false,
+        eval: url_secrets::is_secret_url_template,
+    },
+    Check {
         name: "local-stream-url",
         doc: "the string is an `rtsp://` URL whose host is given at run time (`{host}`): a \
               camera's stream source on the user's own network",

@@ -1,6 +1,8 @@
 //! Secrets spliced into URLs: into the query or path (HAS202), or into the
 //! userinfo, `scheme://user:password@host` (HAS203).
 
+use std::sync::LazyLock;
+
 use tree_sitter::Node;
 
 use super::{
@@ -8,7 +10,7 @@ use super::{
     secrets::{is_secret_sourced, secret_like},
     urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
 };
-use crate::model::enclosing_scope;
+use crate::model::{enclosing_scope, names::string_value};
 
 /// The query parameter a value is assigned to, when the text before it ends
 /// with `?name=` or `&name=`.
@@ -60,6 +62,27 @@ pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         parameter.is_some_and(|name| secret_like(ctx, name))
             || is_secret_sourced(ctx, expression, &[])
     })
+}
+
+/// Check `secret-url-template`: a plain string (a template for `.format` or `%`)
+/// that is a URL or a query string and has a query parameter whose name, or
+/// whose `{field}`, names a secret: `"...?key={api_key}"`, `"&apiKey={apiKey}"`.
+pub fn is_secret_url_template<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    static PARAMETER: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"[?&]([A-Za-z0-9_.\-]+)=(\{([A-Za-z0-9_]*)\}|%s)")
+            .expect("pattern compiles")
+    });
+    let Some(template) = string_value(node, ctx.source) else {
+        return false;
+    };
+    let url_like = template.contains("://") || template.starts_with(['?', '&']);
+    url_like
+        && PARAMETER.captures_iter(&template).any(|found| {
+            secret_like(ctx, &found[1])
+                || found
+                    .get(3)
+                    .is_some_and(|field| secret_like(ctx, field.as_str()))
+        })
 }
 
 /// Calls that turn a mapping into a query string.
