@@ -271,6 +271,10 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         return false;
     }
     let spec = &SPEC.propagators;
+    // quote_plus(password), urllib.parse.quote(password), base64.b64encode(...).
+    if listed(&spec.same_value_calls, callee) && callee != "format" {
+        return any_argument();
+    }
     match function.kind() {
         "identifier" if listed(&spec.same_value_calls, callee) => any_argument(),
         "attribute" => {
