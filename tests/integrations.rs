@@ -13,7 +13,9 @@ use std::{
 use hassec::{config::Config, scan::Scanner};
 
 const INTEGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/integrations");
-const RULES: &[&str] = &["HAS101", "HAS102", "HAS104", "HAS502", "HAS602", "HAS706"];
+const RULES: &[&str] = &[
+    "HAS101", "HAS102", "HAS104", "HAS303", "HAS502", "HAS602", "HAS706",
+];
 
 /// (file name, line, rule) → count.
 type Expectations = BTreeMap<(String, usize, String), usize>;

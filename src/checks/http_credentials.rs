@@ -137,7 +137,19 @@ fn http_url_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> O
         return None;
     }
     let value = match node.kind() {
-        "identifier" => resolve_local(ctx, node).or_else(|| module_constant(node, ctx.source))?,
+        "identifier" => {
+            match resolve_local(ctx, node).or_else(|| module_constant(node, ctx.source)) {
+                Some(value) => value,
+                // A constant of another module of the integration (`const.py`).
+                None => {
+                    let url = ctx.facts().constants.get(ctx.text(node)).cloned()?;
+                    return url
+                        .get(..7)
+                        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+                        .then(|| literal_http_host(&url).unwrap_or("{host}").to_string());
+                }
+            }
+        }
         "attribute" => self_attribute_value(ctx, node)?,
         _ => node,
     };
