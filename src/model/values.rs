@@ -866,6 +866,12 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 "pair" => pair_holds_secret(ctx, child),
                 _ => false,
             }),
+        // `{k: v for k, v in entry.data.items() if ...}`: a filtered copy.
+        "dictionary_comprehension" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "for_in_clause")
+            .filter_map(|clause| clause.child_by_field_name("right"))
+            .any(|iterable| carries(ctx, iterable, Label::Mapping)),
         _ => false,
     }
 }
