@@ -183,8 +183,8 @@ import requests
 DEFAULT_VERIFY_SSL = False
 
 
-def open_door(host):
-    return requests.post(f"https://{host}/open", verify=False, timeout=10)
+def open_door(door_id):
+    return requests.post(f"https://api.garagecloud.io/v1/doors/{door_id}/open", verify=False, timeout=10)
 '
 
 make_workspace() { # dir runner-dir
