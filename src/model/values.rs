@@ -237,19 +237,28 @@ fn is_view_path_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let Some(function) = config_flow::enclosing_function(ctx, node) else {
         return false;
     };
-    let is_parameter = function
-        .child_by_field_name("parameters")
-        .is_some_and(|parameters| {
-            let mut cursor = parameters.walk();
-            parameters.named_children(&mut cursor).any(|p| {
-                let name = match p.kind() {
-                    "identifier" => Some(p),
-                    _ => p.child_by_field_name("name").or_else(|| p.named_child(0)),
-                };
-                name.is_some_and(|n| ctx.text(n) == ctx.text(node))
-            })
-        });
-    is_parameter && config_flow::in_view_class(ctx, function)
+    parameter_names(ctx, function).contains(&ctx.text(node))
+        && config_flow::in_view_class(ctx, function)
+}
+
+/// The names of a function's parameters, in order (`""` where one has none
+/// to read, such as a bare `*`).
+fn parameter_names<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<&'t str> {
+    let Some(parameters) = function.child_by_field_name("parameters") else {
+        return Vec::new();
+    };
+    let mut cursor = parameters.walk();
+    parameters
+        .named_children(&mut cursor)
+        .map(|p| match p.kind() {
+            "identifier" => ctx.text(p),
+            _ => p
+                .child_by_field_name("name")
+                .or_else(|| p.named_child(0))
+                .filter(|n| n.kind() == "identifier")
+                .map_or("", |n| ctx.text(n)),
+        })
+        .collect()
 }
 
 fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
@@ -407,21 +416,7 @@ fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t
         return Vec::new();
     }
     let name = ctx.text(node);
-    let Some(parameters) = scope.child_by_field_name("parameters") else {
-        return Vec::new();
-    };
-    let mut cursor = parameters.walk();
-    let names: Vec<&str> = parameters
-        .named_children(&mut cursor)
-        .map(|p| match p.kind() {
-            "identifier" => ctx.text(p),
-            _ => p
-                .child_by_field_name("name")
-                .or_else(|| p.named_child(0))
-                .filter(|n| n.kind() == "identifier")
-                .map_or("", |n| ctx.text(n)),
-        })
-        .collect();
+    let names = parameter_names(ctx, scope);
     let Some(index) = names.iter().position(|n| *n == name) else {
         return Vec::new();
     };
@@ -1075,17 +1070,7 @@ fn is_request_headers<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 /// Home Assistant credential, and the secret is the webhook id in the URL.
 fn in_webhook_handler<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     config_flow::enclosing_function(ctx, node)
-        .and_then(|f| f.child_by_field_name("parameters"))
-        .is_some_and(|parameters| {
-            let mut cursor = parameters.walk();
-            parameters.named_children(&mut cursor).any(|p| {
-                let name = match p.kind() {
-                    "identifier" => Some(p),
-                    _ => p.child_by_field_name("name").or_else(|| p.named_child(0)),
-                };
-                name.is_some_and(|n| ctx.text(n) == "webhook_id")
-            })
-        })
+        .is_some_and(|function| parameter_names(ctx, function).contains(&"webhook_id"))
 }
 
 /// `auth`, `self._auth`, `credentials`, `creds`: an object that holds credentials.
