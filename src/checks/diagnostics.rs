@@ -78,7 +78,7 @@ pub fn options_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
         || facts
             .maybe_stored_option_keys
             .iter()
-            .any(|key| ctx.vocabulary.is_secret_like(key))
+            .any(|key| facts.is_secret_key(key, ctx.vocabulary))
 }
 
 /// Does the value of `node` reach a `return` of `function` whole, unredacted?
@@ -285,7 +285,7 @@ pub fn redaction_misses_stored_secret<'t>(
     };
     stored
         .iter()
-        .filter(|key| ctx.vocabulary.is_secret_like(key))
+        .filter(|key| facts.is_secret_key(key, ctx.vocabulary))
         .any(|key| !covers(&redacted, key))
 }
 
@@ -436,5 +436,48 @@ async def async_get_config_entry_diagnostics(hass, entry):
         verdicts.sort();
         let verdicts: Vec<bool> = verdicts.into_iter().map(|(_, v)| v).collect();
         assert_eq!(verdicts, [true, false, false]);
+    }
+
+    /// The first `async_redact_data` of `source`: does its set miss a stored secret?
+    fn first_redaction_misses(source: &str) -> bool {
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
+        let mut verdict = None;
+        flow::visit(snippet.root(), &mut |n| {
+            if verdict.is_none()
+                && n.kind() == "call"
+                && callee_name(&ctx, n) == "async_redact_data"
+            {
+                let keys = flow::positional_args(n)[1];
+                verdict = Some(redaction_misses_stored_secret(&ctx, keys, &[]));
+            }
+        });
+        verdict.expect("the snippet redacts")
+    }
+
+    #[test]
+    fn a_key_is_secret_by_the_value_stored_under_it() {
+        // `refresh` names no secret, but the flow stores a refresh token under it.
+        let flow = r#"
+from homeassistant.config_entries import ConfigFlow
+CONF_REFRESH = "refresh"
+TO_REDACT = {"password", "token"}
+
+class Flow(ConfigFlow, domain="demo"):
+    async def async_step_user(self, user_input=None):
+        self.data = {}
+        self.data[CONF_REFRESH] = STORED
+        return self.async_create_entry(title="x", data=self.data)
+
+async def async_get_config_entry_diagnostics(hass, entry):
+    return async_redact_data(entry.data, TO_REDACT)
+"#;
+        assert!(first_redaction_misses(
+            &flow.replace("STORED", "api.refresh_token")
+        ));
+        // The same key holding a number of minutes is no secret.
+        assert!(!first_redaction_misses(
+            &flow.replace("STORED", "user_input[\"minutes\"]")
+        ));
     }
 }

@@ -735,7 +735,7 @@ fn mapping_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -
             let Some(writes) = attribute_writes(ctx, node) else {
                 return false;
             };
-            writes.keys.iter().any(|k| is_secret_key(ctx, *k))
+            writes.items.iter().any(|(k, _)| is_secret_key(ctx, *k))
                 || writes
                     .values
                     .iter()
@@ -773,8 +773,8 @@ fn mapping_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -
 pub struct AttributeWrites<'t> {
     /// Mappings stored or merged in: `self.X = v`, `self.X.update(v)`, `self.X |= v`.
     pub values: Vec<Node<'t>>,
-    /// Keys set one by one: `self.X[K] = ...`.
-    pub keys: Vec<Node<'t>>,
+    /// Items set one by one, key and value: `self.X[K] = v`.
+    pub items: Vec<(Node<'t>, Node<'t>)>,
     /// Keys taken out again: `self.X.pop(K)`, `del self.X[K]`.
     pub removed: Vec<String>,
 }
@@ -808,7 +808,7 @@ pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Att
                     .is_some_and(|v| ctx.text(v) == name)
                 && let Some(key) = left.child_by_field_name("subscript")
             {
-                writes.keys.push(key);
+                writes.items.push((key, right));
             }
         }
         "call" if matches!(callee_name(ctx, n), "update" | "pop") => {

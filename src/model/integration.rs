@@ -15,6 +15,7 @@ use tree_sitter::{Node, Tree};
 use super::{
     FileContext,
     config_flow::{self as flow, FlowKind},
+    values::{self, Label},
 };
 use crate::{digest::digest, rules::vocabulary::Vocabulary};
 
@@ -120,6 +121,9 @@ pub struct IntegrationFacts {
     /// `async_create_entry`/`async_update_entry`, fields of the form whose
     /// `user_input` is stored, the OAuth2 helper's `token`.
     pub stored_keys: BTreeSet<String>,
+    /// The part of `stored_keys` whose stored value is a secret by value flow,
+    /// though the key's own name may not say so (`CONF_REFRESH: api.refresh_token`).
+    pub secret_valued_keys: BTreeSet<String>,
     /// The part of `stored_keys` stored in options (`options=`, options flows).
     pub stored_option_keys: BTreeSet<String>,
     /// `stored_option_keys` plus every form field of an options flow that stores
@@ -141,10 +145,11 @@ impl IntegrationFacts {
         let constants: BTreeMap<_, _> = self.constants.iter().collect();
         let key_sets: BTreeMap<_, _> = self.key_sets.iter().collect();
         let rendered = format!(
-            "{constants:?}|{key_sets:?}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+            "{constants:?}|{key_sets:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
             self.flow_found,
             self.has_reauth,
             self.stored_keys,
+            self.secret_valued_keys,
             self.maybe_stored_keys,
             self.manifest,
             self.manifest_error
@@ -152,21 +157,17 @@ impl IntegrationFacts {
         digest([rendered.as_bytes()])
     }
 
-    /// Secret-like keys the flows certainly store.
-    pub fn stored_secret_keys<'a>(
-        &'a self,
-        vocabulary: &'a Vocabulary,
-    ) -> impl Iterator<Item = &'a String> + 'a {
-        self.stored_keys
-            .iter()
-            .filter(|key| vocabulary.is_secret_like(key))
+    /// Is a stored key a secret: by its name, or by the value the flows store
+    /// under it?
+    pub fn is_secret_key(&self, key: &str, vocabulary: &Vocabulary) -> bool {
+        vocabulary.is_secret_like(key) || self.secret_valued_keys.contains(key)
     }
 
-    /// Do the flows (possibly) store a secret-like key?
+    /// Do the flows (possibly) store a secret?
     pub fn may_store_secret(&self, vocabulary: &Vocabulary) -> bool {
         self.maybe_stored_keys
             .iter()
-            .any(|key| vocabulary.is_secret_like(key))
+            .any(|key| self.is_secret_key(key, vocabulary))
     }
 
     /// The facts one file gives on its own (a file outside any integration).
@@ -302,15 +303,17 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
         let in_options_flow = class.is_some_and(|(_, kind)| kind == FlowKind::Options);
         for keyword in keywords {
             if let Some(value) = flow::keyword_arg(ctx, call, keyword) {
-                let mut opaque = false;
-                let mut keys = BTreeSet::new();
-                stored_keys_of(ctx, value, 0, &mut keys, &mut opaque);
+                let mut found = Stored::default();
+                stored_keys_of(ctx, value, 0, &mut found);
                 let to_options = *keyword == "options" || in_options_flow;
                 if to_options {
-                    facts.stored_option_keys.extend(keys.iter().cloned());
+                    facts.stored_option_keys.extend(found.keys.iter().cloned());
                 }
-                facts.stored_keys.extend(keys);
-                if opaque && let Some((class, _)) = class {
+                facts.stored_keys.extend(found.keys);
+                facts.secret_valued_keys.extend(found.secret_valued);
+                if found.opaque
+                    && let Some((class, _)) = class
+                {
                     opaque_classes.push((class, to_options));
                 }
             }
@@ -352,16 +355,37 @@ fn schema_flow_steps<'t>(ctx: &FileContext<'t>, keys: &mut BTreeSet<String>) {
     });
 }
 
-/// The keys a stored mapping holds; `opaque` when part of it cannot be seen into.
-fn stored_keys_of<'t>(
-    ctx: &FileContext<'t>,
-    value: Node<'t>,
-    depth: usize,
-    keys: &mut BTreeSet<String>,
-    opaque: &mut bool,
-) {
+/// What a stored mapping holds, as far as it can be seen into.
+#[derive(Default)]
+struct Stored {
+    keys: BTreeSet<String>,
+    /// Keys whose stored value carries a secret by value flow, whatever the key
+    /// is called (`self.data[CONF_REFRESH] = api.refresh_token`).
+    secret_valued: BTreeSet<String>,
+    /// Part of the mapping cannot be seen into.
+    opaque: bool,
+}
+
+impl Stored {
+    /// One item: its key, and the value stored under it when it is written.
+    fn item<'t>(&mut self, ctx: &FileContext<'t>, key: Node<'t>, value: Option<Node<'t>>) {
+        if let Some(name) = flow::key_name(ctx, key) {
+            self.named(ctx, name, value);
+        }
+    }
+
+    fn named<'t>(&mut self, ctx: &FileContext<'t>, key: String, value: Option<Node<'t>>) {
+        if value.is_some_and(|v| values::carries(ctx, v, Label::Secret)) {
+            self.secret_valued.insert(key.clone());
+        }
+        self.keys.insert(key);
+    }
+}
+
+/// What a stored mapping holds.
+fn stored_keys_of<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize, found: &mut Stored) {
     if depth > 6 {
-        *opaque = true;
+        found.opaque = true;
         return;
     }
     let next = depth + 1;
@@ -371,16 +395,13 @@ fn stored_keys_of<'t>(
             for child in value.named_children(&mut cursor) {
                 match child.kind() {
                     "pair" => {
-                        if let Some(key) = child
-                            .child_by_field_name("key")
-                            .and_then(|k| flow::key_name(ctx, k))
-                        {
-                            keys.insert(key);
+                        if let Some(key) = child.child_by_field_name("key") {
+                            found.item(ctx, key, child.child_by_field_name("value"));
                         }
                     }
                     "dictionary_splat" => {
                         if let Some(inner) = child.named_child(0) {
-                            stored_keys_of(ctx, inner, next, keys, opaque);
+                            stored_keys_of(ctx, inner, next, found);
                         }
                     }
                     _ => {}
@@ -392,17 +413,17 @@ fn stored_keys_of<'t>(
             let scope = super::enclosing_scope(ctx, value);
             for store in ctx.bindings().items(scope.id(), ctx.text(value)) {
                 match store.key {
-                    Some(key) => keys.extend(flow::key_name(ctx, key)),
-                    None => stored_keys_of(ctx, store.value, next, keys, opaque),
+                    Some(key) => found.item(ctx, key, Some(store.value)),
+                    None => stored_keys_of(ctx, store.value, next, found),
                 }
             }
             if flow::step_input_name(ctx, value) == Some(ctx.text(value)) {
                 let forms = flow::step_forms(ctx, value);
                 if forms.is_empty() {
-                    *opaque = true;
+                    found.opaque = true;
                 }
                 for form in forms {
-                    keys.extend(
+                    found.keys.extend(
                         flow::schema_fields(ctx, form.schema)
                             .into_iter()
                             .map(|f| f.key),
@@ -416,29 +437,33 @@ fn stored_keys_of<'t>(
                 Vec::new()
             };
             if values.is_empty() {
-                *opaque = true;
+                found.opaque = true;
             }
             for v in values {
-                stored_keys_of(ctx, v, next, keys, opaque);
+                stored_keys_of(ctx, v, next, found);
             }
         }
         // self._data, filled by the flow's steps.
         "attribute" if flow::attribute_writes(ctx, value).is_some() => {
             let writes = flow::attribute_writes(ctx, value).unwrap_or_default();
-            if writes.values.is_empty() && writes.keys.is_empty() {
-                *opaque = true;
+            if writes.values.is_empty() && writes.items.is_empty() {
+                found.opaque = true;
             }
-            let mut written: BTreeSet<String> = writes
-                .keys
-                .iter()
-                .filter_map(|k| flow::key_name(ctx, *k))
-                .collect();
+            let mut written = Stored::default();
+            for (key, stored) in writes.items {
+                written.item(ctx, key, Some(stored));
+            }
             for v in writes.values {
-                stored_keys_of(ctx, v, next, &mut written, opaque);
+                stored_keys_of(ctx, v, next, &mut written);
             }
             // `self._data.pop(CONF_CAPTCHA_TOKEN)` before the entry is created.
-            written.retain(|key| !writes.removed.contains(key));
-            keys.extend(written);
+            written.keys.retain(|key| !writes.removed.contains(key));
+            written
+                .secret_valued
+                .retain(|key| !writes.removed.contains(key));
+            found.keys.extend(written.keys);
+            found.secret_valued.extend(written.secret_valued);
+            found.opaque |= written.opaque;
         }
         // The entry's own mappings hold keys stored elsewhere.
         "attribute" => {
@@ -449,13 +474,13 @@ fn stored_keys_of<'t>(
                     .child_by_field_name("object")
                     .is_some_and(|o| ctx.text(o).to_ascii_lowercase().ends_with("entry"));
             if !own {
-                *opaque = true;
+                found.opaque = true;
             }
         }
         "binary_operator" => {
             for side in ["left", "right"] {
                 if let Some(s) = value.child_by_field_name(side) {
-                    stored_keys_of(ctx, s, next, keys, opaque);
+                    stored_keys_of(ctx, s, next, found);
                 }
             }
         }
@@ -466,25 +491,26 @@ fn stored_keys_of<'t>(
                     match arg.kind() {
                         "keyword_argument" => {
                             if let Some(name) = arg.child_by_field_name("name") {
-                                keys.insert(ctx.text(name).to_string());
+                                let key = ctx.text(name).to_string();
+                                found.named(ctx, key, arg.child_by_field_name("value"));
                             }
                         }
                         "dictionary_splat" => {
                             if let Some(inner) = arg.named_child(0) {
-                                stored_keys_of(ctx, inner, next, keys, opaque);
+                                stored_keys_of(ctx, inner, next, found);
                             }
                         }
-                        _ => stored_keys_of(ctx, arg, next, keys, opaque),
+                        _ => stored_keys_of(ctx, arg, next, found),
                     }
                 }
             }
         }
         "parenthesized_expression" => {
             if let Some(inner) = value.named_child(0) {
-                stored_keys_of(ctx, inner, next, keys, opaque);
+                stored_keys_of(ctx, inner, next, found);
             }
         }
-        _ => *opaque = true,
+        _ => found.opaque = true,
     }
 }
 

@@ -24,7 +24,7 @@ use crate::{
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 60 * 60);
 
 /// Bump when the cache file's layout changes.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 pub use crate::digest::digest;
 
