@@ -116,8 +116,9 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         name: "shell-quoted",
-        doc: "the command is built only from literals and `shlex.quote(...)`/`shlex.join(...)` \
-              values (f-string, `+`, `%`)",
+        doc: "the command is built only from the code's own values (literals, constants, generated \
+              ids, Home Assistant's paths; followed through locals and the file's calls of a \
+              helper) and `shlex.quote(...)`/`shlex.join(...)` values",
         needs_strings: false,
         eval: shell::is_shell_quoted,
     },

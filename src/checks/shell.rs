@@ -1,44 +1,25 @@
-//! Shell commands: is every variable part quoted for the shell?
+//! Shell commands: is every variable part quoted for the shell, or the code's own?
 
 use tree_sitter::Node;
 
-use super::{FileContext, literals::is_literal};
+use super::FileContext;
+use crate::model::internal::is_internal;
 
-/// Check `shell-quoted`: the command is built only from literals and values passed
-/// through `shlex.quote(...)` (or `shlex.join(...)`), in an f-string, a `+`
-/// concatenation or a `%` format. Such a command cannot be turned into another
-/// command by its values.
+/// Check `shell-quoted`: the command is built only from the code's own values
+/// (literals, constants, generated ids, Home Assistant's paths; followed
+/// through locals and the file's calls of a helper, see `model::internal`) and
+/// values passed through `shlex.quote(...)` or `shlex.join(...)`. No value from
+/// outside can turn such a command into another.
 pub fn is_shell_quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    quoted(ctx, node)
+    is_internal(ctx, node, &shlex_quoted)
 }
 
-fn quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    if is_literal(ctx, node, &[]) {
-        return true;
-    }
-    let mut cursor = node.walk();
-    match node.kind() {
-        "call" => node.child_by_field_name("function").is_some_and(|f| {
+fn shlex_quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    node.kind() == "call"
+        && node.child_by_field_name("function").is_some_and(|f| {
             ctx.qualified_name(f)
                 .is_some_and(|name| matches!(&*name, "shlex.quote" | "shlex.join"))
-        }),
-        "string" => node
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() == "interpolation")
-            .all(|i| {
-                i.child_by_field_name("expression")
-                    .is_some_and(|e| quoted(ctx, e))
-            }),
-        "concatenated_string" | "parenthesized_expression" | "tuple" => node
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
-            .all(|c| quoted(ctx, c)),
-        "binary_operator" => ["left", "right"].iter().all(|field| {
-            node.child_by_field_name(field)
-                .is_some_and(|side| quoted(ctx, side))
-        }),
-        _ => false,
-    }
+        })
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod config_flow;
 mod context;
 pub mod imports;
 pub mod integration;
+pub mod internal;
 pub mod names;
 pub mod values;
 

@@ -410,7 +410,7 @@ pub fn reaching<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Assignment<'t>
 
 /// For a use of a parameter of a function of this file (not assigned before
 /// the use), the arguments the file's calls of that function pass for it.
-fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
     let scope = enclosing_scope(ctx, node);
     if scope.kind() != "function_definition" || !reaching(ctx, node).is_empty() {
         return Vec::new();
