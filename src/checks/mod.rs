@@ -7,6 +7,7 @@
 
 mod arguments;
 mod auth;
+mod deserialize;
 pub mod diagnostics;
 mod entity_attributes;
 pub mod exceptions;
@@ -121,6 +122,13 @@ pub static CHECKS: &[Check] = &[
               helper) and `shlex.quote(...)`/`shlex.join(...)` values",
         needs_strings: false,
         eval: shell::is_shell_quoted,
+    },
+    Check {
+        name: "own-state-file",
+        doc: "the loader call (`pickle.load(fh)`) reads a file opened here with `open(...)` in a \
+              module that itself writes that format (`pickle.dump`): its own state read back",
+        needs_strings: false,
+        eval: deserialize::reads_own_state_file,
     },
     Check {
         name: "in-timeout-block",
