@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use tree_sitter::Node;
 
-use super::{FileContext, names::string_value, text};
+use super::{FileContext, names::string_value, text, values};
 
 /// What a flow class stores, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,21 +308,13 @@ pub fn is_secret_key<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 // ---------------------------------------------------------------------------
 // Schemas
 
-/// One field of a voluptuous schema.
-#[derive(Debug, Clone)]
-pub struct Field<'t> {
-    /// The key, resolved (`CONF_API_KEY` → `api_key`).
-    pub key: String,
-    /// The `key: validator` pair.
-    pub pair: Node<'t>,
-    pub validator: Node<'t>,
-}
-
-/// The fields of a schema expression: a dictionary, `vol.Schema({...})`,
-/// `X.extend({...})`, `self.add_suggested_values_to_schema(X, ...)`, a name
-/// assigned one of those (in the function or the module), or a call to a helper
-/// function of the file that returns one.
-pub fn schema_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<Field<'t>> {
+/// The field keys of a schema expression, resolved (`CONF_API_KEY` →
+/// `api_key`): a dictionary, `vol.Schema({...})`, `X.extend({...})`,
+/// `self.add_suggested_values_to_schema(X, ...)`, a name assigned one of those
+/// (in the function or the module), a call to a helper function of the file
+/// that returns one, or a schema or helper another module of the integration
+/// defines (its integration facts).
+pub fn schema_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<String> {
     let mut out = Vec::new();
     collect_fields(ctx, expr, 0, &mut out);
     out
@@ -332,7 +324,7 @@ pub fn schema_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<Field<'t>
 pub fn schema_has_secret<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> bool {
     schema_fields(ctx, expr)
         .iter()
-        .any(|f| ctx.vocabulary.is_secret_like(&f.key))
+        .any(|key| ctx.vocabulary.is_secret_like(key))
 }
 
 /// The name a schema marker (`vol.Required(CONF_X, default=...)`) or plain key names.
@@ -348,12 +340,7 @@ pub fn marker_key<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> Option<String> {
     key_name(ctx, key)
 }
 
-fn collect_fields<'t>(
-    ctx: &FileContext<'t>,
-    expr: Node<'t>,
-    depth: usize,
-    out: &mut Vec<Field<'t>>,
-) {
+fn collect_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>, depth: usize, out: &mut Vec<String>) {
     if depth > MAX_DEPTH {
         return;
     }
@@ -364,16 +351,11 @@ fn collect_fields<'t>(
             for child in expr.named_children(&mut cursor) {
                 match child.kind() {
                     "pair" => {
-                        if let (Some(key), Some(validator)) = (
-                            child.child_by_field_name("key"),
-                            child.child_by_field_name("value"),
-                        ) && let Some(name) = marker_key(ctx, key)
+                        if let Some(name) = child
+                            .child_by_field_name("key")
+                            .and_then(|key| marker_key(ctx, key))
                         {
-                            out.push(Field {
-                                key: name,
-                                pair: child,
-                                validator,
-                            });
+                            out.push(name);
                         }
                     }
                     "dictionary_splat" => {
@@ -413,13 +395,22 @@ fn collect_fields<'t>(
                 }
             }
             _ => {
-                for value in helper_returns(ctx, expr) {
+                let returns = helper_returns(ctx, expr);
+                if returns.is_empty() {
+                    let callee = expr.child_by_field_name("function");
+                    out.extend(other_module_schema(ctx, callee));
+                }
+                for value in returns {
                     collect_fields(ctx, value, next, out);
                 }
             }
         },
         "identifier" => {
-            for value in assigned_values(ctx, expr) {
+            let values = assigned_values(ctx, expr);
+            if values.is_empty() {
+                out.extend(other_module_schema(ctx, Some(expr)));
+            }
+            for value in values {
                 collect_fields(ctx, value, next, out);
             }
         }
@@ -443,6 +434,57 @@ fn collect_fields<'t>(
         }
         _ => {}
     }
+}
+
+/// The keys of a schema (or of the schema a helper returns) that another module
+/// of the integration defines, by the name used here (`X` or `schemas.X`).
+fn other_module_schema<'t>(ctx: &FileContext<'t>, name: Option<Node<'t>>) -> Vec<String> {
+    let (Some(name), Some(facts)) = (name, ctx.integration.as_ref()) else {
+        return Vec::new();
+    };
+    facts
+        .schemas
+        .get(last_name(ctx, name))
+        .map(|keys| keys.iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Module-level schemas of one file, and module-level functions returning one:
+/// their field keys by name (the integration facts keep them for the other
+/// modules, see [`other_module_schema`]).
+pub fn module_schemas<'t>(ctx: &FileContext<'t>) -> Vec<(&'t str, Vec<String>)> {
+    let root = ctx.tree.root_node();
+    let mut out = Vec::new();
+    for (left, right) in module_assignments(root) {
+        let keys = schema_fields(ctx, right);
+        if !keys.is_empty() {
+            out.push((ctx.text(left), keys));
+        }
+    }
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        let function = match statement.kind() {
+            "function_definition" => statement,
+            "decorated_definition" => match statement.child_by_field_name("definition") {
+                Some(definition) if definition.kind() == "function_definition" => definition,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let Some(name) = function.child_by_field_name("name") else {
+            continue;
+        };
+        let mut returns = Vec::new();
+        values::returns_of(function, &mut returns);
+        let mut keys = Vec::new();
+        for value in returns {
+            collect_fields(ctx, value, 0, &mut keys);
+        }
+        if !keys.is_empty() {
+            out.push((ctx.text(name), keys));
+        }
+    }
+    out
 }
 
 /// The values a name is assigned: in the enclosing function (before or after:
@@ -522,22 +564,11 @@ fn helper_returns<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> Vec<Node<'t>> {
         return Vec::new();
     }
     let mut returns = Vec::new();
-    visit(ctx.tree.root_node(), &mut |node| {
-        if node.kind() == "function_definition"
-            && node
-                .child_by_field_name("name")
-                .is_some_and(|n| ctx.text(n) == name)
-            && !node.byte_range().contains(&call.start_byte())
-        {
-            visit(node, &mut |inner| {
-                if inner.kind() == "return_statement"
-                    && let Some(value) = inner.named_child(0)
-                {
-                    returns.push(value);
-                }
-            });
+    for function in ctx.bindings().functions(name) {
+        if !function.byte_range().contains(&call.start_byte()) {
+            values::returns_of(*function, &mut returns);
         }
-    });
+    }
     returns
 }
 
@@ -607,7 +638,7 @@ pub fn step_form_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option
     Some(forms.iter().any(|f| {
         schema_fields(ctx, f.schema)
             .iter()
-            .any(|field| ctx.vocabulary.is_secret_like(&field.key) && !removed.contains(&field.key))
+            .any(|key| ctx.vocabulary.is_secret_like(key) && !removed.contains(key))
     }))
 }
 
@@ -1023,10 +1054,7 @@ class Plain:
         let user = snippet.find("identifier", "user_input");
         let forms = step_forms(ctx, user);
         assert_eq!(forms.len(), 1);
-        let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
-            .into_iter()
-            .map(|f| f.key)
-            .collect();
+        let keys = schema_fields(ctx, forms[0].schema);
         assert_eq!(keys, ["host", "api_key"]);
         assert_eq!(step_form_has_secret(ctx, user), Some(true));
 
@@ -1041,10 +1069,7 @@ class Plain:
 
         let options = snippet.find("string", "\"init\"");
         let forms = forms_in(ctx, enclosing_function(ctx, options).unwrap());
-        let keys: Vec<String> = schema_fields(ctx, forms[0].schema)
-            .into_iter()
-            .map(|f| f.key)
-            .collect();
+        let keys = schema_fields(ctx, forms[0].schema);
         assert_eq!(keys, ["application_key"]);
     }
 

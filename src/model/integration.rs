@@ -113,6 +113,10 @@ pub struct IntegrationFacts {
     pub constants: HashMap<String, String>,
     /// Module-level sets/lists/tuples of keys (`TO_REDACT = {CONF_PASSWORD}`), resolved.
     pub key_sets: HashMap<String, BTreeSet<String>>,
+    /// Module-level schemas, and module-level functions that return one, of all
+    /// its files: their field keys by name (a flow may show a form whose schema
+    /// another module builds).
+    pub schemas: HashMap<String, BTreeSet<String>>,
     /// Is there a config or options flow class?
     pub flow_found: bool,
     /// Is `async_step_reauth` defined?
@@ -144,8 +148,9 @@ impl IntegrationFacts {
     pub fn digest(&self) -> String {
         let constants: BTreeMap<_, _> = self.constants.iter().collect();
         let key_sets: BTreeMap<_, _> = self.key_sets.iter().collect();
+        let schemas: BTreeMap<_, _> = self.schemas.iter().collect();
         let rendered = format!(
-            "{constants:?}|{key_sets:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{constants:?}|{key_sets:?}|{schemas:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
             self.flow_found,
             self.has_reauth,
             self.stored_keys,
@@ -216,8 +221,28 @@ impl IntegrationFacts {
                 .constants
                 .extend(flow::module_constants(tree.root_node(), text.as_bytes()));
         }
+        // Then schemas: a flow may show a form another module builds.
+        let with_constants = Arc::new(Self {
+            constants: facts.constants.clone(),
+            ..Self::default()
+        });
+        for (text, tree) in parsed {
+            if !text.contains("Schema") {
+                continue;
+            }
+            let ctx = FileContext::new(text.as_bytes(), tree, vocabulary)
+                .with_integration(Some(Arc::clone(&with_constants)));
+            for (name, keys) in flow::module_schemas(&ctx) {
+                facts
+                    .schemas
+                    .entry(name.to_string())
+                    .or_default()
+                    .extend(keys);
+            }
+        }
         let known = Arc::new(Self {
             constants: facts.constants.clone(),
+            schemas: facts.schemas.clone(),
             ..Self::default()
         });
         for (text, tree) in parsed {
@@ -321,10 +346,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     });
     for (class, to_options) in opaque_classes {
         for form in flow::forms_in(ctx, class) {
-            let keys: Vec<String> = flow::schema_fields(ctx, form.schema)
-                .into_iter()
-                .map(|f| f.key)
-                .collect();
+            let keys = flow::schema_fields(ctx, form.schema);
             if to_options {
                 facts.maybe_stored_option_keys.extend(keys.iter().cloned());
             }
@@ -349,7 +371,7 @@ fn schema_flow_steps<'t>(ctx: &FileContext<'t>, keys: &mut BTreeSet<String>) {
                 .copied()
                 .or_else(|| flow::keyword_arg(ctx, call, "schema"));
             if let Some(schema) = schema {
-                keys.extend(flow::schema_fields(ctx, schema).into_iter().map(|f| f.key));
+                keys.extend(flow::schema_fields(ctx, schema));
             }
         }
     });
@@ -423,11 +445,7 @@ fn stored_keys_of<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize, foun
                     found.opaque = true;
                 }
                 for form in forms {
-                    found.keys.extend(
-                        flow::schema_fields(ctx, form.schema)
-                            .into_iter()
-                            .map(|f| f.key),
-                    );
+                    found.keys.extend(flow::schema_fields(ctx, form.schema));
                 }
                 return;
             }

@@ -585,7 +585,7 @@ fn self_method_returns<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<Nod
 }
 
 /// The values of `function`'s own `return` statements (not nested functions').
-fn returns_of<'t>(function: Node<'t>, out: &mut Vec<Node<'t>>) {
+pub(super) fn returns_of<'t>(function: Node<'t>, out: &mut Vec<Node<'t>>) {
     let Some(body) = function.child_by_field_name("body") else {
         return;
     };
