@@ -1,4 +1,5 @@
-//! Does a dictionary entry end up in an entity's state attributes?
+//! Does a dictionary entry end up in an entity's state attributes, or a value
+//! become an entity's state?
 //!
 //! State attributes are stored in the recorder, shown in the UI, sent to every
 //! websocket client and exported in diagnostics: whatever goes in is public to
@@ -53,6 +54,44 @@ pub fn is_entity_attribute_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &
             .is_some_and(|target| is_attributes_target(ctx, target)),
         _ => false,
     }
+}
+
+/// Properties and `_attr_` slots whose value is an entity's state.
+const STATE_PROPERTIES: &[&str] = &["native_value", "state"];
+const STATE_SLOTS: &[&str] = &["_attr_native_value", "_attr_state"];
+
+/// Check `entity-state`: the expression becomes an entity's state, as public as
+/// its attributes: the value a `native_value` or `state` property of a class
+/// returns, or the value assigned to `self._attr_native_value` /
+/// `self._attr_state`.
+pub fn is_entity_state<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    let Some(parent) = ctx.parent(node) else {
+        return false;
+    };
+    match parent.kind() {
+        "return_statement" => {
+            let function = enclosing_scope(ctx, parent);
+            function_name(function, ctx.source).is_some_and(|n| STATE_PROPERTIES.contains(&n))
+                && is_method(ctx, function)
+        }
+        "assignment" => {
+            parent
+                .child_by_field_name("right")
+                .is_some_and(|r| r.id() == node.id())
+                && parent.child_by_field_name("left").is_some_and(|left| {
+                    crate::model::bindings::self_attribute(left, ctx.source)
+                        .is_some_and(|slot| STATE_SLOTS.contains(&slot))
+                })
+        }
+        _ => false,
+    }
+}
+
+/// Is the function defined in a class body?
+fn is_method<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
+    ctx.ancestors(function)
+        .find(|n| matches!(n.kind(), "class_definition" | "function_definition"))
+        .is_some_and(|n| n.kind() == "class_definition")
 }
 
 /// Does the value of `expression` (a dictionary or `dict(...)` call) become the

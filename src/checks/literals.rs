@@ -10,6 +10,12 @@ pub fn is_literal<'t>(_: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     literal(node)
 }
 
+/// Check `internal`: every part of the value is the code's own (see
+/// `model::internal`), not read from a user, a device, a file or the network.
+pub fn is_internal_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    crate::model::internal::is_internal(ctx, node, &|_, _| false)
+}
+
 fn literal(node: Node) -> bool {
     let mut cursor = node.walk();
     match node.kind() {

@@ -110,6 +110,19 @@ pub static CHECKS: &[Check] = &[
         eval: module::module_defines,
     },
     Check {
+        name: "internal",
+        doc: "every part of the value is the code's own: literals, constants, generated ids, Home \
+              Assistant's paths (followed through locals and the file's calls of a helper)",
+        needs_strings: false,
+        eval: literals::is_internal_value,
+    },
+    Check {
+        name: "in-integration",
+        doc: "the file belongs to an integration (a directory with a `manifest.json` above it)",
+        needs_strings: false,
+        eval: module::in_integration,
+    },
+    Check {
         name: "script-module",
         doc: "the file runs as a program (`if __name__ == \"__main__\":` at its top level)",
         needs_strings: false,
@@ -171,6 +184,13 @@ pub static CHECKS: &[Check] = &[
               entity's state attributes (`extra_state_attributes`, `_attr_extra_state_attributes`)",
         needs_strings: false,
         eval: entity_attributes::is_entity_attribute_entry,
+    },
+    Check {
+        name: "entity-state",
+        doc: "the expression becomes an entity's state: returned by a `native_value`/`state` \
+              property of a class, or assigned to `self._attr_native_value`/`self._attr_state`",
+        needs_strings: false,
+        eval: entity_attributes::is_entity_state,
     },
     Check {
         name: "expiry-without-buffer",

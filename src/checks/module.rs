@@ -23,6 +23,16 @@ pub fn module_defines<'t>(ctx: &FileContext<'t>, _: Node<'t>, names: &[&str]) ->
     })
 }
 
+/// Check `in-integration`: the file belongs to an integration (a directory
+/// with a `manifest.json` above it), not to Home Assistant's own machinery
+/// (its requirements manager installs the declared requirements of auth
+/// modules) nor to a file scanned on its own.
+pub fn in_integration<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> bool {
+    ctx.integration
+        .as_ref()
+        .is_some_and(|facts| facts.root.is_some())
+}
+
 /// Check `script-module`: the file runs as a program (`if __name__ == "__main__":` or
 /// `asyncio.run(...)` at its top level): a tool or test script shipped beside an
 /// integration, not code Home Assistant runs (an event loop of its own would fail there).

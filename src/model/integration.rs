@@ -30,6 +30,7 @@ pub const USES_FACTS: &[&str] = &[
     "secret-schema",
     "unmasked-secret-field",
     "credential-mapping",
+    "in-integration",
 ];
 
 /// One `requirements` entry of a manifest, with where it is written.

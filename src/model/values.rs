@@ -361,6 +361,15 @@ fn key_is_secret<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
     {
         return secret_like(ctx, &value) || credential_key(&value);
     }
+    // `const.CONF_TOKEN` names its key; `self.entity_description.api_key` holds
+    // the name of a field of the API's data, whatever that field is.
+    if key.kind() == "attribute"
+        && key
+            .child_by_field_name("attribute")
+            .is_some_and(|a| !is_constant_name(ctx.text(a)))
+    {
+        return false;
+    }
     bound_name(key, ctx.source).is_some_and(|name| secret_like(ctx, &name) || credential_key(&name))
 }
 
