@@ -260,6 +260,12 @@ pub static CHECKS: &[Check] = &[
         eval: flow::secret_key_check,
     },
     Check {
+        name: "secret-key-item",
+        doc: "the dictionary literal has an item whose key is secret-like (constants resolved)",
+        needs_strings: false,
+        eval: flow::secret_key_item_check,
+    },
+    Check {
         name: "secret-schema",
         doc: "the voluptuous schema expression (resolved through names, `extend`, \
               `add_suggested_values_to_schema` and helper functions) has a secret-like field",

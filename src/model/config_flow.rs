@@ -721,6 +721,19 @@ pub fn secret_key_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -
     is_secret_key(ctx, node)
 }
 
+/// Check `secret-key-item`: the expression is a dictionary literal with an item
+/// whose key is secret-like (rules report that item rather than the whole).
+pub fn secret_key_item_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    let mut cursor = node.walk();
+    node.kind() == "dictionary"
+        && node.named_children(&mut cursor).any(|pair| {
+            pair.kind() == "pair"
+                && pair
+                    .child_by_field_name("key")
+                    .is_some_and(|key| is_secret_key(ctx, key))
+        })
+}
+
 /// Check `secret-schema`: the schema expression has a secret-like field.
 pub fn secret_schema_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     schema_has_secret(ctx, node)
