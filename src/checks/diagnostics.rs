@@ -10,7 +10,10 @@ use super::{
     FileContext,
     flow::{self, callee_name, enclosing_function, entry_may_hold_secret, is_entry_mapping},
 };
-use crate::model::integration;
+use crate::model::{
+    integration,
+    values::{Label, carries},
+};
 
 /// How many assignments a value is followed through.
 const MAX_HOPS: usize = 4;
@@ -47,7 +50,7 @@ pub fn diagnostics_dump<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -
     let may_hold_credentials = entry_may_hold_secret(ctx) || facts.maybe_stored_keys.is_empty();
     in_diagnostics_function(ctx, node).is_some()
         && may_hold_credentials
-        && crate::model::values::carries(ctx, node, crate::model::values::Label::Dump)
+        && carries(ctx, node, Label::Dump)
 }
 
 /// Check `diagnostics-leak`: the entry mapping (`entry.data`, `entry.options`,
@@ -287,6 +290,38 @@ pub fn redaction_misses_stored_secret<'t>(
         .iter()
         .filter(|key| facts.is_secret_key(key, ctx.vocabulary))
         .any(|key| !covers(&redacted, key))
+}
+
+/// Check `redaction-misses-dump-secrets`: `async_redact_data(dumped, KEYS)`
+/// in a diagnostics function, where `dumped` is an object dumped whole (its
+/// debug data, `vars(obj)`, a login response) and KEYS holds no key beyond
+/// those the integration's flows store: such a set was written for the entry,
+/// while the object keeps its own tokens under its own names. (A set naming any
+/// other field shows its author read the object, and is trusted.)
+pub fn redaction_misses_dump_secrets<'t>(
+    ctx: &FileContext<'t>,
+    keys: Node<'t>,
+    _: &[&str],
+) -> bool {
+    let Some(call) = ctx
+        .parent(keys)
+        .filter(|p| p.kind() == "argument_list")
+        .and_then(|p| ctx.parent(p))
+    else {
+        return false;
+    };
+    let Some(dumped) = flow::positional_args(call).first().copied() else {
+        return false;
+    };
+    if dumped.id() == keys.id() || in_diagnostics_function(ctx, call).is_none() {
+        return false;
+    }
+    let Some(redacted) = integration::key_set_of_name(ctx, keys) else {
+        return false;
+    };
+    let facts = ctx.facts();
+    let beyond_entry = redacted.iter().any(|key| !facts.stored_keys.contains(key));
+    !beyond_entry && carries(ctx, dumped, Label::Dump)
 }
 
 /// Does the redaction set cover a stored key? The OAuth2 `token` is a mapping

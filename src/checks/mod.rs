@@ -351,6 +351,14 @@ pub static CHECKS: &[Check] = &[
         eval: diagnostics::redaction_misses_stored_secret,
     },
     Check {
+        name: "redaction-misses-dump-secrets",
+        doc: "the key set given to `async_redact_data(dumped, KEYS)` in diagnostics holds no \
+              key beyond the entry's stored ones, and `dumped` is an object dumped \
+              whole (debug data, `vars(obj)`, a login response)",
+        needs_strings: false,
+        eval: diagnostics::redaction_misses_dump_secrets,
+    },
+    Check {
         name: "credential-mapping",
         doc: "the expression is (or formats) a whole mapping holding credentials: entry data, \
               request/session headers, an auth object, `user_input` of a form with a secret field",

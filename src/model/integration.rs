@@ -24,6 +24,7 @@ use crate::{digest::digest, rules::vocabulary::Vocabulary};
 pub const USES_FACTS: &[&str] = &[
     "diagnostics-leak",
     "redaction-misses-stored-secret",
+    "redaction-misses-dump-secrets",
     "integration-lacks-reauth",
     "stores-secret",
     "secret-key",
