@@ -23,7 +23,7 @@ use hassec::{
         internal::is_internal,
         values::{self, Label},
     },
-    rules::vocabulary::Vocabulary,
+    rules::vocabulary::{Vocabulary, split_words},
 };
 use tree_sitter::{Node, Parser, Tree};
 
@@ -405,4 +405,122 @@ def f(password):
         "case.py:3: a marker without a `sink(...)` or `internal(...)` call",
     ];
     assert_eq!(outcome.problems, expected, "{:#?}", outcome.problems);
+}
+
+/// A list of `rules/flow.toml`, and how a fixture shows one of its entries.
+type SpecList<'a> = (&'a str, &'a [String], &'a dyn Fn(&str) -> bool);
+
+/// Every entry of `rules/flow.toml` is exercised by some model fixture: a call,
+/// method, key or function name of the fixtures that the entry matches.
+#[test]
+fn every_flow_spec_entry_appears_in_a_model_fixture() {
+    let mut callees = BTreeSet::new();
+    let mut methods = BTreeSet::new();
+    let mut strings = BTreeSet::new();
+    let mut functions = BTreeSet::new();
+    for (_, source) in fixtures() {
+        let tree = parse(&source);
+        for node in nodes(&tree) {
+            match node.kind() {
+                "call" => {
+                    let Some(function) = node.child_by_field_name("function") else {
+                        continue;
+                    };
+                    match function.kind() {
+                        "identifier" => {
+                            callees.insert(text(function, &source).to_string());
+                        }
+                        "attribute" => {
+                            let method = function.child_by_field_name("attribute").unwrap();
+                            callees.insert(text(method, &source).to_string());
+                            methods.insert(text(method, &source).to_string());
+                        }
+                        _ => {}
+                    }
+                }
+                "string_content" => {
+                    strings.insert(text(node, &source).to_ascii_lowercase());
+                }
+                "function_definition" => {
+                    let name = node.child_by_field_name("name").unwrap();
+                    functions.insert(text(name, &source).to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+    let spec = &*values::SPEC;
+    let first_word = |w: &str| {
+        callees
+            .iter()
+            .any(|c| split_words(c).first().is_some_and(|f| f == w))
+    };
+    let any_word = |w: &str| {
+        callees
+            .iter()
+            .any(|c| split_words(c).iter().any(|f| f == w))
+    };
+    let function_word = |w: &str| {
+        functions
+            .iter()
+            .any(|f| split_words(f).iter().any(|x| x == w))
+    };
+    let checks: [SpecList; 9] = [
+        ("sanitizers.calls", &spec.sanitizers.calls, &|w: &str| {
+            callees.contains(w)
+        }),
+        (
+            "sanitizers.first-words",
+            &spec.sanitizers.first_words,
+            &first_word,
+        ),
+        (
+            "sanitizers.any-words",
+            &spec.sanitizers.any_words,
+            &any_word,
+        ),
+        (
+            "propagators.same-value-methods",
+            &spec.propagators.same_value_methods,
+            &|w: &str| methods.contains(w),
+        ),
+        (
+            "propagators.same-value-calls",
+            &spec.propagators.same_value_calls,
+            &|w: &str| callees.contains(w),
+        ),
+        (
+            "propagators.mapping-copies",
+            &spec.propagators.mapping_copies,
+            &|w: &str| callees.contains(w),
+        ),
+        (
+            "sources.credential-keys",
+            &spec.sources.credential_keys,
+            &|w: &str| strings.contains(w),
+        ),
+        (
+            "sources.response-calls",
+            &spec.sources.response_calls,
+            &|w: &str| methods.contains(w),
+        ),
+        (
+            "sources.login-function-words",
+            &spec.sources.login_function_words,
+            &function_word,
+        ),
+    ];
+    let mut absent = Vec::new();
+    for (list, entries, found) in checks {
+        for entry in entries {
+            if !found(entry) {
+                absent.push(format!("{list}: `{entry}`"));
+            }
+        }
+    }
+    assert!(
+        absent.is_empty(),
+        "flow.toml entries no model fixture exercises:\n{}",
+        absent.join("\n")
+    );
 }
