@@ -13,7 +13,9 @@
 //! Markers combine (`# carries: mapping # missing: secret`). A known gap that
 //! starts to pass is reported, so its marker gets promoted; a call without a
 //! marker, or a marker without a call, is an error. Each question is asked of a
-//! fresh `FileContext`, so a case's verdict does not hang on the cases before it.
+//! fresh `FileContext`, so a case's verdict does not hang on the cases before it,
+//! and again of one context for the whole file, in document order, as a scan
+//! asks (memoised verdicts, one budget): the two answers must agree.
 
 use std::{collections::BTreeSet, path::Path};
 
@@ -164,6 +166,7 @@ fn check(name: &str, source: &str) -> Outcome {
         .map(|n| (n.start_position().row, *n))
         .collect();
     let mut used = BTreeSet::new();
+    let shared = FileContext::new(source.as_bytes(), &tree, &vocabulary);
     for call in all.iter().filter(|n| n.kind() == "call") {
         let Some(function) = call.child_by_field_name("function") else {
             continue;
@@ -222,19 +225,37 @@ fn check(name: &str, source: &str) -> Outcome {
             }
         };
         let shown = text(*call, source);
-        let ctx = || FileContext::new(source.as_bytes(), &tree, &vocabulary);
-        if kind == "sink" {
-            for (label, word) in LABELS {
-                let got = values::carries(&ctx(), argument, label);
-                outcome
-                    .problems
-                    .extend(verdict(&at, shown, word, &marked, got));
-            }
+        // A fresh context per question, and the file's shared one, asked in
+        // document order as a scan asks: the two must agree.
+        let fresh = || FileContext::new(source.as_bytes(), &tree, &vocabulary);
+        let answers: Vec<(&str, bool, bool)> = if kind == "sink" {
+            LABELS
+                .iter()
+                .map(|&(label, word)| {
+                    (
+                        word,
+                        values::carries(&fresh(), argument, label),
+                        values::carries(&shared, argument, label),
+                    )
+                })
+                .collect()
         } else {
-            let got = is_internal(&ctx(), argument, &|_, _| false);
+            let safe = |_: &FileContext, _: Node| false;
+            vec![(
+                "internal",
+                is_internal(&fresh(), argument, &safe),
+                is_internal(&shared, argument, &safe),
+            )]
+        };
+        for (what, got, in_scan) in answers {
+            if got != in_scan {
+                outcome.problems.push(format!(
+                    "{at}: `{shown}` {what}: {got} asked alone, {in_scan} after the cases before it"
+                ));
+            }
             outcome
                 .problems
-                .extend(verdict(&at, shown, "internal", &marked, got));
+                .extend(verdict(&at, shown, what, &marked, got));
         }
     }
     trailing.retain(|(_, c)| !used.contains(&c.id()));
