@@ -399,6 +399,30 @@ def f(password, host):
     assert_eq!(outcome.problems, expected, "{:#?}", outcome.problems);
 }
 
+/// A verdict that hangs on the questions asked before it is reported: here the
+/// file's resolution budget, spent by the chains before the last one.
+#[test]
+fn an_answer_that_depends_on_the_cases_before_it_is_reported() {
+    let mut source = String::new();
+    let chains = 12;
+    for chain in 0..chains {
+        source.push_str(&format!("def f{chain}(token):\n    v0 = token\n"));
+        for link in 1..200 {
+            source.push_str(&format!("    v{link} = v{}\n", link - 1));
+        }
+        source.push_str("    sink(v199)  # carries: secret\n");
+    }
+    let outcome = check("case.py", &source);
+    assert_eq!(outcome.cases, chains);
+    assert!(!outcome.problems.is_empty());
+    for problem in &outcome.problems {
+        assert!(
+            problem.ends_with("secret: true asked alone, false after the cases before it"),
+            "{problem}"
+        );
+    }
+}
+
 /// Nothing goes unchecked: a call without a marker, a marker without a call, a
 /// marker the harness does not know.
 #[test]
