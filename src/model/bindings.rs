@@ -72,6 +72,7 @@ impl<'t> Bindings<'t> {
                 "assignment" | "augmented_assignment" => {
                     bindings.assignment(node, scope, class, source);
                 }
+                "for_statement" => bindings.loop_target(node, scope, source),
                 "call" => bindings.call(node, scope, class, source),
                 _ => {}
             }
@@ -163,6 +164,30 @@ impl<'t> Bindings<'t> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// `for x in xs`: `x` is bound to an element of `xs`, recorded as the
+    /// iterable itself. Of `for k, v in d.items()` (or `enumerate(xs)`) only the
+    /// last name is bound so: the value, not the key or the index.
+    fn loop_target(&mut self, node: Node<'t>, scope: ScopeId, source: &'t [u8]) {
+        let (Some(left), Some(right)) = (
+            node.child_by_field_name("left"),
+            node.child_by_field_name("right"),
+        ) else {
+            return;
+        };
+        let target = match left.kind() {
+            "identifier" => Some(left),
+            "pattern_list" | "tuple_pattern" => {
+                let count = left.named_child_count();
+                left.named_child(count.saturating_sub(1) as u32)
+                    .filter(|last| last.kind() == "identifier")
+            }
+            _ => None,
+        };
+        if let Some(target) = target {
+            self.add_local(scope, text(target, source), node, right);
         }
     }
 

@@ -150,9 +150,13 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 return false;
             }
             (!is_constant_name(name) && secret_like(ctx, name))
-                || reaching(ctx, node)
-                    .iter()
-                    .any(|a| carries(ctx, a.value, Label::Secret))
+                || reaching(ctx, node).iter().any(|a| {
+                    if is_loop(a) {
+                        element_secret(ctx, a.value)
+                    } else {
+                        carries(ctx, a.value, Label::Secret)
+                    }
+                })
                 || parameter_arguments(ctx, node)
                     .into_iter()
                     .any(|arg| carries(ctx, arg, Label::Secret))
@@ -202,6 +206,8 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 _ => false,
             }
         }
+        // `token or default`: either side may be the value.
+        "boolean_operator" => child("left") || child("right"),
         "await"
         | "parenthesized_expression"
         | "concatenated_string"
@@ -276,10 +282,13 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         })
     };
     let callee = callee_word(ctx, function);
-    if clears_secret(callee) {
+    let spec = &SPEC.propagators;
+    // `token.strip()` is the token: a string method keeps the value, even where
+    // the same word starts a sanitizer's name (`strip_password(url)`).
+    let string_method = function.kind() == "attribute" && listed(&spec.same_value_methods, callee);
+    if clears_secret(callee) && !string_method {
         return false;
     }
-    let spec = &SPEC.propagators;
     // quote_plus(password), urllib.parse.quote(password), base64.b64encode(...).
     if listed(&spec.same_value_calls, callee) && callee != "format" {
         return any_argument();
@@ -403,7 +412,10 @@ pub fn reaching<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Assignment<'t>
                 || (a.statement.start_byte() < node.start_byte()
                     && !a.value.byte_range().contains(&node.start_byte())
                     && !a.statement.byte_range().contains(&node.start_byte()))
+                || in_loop_body(a.statement, node)
         })
+        // Code under `if DEBUG:` with `DEBUG = False` never runs.
+        .filter(|a| !in_dead_branch(ctx, a.statement))
         .collect();
     // The last assignment whose block also holds the use dominates it.
     let dominating = before.iter().rposition(|a| {
@@ -415,6 +427,37 @@ pub fn reaching<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Assignment<'t>
         Some(at) => before[at..].to_vec(),
         None => before,
     }
+}
+
+/// Does the assignment bind a `for` loop's target (to an element of its iterable)?
+fn is_loop(assignment: &Assignment) -> bool {
+    assignment.statement.kind() == "for_statement"
+}
+
+/// Is an element of `iterable` a secret: an item of a list of secrets, or a
+/// value of a mapping of credentials (`entry.data.items()`, `.values()`)?
+fn element_secret<'t>(ctx: &FileContext<'t>, iterable: Node<'t>) -> bool {
+    if carries(ctx, iterable, Label::Secret) {
+        return true;
+    }
+    iterable.kind() == "call"
+        && iterable
+            .child_by_field_name("function")
+            .filter(|f| f.kind() == "attribute")
+            .is_some_and(|f| {
+                f.child_by_field_name("attribute")
+                    .is_some_and(|m| matches!(ctx.text(m), "items" | "values"))
+                    && f.child_by_field_name("object")
+                        .is_some_and(|o| carries(ctx, o, Label::Mapping))
+            })
+}
+
+/// Is `node` in the body of the `for` loop `statement` (whose target it reads)?
+fn in_loop_body(statement: Node, node: Node) -> bool {
+    statement.kind() == "for_statement"
+        && statement
+            .child_by_field_name("body")
+            .is_some_and(|body| body.byte_range().contains(&node.start_byte()))
 }
 
 /// For a use of a parameter of a function of this file (not assigned before
@@ -832,7 +875,7 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             is_auth_object(ctx, node)
                 || reaching(ctx, node)
                     .iter()
-                    .any(|a| carries(ctx, a.value, Label::Mapping))
+                    .any(|a| !is_loop(a) && carries(ctx, a.value, Label::Mapping))
                 || holds_secret_item(ctx, node)
                 || parameter_arguments(ctx, node)
                     .into_iter()
@@ -888,10 +931,13 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         return false;
     };
     let callee = callee_word(ctx, function);
-    if clears_secret(callee) {
+    let spec = &SPEC.propagators;
+    // `token.strip()` is the token: a string method keeps the value, even where
+    // the same word starts a sanitizer's name (`strip_password(url)`).
+    let string_method = function.kind() == "attribute" && listed(&spec.same_value_methods, callee);
+    if clears_secret(callee) && !string_method {
         return false;
     }
-    let spec = &SPEC.propagators;
     let args = arguments(call);
     let first_argument = || {
         args.first()
@@ -1119,7 +1165,7 @@ fn dump<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             login_answer
                 || reaching(ctx, node)
                     .iter()
-                    .any(|a| carries(ctx, a.value, Label::Dump))
+                    .any(|a| !is_loop(a) && carries(ctx, a.value, Label::Dump))
                 || container_items(ctx, node)
                     .iter()
                     .any(|store| carries(ctx, store.value, Label::Dump))
