@@ -202,7 +202,7 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             let operator = node.child_by_field_name("operator").map(|o| ctx.text(o));
             match operator {
                 Some("+") => child("left") || child("right"),
-                Some("%") => child("right"),
+                Some("%") => child("right") || labelled_percent_operand(ctx, node),
                 _ => false,
             }
         }
@@ -309,7 +309,9 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
                                 .any(|v| carries(ctx, v, Label::Secret))
                         })
                 }),
-                "format" => object_carries() || any_argument(),
+                "format" => {
+                    object_carries() || any_argument() || labelled_format_argument(ctx, call)
+                }
                 // url.with_password(password), obj.set_token(t): the secret is
                 // replaced by the argument (`with_password("xxx")` hides it);
                 // url.with_query(q) keeps what the object held.
@@ -808,6 +810,112 @@ pub fn labelled_log_argument<'t>(ctx: &FileContext<'t>, arg: Node<'t>) -> bool {
         Some(before) => labels_secret(ctx, before),
         None => false,
     }
+}
+
+/// `"password=%s" % value`, `"user=%s pw=%s" % (user, pw)`: an operand bound
+/// to a placeholder the format labels as a secret.
+fn labelled_percent_operand<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let (Some(format), Some(right)) = (
+        node.child_by_field_name("left")
+            .and_then(|l| string_value(l, ctx.source)),
+        node.child_by_field_name("right"),
+    ) else {
+        return false;
+    };
+    let operands: Vec<Node<'t>> = if right.kind() == "tuple" {
+        let mut cursor = right.walk();
+        right
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .collect()
+    } else {
+        vec![right]
+    };
+    placeholder_prefixes(&format)
+        .iter()
+        .zip(operands)
+        .any(|(before, operand)| {
+            labels_secret(ctx, before) && plausible_labelled_value(ctx, operand)
+        })
+}
+
+/// `"password={}".format(value)`, `"pw={pw}".format(pw=value)`: an argument
+/// bound to a replacement field the template labels as a secret.
+fn labelled_format_argument<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
+    let Some(template) = call
+        .child_by_field_name("function")
+        .and_then(|f| f.child_by_field_name("object"))
+        .and_then(|o| string_value(o, ctx.source))
+    else {
+        return false;
+    };
+    let args = arguments(call);
+    let positional: Vec<Node<'t>> = args
+        .iter()
+        .copied()
+        .filter(|a| {
+            !matches!(
+                a.kind(),
+                "keyword_argument" | "list_splat" | "dictionary_splat"
+            )
+        })
+        .collect();
+    let mut next = 0;
+    brace_fields(&template).into_iter().any(|(before, field)| {
+        let value = if field.is_empty() {
+            next += 1;
+            positional.get(next - 1).copied()
+        } else if let Ok(index) = field.parse::<usize>() {
+            positional.get(index).copied()
+        } else {
+            args.iter().find_map(|a| {
+                (a.kind() == "keyword_argument"
+                    && a.child_by_field_name("name")
+                        .is_some_and(|n| ctx.text(n) == field))
+                .then(|| a.child_by_field_name("value"))
+                .flatten()
+            })
+        };
+        value.is_some_and(|v| labels_secret(ctx, &before) && plausible_labelled_value(ctx, v))
+    })
+}
+
+/// The replacement fields of a `str.format` template: for each, the text
+/// between it and the field before it, and its name or index ("" for `{}`).
+fn brace_fields(template: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut current = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                current.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                current.push('}');
+            }
+            '{' => {
+                let mut field = String::new();
+                for next in chars.by_ref() {
+                    if next == '}' {
+                        break;
+                    }
+                    field.push(next);
+                }
+                // `{0.attr}`, `{name!r:>10}`: the name or index before them.
+                let name = field
+                    .split(['.', '[', '!', ':'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                fields.push((std::mem::take(&mut current), name));
+            }
+            _ => current.push(c),
+        }
+    }
+    fields
 }
 
 /// For each `%` placeholder of a format string, the text between it and the
