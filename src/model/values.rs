@@ -1278,9 +1278,20 @@ fn dump<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                     .iter()
                     .any(|store| carries(ctx, store.value, Label::Dump))
         }
-        "attribute" => node
-            .child_by_field_name("attribute")
-            .is_some_and(|a| ctx.text(a) == "__dict__"),
+        // `obj.__dict__`, or a slot a dump was kept in (`self._raw = vars(api)`).
+        "attribute" => {
+            node.child_by_field_name("attribute")
+                .is_some_and(|a| ctx.text(a) == "__dict__")
+                || slot_values(ctx, node)
+                    .into_iter()
+                    .any(|v| carries(ctx, v, Label::Dump))
+        }
+        // An f-string shows what it interpolates.
+        "string" => node
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() == "interpolation")
+            .filter_map(|i| i.child_by_field_name("expression"))
+            .any(|e| carries(ctx, e, Label::Dump)),
         "call" => {
             let Some(function) = node.child_by_field_name("function") else {
                 return false;
