@@ -149,8 +149,14 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             if is_view_path_parameter(ctx, node) {
                 return false;
             }
-            (!is_constant_name(name) && secret_like(ctx, name))
-                || reaching(ctx, node).iter().any(|a| {
+            let reaching = reaching(ctx, node);
+            // `password = None`, `token = ""`: the name says secret, the value is a constant.
+            let holds_constant = !reaching.is_empty()
+                && reaching
+                    .iter()
+                    .all(|a| !is_loop(a) && is_constant_value(ctx, a.value));
+            (!is_constant_name(name) && secret_like(ctx, name) && !holds_constant)
+                || reaching.iter().any(|a| {
                     if is_loop(a) {
                         element_secret(ctx, a.value)
                     } else {
