@@ -449,6 +449,39 @@ fn other_module_schema<'t>(ctx: &FileContext<'t>, name: Option<Node<'t>>) -> Vec
         .unwrap_or_default()
 }
 
+/// The names a form's schema expression comes from when it is not built in
+/// this file: `CONNECTION_SCHEMA` imported, `async_get_schema` of
+/// `await async_get_schema(...)` (followed through local assignments).
+pub fn schema_names<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<&'t str> {
+    let mut out = Vec::new();
+    let mut stack = vec![(expr, 0)];
+    while let Some((node, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            continue;
+        }
+        match node.kind() {
+            "identifier" => {
+                let values = assigned_values(ctx, node);
+                if values.is_empty() {
+                    out.push(ctx.text(node));
+                }
+                stack.extend(values.into_iter().map(|v| (v, depth + 1)));
+            }
+            "attribute" => out.push(last_name(ctx, node)),
+            "await" | "parenthesized_expression" => {
+                stack.extend(node.named_child(0).map(|inner| (inner, depth + 1)));
+            }
+            "call" if helper_returns(ctx, node).is_empty() => {
+                if let Some(function) = node.child_by_field_name("function") {
+                    out.push(last_name(ctx, function));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Module-level schemas of one file, and module-level functions returning one:
 /// their field keys by name (the integration facts keep them for the other
 /// modules, see [`other_module_schema`]).
@@ -927,7 +960,36 @@ pub fn is_form_schema<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
             _ => {}
         }
     }
-    file_has_flow(ctx, &[]) || uses_schema_flow_steps(ctx)
+    file_has_flow(ctx, &[]) || uses_schema_flow_steps(ctx) || shown_by_a_flow(ctx, node)
+}
+
+/// Is the node inside a module-level schema or schema function that one of
+/// the integration's flows shows as a form (a `schemas.py` beside the flow)?
+fn shown_by_a_flow<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let Some(facts) = ctx.integration.as_ref() else {
+        return false;
+    };
+    let root = ctx.tree.root_node();
+    let Some(top) = ctx
+        .ancestors(node)
+        .take_while(|n| n.id() != root.id())
+        .last()
+    else {
+        return false;
+    };
+    let statement = match top.kind() {
+        "decorated_definition" => top.child_by_field_name("definition").unwrap_or(top),
+        _ => top,
+    };
+    let name = match statement.kind() {
+        "function_definition" => statement.child_by_field_name("name"),
+        "expression_statement" => statement
+            .named_child(0)
+            .filter(|a| a.kind() == "assignment")
+            .and_then(|a| a.child_by_field_name("left")),
+        _ => None,
+    };
+    name.is_some_and(|n| facts.form_schema_names.contains(ctx.text(n)))
 }
 
 /// Does the file build `SchemaFlowFormStep`s (a schema-based config or options flow)?

@@ -119,6 +119,9 @@ pub struct IntegrationFacts {
     /// its files: their field keys by name (a flow may show a form whose schema
     /// another module builds).
     pub schemas: HashMap<String, BTreeSet<String>>,
+    /// The names of those schemas and functions that its flows show as forms
+    /// (`data_schema=CONNECTION_SCHEMA`, `await async_get_schema(...)`).
+    pub form_schema_names: BTreeSet<String>,
     /// Is there a config or options flow class?
     pub flow_found: bool,
     /// Is `async_step_reauth` defined?
@@ -152,7 +155,8 @@ impl IntegrationFacts {
         let key_sets: BTreeMap<_, _> = self.key_sets.iter().collect();
         let schemas: BTreeMap<_, _> = self.schemas.iter().collect();
         let rendered = format!(
-            "{constants:?}|{key_sets:?}|{schemas:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{constants:?}|{key_sets:?}|{schemas:?}|{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.form_schema_names,
             self.flow_found,
             self.has_reauth,
             self.stored_keys,
@@ -289,6 +293,15 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
         Vec::new()
     };
     facts.flow_found |= !classes.is_empty();
+    for &(class, _) in &classes {
+        for form in flow::forms_in(ctx, class) {
+            facts.form_schema_names.extend(
+                flow::schema_names(ctx, form.schema)
+                    .into_iter()
+                    .map(String::from),
+            );
+        }
+    }
     let mut opaque_classes: Vec<(Node, bool)> = Vec::new();
     for &(class, kind) in &classes {
         if flow::is_oauth2_flow(ctx, class) {
