@@ -47,6 +47,12 @@ pub struct Bindings<'t> {
 impl<'t> Bindings<'t> {
     /// One walk of `tree` with one cursor, through its named nodes.
     pub fn of(tree: &'t Tree, source: &'t [u8]) -> Self {
+        Self::gathered(tree, source, |_| {})
+    }
+
+    /// The same walk, showing `visit` every named node in document order: the
+    /// engine finds the nodes to match in it, instead of walking the tree again.
+    pub fn gathered(tree: &'t Tree, source: &'t [u8], mut visit: impl FnMut(Node<'t>)) -> Self {
         let mut bindings = Self::default();
         let root = tree.root_node();
         // The scopes the walk is inside: (depth of the node that opened it,
@@ -60,7 +66,12 @@ impl<'t> Bindings<'t> {
                 scopes.pop();
             }
             let (scope, class) = scopes.last().map_or((root.id(), None), |&(_, s, c)| (s, c));
-            let kind = if node.is_named() { node.kind() } else { "" };
+            let kind = if node.is_named() {
+                visit(node);
+                node.kind()
+            } else {
+                ""
+            };
             let inner = match kind {
                 "function_definition" => {
                     if let Some(name) = node.child_by_field_name("name") {

@@ -200,6 +200,12 @@ impl<'a> FileContext<'a> {
             .get_or_init(|| Bindings::of(self.tree, self.source))
     }
 
+    /// Scopes and bindings gathered by the caller's own walk of the tree (see
+    /// [`Bindings::gathered`]); ignored when already known.
+    pub fn set_bindings(&self, bindings: Bindings<'a>) {
+        let _ = self.bindings.set(bindings);
+    }
+
     /// A value-flow verdict already reached for `node` and `label`.
     pub(super) fn verdict(&self, node: Node, label: Label) -> Option<bool> {
         self.verdicts.borrow().get(&(node.id(), label)).copied()

@@ -17,6 +17,7 @@ use super::{
 use crate::{
     checks::{self, Check, FileContext},
     finding::{Finding, Suppressed},
+    model::bindings::Bindings,
     report::fingerprint::{code_fingerprint, line_hashes},
     rules::{Level, Rule, Target},
 };
@@ -229,32 +230,26 @@ impl Engine {
         }
         if compiled.plans.iter().any(Option::is_some) {
             cursor.set_max_start_depth(Some(0));
-            let mut node_cursor = tree.walk();
+            // One walk finds the nodes to match and gathers the file's
+            // bindings, which most files' checks ask for.
+            let mut nodes = Vec::new();
+            let bindings = Bindings::gathered(tree, ctx.source, |node| {
+                if let Some(Some(plan)) = compiled.plans.get(usize::from(node.kind_id())) {
+                    nodes.push((node, plan));
+                }
+            });
+            ctx.set_bindings(bindings);
             let mut scratch = Scratch::default();
-            // Every node, in document order.
-            'walk: loop {
-                let node = node_cursor.node();
-                if let Some(Some(plan)) = compiled.plans.get(usize::from(node.kind_id()))
-                    && node.is_named()
-                {
-                    compiled.run_plan(
-                        plan,
-                        node,
-                        ctx,
-                        &errors,
-                        &mut cursor,
-                        &mut scratch,
-                        &mut raw,
-                    );
-                }
-                if node_cursor.goto_first_child() {
-                    continue;
-                }
-                while !node_cursor.goto_next_sibling() {
-                    if !node_cursor.goto_parent() {
-                        break 'walk;
-                    }
-                }
+            for (node, plan) in nodes {
+                compiled.run_plan(
+                    plan,
+                    node,
+                    ctx,
+                    &errors,
+                    &mut cursor,
+                    &mut scratch,
+                    &mut raw,
+                );
             }
         }
         // One finding per rule and place, even when several patterns agree.
