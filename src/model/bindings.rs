@@ -45,15 +45,34 @@ pub struct Bindings<'t> {
 }
 
 impl<'t> Bindings<'t> {
-    /// One walk of `tree`, without recursion.
+    /// One walk of `tree` with one cursor, through its named nodes.
     pub fn of(tree: &'t Tree, source: &'t [u8]) -> Self {
+        Self::gathered(tree, source, |_| {})
+    }
+
+    /// The same walk, showing `visit` every named node in document order: the
+    /// engine finds the nodes to match in it, instead of walking the tree again.
+    pub fn gathered(tree: &'t Tree, source: &'t [u8], mut visit: impl FnMut(Node<'t>)) -> Self {
         let mut bindings = Self::default();
         let root = tree.root_node();
-        // (node, innermost function or module, innermost class)
-        let mut stack: Vec<(Node<'t>, ScopeId, Option<ScopeId>)> = vec![(root, root.id(), None)];
-        while let Some((node, scope, class)) = stack.pop() {
-            let (mut inner_scope, mut inner_class) = (scope, class);
-            match node.kind() {
+        // The scopes the walk is inside: (depth of the node that opened it,
+        // innermost function or module, innermost class).
+        let mut scopes: Vec<(usize, ScopeId, Option<ScopeId>)> = vec![(0, root.id(), None)];
+        let mut cursor = root.walk();
+        let mut depth = 0;
+        loop {
+            let node = cursor.node();
+            while scopes.len() > 1 && scopes.last().is_some_and(|&(at, ..)| at >= depth) {
+                scopes.pop();
+            }
+            let (scope, class) = scopes.last().map_or((root.id(), None), |&(_, s, c)| (s, c));
+            let kind = if node.is_named() {
+                visit(node);
+                node.kind()
+            } else {
+                ""
+            };
+            let inner = match kind {
                 "function_definition" => {
                     if let Some(name) = node.child_by_field_name("name") {
                         bindings
@@ -62,27 +81,42 @@ impl<'t> Bindings<'t> {
                             .or_default()
                             .push(node);
                     }
-                    inner_scope = node.id();
+                    Some((node.id(), class))
                 }
-                "lambda" => inner_scope = node.id(),
-                "class_definition" => {
-                    inner_class = Some(node.id());
-                    inner_scope = node.id();
-                }
+                "lambda" => Some((node.id(), class)),
+                "class_definition" => Some((node.id(), Some(node.id()))),
                 "assignment" | "augmented_assignment" => {
                     bindings.assignment(node, scope, class, source);
+                    None
                 }
-                "for_statement" => bindings.loop_target(node, scope, source),
-                "call" => bindings.call(node, scope, class, source),
-                _ => {}
+                "for_statement" => {
+                    bindings.loop_target(node, scope, source);
+                    None
+                }
+                "call" => {
+                    bindings.call(node, scope, class, source);
+                    None
+                }
+                _ => None,
+            };
+            // Only named nodes are entered, as `named_children` would.
+            if node.is_named() && cursor.goto_first_child() {
+                if let Some((inner_scope, inner_class)) = inner {
+                    scopes.push((depth, inner_scope, inner_class));
+                }
+                depth += 1;
+                continue;
             }
-            let mut cursor = node.walk();
-            let children: Vec<Node<'t>> = node.named_children(&mut cursor).collect();
-            for child in children.into_iter().rev() {
-                stack.push((child, inner_scope, inner_class));
+            loop {
+                if depth > 0 && cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return bindings;
+                }
+                depth -= 1;
             }
         }
-        bindings
     }
 
     fn assignment(

@@ -200,6 +200,12 @@ impl<'a> FileContext<'a> {
             .get_or_init(|| Bindings::of(self.tree, self.source))
     }
 
+    /// Scopes and bindings gathered by the caller's own walk of the tree (see
+    /// [`Bindings::gathered`]); ignored when already known.
+    pub fn set_bindings(&self, bindings: Bindings<'a>) {
+        let _ = self.bindings.set(bindings);
+    }
+
     /// A value-flow verdict already reached for `node` and `label`.
     pub(super) fn verdict(&self, node: Node, label: Label) -> Option<bool> {
         self.verdicts.borrow().get(&(node.id(), label)).copied()
@@ -325,41 +331,40 @@ pub fn enclosing_scope<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Node<'t> {
     current
 }
 
-/// A local name stands for the value last assigned to it in the same function;
-/// anything else stands for itself.
+/// A local name stands for the value last assigned to it (`name = value`) in
+/// the same function, by an assignment that starts before it (the one holding
+/// it included); anything else stands for itself. Answered from the file's
+/// bindings, where nested functions and classes are scopes of their own. At
+/// module level the bodies of the top-level functions and classes count too,
+/// as they did when this walked the module's statements.
 pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
     if node.kind() != "identifier" {
         return Some(node);
     }
-    let name = ctx.text(node);
     let scope = enclosing_scope(ctx, node);
-    let mut found = None;
-    let mut stack = vec![scope];
-    while let Some(current) = stack.pop() {
-        if current.start_byte() >= node.start_byte() {
-            continue;
-        }
-        if current.kind() == "assignment"
-            && let (Some(left), Some(right)) = (
-                current.child_by_field_name("left"),
-                current.child_by_field_name("right"),
-            )
-            && left.kind() == "identifier"
-            && ctx.text(left) == name
-            && found.is_none_or(|f: Node| f.start_byte() < right.start_byte())
-        {
-            found = Some(right);
-        }
-        let mut cursor = current.walk();
-        for child in current.named_children(&mut cursor) {
-            if current.id() == scope.id()
-                || !matches!(child.kind(), "function_definition" | "class_definition")
-            {
-                stack.push(child);
-            }
-        }
+    let mut scopes = vec![scope];
+    if scope.id() == ctx.tree.root_node().id() {
+        let mut cursor = scope.walk();
+        scopes.extend(
+            scope
+                .named_children(&mut cursor)
+                .filter(|child| matches!(child.kind(), "function_definition" | "class_definition")),
+        );
     }
-    found
+    let bindings = ctx.bindings();
+    let name = ctx.text(node);
+    scopes
+        .iter()
+        .flat_map(|scope| bindings.assignments(scope.id(), name))
+        .filter(|a| {
+            a.statement.kind() == "assignment"
+                && a.statement.start_byte() < node.start_byte()
+                && a.statement
+                    .child_by_field_name("left")
+                    .is_some_and(|left| left.kind() == "identifier")
+        })
+        .map(|a| a.value)
+        .max_by_key(|value| value.start_byte())
 }
 
 #[cfg(test)]
@@ -407,5 +412,79 @@ mod tests {
             ctx.ancestors(nodes[nodes.len() - 1]).last(),
             Some(tree.root_node())
         );
+    }
+}
+
+#[cfg(test)]
+mod resolve_local_tests {
+    use super::resolve_local;
+    use crate::model::test_support::Snippet;
+
+    /// What `resolve_local` gives for the last `use(NAME)` argument of `source`.
+    fn resolved(source: &str) -> Option<String> {
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
+        let node = snippet
+            .nodes()
+            .into_iter()
+            .filter(|n| n.kind() == "call" && ctx.text(*n).starts_with("use("))
+            .last()
+            .and_then(|call| call.child_by_field_name("arguments")?.named_child(0))
+            .expect("a use(...) call");
+        resolve_local(&ctx, node).map(|value| ctx.text(value).to_string())
+    }
+
+    #[test]
+    fn a_local_stands_for_its_last_assignment_before_it_in_the_same_function() {
+        assert_eq!(
+            resolved("def f():\n    u = 1\n    u = 2\n    use(u)\n").as_deref(),
+            Some("2")
+        );
+        // Assigned after the use only: nothing.
+        assert_eq!(resolved("def f():\n    use(u)\n    u = 1\n"), None);
+        // The assignment that holds the use counts (it starts before it).
+        assert_eq!(
+            resolved("def f():\n    u = g(use(u))\n").as_deref(),
+            Some("g(use(u))")
+        );
+        // In a branch, the last one written before the use.
+        assert_eq!(
+            resolved("def f():\n    u = 1\n    if c:\n        u = 2\n    use(u)\n").as_deref(),
+            Some("2")
+        );
+        // Nested functions and classes, other functions, the module: not this function's.
+        let nested = "u = 0\ndef f():\n    def g():\n        u = 1\n    class K:\n        u = 2\n    use(u)\n";
+        assert_eq!(resolved(nested), None);
+        // At module level, the top-level functions' and classes' own bodies count.
+        assert_eq!(
+            resolved("u = 0\nclass K:\n    u = 1\nuse(u)\n").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            resolved("def f():\n    u = 1\n    def g():\n        u = 2\nuse(u)\n").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            resolved("if c:\n    def f():\n        u = 1\nuse(u)\n"),
+            None
+        );
+        // Tuple targets, augmented assignments and annotations without a value: not `name = value`.
+        assert_eq!(resolved("def f():\n    u, v = 1, 2\n    use(u)\n"), None);
+        assert_eq!(
+            resolved("def f():\n    u = 1\n    u += 2\n    use(u)\n").as_deref(),
+            Some("1")
+        );
+        assert_eq!(
+            resolved("def f():\n    u: int = 3\n    u: int\n    use(u)\n").as_deref(),
+            Some("3")
+        );
+        // A lambda is a function of its own; a chained assignment gives its value.
+        assert_eq!(resolved("u = 1\nh = lambda: use(u)\n"), None);
+        assert_eq!(
+            resolved("def f():\n    u = v = 4\n    use(u)\n").as_deref(),
+            Some("v = 4")
+        );
+        // Not a name: itself.
+        assert_eq!(resolved("def f():\n    use(x.y)\n").as_deref(), Some("x.y"));
     }
 }

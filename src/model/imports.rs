@@ -23,12 +23,12 @@ impl ImportTable {
         let mut cursor = root.walk();
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
-            match node.kind() {
-                "import_statement" => table.add_import(node, source),
-                "import_from_statement" => table.add_import_from(node, source),
+            match node.kind_id() {
+                kind if kind == *IMPORT => table.add_import(node, source),
+                kind if kind == *IMPORT_FROM => table.add_import_from(node, source),
                 // Imports are statements: only what holds statements is entered,
                 // not the simple statements and expressions that are most of a file.
-                kind if HOLDS_STATEMENTS.contains(&kind) => {
+                kind if HOLDS_STATEMENT_IDS.get(usize::from(kind)) == Some(&true) => {
                     stack.extend(node.named_children(&mut cursor));
                 }
                 _ => {}
@@ -147,6 +147,18 @@ fn push_dotted(node: Node, source: &[u8], out: &mut String) -> Option<()> {
 // Kinds and fields by number: `kind()` and `child_by_field_name` compare strings.
 static IDENTIFIER: LazyLock<u16> = LazyLock::new(|| kind_id("identifier"));
 static ATTRIBUTE: LazyLock<u16> = LazyLock::new(|| kind_id("attribute"));
+static IMPORT: LazyLock<u16> = LazyLock::new(|| kind_id("import_statement"));
+static IMPORT_FROM: LazyLock<u16> = LazyLock::new(|| kind_id("import_from_statement"));
+/// `HOLDS_STATEMENTS` by kind id (comparing ids, not names, for every statement).
+static HOLDS_STATEMENT_IDS: LazyLock<Vec<bool>> = LazyLock::new(|| {
+    let mut holds = vec![false; super::language().node_kind_count()];
+    for kind in HOLDS_STATEMENTS {
+        if let Some(slot) = holds.get_mut(usize::from(kind_id(kind))) {
+            *slot = true;
+        }
+    }
+    holds
+});
 static OBJECT: LazyLock<u16> = LazyLock::new(|| field_id("object"));
 static ATTRIBUTE_FIELD: LazyLock<u16> = LazyLock::new(|| field_id("attribute"));
 

@@ -477,7 +477,7 @@ impl Rule {
             // faster); a rule pack's query must survive that too, never panic there.
             let rewritten = crate::scan::query_rewrite::cheaper_to_compile(
                 &self.query,
-                &crate::scan::query_rewrite::FieldOwners::python(),
+                crate::scan::query_rewrite::FieldOwners::python(),
             );
             Query::new(&crate::scan::language(), &rewritten).map_err(|e| {
                 self.error(

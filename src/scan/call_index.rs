@@ -76,10 +76,33 @@ pub fn capture_names(pattern: &str) -> Vec<String> {
     names
 }
 
-/// The gate of one top-level pattern, when it is rooted at a call and one of
-/// its predicates names the callee; `None` for any other pattern (it runs over
-/// the whole tree, as before).
-pub fn gate_of(pattern: &str) -> Option<Gate> {
+/// Where a top-level pattern starts: the type of its root node, and what else
+/// its text says about the nodes it can match there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The root node's type (`call`, `string`).
+    pub kind: String,
+    /// For a pattern rooted at a call or an attribute, a condition on its name
+    /// that one of its predicates implies.
+    pub gate: Option<Gate>,
+    /// Children the pattern requires of the node, by field and type.
+    pub shape: Vec<Shape>,
+    /// A regular expression the node's text must match (a `#match?` on it).
+    pub text: Option<String>,
+    /// Words of which the file must contain one: the node's captures must be
+    /// exactly one of them (`#eq?`, `#any-of?`), or resolve to a qualified
+    /// name whose every segment is written in the file (`#qualname?`).
+    pub words: Option<Vec<String>>,
+    /// The pattern is its root node alone (no child, field, anchor or
+    /// quantifier), its captures are all on that node and its predicates are all
+    /// named checks: it matches every node of its type, and the checks decide.
+    pub alone: bool,
+}
+
+/// The anchor of one top-level pattern; `None` when it is not one typed node
+/// (a wildcard, an alternation or a sequence at the top: such a pattern runs
+/// over the whole tree, as before).
+pub fn anchor_of(pattern: &str) -> Option<Anchor> {
     let tokens = tokenize(pattern);
     let mut parser = Parser {
         tokens: &tokens,
@@ -99,24 +122,282 @@ pub fn gate_of(pattern: &str) -> Option<Gate> {
     }
     // A group of one node with its captures and predicates: `((call ...) @x (#p? ...))`.
     while root.kind.is_none() && !root.alternation {
-        let mut nodes = root.children.into_iter().filter(|child| !child.literal);
+        let mut nodes = root.children.into_iter().filter(|child| !child.predicate);
         let only = nodes.next()?;
         if nodes.next().is_some() {
             return None;
         }
         root = only;
     }
-    if root.kind.as_deref() != Some("call") || root.quantified {
+    let kind = root.kind.clone()?;
+    if kind == "_" || root.quantified || root.literal {
         return None;
     }
-    let function = root
-        .children
+    let alone = !root.constrained
+        && capture_names(pattern)
+            .iter()
+            .all(|capture| root.captures.contains(capture))
+        && root.children.iter().all(|child| child.predicate)
+        && parser.predicates.iter().all(|(operator, args)| {
+            !TEXT_PREDICATES.contains(&operator.as_str())
+                && args.iter().all(|arg| match arg {
+                    Arg::Capture(capture) => root.captures.contains(capture),
+                    Arg::String(_) => true,
+                })
+        });
+    let gate = match kind.as_str() {
+        "call" => root
+            .children
+            .iter()
+            .find(|child| child.field.as_deref() == Some("function"))
+            .and_then(|function| gate_on(function, &parser.predicates)),
+        // An attribute's qualified name ends with its own last name.
+        "attribute" => gate_on(&root, &parser.predicates).and_then(|gate| match gate {
+            Gate::Qualname(names) => names
+                .iter()
+                .map(|name| {
+                    let last = name.rsplit('.').next().unwrap_or(name);
+                    (last != "*").then(|| last.to_string())
+                })
+                .collect::<Option<Vec<String>>>()
+                .map(Gate::LastName),
+            other => Some(other),
+        }),
+        _ => None,
+    };
+    let certain = certain_captures(&root);
+    let mut words: Option<Vec<String>> = None;
+    let mut text = None;
+    for (operator, args) in &parser.predicates {
+        let Some((Arg::Capture(capture), strings)) = args.split_first() else {
+            continue;
+        };
+        if !certain.contains(&capture) {
+            continue;
+        }
+        let strings: Option<Vec<&str>> = strings
+            .iter()
+            .map(|arg| match arg {
+                Arg::String(s) => Some(s.as_str()),
+                Arg::Capture(_) => None,
+            })
+            .collect();
+        let Some(strings) = strings.filter(|strings| !strings.is_empty()) else {
+            continue;
+        };
+        let these: Vec<String> = match operator.as_str() {
+            "eq?" | "any-of?" => strings.iter().map(|s| (*s).to_string()).collect(),
+            // Each segment of a qualified name is written in the file (the
+            // import that binds its head, or the name itself): the longest.
+            "qualname?" => strings
+                .iter()
+                .map(|name| {
+                    name.split('.')
+                        .filter(|segment| *segment != "*")
+                        .max_by_key(|segment| segment.len())
+                        .unwrap_or("")
+                        .to_string()
+                })
+                .collect(),
+            "match?" if root.captures.contains(capture) => {
+                text.get_or_insert_with(|| strings[0].to_string());
+                continue;
+            }
+            _ => continue,
+        };
+        let shortest = |words: &[String]| words.iter().map(String::len).min().unwrap_or(0);
+        if shortest(&these) > 0
+            && words
+                .as_deref()
+                .is_none_or(|w| shortest(w) < shortest(&these))
+        {
+            words = Some(these);
+        }
+    }
+    Some(Anchor {
+        kind,
+        gate,
+        shape: shapes(&root),
+        text,
+        words,
+        alone,
+    })
+}
+
+/// What a node must have for a pattern to match there, every part implied by
+/// the pattern: checked before the query cursor runs there.
+#[derive(Default)]
+pub struct Filter {
+    shape: Vec<Shape>,
+    text: Option<regex::bytes::Regex>,
+    /// Which of the file's word sets (see [`Words`]) must be found.
+    words: Option<usize>,
+}
+
+impl Filter {
+    pub fn new(anchor: &Anchor, words: &mut Words) -> Self {
+        Self {
+            shape: anchor.shape.clone(),
+            // The expression tree-sitter evaluates, compiled the same way.
+            text: anchor
+                .text
+                .as_deref()
+                .and_then(|regex| regex::bytes::Regex::new(regex).ok()),
+            words: anchor.words.clone().map(|set| words.add(set)),
+        }
+    }
+
+    /// May the pattern match at `node`?
+    pub fn passes(
+        &self,
+        node: Node,
+        ctx: &FileContext,
+        words: &Words,
+        found: &mut FoundWords,
+    ) -> bool {
+        self.words.is_none_or(|set| found.any(ctx, words, set))
+            && self.shape.iter().all(|shape| shape.holds(node))
+            && self
+                .text
+                .as_ref()
+                .is_none_or(|regex| regex.is_match(&ctx.source[node.byte_range()]))
+    }
+}
+
+/// The word sets of every filter.
+#[derive(Default)]
+pub struct Words(Vec<Vec<String>>);
+
+impl Words {
+    fn add(&mut self, set: Vec<String>) -> usize {
+        if let Some(known) = self.0.iter().position(|known| *known == set) {
+            return known;
+        }
+        self.0.push(set);
+        self.0.len() - 1
+    }
+}
+
+/// Which word sets one file contains, searched on first use.
+#[derive(Default)]
+pub struct FoundWords(Vec<Option<bool>>);
+
+impl FoundWords {
+    fn any(&mut self, ctx: &FileContext, words: &Words, set: usize) -> bool {
+        if self.0.len() <= set {
+            self.0.resize(set + 1, None);
+        }
+        *self.0[set].get_or_insert_with(|| words.0[set].iter().any(|word| ctx.contains(word)))
+    }
+}
+
+/// A child a pattern requires of its node: one in `field` of type `kind`
+/// (any named node for `None`), with children of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    field: std::num::NonZeroU16,
+    kind: Option<String>,
+    /// The node has at most one child in `field` (the grammar says so).
+    single: bool,
+    children: Vec<Shape>,
+}
+
+impl Shape {
+    /// Does `node` have such a child?
+    pub fn holds(&self, node: Node) -> bool {
+        if self.single {
+            return node
+                .child_by_field_id(self.field.get())
+                .is_some_and(|child| self.fits(child));
+        }
+        let mut cursor = node.walk();
+        node.children_by_field_id(self.field, &mut cursor)
+            .any(|child| self.fits(child))
+    }
+
+    fn fits(&self, child: Node) -> bool {
+        child.is_named()
+            && self.kind.as_deref().is_none_or(|kind| child.kind() == kind)
+            && self.children.iter().all(|shape| shape.holds(child))
+    }
+}
+
+/// The field children of a pattern node that every match has, when they say
+/// something of their type.
+fn shapes(node: &QNode) -> Vec<Shape> {
+    let language = super::language();
+    let parent = node.kind.as_deref().filter(|kind| *kind != "_");
+    node.children
         .iter()
-        .find(|child| child.field.as_deref() == Some("function"))?;
+        .filter(|child| {
+            !child.quantified && !child.alternation && !child.literal && !child.constrained
+        })
+        .filter_map(|child| {
+            let name = child.field.as_deref()?;
+            let field = language.field_id_for_name(name)?;
+            let kind = child.kind.clone().filter(|kind| kind != "_");
+            let children = shapes(child);
+            (kind.is_some() || !children.is_empty()).then(|| Shape {
+                field,
+                kind,
+                single: parent.is_some_and(|parent| {
+                    super::query_rewrite::FieldOwners::python().is_single(parent, name)
+                }),
+                children,
+            })
+        })
+        .collect()
+}
+
+/// The captures every match of the pattern has: those on nodes reached from
+/// the root through children that are neither quantified nor inside an
+/// alternation (an alternation's own captures count).
+fn certain_captures(node: &QNode) -> Vec<&String> {
+    let mut captures: Vec<&String> = node.captures.iter().collect();
+    for child in &node.children {
+        if child.quantified || child.predicate || child.literal {
+            continue;
+        }
+        if child.alternation {
+            captures.extend(&child.captures);
+        } else {
+            captures.extend(certain_captures(child));
+        }
+    }
+    captures
+}
+
+/// The gate of a call-rooted pattern (see [`anchor_of`]).
+pub fn gate_of(pattern: &str) -> Option<Gate> {
+    anchor_of(pattern)
+        .filter(|anchor| anchor.kind == "call")
+        .and_then(|anchor| anchor.gate)
+}
+
+/// Predicates tree-sitter evaluates on a capture's text (the others are the
+/// named checks, and `set!`).
+const TEXT_PREDICATES: &[&str] = &[
+    "eq?",
+    "not-eq?",
+    "any-eq?",
+    "any-not-eq?",
+    "match?",
+    "not-match?",
+    "any-match?",
+    "any-not-match?",
+    "any-of?",
+    "not-any-of?",
+    "is?",
+    "is-not?",
+];
+
+/// The most selective gate that a predicate on `function` (the callee of a
+/// call, or an attribute itself) implies.
+fn gate_on(function: &QNode, predicates: &[(String, Vec<Arg>)]) -> Option<Gate> {
     let whole: Vec<&str> = function.captures.iter().map(String::as_str).collect();
     let last = last_name_captures(function);
     let mut gates = Vec::new();
-    for (operator, args) in &parser.predicates {
+    for (operator, args) in predicates {
         let Some((Arg::Capture(capture), strings)) = args.split_first() else {
             continue;
         };
@@ -212,16 +493,20 @@ fn gate_of_regex(regex: &str) -> Option<Gate> {
     }
 }
 
-/// The callee of a call as the gates see it.
+/// The name a gate is asked about: a call's callee, or an attribute itself.
 pub struct Callee<'t> {
     pub function: Node<'t>,
-    /// `f` of `f(...)`, `m` of `x.m(...)`; `None` for any other callee.
+    /// `f` of `f(...)`, `m` of `x.m(...)` and of `x.m`; `None` for any other callee.
     pub last_name: Option<&'t str>,
 }
 
 impl<'t> Callee<'t> {
-    pub fn of(call: Node<'t>, source: &'t [u8]) -> Option<Self> {
-        let function = call.child_by_field_name("function")?;
+    /// The callee of a call, or an attribute as its own.
+    pub fn of(node: Node<'t>, source: &'t [u8]) -> Option<Self> {
+        let function = match node.kind() {
+            "call" => node.child_by_field_name("function")?,
+            _ => node,
+        };
         let name = match function.kind() {
             "identifier" => Some(function),
             "attribute" => function.child_by_field_name("attribute"),
@@ -247,33 +532,30 @@ pub struct CallIndex {
 }
 
 impl CallIndex {
-    /// Indexes the gates; a pattern is named by its position in `gates`.
-    pub fn new(gates: &[Gate]) -> Self {
-        let mut index = Self::default();
-        for (id, gate) in gates.iter().enumerate() {
-            match gate {
-                Gate::Qualname(names) => {
-                    index.any_qualified = true;
-                    for name in names {
-                        match name.strip_suffix(".*") {
-                            Some(prefix) => index
-                                .qualified_prefix
-                                .entry(prefix.to_string())
-                                .or_default()
-                                .push(id),
-                            None => index.qualified.entry(name.clone()).or_default().push(id),
-                        }
+    /// Indexes one gate, with the id that names its pattern (ids are given in
+    /// increasing order).
+    pub fn add(&mut self, id: usize, gate: &Gate) {
+        match gate {
+            Gate::Qualname(names) => {
+                self.any_qualified = true;
+                for name in names {
+                    match name.strip_suffix(".*") {
+                        Some(prefix) => self
+                            .qualified_prefix
+                            .entry(prefix.to_string())
+                            .or_default()
+                            .push(id),
+                        None => self.qualified.entry(name.clone()).or_default().push(id),
                     }
                 }
-                Gate::LastName(names) => {
-                    for name in names {
-                        index.last_name.entry(name.clone()).or_default().push(id);
-                    }
-                }
-                Gate::LastNameSuffix(suffix) => index.last_name_suffix.push((suffix.clone(), id)),
             }
+            Gate::LastName(names) => {
+                for name in names {
+                    self.last_name.entry(name.clone()).or_default().push(id);
+                }
+            }
+            Gate::LastNameSuffix(suffix) => self.last_name_suffix.push((suffix.clone(), id)),
         }
-        index
     }
 
     /// The patterns whose gate lets this callee through, in order, each once.
@@ -407,8 +689,12 @@ struct QNode {
     /// The node's type (`call`, `_`); `None` for a group or an alternation.
     kind: Option<String>,
     alternation: bool,
-    /// An anonymous node (`"="`).
+    /// An anonymous node (`"="`), or a predicate.
     literal: bool,
+    /// A predicate (`(#eq? @x "y")`).
+    predicate: bool,
+    /// Holds an anchor (`.`) or a negated field (`!name`).
+    constrained: bool,
     quantified: bool,
     field: Option<String>,
     captures: Vec<String>,
@@ -492,6 +778,7 @@ impl<'a> Parser<'a> {
                     self.predicates.push((operator, args));
                     return Some(QNode {
                         literal: true,
+                        predicate: true,
                         ..QNode::default()
                     });
                 }
@@ -528,7 +815,11 @@ impl<'a> Parser<'a> {
                     child.field = field.take();
                     node.children.push(child);
                 }
-                Tok::Predicate | Tok::Other => self.at += 1,
+                Tok::Other => {
+                    node.constrained = true;
+                    self.at += 1;
+                }
+                Tok::Predicate => self.at += 1,
             }
         }
         Some(node)
@@ -599,6 +890,107 @@ mod tests {
             ),
             Some(Gate::LastNameSuffix("FormStep".into()))
         );
+    }
+
+    #[test]
+    fn anchors_say_what_a_node_needs_for_the_pattern_to_match_there() {
+        let anchor = |pattern: &str| anchor_of(pattern).expect(pattern);
+        let alone =
+            anchor(r#"((string) @finding (#hardcoded-secret? @finding) (#set! level "note"))"#);
+        assert_eq!((alone.kind.as_str(), alone.alone), ("string", true));
+        assert!(alone.shape.is_empty() && alone.text.is_none() && alone.words.is_none());
+        // A text predicate, a child, or a capture elsewhere: not the node alone.
+        for pattern in [
+            r#"((string) @finding (#match? @finding "^http") (#x? @finding))"#,
+            r#"((pair key: (_) @key) @finding (#x? @key))"#,
+            r#"((return_statement (_) @value) @finding (#x? @value))"#,
+        ] {
+            assert!(!anchor(pattern).alone, "{pattern}");
+        }
+        let text = anchor(r#"((string) @finding (#match? @finding "^http") (#x? @finding))"#);
+        assert_eq!(text.text.as_deref(), Some("^http"));
+        // An attribute's qualified name ends with its own name.
+        let attribute = anchor(r#"((attribute) @finding (#qualname? @finding "ssl.CERT_NONE"))"#);
+        assert_eq!(attribute.gate, Some(Gate::LastName(names(&["CERT_NONE"]))));
+        assert_eq!(attribute.words, Some(names(&["CERT_NONE"])));
+        let wildcard = anchor(r#"((attribute) @finding (#qualname? @finding "requests.*"))"#);
+        assert_eq!(wildcard.gate, None);
+        assert_eq!(wildcard.words, Some(names(&["requests"])));
+        // Words from the certain captures only: not from an optional child, nor
+        // from inside an alternation, nor from a negated predicate.
+        let words = |pattern: &str| anchor(pattern).words;
+        assert_eq!(
+            words(
+                r#"(call arguments: (argument_list [(identifier) (attribute)] @c) (#qualname? @c "pip.main" "a.install_package")) @f"#
+            ),
+            Some(names(&["main", "install_package"]))
+        );
+        assert_eq!(words(r#"(call (identifier)? @c (#eq? @c "x")) @f"#), None);
+        assert_eq!(
+            words(r#"(call [(identifier) @c (string)] (#eq? @c "x")) @f"#),
+            None
+        );
+        assert_eq!(
+            words(r#"(call function: (_) @c (#not-eq? @c "x")) @f"#),
+            None
+        );
+        // Shapes: typed field children, single or not as the grammar says.
+        let shape =
+            anchor(r#"(call function: (attribute object: (string)) arguments: (_)) @f"#).shape;
+        assert_eq!(shape.len(), 1);
+        assert!(shape[0].single && shape[0].kind.as_deref() == Some("attribute"));
+        assert_eq!(shape[0].children[0].kind.as_deref(), Some("string"));
+        let many = anchor(r#"(subscript subscript: (string)) @f"#).shape;
+        assert!(
+            !many[0].single,
+            "a subscript has several `subscript:` children"
+        );
+        assert!(
+            anchor(r#"(call function: (identifier)? @c) @f"#)
+                .shape
+                .is_empty()
+        );
+        // Not one typed node at the top.
+        for pattern in [
+            "(_ (string)) @f",
+            "[(string) (integer)] @f",
+            "((string) (string))",
+        ] {
+            assert_eq!(anchor_of(pattern), None, "{pattern}");
+        }
+    }
+
+    #[test]
+    fn shapes_hold_as_the_query_matches() {
+        let source = "x[1, \"a\"]\nf(1)\n\"s\".format(t)\n";
+        let tree = crate::scan::parse(source).unwrap().tree;
+        let nodes = |kind: &str| {
+            let mut found = Vec::new();
+            let mut stack = vec![tree.root_node()];
+            while let Some(node) = stack.pop() {
+                if node.kind() == kind {
+                    found.push(node);
+                }
+                let mut cursor = node.walk();
+                stack.extend(node.children(&mut cursor));
+            }
+            found
+        };
+        let holds = |pattern: &str, node: Node| {
+            anchor_of(pattern)
+                .unwrap()
+                .shape
+                .iter()
+                .all(|shape| shape.holds(node))
+        };
+        // The second of several `subscript:` children counts.
+        let subscript = nodes("subscript")[0];
+        assert!(holds("(subscript subscript: (string)) @f", subscript));
+        assert!(!holds("(subscript subscript: (float)) @f", subscript));
+        let calls = nodes("call");
+        let on_string =
+            |call: &Node| holds("(call function: (attribute object: (string))) @f", *call);
+        assert_eq!(calls.iter().filter(|call| on_string(call)).count(), 1);
     }
 
     #[test]

@@ -6,10 +6,10 @@ use std::sync::{
 };
 
 use streaming_iterator::StreamingIterator;
-use tree_sitter::{Node, Query, QueryCursor, QueryMatch, QueryPredicateArg, Tree};
+use tree_sitter::{Node, Query, QueryCapture, QueryCursor, QueryPredicateArg, Tree};
 
 use super::{
-    call_index::{self, CallIndex, Callee},
+    call_index::{self, CallIndex, Callee, Filter, FoundWords, Words},
     position::Positions,
     query_rewrite::{self, FieldOwners},
     suppress::Suppressions,
@@ -17,6 +17,7 @@ use super::{
 use crate::{
     checks::{self, Check, FileContext},
     finding::{Finding, Suppressed},
+    model::bindings::Bindings,
     report::fingerprint::{code_fingerprint, line_hashes},
     rules::{Level, Rule, Target},
 };
@@ -40,20 +41,46 @@ pub struct Engine {
     compiling: AtomicBool,
     /// Also list the suppression comments that suppressed nothing.
     pub report_unused: bool,
-    /// Run the gated call patterns only at the calls they accept (always, but
-    /// in the test that compares with running every pattern everywhere).
-    index_calls: bool,
+    /// Run each pattern only at the nodes of its root type, and the gated ones
+    /// only at the calls and attributes they accept (always, but in the test
+    /// that compares with running every pattern everywhere).
+    anchored: bool,
 }
 
-/// Every enabled rule's query: the patterns that run over the whole tree
-/// compiled into one query, and the call-rooted patterns that name their callee
-/// (see [`call_index`]) each compiled alone, run only at the calls they accept.
+/// Every enabled rule's query. Most patterns are rooted at one node type
+/// (see [`call_index::anchor_of`]): the file's tree is walked once, and at each
+/// node only the patterns rooted at its type run, anchored there. Tree-sitter's
+/// query cursor run over the whole tree would try every pattern at every node.
 struct Compiled {
+    /// The patterns that are not gated, compiled into one query run anchored
+    /// at the nodes of their root types.
     general: Patterns,
-    /// The pattern of `general` that captures every call, when any pattern is gated.
-    call_pattern: Option<usize>,
+    /// The patterns that are their root node alone: compiled for their
+    /// predicates, levels and messages, never run.
+    alone: Patterns,
+    /// The patterns without a root type, run over the whole tree (all of them
+    /// in the test that compares with running every pattern everywhere).
+    walked: Option<Patterns>,
+    /// What runs at a node, by its type's id.
+    plans: Vec<Option<Plan>>,
+    /// The call- and attribute-rooted patterns that name their callee or
+    /// attribute (see [`call_index`]), each compiled alone.
     gated: Vec<Gated>,
-    index: CallIndex,
+    /// The words the filters look for in a file.
+    words: Words,
+}
+
+/// What runs at the nodes of one type.
+#[derive(Default)]
+struct Plan {
+    /// The general query's patterns rooted at this type: it runs anchored at
+    /// the node when one of them may match there.
+    general: Vec<Filter>,
+    /// The patterns rooted at this type that are the node alone, each with
+    /// its captures' indices: their checks are asked without a query cursor.
+    alone: Vec<(usize, Vec<u32>, Filter)>,
+    /// The gated patterns rooted at this type, by the names they accept.
+    index: Option<CallIndex>,
 }
 
 /// Compiled patterns, each with its rule, predicates and level.
@@ -69,8 +96,6 @@ struct Patterns {
     /// the report are broken by it).
     ordinals: Vec<usize>,
     finding_capture: u32,
-    /// The first pattern of `query` that is a rule's (the ones before it never match).
-    first: usize,
 }
 
 /// A call-rooted pattern with a gate, compiled when a file first has a call it
@@ -81,19 +106,32 @@ struct Gated {
     /// capture that is defined after it, as `@finding` often is), then the pattern.
     source: String,
     ordinal: usize,
+    filter: Filter,
     compiled: OnceLock<Patterns>,
 }
 
 impl Gated {
+    fn new(rule: &'static Rule, text: &str, ordinal: usize, filter: Filter) -> Self {
+        let captures: String = call_index::capture_names(text)
+            .iter()
+            .map(|name| format!(" @{name}"))
+            .collect();
+        let text = query_rewrite::cheaper_to_compile(text, FieldOwners::python());
+        Self {
+            rule,
+            source: format!("(comment){captures}\n{text}"),
+            ordinal,
+            filter,
+            compiled: OnceLock::new(),
+        }
+    }
+
     fn patterns(&self) -> &Patterns {
         self.compiled.get_or_init(|| {
             let mut query = Query::new(&super::language(), &self.source)
                 .expect("the test suite compiles every built-in rule");
             query.disable_pattern(0);
-            let mut patterns =
-                Patterns::new(query, vec![self.rule, self.rule], vec![0, self.ordinal]);
-            patterns.first = 1;
-            patterns
+            Patterns::new(query, vec![self.rule], vec![self.ordinal])
         })
     }
 }
@@ -127,7 +165,7 @@ impl Engine {
             compiled: Arc::default(),
             compiling: AtomicBool::new(false),
             report_unused: false,
-            index_calls: true,
+            anchored: true,
         }
     }
 
@@ -136,7 +174,7 @@ impl Engine {
     #[cfg(test)]
     fn without_call_index(rules: &[&'static Rule]) -> Self {
         Self {
-            index_calls: false,
+            anchored: false,
             ..Self::new(rules)
         }
     }
@@ -152,9 +190,9 @@ impl Engine {
             return;
         }
         let (rules, compiled) = (Arc::clone(&self.rules), Arc::clone(&self.compiled));
-        let index_calls = self.index_calls;
+        let anchored = self.anchored;
         rayon::spawn(move || {
-            compiled.get_or_init(|| Compiled::new(&rules, index_calls));
+            compiled.get_or_init(|| Compiled::new(&rules, anchored));
         });
     }
 
@@ -173,7 +211,7 @@ impl Engine {
 
     fn compiled(&self) -> &Compiled {
         self.compiled
-            .get_or_init(|| Compiled::new(&self.rules, self.index_calls))
+            .get_or_init(|| Compiled::new(&self.rules, self.anchored))
     }
 
     /// Runs every rule over one parsed file. `text` is the file as written, for
@@ -183,30 +221,35 @@ impl Engine {
         let compiled = self.compiled();
         let errors = error_ranges(tree);
         let mut raw: Vec<Raw> = Vec::new();
-        let mut calls = Vec::new();
         let mut cursor = QueryCursor::new();
-        let mut matches = cursor.matches(&compiled.general.query, tree.root_node(), ctx.source);
-        while let Some(m) = matches.next() {
-            if Some(m.pattern_index) == compiled.call_pattern {
-                calls.extend(m.captures().first().map(|c| c.node));
-            } else {
-                compiled.general.collect(m, ctx, &errors, &mut raw);
+        if let Some(walked) = &compiled.walked {
+            let mut matches = cursor.matches(&walked.query, tree.root_node(), ctx.source);
+            while let Some(m) = matches.next() {
+                walked.collect(m.pattern_index, m.captures(), ctx, &errors, &mut raw);
             }
         }
-        // Each call, with the gated patterns that accept its callee, anchored there.
-        cursor.set_max_start_depth(Some(0));
-        let mut candidates = Vec::new();
-        for call in calls {
-            let Some(callee) = Callee::of(call, ctx.source) else {
-                continue;
-            };
-            compiled.index.candidates(ctx, &callee, &mut candidates);
-            for &id in &candidates {
-                let patterns = compiled.gated[id].patterns();
-                let mut matches = cursor.matches(&patterns.query, call, ctx.source);
-                while let Some(m) = matches.next() {
-                    patterns.collect(m, ctx, &errors, &mut raw);
+        if compiled.plans.iter().any(Option::is_some) {
+            cursor.set_max_start_depth(Some(0));
+            // One walk finds the nodes to match and gathers the file's
+            // bindings, which most files' checks ask for.
+            let mut nodes = Vec::new();
+            let bindings = Bindings::gathered(tree, ctx.source, |node| {
+                if let Some(Some(plan)) = compiled.plans.get(usize::from(node.kind_id())) {
+                    nodes.push((node, plan));
                 }
+            });
+            ctx.set_bindings(bindings);
+            let mut scratch = Scratch::default();
+            for (node, plan) in nodes {
+                compiled.run_plan(
+                    plan,
+                    node,
+                    ctx,
+                    &errors,
+                    &mut cursor,
+                    &mut scratch,
+                    &mut raw,
+                );
             }
         }
         // One finding per rule and place, even when several patterns agree.
@@ -267,9 +310,9 @@ impl Engine {
 }
 
 impl Compiled {
-    /// Compiles the rules' queries: the gated call patterns apart (lazily), the
-    /// others into one query.
-    fn new(python: &[&'static Rule], index_calls: bool) -> Self {
+    /// Compiles the rules' queries: the gated patterns apart (lazily), the
+    /// others into one query (and the ones without a root type into another).
+    fn new(python: &[&'static Rule], anchored: bool) -> Self {
         // Each rule's query at a known offset of one source: a pattern belongs to
         // the rule whose text holds its first byte (compiling every rule again
         // just to count its patterns doubled the start-up cost).
@@ -282,65 +325,185 @@ impl Compiled {
         }
         let owner = |at: usize| python[starts.partition_point(|&start| start <= at) - 1];
         let spans = call_index::pattern_spans(&source);
-        // The gated patterns are blanked out of the general query, so that every
-        // other pattern keeps its offset.
+        let language = super::language();
+        // Each query is the source with the other patterns blanked out, so that
+        // every pattern keeps its offset.
         let mut general = source.clone().into_bytes();
+        let mut walked = source.clone().into_bytes();
+        let mut alone_source = vec![b' '; source.len()];
+        let mut any_walked = false;
         let mut gated = Vec::new();
-        let mut gates = Vec::new();
+        let mut words = Words::default();
+        let mut plans: Vec<Option<Plan>> = Vec::new();
+        // Patterns alone at their node, by ordinal, with their type's id.
+        let mut alone = Vec::new();
         for (ordinal, span) in spans.iter().enumerate() {
             let text = &source[span.clone()];
-            if let Some(gate) = call_index::gate_of(text).filter(|_| index_calls) {
+            let anchor = call_index::anchor_of(text)
+                .filter(|_| anchored)
+                .and_then(|anchor| Some((node_kind_id(&language, &anchor.kind)?, anchor)));
+            let Some((kind, anchor)) = anchor else {
                 general[span.clone()].fill(b' ');
-                gates.push(gate);
-                let captures: String = call_index::capture_names(text)
-                    .iter()
-                    .map(|name| format!(" @{name}"))
-                    .collect();
-                let text = query_rewrite::cheaper_to_compile(text, &FieldOwners::python());
-                gated.push(Gated {
-                    rule: owner(span.start),
-                    source: format!("(comment){captures}\n{text}"),
-                    ordinal,
-                    compiled: OnceLock::new(),
-                });
+                any_walked = true;
+                continue;
+            };
+            walked[span.clone()].fill(b' ');
+            let kind = usize::from(kind);
+            if plans.len() <= kind {
+                plans.resize_with(kind + 1, || None);
+            }
+            let plan = plans[kind].get_or_insert_with(Plan::default);
+            let filter = Filter::new(&anchor, &mut words);
+            if let Some(gate) = &anchor.gate {
+                general[span.clone()].fill(b' ');
+                plan.index
+                    .get_or_insert_with(CallIndex::default)
+                    .add(gated.len(), gate);
+                gated.push(Gated::new(owner(span.start), text, ordinal, filter));
+            } else if anchor.alone {
+                general[span.clone()].fill(b' ');
+                alone_source[span.clone()].copy_from_slice(text.as_bytes());
+                alone.push((ordinal, kind, filter));
+            } else {
+                plan.general.push(filter);
             }
         }
-        let mut general = String::from_utf8(general).expect("only ASCII blanks replaced text");
-        if !gated.is_empty() {
-            general.push_str("(call) @call\n");
+        let general = Patterns::of_source(&general, &spans, owner);
+        let alone_patterns = Patterns::of_source(&alone_source, &spans, owner);
+        for (index, (ordinal, kind, filter)) in alone.into_iter().enumerate() {
+            // After the list of captures.
+            let pattern = index + 1;
+            let captures = call_index::capture_names(&source[spans[ordinal].clone()])
+                .iter()
+                .filter_map(|name| alone_patterns.query.capture_index_for_name(name))
+                .collect();
+            if let Some(plan) = plans[kind].as_mut() {
+                plan.alone.push((pattern, captures, filter));
+            }
         }
-        // Same byte offsets, same matches, compiled in 30 ms instead of 47.
-        let general = query_rewrite::cheaper_to_compile(&general, &FieldOwners::python());
-        let query = Query::new(&super::language(), &general)
-            .expect("the test suite compiles every built-in rule");
-        let call_pattern = (!gated.is_empty()).then(|| query.pattern_count() - 1);
-        let count = query.pattern_count() - usize::from(call_pattern.is_some());
-        let (rules, ordinals) = (0..count)
-            .map(|index| {
-                let at = query.start_byte_for_pattern(index);
-                let ordinal = spans.partition_point(|span| span.start < at);
-                (owner(at), ordinal)
-            })
-            .unzip();
         Self {
-            general: Patterns::new(query, rules, ordinals),
-            call_pattern,
+            general,
+            alone: alone_patterns,
+            walked: any_walked.then(|| Patterns::of_source(&walked, &spans, owner)),
+            plans,
             gated,
-            index: CallIndex::new(&gates),
+            words,
+        }
+    }
+
+    /// Runs at `node` the patterns rooted at its type.
+    #[allow(clippy::too_many_arguments)]
+    fn run_plan<'t>(
+        &self,
+        plan: &Plan,
+        node: Node<'t>,
+        ctx: &FileContext<'t>,
+        errors: &[std::ops::Range<usize>],
+        cursor: &mut QueryCursor,
+        scratch: &mut Scratch<'t>,
+        raw: &mut Vec<Raw<'t>>,
+    ) {
+        if plan
+            .general
+            .iter()
+            .any(|filter| filter.passes(node, ctx, &self.words, &mut scratch.found_words))
+        {
+            let mut matches = cursor.matches(&self.general.query, node, ctx.source);
+            while let Some(m) = matches.next() {
+                self.general
+                    .collect(m.pattern_index, m.captures(), ctx, errors, raw);
+            }
+        }
+        for (pattern, captures, filter) in &plan.alone {
+            if !filter.passes(node, ctx, &self.words, &mut scratch.found_words) {
+                continue;
+            }
+            scratch.captures.clear();
+            scratch
+                .captures
+                .extend(captures.iter().map(|&index| QueryCapture { node, index }));
+            self.alone
+                .collect(*pattern, &scratch.captures, ctx, errors, raw);
+        }
+        let Some(index) = &plan.index else { return };
+        let Some(callee) = Callee::of(node, ctx.source) else {
+            return;
+        };
+        index.candidates(ctx, &callee, &mut scratch.candidates);
+        for &id in &scratch.candidates {
+            let gated = &self.gated[id];
+            if !gated
+                .filter
+                .passes(node, ctx, &self.words, &mut scratch.found_words)
+            {
+                continue;
+            }
+            let patterns = gated.patterns();
+            let mut matches = cursor.matches(&patterns.query, node, ctx.source);
+            while let Some(m) = matches.next() {
+                patterns.collect(m.pattern_index, m.captures(), ctx, errors, raw);
+            }
         }
     }
 }
 
+/// Buffers reused from node to node.
+#[derive(Default)]
+struct Scratch<'t> {
+    captures: Vec<QueryCapture<'t>>,
+    candidates: Vec<usize>,
+    found_words: FoundWords,
+}
+
+/// The id of a named node type a pattern can be rooted at; `None` for one that
+/// no node reports as its own (a supertype such as `expression`).
+fn node_kind_id(language: &tree_sitter::Language, kind: &str) -> Option<u16> {
+    let id = language.id_for_node_kind(kind, true);
+    (id != 0 && language.node_kind_is_visible(id) && !language.node_kind_is_supertype(id))
+        .then_some(id)
+}
+
 impl Patterns {
-    /// `rules` and `ordinals` for the first patterns of `query` (a pattern after
-    /// them is the engine's own, without predicates).
+    /// The patterns of a query source (the rules' source with some patterns
+    /// blanked out), attributed to their rules by offset.
+    fn of_source(
+        source: &[u8],
+        spans: &[std::ops::Range<usize>],
+        owner: impl Fn(usize) -> &'static Rule,
+    ) -> Self {
+        let source = std::str::from_utf8(source).expect("only ASCII blanks replaced text");
+        // A disabled first pattern naming every capture: a predicate may name a
+        // capture that its pattern defines after it (as `@finding` often is),
+        // which tree-sitter accepts only once some pattern has defined it.
+        let captures: String = call_index::capture_names(source)
+            .iter()
+            .map(|name| format!(" @{name}"))
+            .collect();
+        let header = format!("(comment){captures}\n");
+        // Same byte offsets, same matches, compiled faster (see `query_rewrite`).
+        let source = query_rewrite::cheaper_to_compile(source, FieldOwners::python());
+        let mut query = Query::new(&super::language(), &format!("{header}{source}"))
+            .expect("the test suite compiles every built-in rule");
+        query.disable_pattern(0);
+        let (rules, ordinals): (Vec<_>, Vec<_>) = (1..query.pattern_count())
+            .map(|index| {
+                let at = query.start_byte_for_pattern(index) - header.len();
+                let ordinal = spans.partition_point(|span| span.start < at);
+                (owner(at), ordinal)
+            })
+            .unzip();
+        Self::new(query, rules, ordinals)
+    }
+
+    /// A query whose first pattern is a disabled list of its captures, with
+    /// the rules and ordinals of the patterns after it.
     fn new(query: Query, rules: Vec<&'static Rule>, ordinals: Vec<usize>) -> Self {
         let patterns: Vec<(&'static Rule, Vec<Predicate>)> = rules
             .into_iter()
             .enumerate()
             .map(|(index, rule)| {
                 let predicates = query
-                    .general_predicates(index)
+                    .general_predicates(index + 1)
                     .iter()
                     .map(resolve_predicate)
                     .collect();
@@ -348,10 +511,10 @@ impl Patterns {
             })
             .collect();
         let levels = (0..patterns.len())
-            .map(|index| pattern_level(&query, index).unwrap_or(patterns[index].0.level))
+            .map(|index| pattern_level(&query, index + 1).unwrap_or(patterns[index].0.level))
             .collect();
         let messages = (0..patterns.len())
-            .map(|index| pattern_message(&query, index))
+            .map(|index| pattern_message(&query, index + 1))
             .collect();
         let finding_capture = query.capture_index_for_name("finding").unwrap_or(u32::MAX);
         Self {
@@ -361,28 +524,24 @@ impl Patterns {
             messages,
             ordinals,
             finding_capture,
-            first: 0,
         }
     }
 
     /// Keeps a match of one of these patterns if its predicates pass.
     fn collect<'t>(
         &self,
-        m: &QueryMatch<'_, 't>,
+        pattern: usize,
+        captures: &[QueryCapture<'t>],
         ctx: &FileContext<'t>,
         errors: &[std::ops::Range<usize>],
         raw: &mut Vec<Raw<'t>>,
     ) {
-        if m.pattern_index < self.first {
+        // The first pattern, the list of captures, is disabled.
+        let Some(pattern) = pattern.checked_sub(1) else {
             return;
-        }
-        let (rule, predicates) = &self.patterns[m.pattern_index];
-        let node_of = |capture: u32| {
-            m.captures()
-                .iter()
-                .find(|c| c.index == capture)
-                .map(|c| c.node)
         };
+        let (rule, predicates) = &self.patterns[pattern];
+        let node_of = |capture: u32| captures.iter().find(|c| c.index == capture).map(|c| c.node);
         let Some(finding) = node_of(self.finding_capture) else {
             return;
         };
@@ -402,17 +561,15 @@ impl Patterns {
         if passes {
             raw.push(Raw {
                 rule,
-                level: self.levels[m.pattern_index],
+                level: self.levels[pattern],
                 node: finding,
                 message: render_message(
-                    self.messages[m.pattern_index]
-                        .as_deref()
-                        .unwrap_or(&rule.message),
+                    self.messages[pattern].as_deref().unwrap_or(&rule.message),
                     &self.query,
-                    m.captures(),
+                    captures,
                     ctx.source,
                 ),
-                ordinal: self.ordinals[m.pattern_index],
+                ordinal: self.ordinals[pattern],
             });
         }
     }
@@ -480,7 +637,7 @@ fn error_ranges(tree: &Tree) -> Vec<std::ops::Range<usize>> {
 fn render_message(
     template: &str,
     query: &Query,
-    captures: &[tree_sitter::QueryCapture],
+    captures: &[QueryCapture],
     source: &[u8],
 ) -> String {
     let mut message = template.to_string();
@@ -516,18 +673,20 @@ mod tests {
             expected.extend(std::iter::repeat_n(rule.id.as_str(), count));
         }
         let compiled = engine.compiled();
-        let general = &compiled.general;
-        let mut attributed: Vec<(usize, &str)> = general
-            .ordinals
-            .iter()
-            .zip(&general.patterns)
+        assert!(
+            compiled.walked.is_none(),
+            "every built-in pattern has a root type"
+        );
+        let mut attributed: Vec<(usize, &str)> = [&compiled.general, &compiled.alone]
+            .into_iter()
+            .flat_map(|patterns| patterns.ordinals.iter().zip(&patterns.patterns))
             .map(|(ordinal, (rule, _))| (*ordinal, rule.id.as_str()))
             .collect();
         for gated in &compiled.gated {
             let patterns = gated.patterns();
-            assert_eq!(patterns.patterns.len(), 2);
+            assert_eq!(patterns.patterns.len(), 1);
             assert_eq!(patterns.query.pattern_count(), 2);
-            attributed.push((gated.ordinal, patterns.patterns[1].0.id.as_str()));
+            attributed.push((gated.ordinal, patterns.patterns[0].0.id.as_str()));
         }
         attributed.sort_unstable();
         let ordinals: Vec<usize> = attributed.iter().map(|(ordinal, _)| *ordinal).collect();
@@ -539,13 +698,19 @@ mod tests {
     }
 
     /// On every fixture and example: the same findings, suppressed findings and
-    /// messages, in the same order, as every pattern run over the whole tree.
+    /// messages, in the same order, as every pattern run over the whole tree
+    /// (anchored at root types, gated by name, the lone nodes' checks asked
+    /// directly).
     #[test]
     fn the_call_index_finds_what_every_pattern_everywhere_finds() {
         let rules: Vec<&'static Rule> = crate::rules::all().iter().collect();
         let (indexed, everywhere) = (Engine::new(&rules), Engine::without_call_index(&rules));
         assert!(!indexed.compiled().gated.is_empty());
-        assert!(everywhere.compiled().gated.is_empty());
+        assert!(!indexed.compiled().alone.patterns.is_empty());
+        let everywhere_compiled = everywhere.compiled();
+        assert!(everywhere_compiled.gated.is_empty());
+        assert!(everywhere_compiled.general.patterns.is_empty());
+        assert!(everywhere_compiled.plans.iter().all(Option::is_none));
         let vocabulary = crate::rules::vocabulary::Vocabulary::with_extra_words(&[]);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let (mut files, mut findings) = (0, 0);

@@ -10,19 +10,32 @@
 //! wildcard with that field, so it is compiled as one. A pattern's root stays
 //! typed: a wildcard root would be tried at every node of every file.
 
-use std::collections::HashMap;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::LazyLock,
+};
 
 use serde::Deserialize;
 
-/// For each field of the grammar, the node type that has it, if only one does.
-pub struct FieldOwners(HashMap<String, Option<String>>);
+/// For each field of the grammar, the node type that has it, if only one does;
+/// and the fields a node type has at most one child in.
+pub struct FieldOwners {
+    owners: HashMap<String, Option<String>>,
+    single: HashSet<(String, String)>,
+}
 
 #[derive(Deserialize)]
 struct NodeType {
     #[serde(rename = "type")]
     kind: String,
     #[serde(default)]
-    fields: HashMap<String, serde_json::Value>,
+    fields: HashMap<String, Field>,
+}
+
+#[derive(Deserialize)]
+struct Field {
+    #[serde(default)]
+    multiple: bool,
 }
 
 impl FieldOwners {
@@ -30,24 +43,35 @@ impl FieldOwners {
     pub fn of_grammar(node_types: &str) -> Self {
         let types: Vec<NodeType> = serde_json::from_str(node_types).unwrap_or_default();
         let mut owners: HashMap<String, Option<String>> = HashMap::new();
+        let mut single = HashSet::new();
         for node in types {
-            for field in node.fields.into_keys() {
+            for (field, about) in node.fields {
+                if !about.multiple {
+                    single.insert((node.kind.clone(), field.clone()));
+                }
                 owners
                     .entry(field)
                     .and_modify(|owner| *owner = None)
                     .or_insert_with(|| Some(node.kind.clone()));
             }
         }
-        Self(owners)
+        Self { owners, single }
     }
 
-    /// Python's.
-    pub fn python() -> Self {
-        Self::of_grammar(tree_sitter_python::NODE_TYPES)
+    /// Python's, read once.
+    pub fn python() -> &'static Self {
+        static PYTHON: LazyLock<FieldOwners> =
+            LazyLock::new(|| FieldOwners::of_grammar(tree_sitter_python::NODE_TYPES));
+        &PYTHON
+    }
+
+    /// Has a node of type `kind` at most one child in `field`?
+    pub fn is_single(&self, kind: &str, field: &str) -> bool {
+        self.single.contains(&(kind.to_string(), field.to_string()))
     }
 
     fn owner(&self, field: &str) -> Option<&str> {
-        self.0.get(field)?.as_deref()
+        self.owners.get(field)?.as_deref()
     }
 }
 
@@ -152,7 +176,7 @@ mod tests {
 ((call function: (attribute object: (_))) @finding (#eq? @finding "x"))
 [(call arguments: (_)) (attribute object: (_))] @finding
 "#;
-        let rewritten = cheaper_to_compile(source, &owners);
+        let rewritten = cheaper_to_compile(source, owners);
         assert_eq!(rewritten.len(), source.len());
         let expected = r#"
 ; (call function: (attribute attribute: (identifier))) in a comment stays
@@ -201,7 +225,7 @@ mod tests {
             .filter(|rule| rule.target == crate::rules::Target::Python)
             .map(|rule| format!("{}\n", rule.query))
             .collect();
-        let rewritten = cheaper_to_compile(&source, &FieldOwners::python());
+        let rewritten = cheaper_to_compile(&source, FieldOwners::python());
         assert_ne!(rewritten, source, "the rules have nodes to rewrite");
         let (written, cheaper) = (
             Query::new(&crate::scan::language(), &source).unwrap(),
