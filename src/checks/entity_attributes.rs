@@ -65,6 +65,11 @@ const STATE_SLOTS: &[&str] = &["_attr_native_value", "_attr_state"];
 /// returns, or the value assigned to `self._attr_native_value` /
 /// `self._attr_state`.
 pub fn is_entity_state<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    // Every way to the state names one of these: a file without them has none,
+    // whatever it returns or assigns (asked once per file, then remembered).
+    if !(ctx.mentions("native_value") || ctx.mentions("_attr_state") || ctx.mentions("def state")) {
+        return false;
+    }
     let Some(parent) = ctx.parent(node) else {
         return false;
     };
