@@ -250,6 +250,17 @@ fn redacted_by_hand<'t>(ctx: &FileContext<'t>, function: Node<'t>, name: &str) -
     redacted
 }
 
+/// For the key set given to a redaction call, `async_redact_data(data, KEYS)`:
+/// the call and the data it redacts.
+fn redaction_of<'t>(ctx: &FileContext<'t>, keys: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+    let call = ctx
+        .parent(keys)
+        .filter(|p| p.kind() == "argument_list")
+        .and_then(|p| ctx.parent(p))?;
+    let data = flow::positional_args(call).first().copied()?;
+    (data.id() != keys.id()).then_some((call, data))
+}
+
 /// Check `redaction-misses-stored-secret`: the key set given to
 /// `async_redact_data(entry-derived data, KEYS)` lacks a secret-like key that the
 /// integration's flows certainly store. Unresolvable sets are not reported.
@@ -258,19 +269,9 @@ pub fn redaction_misses_stored_secret<'t>(
     keys: Node<'t>,
     _: &[&str],
 ) -> bool {
-    let Some(call) = ctx
-        .parent(keys)
-        .filter(|p| p.kind() == "argument_list")
-        .and_then(|p| ctx.parent(p))
-    else {
+    let Some((_, data)) = redaction_of(ctx, keys) else {
         return false;
     };
-    let Some(data) = flow::positional_args(call).first().copied() else {
-        return false;
-    };
-    if data.id() == keys.id() {
-        return false;
-    }
     let mut held = BTreeSet::new();
     entry_mappings_held(ctx, data, 0, &mut held);
     if held.is_empty() {
@@ -303,17 +304,10 @@ pub fn redaction_misses_dump_secrets<'t>(
     keys: Node<'t>,
     _: &[&str],
 ) -> bool {
-    let Some(call) = ctx
-        .parent(keys)
-        .filter(|p| p.kind() == "argument_list")
-        .and_then(|p| ctx.parent(p))
-    else {
+    let Some((call, dumped)) = redaction_of(ctx, keys) else {
         return false;
     };
-    let Some(dumped) = flow::positional_args(call).first().copied() else {
-        return false;
-    };
-    if dumped.id() == keys.id() || in_diagnostics_function(ctx, call).is_none() {
+    if in_diagnostics_function(ctx, call).is_none() {
         return false;
     }
     let Some(redacted) = integration::key_set_of_name(ctx, keys) else {

@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use tree_sitter::Node;
 
 use super::{FileContext, flow};
+use crate::model::names::percent_arguments;
 
 use super::text;
 
@@ -253,19 +254,6 @@ fn push_concat<'t>(node: Node<'t>, source: &[u8], built: &mut Built<'t>) -> bool
 enum Style {
     Format,
     Percent,
-}
-
-/// The values a `%` operator formats: a tuple's items, or the single value.
-fn percent_arguments(right: Node) -> Vec<Node> {
-    if right.kind() == "tuple" {
-        let mut cursor = right.walk();
-        right
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
-            .collect()
-    } else {
-        vec![right]
-    }
 }
 
 /// Appends a `.format` or `%` template, tying each placeholder to its argument.

@@ -61,3 +61,16 @@ pub fn secret_like<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
         None => true,
     }
 }
+
+/// The values a `%` operator formats: a tuple's items, or the single value.
+pub fn percent_arguments(right: Node) -> Vec<Node> {
+    if right.kind() == "tuple" {
+        let mut cursor = right.walk();
+        right
+            .named_children(&mut cursor)
+            .filter(|c| c.kind() != "comment")
+            .collect()
+    } else {
+        vec![right]
+    }
+}

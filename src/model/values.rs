@@ -21,7 +21,7 @@ use super::{
     FileContext,
     bindings::{Assignment, ItemStore, ScopeId, self_attribute},
     config_flow, enclosing_scope,
-    names::{bound_name, is_constant_name, secret_like, string_value},
+    names::{bound_name, is_constant_name, percent_arguments, secret_like, string_value},
 };
 use crate::rules::vocabulary::split_words;
 
@@ -828,18 +828,9 @@ fn labelled_percent_operand<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     ) else {
         return false;
     };
-    let operands: Vec<Node<'t>> = if right.kind() == "tuple" {
-        let mut cursor = right.walk();
-        right
-            .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
-            .collect()
-    } else {
-        vec![right]
-    };
     placeholder_prefixes(&format)
         .iter()
-        .zip(operands)
+        .zip(percent_arguments(right))
         .any(|(before, operand)| {
             labels_secret(ctx, before) && plausible_labelled_value(ctx, operand)
         })
