@@ -330,50 +330,16 @@ class Flow(ConfigFlow, domain="demo"):
 
     #[test]
     fn a_form_built_in_another_module_counts_for_what_the_flow_stores() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("demo");
-        write(
-            &root,
-            "schemas.py",
-            r#"
-import voluptuous as vol
-from homeassistant.const import CONF_HOST, CONF_PASSWORD
-
-INTERVAL_SCHEMA = vol.Schema({vol.Required("minutes"): int})
-
-async def async_get_connection_schema(current):
-    return vol.Schema({vol.Required(CONF_HOST): str, vol.Required(CONF_PASSWORD): str})
-"#,
-        );
-        write(
-            &root,
-            "config_flow.py",
-            r#"
-from homeassistant.config_entries import OptionsFlow
-from .schemas import INTERVAL_SCHEMA, async_get_connection_schema
-
-class Options(OptionsFlow):
-    async def async_step_init(self, user_input=None):
-        if user_input is not None:
-            self.data.update(user_input)
-            return await self.async_step_connection()
-        return self.async_show_form(step_id="init", data_schema=INTERVAL_SCHEMA)
-
-    async def async_step_connection(self, user_input=None):
-        schema = await async_get_connection_schema(self.config_entry.data)
-        if user_input is not None:
-            self.data.update(user_input)
-            return self.async_create_entry(title="", data=self.data)
-        return self.async_show_form(step_id="connection", data_schema=schema)
-"#,
-        );
+        // The fixture integration's options flow shows forms built in `schemas.py`.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/integrations/options_elsewhere");
         let excludes = crate::scan::sources::exclude_set(&[]).unwrap();
         let facts = gather_facts(&root, &excludes, 1 << 20, &Vocabulary::default());
         assert_eq!(
             facts.schemas["async_get_connection_schema"]
                 .iter()
                 .collect::<Vec<_>>(),
-            ["host", "password"]
+            ["api_key", "host", "password"]
         );
         assert_eq!(
             facts
@@ -381,7 +347,15 @@ class Options(OptionsFlow):
                 .iter()
                 .map(String::as_str)
                 .collect::<Vec<_>>(),
-            ["host", "minutes", "password"]
+            ["api_key", "host", "minutes", "password"]
+        );
+        assert_eq!(
+            facts
+                .form_schema_names
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            ["INTERVAL_SCHEMA", "async_get_connection_schema"]
         );
     }
 
