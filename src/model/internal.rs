@@ -165,7 +165,7 @@ fn call_internal<'t>(
         "join" | "format" => internal(ctx, object, also, next) && every_argument(),
         // `hass.config.path("www", name)`: under Home Assistant's own config directory.
         "path" if ctx.text(object).ends_with("config") => every_argument(),
-        // `uuid.uuid4().hex`-like text of the code's own value.
+        // `name.strip()`: the same text, changed by the code itself.
         "strip" | "lower" | "upper" => internal(ctx, object, also, next) && every_argument(),
         _ => false,
     }
