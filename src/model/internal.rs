@@ -123,15 +123,7 @@ fn call_internal<'t>(
     let Some(function) = call.child_by_field_name("function") else {
         return false;
     };
-    let arguments: Vec<Node<'t>> = call
-        .child_by_field_name("arguments")
-        .map(|a| {
-            let mut cursor = a.walk();
-            a.named_children(&mut cursor)
-                .filter(|c| c.kind() != "comment")
-                .collect()
-        })
-        .unwrap_or_default();
+    let arguments = values::arguments(call);
     let every_argument = || {
         arguments.iter().all(|a| {
             let value = match a.kind() {

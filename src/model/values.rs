@@ -358,7 +358,8 @@ fn callee_word<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> &'t str {
     config_flow::last_name(ctx, function)
 }
 
-fn arguments(call: Node) -> Vec<Node> {
+/// A call's arguments, comments left out.
+pub(super) fn arguments(call: Node) -> Vec<Node> {
     call.child_by_field_name("arguments")
         .map(|args| {
             let mut cursor = args.walk();
