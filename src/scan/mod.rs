@@ -602,12 +602,16 @@ pub(crate) fn parse(text: &str) -> Result<Parsed, String> {
 
 /// The top-level statement holding a node more than `limit` levels below the
 /// root, if any. One cursor walk, without recursion, stopping at the first.
+/// A subtree is no deeper than its count of nodes (which tree-sitter keeps in
+/// each node), so a subtree that could not reach the limit is not entered:
+/// most statements are passed over whole.
 fn too_deep_statement(tree: &tree_sitter::Tree, limit: usize) -> Option<tree_sitter::Node<'_>> {
     let mut cursor = tree.walk();
     let mut depth = 0;
     let mut statement = None;
     loop {
-        if cursor.goto_first_child() {
+        let could_reach = depth + cursor.node().descendant_count() > limit + 1;
+        if could_reach && cursor.goto_first_child() {
             depth += 1;
             if depth == 1 {
                 statement = Some(cursor.node());
@@ -657,6 +661,43 @@ pub(crate) fn prepared_for_parse(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The depth of the deepest node below `node`, counting as the walk does.
+    fn naive_depth(node: tree_sitter::Node) -> usize {
+        let mut cursor = node.walk();
+        node.children(&mut cursor)
+            .map(|child| 1 + naive_depth(child))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The walk passes over subtrees with too few nodes to reach the limit:
+    /// it finds a too-deep statement exactly when one is there, at every
+    /// limit around the real depth.
+    #[test]
+    fn the_depth_check_finds_what_a_full_walk_finds() {
+        for source in [
+            "x = 1\n",
+            "x = ((((((1))))))\ny = 2\n",
+            "def f():\n    if a:\n        return [[[[b]]]]\n",
+            "a = -(-(-(-(-1))))\nb = not not not c\n",
+            "z = 0\nx = \"a\" + \"b\" + \"c\" + \"d\" + \"e\"\n",
+        ] {
+            let tree = parse(source).unwrap().tree;
+            let root = tree.root_node();
+            let deepest = naive_depth(root);
+            for limit in 1..deepest + 3 {
+                let found = too_deep_statement(&tree, limit);
+                assert_eq!(found.is_some(), deepest > limit, "{source:?} at {limit}");
+                // The first statement holding a node deeper than the limit.
+                let mut cursor = root.walk();
+                let expected = root
+                    .children(&mut cursor)
+                    .find(|statement| 1 + naive_depth(*statement) > limit);
+                assert_eq!(found, expected, "{source:?} at {limit}");
+            }
+        }
+    }
 
     #[test]
     fn a_panic_is_an_error_of_its_file_only() {
