@@ -3,6 +3,7 @@
 //! One definition, read from `rules/secrets.toml` and extended by the user's
 //! `secret-words`, used by every rule that asks whether a name holds a secret.
 
+use aho_corasick::AhoCorasick;
 use serde::Deserialize;
 
 const VOCABULARY_FILE: &str = include_str!("../../rules/secrets.toml");
@@ -14,6 +15,8 @@ pub struct Vocabulary {
     words: Vec<Vec<String>>,
     /// Each entry with its separators removed (`apikey`).
     joined: Vec<String>,
+    /// Finds any of `joined` in a name's letters and digits.
+    joined_finder: AhoCorasick,
     metadata_prefixes: Vec<Vec<String>>,
     metadata_suffixes: Vec<Vec<String>>,
     lookalikes: Vec<Vec<String>>,
@@ -45,9 +48,11 @@ impl Vocabulary {
         let file: VocabularyFile =
             toml::from_str(VOCABULARY_FILE).expect("rules/secrets.toml is valid (tested)");
         let entries: Vec<&String> = file.words.iter().chain(extra).collect();
+        let joined: Vec<String> = entries.iter().map(|w| split_words(w).concat()).collect();
         Self {
             words: entries.iter().map(|w| split_words(w)).collect(),
-            joined: entries.iter().map(|w| split_words(w).concat()).collect(),
+            joined_finder: AhoCorasick::new(&joined).expect("a few dozen short words"),
+            joined,
             metadata_prefixes: file
                 .metadata_prefixes
                 .iter()
@@ -92,6 +97,17 @@ impl Vocabulary {
 
     /// The vocabulary entries `name` contains (none when it is metadata or a lookalike).
     fn matched_entries(&self, name: &str) -> Vec<&Vec<String>> {
+        // An entry a name holds is in the name's letters and digits, lower-cased
+        // (its words run together): most names hold none, and are answered
+        // without being split.
+        let letters: String = name
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        if !self.joined_finder.is_match(&letters) {
+            return Vec::new();
+        }
         let words = split_words(name);
         if words.is_empty()
             || self.is_metadata(&words)
