@@ -148,13 +148,28 @@ pub fn flow_classes<'t>(ctx: &FileContext<'t>) -> Vec<(Node<'t>, FlowKind)> {
     found
 }
 
-/// Calls `f` on `node` and every descendant.
+/// Calls `f` on `node` and every named descendant, in document order.
 pub fn visit<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        f(n);
-        let mut cursor = n.walk();
-        stack.extend(n.named_children(&mut cursor));
+    // One cursor for the whole walk: a cursor and a vector of children per
+    // node cost more than the visits themselves.
+    let mut cursor = node.walk();
+    f(node);
+    if !cursor.goto_first_child() {
+        return;
+    }
+    loop {
+        let current = cursor.node();
+        if current.is_named() {
+            f(current);
+            if cursor.goto_first_child() {
+                continue;
+            }
+        }
+        while !cursor.goto_next_sibling() {
+            if !cursor.goto_parent() || cursor.node() == node {
+                return;
+            }
+        }
     }
 }
 
