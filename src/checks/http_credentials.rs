@@ -127,7 +127,20 @@ fn carries_secret_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, headers: bo
 /// of `self` assigned in the same class to) an `http://` URL. A host written as
 /// a placeholder (`http://{host}/`) counts: the request still goes out in clear.
 fn http_url_expression<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<String> {
+    // Such a URL starts with a string of this file or a constant of another
+    // module of its integration: where none holds the scheme, nothing is one.
+    let elsewhere = |facts: &std::sync::Arc<crate::model::integration::IntegrationFacts>| {
+        facts.constants.values().any(|value| is_http(value))
+    };
+    if !ctx.mentions("http:") && !ctx.integration.as_ref().is_some_and(elsewhere) {
+        return None;
+    }
     http_url_within(ctx, node, 4)
+}
+
+fn is_http(url: &str) -> bool {
+    url.get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
 }
 
 /// [`http_url_expression`], following at most `depth` names (`url = base`,
@@ -143,9 +156,7 @@ fn http_url_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> O
                 // A constant of another module of the integration (`const.py`).
                 None => {
                     let url = ctx.facts().constants.get(ctx.text(node)).cloned()?;
-                    return url
-                        .get(..7)
-                        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+                    return is_http(&url)
                         .then(|| literal_http_host(&url).unwrap_or("{host}").to_string());
                 }
             }
@@ -167,7 +178,7 @@ fn http_url_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> O
             _ => None,
         };
     }
-    if !leading.get(..7)?.eq_ignore_ascii_case("http://") {
+    if !is_http(leading) {
         return None;
     }
     Some(literal_http_host(leading).unwrap_or("{host}").to_string())
