@@ -426,3 +426,52 @@ fn the_guide_example_passes_test_rules() {
         );
     }
 }
+
+/// The scan's walk passes over the parts of plain strings (their quotes and
+/// text), which no built-in rule is rooted at: a pack rule rooted at one still
+/// sees every string, and calls inside f-strings are matched either way.
+#[test]
+fn a_rule_rooted_inside_strings_sees_every_string() {
+    let rule = RULE
+        .replace("ACME001", "ACME002")
+        .replace("secret-unlocks", "escapes")
+        .replace(
+            "message = \"`{fn}` receives a secret\"",
+            "message = \"an escape\"",
+        )
+        .replace("checks = [\"qualname\", \"secret-sourced\"]", "checks = []");
+    let query_start = rule.find("query = '''").unwrap();
+    let rule = format!(
+        "{}query = '''\n(escape_sequence) @finding\n'''\n",
+        &rule[..query_start]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        ".hassec.toml",
+        "extend-rules = [\"hassec-rules\"]\nselect = [\"ACME002\", \"HAS703\"]\n",
+    );
+    write(dir.path(), "hassec-rules/ACME002-escapes.toml", &rule);
+    write(
+        dir.path(),
+        "src/a.py",
+        "import pickle\n\nA = \"one\\ttwo\"\nB = b'\\x00'\nC = f\"{pickle.loads(data)}\\n\"\n",
+    );
+    let output = hassec()
+        .current_dir(dir.path())
+        .args(["scan", "--no-cache", "src"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let output = String::from_utf8(output).unwrap();
+    for place in [
+        "src/a.py:3:9: ACME002",
+        "src/a.py:4:7: ACME002",
+        "src/a.py:5:27: ACME002",
+    ] {
+        assert!(output.contains(place), "{place} missing from:\n{output}");
+    }
+    assert!(output.contains("src/a.py:5:8: HAS703"), "{output}");
+}

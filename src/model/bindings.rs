@@ -3,6 +3,8 @@
 //! file defines and where they are called. Value flow (`values.rs`) asks these
 //! tables instead of walking the tree again per question.
 
+use std::sync::LazyLock;
+
 use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Tree};
 
@@ -44,15 +46,47 @@ pub struct Bindings<'t> {
     calls: FxHashMap<&'t str, Vec<Node<'t>>>,
 }
 
+/// Whether a walk shows the parts of strings without interpolations (their
+/// `string_start`, `string_content`, `escape_sequence` and `string_end`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StringParts {
+    Visited,
+    Skipped,
+}
+
+/// A string without interpolations: no `f` (or `t`) before its quote.
+fn is_plain_string(node: Node, source: &[u8]) -> bool {
+    static STRING: LazyLock<u16> =
+        LazyLock::new(|| super::language().id_for_node_kind("string", true));
+    if node.kind_id() != *STRING {
+        return false;
+    }
+    let prefix = &source[node.start_byte()..];
+    // A prefix is at most two letters (`rb`, `fR`).
+    match prefix.iter().take(3).position(|&b| b == b'"' || b == b'\'') {
+        Some(quote) => !prefix[..quote]
+            .iter()
+            .any(|b| matches!(b, b'f' | b'F' | b't' | b'T')),
+        None => false,
+    }
+}
+
 impl<'t> Bindings<'t> {
     /// One walk of `tree` with one cursor, through its named nodes.
     pub fn of(tree: &'t Tree, source: &'t [u8]) -> Self {
-        Self::gathered(tree, source, |_| {})
+        Self::gathered(tree, source, StringParts::Skipped, |_| {})
     }
 
-    /// The same walk, showing `visit` every named node in document order: the
-    /// engine finds the nodes to match in it, instead of walking the tree again.
-    pub fn gathered(tree: &'t Tree, source: &'t [u8], mut visit: impl FnMut(Node<'t>)) -> Self {
+    /// The same walk, showing `visit` every named node in document order (but
+    /// the parts of strings without interpolations, when `string_parts` says
+    /// so): the engine finds the nodes to match in it, instead of walking the
+    /// tree again.
+    pub fn gathered(
+        tree: &'t Tree,
+        source: &'t [u8],
+        string_parts: StringParts,
+        mut visit: impl FnMut(Node<'t>),
+    ) -> Self {
         let mut bindings = Self::default();
         let root = tree.root_node();
         // The scopes the walk is inside: (depth of the node that opened it,
@@ -99,8 +133,11 @@ impl<'t> Bindings<'t> {
                 }
                 _ => None,
             };
-            // Only named nodes are entered, as `named_children` would.
-            if node.is_named() && cursor.goto_first_child() {
+            // Only named nodes are entered, as `named_children` would. A string's
+            // quotes and text bind nothing; strings are a third of the nodes.
+            let enter = node.is_named()
+                && !(string_parts == StringParts::Skipped && is_plain_string(node, source));
+            if enter && cursor.goto_first_child() {
                 if let Some((inner_scope, inner_class)) = inner {
                     scopes.push((depth, inner_scope, inner_class));
                 }

@@ -17,7 +17,7 @@ use super::{
 use crate::{
     checks::{self, Check, FileContext},
     finding::{Finding, Suppressed},
-    model::bindings::Bindings,
+    model::bindings::{Bindings, StringParts},
     report::fingerprint::{code_fingerprint, line_hashes},
     rules::{Level, Rule, Target},
 };
@@ -68,7 +68,19 @@ struct Compiled {
     gated: Vec<Gated>,
     /// The words the filters look for in a file.
     words: Words,
+    /// Whether a pattern is rooted inside strings (`string_content`...), so
+    /// that the walk must show the parts of every string.
+    string_parts: StringParts,
 }
+
+/// The node types a string without interpolations is made of.
+const STRING_PARTS: [&str; 5] = [
+    "string_start",
+    "string_content",
+    "escape_sequence",
+    "escape_interpolation",
+    "string_end",
+];
 
 /// What runs at the nodes of one type.
 #[derive(Default)]
@@ -233,7 +245,7 @@ impl Engine {
             // One walk finds the nodes to match and gathers the file's
             // bindings, which most files' checks ask for.
             let mut nodes = Vec::new();
-            let bindings = Bindings::gathered(tree, ctx.source, |node| {
+            let bindings = Bindings::gathered(tree, ctx.source, compiled.string_parts, |node| {
                 if let Some(Some(plan)) = compiled.plans.get(usize::from(node.kind_id())) {
                     nodes.push((node, plan));
                 }
@@ -381,7 +393,16 @@ impl Compiled {
                 plan.alone.push((pattern, captures, filter));
             }
         }
+        let string_parts = if STRING_PARTS.iter().any(|kind| {
+            node_kind_id(&language, kind)
+                .is_some_and(|id| plans.get(usize::from(id)).is_some_and(Option::is_some))
+        }) {
+            StringParts::Visited
+        } else {
+            StringParts::Skipped
+        };
         Self {
+            string_parts,
             general,
             alone: alone_patterns,
             walked: any_walked.then(|| Patterns::of_source(&walked, &spans, owner)),
