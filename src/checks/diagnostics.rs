@@ -46,10 +46,8 @@ fn is_copy(name: &str) -> bool {
 pub fn diagnostics_dump<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     // An integration whose flows are seen to store only non-secret keys (a
     // local device's host and port) has no credential to dump.
-    let facts = ctx.facts();
-    let may_hold_credentials = entry_may_hold_secret(ctx) || facts.maybe_stored_keys.is_empty();
     in_diagnostics_function(ctx, node).is_some()
-        && may_hold_credentials
+        && (entry_may_hold_secret(ctx) || ctx.facts().maybe_stored_keys.is_empty())
         && carries(ctx, node, Label::Dump)
 }
 

@@ -11,7 +11,7 @@ use super::{FileContext, text};
 use crate::model::enclosing_scope;
 
 const ATTRIBUTES: &str = "_attr_extra_state_attributes";
-const PROPERTY: &str = "extra_state_attributes";
+pub const PROPERTY: &str = "extra_state_attributes";
 
 /// Check `entity-attributes`: the node is an entry of the state attributes: a
 /// pair of a dictionary (or a `dict(key=...)` keyword) that becomes them, or an
@@ -59,15 +59,16 @@ pub fn is_entity_attribute_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &
 /// Properties and `_attr_` slots whose value is an entity's state.
 const STATE_PROPERTIES: &[&str] = &["native_value", "state"];
 const STATE_SLOTS: &[&str] = &["_attr_native_value", "_attr_state"];
+/// Every way to the state names one of these.
+pub const STATE_WORDS: &[&str] = &["native_value", "_attr_state", "def state"];
 
 /// Check `entity-state`: the expression becomes an entity's state, as public as
 /// its attributes: the value a `native_value` or `state` property of a class
 /// returns, or the value assigned to `self._attr_native_value` /
 /// `self._attr_state`.
 pub fn is_entity_state<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    // Every way to the state names one of these: a file without them has none,
-    // whatever it returns or assigns (asked once per file, then remembered).
-    if !(ctx.mentions("native_value") || ctx.mentions("_attr_state") || ctx.mentions("def state")) {
+    // A file without them has no state, whatever it returns or assigns.
+    if !STATE_WORDS.iter().any(|word| ctx.contains(word)) {
         return false;
     }
     let Some(parent) = ctx.parent(node) else {

@@ -45,6 +45,10 @@ pub struct Check {
     /// Does it need at least one string argument after the capture?
     pub needs_strings: bool,
     pub eval: CheckFn,
+    /// Words of which a file's text must hold one for the check to pass there
+    /// (empty: none): the engine does not run a pattern that asks it in a file
+    /// without them.
+    pub file_words: &'static [&'static str],
 }
 
 /// Every check a rule may use.
@@ -55,24 +59,28 @@ pub static CHECKS: &[Check] = &[
               given (`pickle.loads`; a trailing `.*` matches any member: `requests.*`)",
         needs_strings: true,
         eval: imports::qualname_matches,
+        file_words: &[],
     },
     Check {
         name: "secret-name",
         doc: "the identifier, attribute, string or keyword names a secret (the shared vocabulary)",
         needs_strings: false,
         eval: secrets::names_secret,
+        file_words: &[],
     },
     Check {
         name: "secret-sourced",
         doc: "the expression's value comes from a secret (RULES.md, secret-sourced expression)",
         needs_strings: false,
         eval: secrets::is_secret_sourced,
+        file_words: &[],
     },
     Check {
         name: "literal",
         doc: "the expression is a constant: literals, and strings built only from literals",
         needs_strings: false,
         eval: literals::is_literal,
+        file_words: &[],
     },
     Check {
         name: "hardcoded-secret",
@@ -80,6 +88,7 @@ pub static CHECKS: &[Check] = &[
               not the key's own name), or matches a well-known credential format",
         needs_strings: false,
         eval: secrets::is_hardcoded_secret,
+        file_words: &[],
     },
     Check {
         name: "argument-given",
@@ -88,6 +97,7 @@ pub static CHECKS: &[Check] = &[
               `None`; `*args`/`**kwargs` count as given",
         needs_strings: true,
         eval: arguments::argument_given,
+        file_words: &[],
     },
     Check {
         name: "argument-at",
@@ -95,6 +105,7 @@ pub static CHECKS: &[Check] = &[
               do not count, unlike a query's `.` anchor)",
         needs_strings: true,
         eval: arguments::argument_at,
+        file_words: &[],
     },
     Check {
         name: "keyword-value",
@@ -102,12 +113,14 @@ pub static CHECKS: &[Check] = &[
               a value written exactly as the second string (`shell` `True`, `schema` `None`)",
         needs_strings: true,
         eval: arguments::keyword_value,
+        file_words: &[],
     },
     Check {
         name: "module-defines",
         doc: "the file defines, at its top level, a function or class named as one of the strings",
         needs_strings: true,
         eval: module::module_defines,
+        file_words: &[],
     },
     Check {
         name: "internal",
@@ -115,18 +128,21 @@ pub static CHECKS: &[Check] = &[
               Assistant's paths (followed through locals and the file's calls of a helper)",
         needs_strings: false,
         eval: literals::is_internal_value,
+        file_words: &[],
     },
     Check {
         name: "in-integration",
         doc: "the file belongs to an integration (a directory with a `manifest.json` above it)",
         needs_strings: false,
         eval: module::in_integration,
+        file_words: &[],
     },
     Check {
         name: "script-module",
         doc: "the file runs as a program (`if __name__ == \"__main__\":` at its top level)",
         needs_strings: false,
         eval: module::is_script_module,
+        file_words: &[],
     },
     Check {
         name: "shell-quoted",
@@ -135,6 +151,7 @@ pub static CHECKS: &[Check] = &[
               helper) and `shlex.quote(...)`/`shlex.join(...)` values",
         needs_strings: false,
         eval: shell::is_shell_quoted,
+        file_words: &[],
     },
     Check {
         name: "own-state-file",
@@ -142,6 +159,7 @@ pub static CHECKS: &[Check] = &[
               module that itself writes that format (`pickle.dump`): its own state read back",
         needs_strings: false,
         eval: deserialize::reads_own_state_file,
+        file_words: &[],
     },
     Check {
         name: "in-timeout-block",
@@ -149,6 +167,7 @@ pub static CHECKS: &[Check] = &[
               or the arguments of `asyncio.wait_for(...)`, in the same function",
         needs_strings: false,
         eval: timeouts::in_timeout_block,
+        file_words: &[],
     },
     Check {
         name: "http-session",
@@ -156,6 +175,7 @@ pub static CHECKS: &[Check] = &[
               such as `session`/`self._session` not assigned from an httpx client)",
         needs_strings: false,
         eval: timeouts::is_http_session,
+        file_words: &[],
     },
     Check {
         name: "auth-failure-handler",
@@ -163,6 +183,7 @@ pub static CHECKS: &[Check] = &[
               or in the body of a 401/403 status test, that does not start reauthentication",
         needs_strings: false,
         eval: auth::handles_auth_failure,
+        file_words: &[],
     },
     Check {
         name: "untrusted-path",
@@ -170,6 +191,7 @@ pub static CHECKS: &[Check] = &[
               entity-service parameter) and no path validation precedes it in the function",
         needs_strings: false,
         eval: paths::untrusted_path,
+        file_words: &[],
     },
     Check {
         name: "dynamic-sql",
@@ -177,6 +199,7 @@ pub static CHECKS: &[Check] = &[
               `.format` from parts other than literals and UPPER_CASE constants",
         needs_strings: false,
         eval: sql::dynamic_sql,
+        file_words: &[],
     },
     Check {
         name: "entity-attributes",
@@ -184,6 +207,7 @@ pub static CHECKS: &[Check] = &[
               entity's state attributes (`extra_state_attributes`, `_attr_extra_state_attributes`)",
         needs_strings: false,
         eval: entity_attributes::is_entity_attribute_entry,
+        file_words: &[entity_attributes::PROPERTY],
     },
     Check {
         name: "entity-state",
@@ -191,12 +215,14 @@ pub static CHECKS: &[Check] = &[
               property of a class, or assigned to `self._attr_native_value`/`self._attr_state`",
         needs_strings: false,
         eval: entity_attributes::is_entity_state,
+        file_words: entity_attributes::STATE_WORDS,
     },
     Check {
         name: "expiry-without-buffer",
         doc: "the comparison orders an expiry time against \"now\" with no margin on either side",
         needs_strings: false,
         eval: expiry::expiry_without_buffer,
+        file_words: &[],
     },
     Check {
         name: "secret-in-url-query",
@@ -204,6 +230,7 @@ pub static CHECKS: &[Check] = &[
               value under a secret-like query parameter name",
         needs_strings: false,
         eval: url_secrets::secret_in_url_query,
+        file_words: &[],
     },
     Check {
         name: "query-parameter",
@@ -211,6 +238,7 @@ pub static CHECKS: &[Check] = &[
               yarl's `with_query`), directly or through a local dictionary",
         needs_strings: false,
         eval: url_secrets::is_query_parameter,
+        file_words: &[],
     },
     Check {
         name: "credentials-in-url",
@@ -218,6 +246,7 @@ pub static CHECKS: &[Check] = &[
               (`scheme://user:password@host`)",
         needs_strings: false,
         eval: url_secrets::credentials_in_url,
+        file_words: &[],
     },
     Check {
         name: "insecure-http-url",
@@ -225,12 +254,14 @@ pub static CHECKS: &[Check] = &[
               URL constant (not local, placeholder, example, namespace, docstring, key or match)",
         needs_strings: false,
         eval: http_urls::insecure_http_url,
+        file_words: &[],
     },
     Check {
         name: "credentials-over-http",
         doc: "the request call goes to an `http://` URL (not loopback) and carries credentials",
         needs_strings: false,
         eval: http_credentials::credentials_over_http,
+        file_words: &[],
     },
     Check {
         name: "verification-opt-out",
@@ -238,6 +269,7 @@ pub static CHECKS: &[Check] = &[
               named for building an unverified context, or drops hostname checks next to a pinned CA",
         needs_strings: false,
         eval: tls::is_verification_opt_out,
+        file_words: &[],
     },
     Check {
         name: "flow-class",
@@ -246,24 +278,28 @@ pub static CHECKS: &[Check] = &[
               `schema-config` (SchemaConfigFlowHandler), `schema-options` (SchemaOptionsFlowHandler)",
         needs_strings: true,
         eval: flow::in_flow_class,
+        file_words: &[],
     },
     Check {
         name: "file-has-flow",
         doc: "the file defines a flow class of one of the given kinds (see `flow-class`)",
         needs_strings: true,
         eval: flow::file_has_flow_check,
+        file_words: &[],
     },
     Check {
         name: "secret-key",
         doc: "the key (a string or a `CONF_*` constant, resolved) is secret-like",
         needs_strings: false,
         eval: flow::secret_key_check,
+        file_words: &[],
     },
     Check {
         name: "secret-key-item",
         doc: "the dictionary literal has an item whose key is secret-like (constants resolved)",
         needs_strings: false,
         eval: flow::secret_key_item_check,
+        file_words: &[],
     },
     Check {
         name: "secret-schema",
@@ -271,6 +307,7 @@ pub static CHECKS: &[Check] = &[
               `add_suggested_values_to_schema` and helper functions) has a secret-like field",
         needs_strings: false,
         eval: flow::secret_schema_check,
+        file_words: &[],
     },
     Check {
         name: "stores-secret",
@@ -278,12 +315,14 @@ pub static CHECKS: &[Check] = &[
               key, or is the step's `user_input` from a form with a secret-like field",
         needs_strings: false,
         eval: flow::stores_secret,
+        file_words: &[],
     },
     Check {
         name: "form-schema",
         doc: "the schema dictionary is a config/options/reauth flow form, not a YAML or service schema",
         needs_strings: false,
         eval: flow::is_form_schema,
+        file_words: &[],
     },
     Check {
         name: "unmasked-secret-field",
@@ -292,6 +331,7 @@ pub static CHECKS: &[Check] = &[
               `TextSelector` without `type=PASSWORD`)",
         needs_strings: false,
         eval: form_fields::is_unmasked_secret_field,
+        file_words: &[],
     },
     Check {
         name: "diagnostics-dump",
@@ -299,6 +339,7 @@ pub static CHECKS: &[Check] = &[
               `vars(obj)`, `obj.__dict__`, a login response kept whole",
         needs_strings: false,
         eval: diagnostics::diagnostics_dump,
+        file_words: &["diagnostics"],
     },
     Check {
         name: "lua-runtime",
@@ -306,6 +347,7 @@ pub static CHECKS: &[Check] = &[
               (`lupa.LuaRuntime()`, `lupa.lua54.LuaRuntime()`, ...)",
         needs_strings: false,
         eval: module::is_lua_runtime,
+        file_words: &[],
     },
     Check {
         name: "secret-url-template",
@@ -313,6 +355,7 @@ pub static CHECKS: &[Check] = &[
               `{field}` names a secret (`\"...?key={api_key}\"`)",
         needs_strings: false,
         eval: url_secrets::is_secret_url_template,
+        file_words: &[],
     },
     Check {
         name: "local-stream-url",
@@ -320,6 +363,7 @@ pub static CHECKS: &[Check] = &[
               camera's stream source on the user's own network",
         needs_strings: false,
         eval: tls::is_local_stream_url,
+        file_words: &[],
     },
     Check {
         name: "local-device",
@@ -328,6 +372,7 @@ pub static CHECKS: &[Check] = &[
               given host or reads `CONF_HOST`, and no URL in the file names an internet host",
         needs_strings: false,
         eval: tls::is_local_device,
+        file_words: &[],
     },
     Check {
         name: "false-valued",
@@ -335,6 +380,7 @@ pub static CHECKS: &[Check] = &[
               (a module constant, a local, an attribute set in any method)",
         needs_strings: false,
         eval: tls::is_false_valued,
+        file_words: &[],
     },
     Check {
         name: "diagnostics-leak",
@@ -342,6 +388,7 @@ pub static CHECKS: &[Check] = &[
               unredacted, and the integration's flows store a secret (or no flow was found)",
         needs_strings: false,
         eval: diagnostics::diagnostics_leak,
+        file_words: &["diagnostics"],
     },
     Check {
         name: "redaction-misses-stored-secret",
@@ -349,6 +396,7 @@ pub static CHECKS: &[Check] = &[
               the integration's flows store",
         needs_strings: false,
         eval: diagnostics::redaction_misses_stored_secret,
+        file_words: &[],
     },
     Check {
         name: "redaction-misses-dump-secrets",
@@ -357,6 +405,7 @@ pub static CHECKS: &[Check] = &[
               whole (debug data, `vars(obj)`, a login response)",
         needs_strings: false,
         eval: diagnostics::redaction_misses_dump_secrets,
+        file_words: &["diagnostics"],
     },
     Check {
         name: "credential-mapping",
@@ -364,6 +413,7 @@ pub static CHECKS: &[Check] = &[
               request/session headers, an auth object, `user_input` of a form with a secret field",
         needs_strings: false,
         eval: mappings::is_credential_mapping,
+        file_words: &[],
     },
     Check {
         name: "exception-text",
@@ -371,12 +421,14 @@ pub static CHECKS: &[Check] = &[
               `traceback.format_exc()`; not for exceptions carrying translation keys",
         needs_strings: false,
         eval: exceptions::is_exception_text,
+        file_words: &[],
     },
     Check {
         name: "integration-lacks-reauth",
         doc: "the integration the file belongs to defines no `async_step_reauth`",
         needs_strings: false,
         eval: reauth::integration_lacks_reauth,
+        file_words: &[],
     },
 ];
 

@@ -91,12 +91,26 @@ pub struct Anchor {
     pub text: Option<String>,
     /// Words of which the file must contain one: the node's captures must be
     /// exactly one of them (`#eq?`, `#any-of?`), or resolve to a qualified
-    /// name whose every segment is written in the file (`#qualname?`).
+    /// name whose every segment is written in the file (`#qualname?`), or a
+    /// named check passes only in files holding one (`Check::file_words`).
     pub words: Option<Vec<String>>,
     /// The pattern is its root node alone (no child, field, anchor or
     /// quantifier), its captures are all on that node and its predicates are all
     /// named checks: it matches every node of its type, and the checks decide.
     pub alone: bool,
+}
+
+/// Keeps of two word sets the one less likely to be found: the one whose
+/// shortest word is longer.
+fn keep_stricter(words: &mut Option<Vec<String>>, these: Vec<String>) {
+    let shortest = |words: &[String]| words.iter().map(String::len).min().unwrap_or(0);
+    if shortest(&these) > 0
+        && words
+            .as_deref()
+            .is_none_or(|w| shortest(w) < shortest(&these))
+    {
+        *words = Some(these);
+    }
 }
 
 /// The anchor of one top-level pattern; `None` when it is not one typed node
@@ -175,6 +189,15 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
         if !certain.contains(&capture) {
             continue;
         }
+        // A check that passes only in files holding one of its words.
+        let check_words = crate::checks::find(crate::checks::predicate_check_name(operator))
+            .filter(|check| !check.file_words.is_empty())
+            .filter(|_| !crate::checks::predicate_is_negated(operator));
+        if let Some(check) = check_words {
+            let these: Vec<String> = check.file_words.iter().map(|w| (*w).to_string()).collect();
+            keep_stricter(&mut words, these);
+            continue;
+        }
         let strings: Option<Vec<&str>> = strings
             .iter()
             .map(|arg| match arg {
@@ -205,14 +228,7 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
             }
             _ => continue,
         };
-        let shortest = |words: &[String]| words.iter().map(String::len).min().unwrap_or(0);
-        if shortest(&these) > 0
-            && words
-                .as_deref()
-                .is_none_or(|w| shortest(w) < shortest(&these))
-        {
-            words = Some(these);
-        }
+        keep_stricter(&mut words, these);
     }
     Some(Anchor {
         kind,
@@ -933,6 +949,18 @@ mod tests {
         assert_eq!(
             words(r#"(call function: (_) @c (#not-eq? @c "x")) @f"#),
             None
+        );
+        // A check that passes only in files holding one of its words, asked
+        // (not negated) of a certain capture.
+        assert_eq!(
+            words(r#"((pair key: (_) @k) @f (#secret-name? @k) (#entity-attributes? @f))"#),
+            Some(names(&["extra_state_attributes"]))
+        );
+        assert_eq!(words(r#"((pair) @f (#not-entity-attributes? @f))"#), None);
+        // Of two sets, the one whose shortest word is longer.
+        assert_eq!(
+            words(r#"((return_statement (_) @f) (#entity-state? @f) (#diagnostics-dump? @f))"#),
+            Some(names(&["diagnostics"]))
         );
         // Shapes: typed field children, single or not as the grammar says.
         let shape =
