@@ -137,14 +137,24 @@ pub fn is_oauth2_flow<'t>(ctx: &FileContext<'t>, class: Node<'t>) -> bool {
 
 /// Every flow class of the file (nested ones included) with its kind.
 pub fn flow_classes<'t>(ctx: &FileContext<'t>) -> Vec<(Node<'t>, FlowKind)> {
+    // A class is a statement: only what holds statements is entered, not the
+    // expressions that are most of a file.
     let mut found = Vec::new();
-    visit(ctx.tree.root_node(), &mut |node| {
-        if node.kind() == "class_definition"
-            && let Some(kind) = flow_kind(ctx, node)
-        {
-            found.push((node, kind));
+    let mut cursor = ctx.tree.walk();
+    let mut holders = vec![ctx.tree.root_node()];
+    while let Some(holder) = holders.pop() {
+        for child in holder.named_children(&mut cursor) {
+            if child.kind() == "class_definition"
+                && let Some(kind) = flow_kind(ctx, child)
+            {
+                found.push((child, kind));
+            }
+            if super::imports::holds_statements(child) {
+                holders.push(child);
+            }
         }
-    });
+    }
+    found.sort_by_key(|(class, _)| class.start_byte());
     found
 }
 
@@ -637,16 +647,15 @@ pub fn form_step_id<'t>(ctx: &FileContext<'t>, form: &Form<'t>) -> Option<String
 
 /// Every form shown within `scope`.
 pub fn forms_in<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> Vec<Form<'t>> {
-    let mut forms = Vec::new();
-    visit(scope, &mut |node| {
-        if node.kind() == "call"
-            && callee_name(ctx, node) == "async_show_form"
-            && let Some(schema) = keyword_arg(ctx, node, "data_schema")
-        {
-            forms.push(Form { call: node, schema });
-        }
-    });
-    forms
+    let within = scope.byte_range();
+    ctx.calls_named("async_show_form")
+        .iter()
+        .filter(|call| within.start <= call.start_byte() && call.end_byte() <= within.end)
+        .filter_map(|&call| {
+            let schema = keyword_arg(ctx, call, "data_schema")?;
+            Some(Form { call, schema })
+        })
+        .collect()
 }
 
 /// The forms whose submission a step method receives: those it shows itself,

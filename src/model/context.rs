@@ -57,6 +57,8 @@ pub struct FileContext<'a> {
     last_path: RefCell<Vec<Node<'a>>>,
     /// Scopes and bindings, gathered on first use.
     bindings: OnceCell<Bindings<'a>>,
+    /// The calls of each callee name asked about (see `calls_named`).
+    calls_named: RefCell<HashMap<String, Rc<[Node<'a>]>>>,
     /// What value flow answered, by node id and label: rules ask the same
     /// questions about the same expressions, and flow follows shared chains.
     verdicts: RefCell<FxHashMap<(usize, Label), bool>>,
@@ -82,6 +84,7 @@ impl<'a> FileContext<'a> {
             descent_cost: Cell::new(0),
             last_path: RefCell::new(Vec::new()),
             bindings: OnceCell::new(),
+            calls_named: RefCell::default(),
             verdicts: RefCell::default(),
         }
     }
@@ -161,6 +164,48 @@ impl<'a> FileContext<'a> {
     /// is in the source if it is in the tree: a cheap way to skip a tree walk.
     pub fn contains(&self, text: &str) -> bool {
         memchr::memmem::find(self.source, text.as_bytes()).is_some()
+    }
+
+    /// The calls whose callee's last name is `name` (`name(...)`,
+    /// `x.name(...)`), in document order. They are found where the name is
+    /// written, not by walking the tree: a flow's few `async_show_form` calls
+    /// are asked for by every step.
+    pub fn calls_named(&self, name: &str) -> Rc<[Node<'a>]> {
+        if let Some(known) = self.calls_named.borrow().get(name) {
+            return Rc::clone(known);
+        }
+        let root = self.tree.root_node();
+        let mut calls = Vec::new();
+        for at in memchr::memmem::find_iter(self.source, name.as_bytes()) {
+            let written = at..at + name.len();
+            let Some(identifier) = root
+                .descendant_for_byte_range(written.start, written.end)
+                .filter(|n| n.kind() == "identifier" && n.byte_range() == written)
+            else {
+                continue; // part of a longer name, a string or a comment
+            };
+            let callee = match self.parent(identifier) {
+                Some(attribute)
+                    if attribute.kind() == "attribute"
+                        && attribute.child_by_field_name("attribute") == Some(identifier) =>
+                {
+                    attribute
+                }
+                _ => identifier,
+            };
+            if let Some(call) = self.parent(callee).filter(|call| {
+                call.kind() == "call" && call.child_by_field_name("function") == Some(callee)
+            }) {
+                calls.push(call);
+            }
+        }
+        // Document order: an outer call before a call it starts with.
+        calls.sort_by_key(|call| (call.start_byte(), std::cmp::Reverse(call.end_byte())));
+        let calls: Rc<[Node<'a>]> = calls.into();
+        self.calls_named
+            .borrow_mut()
+            .insert(name.to_string(), Rc::clone(&calls));
+        calls
     }
 
     /// Does the file's text contain `word` (lowercase), case-insensitively?
@@ -370,6 +415,30 @@ pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'
 #[cfg(test)]
 mod tests {
     use crate::model::test_support::Snippet;
+
+    #[test]
+    fn calls_named_are_the_calls_of_that_callee_name_in_document_order() {
+        let source = "def f(self):\n    # async_show_form(comment)\n    \"async_show_form()\"\n    \
+                      async_show_form(a)\n    self.async_show_form(b, c=async_show_form(d))\n    \
+                      self.async_show_form_later(e)\n    async_show_form.x(g)\n    \
+                      y = async_show_form\n";
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
+        let calls: Vec<&str> = ctx
+            .calls_named("async_show_form")
+            .iter()
+            .map(|call| ctx.text(*call))
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                "async_show_form(a)",
+                "self.async_show_form(b, c=async_show_form(d))",
+                "async_show_form(d)",
+            ]
+        );
+        assert!(ctx.calls_named("nowhere").is_empty());
+    }
 
     #[test]
     fn parents_are_those_of_the_tree_whether_walked_down_to_or_mapped() {

@@ -85,6 +85,11 @@ impl ImportTable {
         }
     }
 
+    /// Does an import bind `name`?
+    pub fn binds(&self, name: &str) -> bool {
+        self.bindings.contains_key(name)
+    }
+
     /// The qualified name of a dotted expression (`ET.parse`), or `None` when the
     /// expression is not a plain chain of names (`foo().bar`, `x[0].y`). Names that
     /// no import binds keep their spelling (`eval`, `self.session.get`).
@@ -161,6 +166,12 @@ static HOLDS_STATEMENT_IDS: LazyLock<Vec<bool>> = LazyLock::new(|| {
 });
 static OBJECT: LazyLock<u16> = LazyLock::new(|| field_id("object"));
 static ATTRIBUTE_FIELD: LazyLock<u16> = LazyLock::new(|| field_id("attribute"));
+
+/// Can a node of this kind hold statements (module, block, compound
+/// statements and their clauses)?
+pub(super) fn holds_statements(node: Node) -> bool {
+    HOLDS_STATEMENT_IDS.get(usize::from(node.kind_id())) == Some(&true)
+}
 
 fn kind_id(kind: &str) -> u16 {
     super::language().id_for_node_kind(kind, true)

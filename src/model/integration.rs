@@ -318,15 +318,21 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     if !STORING_CALLS.iter().any(|name| ctx.contains(name)) {
         return; // nothing stored: no opaque classes either
     }
-    flow::visit(root, &mut |call| {
-        if call.kind() != "call" {
-            return;
-        }
-        let (keywords, in_flow_only): (&[&str], bool) = match flow::callee_name(ctx, call) {
+    let mut calls: Vec<(Node, &str)> = STORING_CALLS
+        .iter()
+        .flat_map(|&name| {
+            ctx.calls_named(name)
+                .iter()
+                .map(move |&call| (call, name))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    calls.sort_by_key(|(call, _)| (call.start_byte(), std::cmp::Reverse(call.end_byte())));
+    for (call, name) in calls {
+        let (keywords, in_flow_only): (&[&str], bool) = match name {
             "async_create_entry" => (&["data", "options"], true),
             "async_update_entry" => (&["data", "options"], false),
-            "async_update_reload_and_abort" => (&["data", "options", "data_updates"], true),
-            _ => return,
+            _ => (&["data", "options", "data_updates"], true),
         };
         let class = ctx
             .ancestors(call)
@@ -338,7 +344,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
             })
             .copied();
         if in_flow_only && class.is_none() {
-            return; // repairs and other flows do not store in the entry
+            continue; // repairs and other flows do not store in the entry
         }
         let in_options_flow = class.is_some_and(|(_, kind)| kind == FlowKind::Options);
         for keyword in keywords {
@@ -358,7 +364,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
                 }
             }
         }
-    });
+    }
     for (class, to_options) in opaque_classes {
         for form in flow::forms_in(ctx, class) {
             let keys = flow::schema_fields(ctx, form.schema);
@@ -379,17 +385,15 @@ const STORING_CALLS: &[&str] = &[
 
 /// `SchemaFlowFormStep(SCHEMA)`: a schema flow stores every field of every step.
 fn schema_flow_steps<'t>(ctx: &FileContext<'t>, keys: &mut BTreeSet<String>) {
-    flow::visit(ctx.tree.root_node(), &mut |call| {
-        if call.kind() == "call" && flow::callee_name(ctx, call) == "SchemaFlowFormStep" {
-            let schema = flow::positional_args(call)
-                .first()
-                .copied()
-                .or_else(|| flow::keyword_arg(ctx, call, "schema"));
-            if let Some(schema) = schema {
-                keys.extend(flow::schema_fields(ctx, schema));
-            }
+    for &call in ctx.calls_named("SchemaFlowFormStep").iter() {
+        let schema = flow::positional_args(call)
+            .first()
+            .copied()
+            .or_else(|| flow::keyword_arg(ctx, call, "schema"));
+        if let Some(schema) = schema {
+            keys.extend(flow::schema_fields(ctx, schema));
         }
-    });
+    }
 }
 
 /// What a stored mapping holds, as far as it can be seen into.
