@@ -11,7 +11,10 @@
 //! at that node. A gate is implied by one of the pattern's predicates, so the
 //! pattern finds exactly what it found when run everywhere.
 
-use std::{collections::HashMap, ops::Range};
+use std::{
+    collections::{HashMap, HashSet},
+    ops::Range,
+};
 
 use tree_sitter::Node;
 
@@ -535,6 +538,17 @@ impl<'t> Callee<'t> {
     }
 }
 
+/// The first name of a dotted expression (`a` of `a.b.c`); `None` when it
+/// does not start with a name (`f().x`), which has no qualified name.
+fn head_name<'t>(mut expression: Node<'t>, source: &'t [u8]) -> Option<&'t str> {
+    while expression.kind() == "attribute" {
+        expression = expression.child_by_field_name("object")?;
+    }
+    (expression.kind() == "identifier")
+        .then(|| expression.utf8_text(source).ok())
+        .flatten()
+}
+
 /// Gated patterns by the names their gates accept.
 #[derive(Default)]
 pub struct CallIndex {
@@ -545,6 +559,8 @@ pub struct CallIndex {
     last_name_suffix: Vec<(String, usize)>,
     /// Are qualified names needed at all?
     any_qualified: bool,
+    /// The first segment of every qualified name above (`pickle`, `requests`).
+    heads: HashSet<String>,
 }
 
 impl CallIndex {
@@ -555,6 +571,8 @@ impl CallIndex {
             Gate::Qualname(names) => {
                 self.any_qualified = true;
                 for name in names {
+                    let head = name.split('.').next().unwrap_or(name);
+                    self.heads.insert(head.to_string());
                     match name.strip_suffix(".*") {
                         Some(prefix) => self
                             .qualified_prefix
@@ -587,7 +605,12 @@ impl CallIndex {
                 }
             }
         }
+        // A qualified name starts with what the callee's first name is
+        // imported as, or with that name itself: when neither can start any
+        // gate's name, there is no qualified name to resolve.
         if self.any_qualified
+            && head_name(callee.function, ctx.source)
+                .is_some_and(|head| self.heads.contains(head) || ctx.imports().binds(head))
             && let Some(qualified) = ctx.qualified_name(callee.function)
         {
             if let Some(ids) = self.qualified.get(&*qualified) {
@@ -874,6 +897,35 @@ mod tests {
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_string()).collect()
+    }
+
+    /// Qualified names are resolved only for callees whose first name is
+    /// imported or starts a gate's name; the answers are the same.
+    #[test]
+    fn only_callees_that_may_resolve_to_a_gate_are_resolved() {
+        let mut index = CallIndex::default();
+        index.add(0, &Gate::Qualname(vec!["pickle.loads".into()]));
+        index.add(1, &Gate::Qualname(vec!["requests.*".into()]));
+        let source = "from pickle import loads as l\nimport json as requests\n\
+                      l(a)\npickle.loads(b)\nrequests.get(c)\nother.loads(d)\nf().loads(e)\n";
+        let snippet = crate::model::test_support::Snippet::new(source);
+        let ctx = snippet.ctx();
+        let candidates = |callee_text: &str| {
+            let call = snippet
+                .nodes()
+                .into_iter()
+                .find(|n| n.kind() == "call" && ctx.text(*n).starts_with(callee_text))
+                .unwrap();
+            let mut out = Vec::new();
+            index.candidates(&ctx, &Callee::of(call, ctx.source).unwrap(), &mut out);
+            out
+        };
+        assert_eq!(candidates("l("), [0]);
+        assert_eq!(candidates("pickle.loads("), [0]);
+        // `requests` is `json` here.
+        assert_eq!(candidates("requests.get("), Vec::<usize>::new());
+        assert_eq!(candidates("other.loads("), Vec::<usize>::new());
+        assert_eq!(candidates("f().loads("), Vec::<usize>::new());
     }
 
     #[test]
