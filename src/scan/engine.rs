@@ -573,6 +573,8 @@ impl Patterns {
             return;
         }
         let passes = predicates.iter().all(|p| match node_of(p.capture) {
+            // Most checks take no strings: no list to build for them.
+            Some(node) if p.strings.is_empty() => (p.check.eval)(ctx, node, &[]) != p.negated,
             Some(node) => {
                 let strings: Vec<&str> = p.strings.iter().map(String::as_str).collect();
                 (p.check.eval)(ctx, node, &strings) != p.negated
