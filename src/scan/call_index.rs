@@ -95,25 +95,35 @@ pub struct Anchor {
     /// Words of which the file must contain one: the node's captures must be
     /// exactly one of them (`#eq?`, `#any-of?`), or resolve to a qualified
     /// name whose every segment is written in the file (`#qualname?`), or a
-    /// named check passes only in files holding one (`Check::file_words`).
-    pub words: Option<Vec<String>>,
+    /// named check passes only in files holding one (`Check::file_words`), or
+    /// a `#match?` matches only text holding one (its literal prefixes).
+    /// Each set must be found.
+    pub words: Vec<Vec<String>>,
     /// The pattern is its root node alone (no child, field, anchor or
     /// quantifier), its captures are all on that node and its predicates are all
     /// named checks: it matches every node of its type, and the checks decide.
     pub alone: bool,
 }
 
-/// Keeps of two word sets the one less likely to be found: the one whose
-/// shortest word is longer.
-fn keep_stricter(words: &mut Option<Vec<String>>, these: Vec<String>) {
-    let shortest = |words: &[String]| words.iter().map(String::len).min().unwrap_or(0);
-    if shortest(&these) > 0
-        && words
-            .as_deref()
-            .is_none_or(|w| shortest(w) < shortest(&these))
-    {
-        *words = Some(these);
+/// Adds a word set to those a file must hold, unless a word is too short to
+/// tell files apart.
+fn require(words: &mut Vec<Vec<String>>, these: Vec<String>) {
+    let shortest = these.iter().map(String::len).min().unwrap_or(0);
+    if shortest >= 3 && !words.contains(&these) {
+        words.push(these);
     }
+}
+
+/// Words of which every text `regex` matches holds one: its literal
+/// prefixes, when they are finitely many (`pip` of `\bpip3?\b.*install`).
+fn regex_words(regex: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::parse(regex).ok()?;
+    let prefixes = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+    prefixes
+        .literals()?
+        .iter()
+        .map(|literal| String::from_utf8(literal.as_bytes().to_vec()).ok())
+        .collect()
 }
 
 /// The anchor of one top-level pattern; `None` when it is not one typed node
@@ -183,7 +193,7 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
         _ => None,
     };
     let certain = certain_captures(&root);
-    let mut words: Option<Vec<String>> = None;
+    let mut words: Vec<Vec<String>> = Vec::new();
     let mut text = None;
     for (operator, args) in &parser.predicates {
         let Some((Arg::Capture(capture), strings)) = args.split_first() else {
@@ -198,7 +208,7 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
             .filter(|_| !crate::checks::predicate_is_negated(operator));
         if let Some(check) = check_words {
             let these: Vec<String> = check.file_words.iter().map(|w| (*w).to_string()).collect();
-            keep_stricter(&mut words, these);
+            require(&mut words, these);
             continue;
         }
         let strings: Option<Vec<&str>> = strings
@@ -225,13 +235,18 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
                         .to_string()
                 })
                 .collect(),
-            "match?" if root.captures.contains(capture) => {
-                text.get_or_insert_with(|| strings[0].to_string());
+            "match?" => {
+                if root.captures.contains(capture) {
+                    text.get_or_insert_with(|| strings[0].to_string());
+                }
+                if let Some(these) = regex_words(strings[0]) {
+                    require(&mut words, these);
+                }
                 continue;
             }
             _ => continue,
         };
-        keep_stricter(&mut words, these);
+        require(&mut words, these);
     }
     Some(Anchor {
         kind,
@@ -249,8 +264,8 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
 pub struct Filter {
     shape: Vec<Shape>,
     text: Option<regex::bytes::Regex>,
-    /// Which of the file's word sets (see [`Words`]) must be found.
-    words: Option<usize>,
+    /// Which of the file's word sets (see [`Words`]) must be found, each.
+    words: Vec<usize>,
 }
 
 impl Filter {
@@ -262,7 +277,11 @@ impl Filter {
                 .text
                 .as_deref()
                 .and_then(|regex| regex::bytes::Regex::new(regex).ok()),
-            words: anchor.words.clone().map(|set| words.add(set)),
+            words: anchor
+                .words
+                .iter()
+                .map(|set| words.add(set.clone()))
+                .collect(),
         }
     }
 
@@ -274,7 +293,7 @@ impl Filter {
         words: &Words,
         found: &mut FoundWords,
     ) -> bool {
-        self.words.is_none_or(|set| found.any(ctx, words, set))
+        self.words.iter().all(|&set| found.any(ctx, words, set))
             && self.shape.iter().all(|shape| shape.holds(node))
             && self
                 .text
@@ -963,10 +982,11 @@ mod tests {
     #[test]
     fn anchors_say_what_a_node_needs_for_the_pattern_to_match_there() {
         let anchor = |pattern: &str| anchor_of(pattern).expect(pattern);
+        let none: Vec<Vec<String>> = Vec::new();
         let alone =
             anchor(r#"((string) @finding (#hardcoded-secret? @finding) (#set! level "note"))"#);
         assert_eq!((alone.kind.as_str(), alone.alone), ("string", true));
-        assert!(alone.shape.is_empty() && alone.text.is_none() && alone.words.is_none());
+        assert!(alone.shape.is_empty() && alone.text.is_none() && alone.words.is_empty());
         // A text predicate, a child, or a capture elsewhere: not the node alone.
         for pattern in [
             r#"((string) @finding (#match? @finding "^http") (#x? @finding))"#,
@@ -977,13 +997,14 @@ mod tests {
         }
         let text = anchor(r#"((string) @finding (#match? @finding "^http") (#x? @finding))"#);
         assert_eq!(text.text.as_deref(), Some("^http"));
+        assert_eq!(text.words, [names(&["http"])]);
         // An attribute's qualified name ends with its own name.
         let attribute = anchor(r#"((attribute) @finding (#qualname? @finding "ssl.CERT_NONE"))"#);
         assert_eq!(attribute.gate, Some(Gate::LastName(names(&["CERT_NONE"]))));
-        assert_eq!(attribute.words, Some(names(&["CERT_NONE"])));
+        assert_eq!(attribute.words, [names(&["CERT_NONE"])]);
         let wildcard = anchor(r#"((attribute) @finding (#qualname? @finding "requests.*"))"#);
         assert_eq!(wildcard.gate, None);
-        assert_eq!(wildcard.words, Some(names(&["requests"])));
+        assert_eq!(wildcard.words, [names(&["requests"])]);
         // Words from the certain captures only: not from an optional child, nor
         // from inside an alternation, nor from a negated predicate.
         let words = |pattern: &str| anchor(pattern).words;
@@ -991,28 +1012,49 @@ mod tests {
             words(
                 r#"(call arguments: (argument_list [(identifier) (attribute)] @c) (#qualname? @c "pip.main" "a.install_package")) @f"#
             ),
-            Some(names(&["main", "install_package"]))
+            [names(&["main", "install_package"])]
         );
-        assert_eq!(words(r#"(call (identifier)? @c (#eq? @c "x")) @f"#), None);
+        assert_eq!(words(r#"(call (identifier)? @c (#eq? @c "xyz")) @f"#), none);
         assert_eq!(
-            words(r#"(call [(identifier) @c (string)] (#eq? @c "x")) @f"#),
-            None
+            words(r#"(call [(identifier) @c (string)] (#eq? @c "xyz")) @f"#),
+            none
         );
         assert_eq!(
-            words(r#"(call function: (_) @c (#not-eq? @c "x")) @f"#),
-            None
+            words(r#"(call function: (_) @c (#not-eq? @c "xyz")) @f"#),
+            none
         );
+        // Words too short to tell files apart are not searched for.
+        assert_eq!(words(r#"(call function: (_) @c (#eq? @c "id")) @f"#), none);
         // A check that passes only in files holding one of its words, asked
         // (not negated) of a certain capture.
         assert_eq!(
             words(r#"((pair key: (_) @k) @f (#secret-name? @k) (#entity-attributes? @f))"#),
-            Some(names(&["extra_state_attributes"]))
+            [names(&["extra_state_attributes"])]
         );
-        assert_eq!(words(r#"((pair) @f (#not-entity-attributes? @f))"#), None);
-        // Of two sets, the one whose shortest word is longer.
+        assert_eq!(words(r#"((pair) @f (#not-entity-attributes? @f))"#), none);
+        // Every set is required; a `#match?` requires its literal prefixes.
         assert_eq!(
             words(r#"((return_statement (_) @f) (#entity-state? @f) (#diagnostics-dump? @f))"#),
-            Some(names(&["diagnostics"]))
+            [
+                names(&["native_value", "_attr_state", "def state"]),
+                names(&["diagnostics"])
+            ]
+        );
+        assert_eq!(
+            words(
+                r#"(call function: (_) @c arguments: (_) @a (#qualname? @c "os.system") (#match? @a "\\bpip3?\\b(.|\\n)*\\binstall\\b")) @f"#
+            ),
+            [names(&["system"]), names(&["pip3", "pip"])]
+        );
+        assert_eq!(
+            words(r#"(attribute object: (_) @o (#match? @o "(?i)entry$")) @f"#)[0].len(),
+            32,
+            "every case of `entry`"
+        );
+        // A class of characters or a repetition first: no word.
+        assert_eq!(
+            words(r#"((identifier) @f (#match? @f "^[A-Z][A-Z0-9_]*$"))"#),
+            none
         );
         // Shapes: typed field children, single or not as the grammar says.
         let shape =
