@@ -238,7 +238,7 @@ pub static CHECKS: &[Check] = &[
               yarl's `with_query`), directly or through a local dictionary",
         needs_strings: false,
         eval: url_secrets::is_query_parameter,
-        file_words: &[],
+        file_words: url_secrets::QUERY_WORDS,
     },
     Check {
         name: "credentials-in-url",

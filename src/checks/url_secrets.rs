@@ -88,6 +88,15 @@ pub fn is_secret_url_template<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&s
 /// Calls that turn a mapping into a query string.
 const QUERY_BUILDERS: &[&str] = &["urlencode", "with_query", "update_query", "extend_query"];
 
+/// A query parameter's dictionary is given as `params=` or to a builder.
+pub const QUERY_WORDS: &[&str] = &[
+    "params",
+    "urlencode",
+    "with_query",
+    "update_query",
+    "extend_query",
+];
+
 /// Check `query-parameter`: the dictionary pair becomes a URL query parameter:
 /// its dictionary is given as `params=` to a request, to `urlencode(...)` or to
 /// yarl's `with_query`/`update_query`/`extend_query`, directly or through a

@@ -329,11 +329,11 @@ impl FoundWords {
     }
 }
 
-/// A child a pattern requires of its node: one in `field` of type `kind`
-/// (any named node for `None`), with children of its own.
+/// A child a pattern requires of its node: one in `field` (any child for
+/// `None`) of type `kind` (any named node for `None`), with children of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shape {
-    field: std::num::NonZeroU16,
+    field: Option<std::num::NonZeroU16>,
     kind: Option<String>,
     /// The node has at most one child in `field` (the grammar says so).
     single: bool,
@@ -343,14 +343,18 @@ pub struct Shape {
 impl Shape {
     /// Does `node` have such a child?
     pub fn holds(&self, node: Node) -> bool {
-        if self.single {
-            return node
-                .child_by_field_id(self.field.get())
-                .is_some_and(|child| self.fits(child));
-        }
         let mut cursor = node.walk();
-        node.children_by_field_id(self.field, &mut cursor)
-            .any(|child| self.fits(child))
+        match self.field {
+            Some(field) if self.single => node
+                .child_by_field_id(field.get())
+                .is_some_and(|child| self.fits(child)),
+            Some(field) => node
+                .children_by_field_id(field, &mut cursor)
+                .any(|child| self.fits(child)),
+            None => node
+                .named_children(&mut cursor)
+                .any(|child| self.fits(child)),
+        }
     }
 
     fn fits(&self, child: Node) -> bool {
@@ -371,12 +375,24 @@ fn shapes(node: &QNode) -> Vec<Shape> {
             !child.quantified && !child.alternation && !child.literal && !child.constrained
         })
         .filter_map(|child| {
-            let name = child.field.as_deref()?;
-            let field = language.field_id_for_name(name)?;
-            let kind = child.kind.clone().filter(|kind| kind != "_");
+            // A supertype (`expression`) is no node's own type: any named node.
+            let kind = child.kind.clone().filter(|kind| {
+                let id = language.id_for_node_kind(kind, true);
+                kind != "_" && !(id != 0 && language.node_kind_is_supertype(id))
+            });
             let children = shapes(child);
+            let Some(name) = child.field.as_deref() else {
+                // A child in no field: of a type, among the named children.
+                return kind.map(|kind| Shape {
+                    field: None,
+                    kind: Some(kind),
+                    single: false,
+                    children,
+                });
+            };
+            let field = language.field_id_for_name(name)?;
             (kind.is_some() || !children.is_empty()).then(|| Shape {
-                field,
+                field: Some(field),
                 kind,
                 single: parent.is_some_and(|parent| {
                     super::query_rewrite::FieldOwners::python().is_single(parent, name)
@@ -1113,6 +1129,20 @@ mod tests {
         let on_string =
             |call: &Node| holds("(call function: (attribute object: (string))) @f", *call);
         assert_eq!(calls.iter().filter(|call| on_string(call)).count(), 1);
+        // A typed child in no field: among the named children, fielded or not.
+        let named_f = calls
+            .iter()
+            .filter(|call| holds("(call (identifier)) @f", **call));
+        assert_eq!(named_f.count(), 1, "`f(1)`, not `\"s\".format(t)`");
+        assert!(holds("(subscript (string)) @f", subscript));
+        assert!(!holds("(subscript (float)) @f", subscript));
+        // A supertype is no node's own type: it asks for nothing.
+        assert!(
+            anchor_of("(call (expression)) @f")
+                .unwrap()
+                .shape
+                .is_empty()
+        );
     }
 
     #[test]
