@@ -99,10 +99,36 @@ pub struct Anchor {
     /// a `#match?` matches only text holding one (its literal prefixes).
     /// Each set must be found.
     pub words: Vec<Vec<String>>,
+    /// Sets of names of which the file must contain one, each, written as a
+    /// whole name (`main` counts in `pip.main`, not in `domain`): the strings
+    /// of `#eq?`/`#any-of?` and the segments of `#qualname?`, which are a
+    /// node's whole text or a name.
+    pub names: Vec<Vec<String>>,
     /// The pattern is its root node alone (no child, field, anchor or
     /// quantifier), its captures are all on that node and its predicates are all
     /// named checks: it matches every node of its type, and the checks decide.
     pub alone: bool,
+}
+
+/// Is `word` a name: letters, digits and underscores (ASCII), starting with a
+/// letter or an underscore?
+fn is_name(word: &str) -> bool {
+    word.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Does `source` hold `name` as a whole name, not inside a longer one? A byte
+/// beyond ASCII next to it may be part of a name too, so it does not count as
+/// a boundary.
+fn contains_name(source: &[u8], name: &str) -> bool {
+    let part_of_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii();
+    memchr::memmem::find_iter(source, name.as_bytes()).any(|at| {
+        let end = at + name.len();
+        (at == 0 || !part_of_name(source[at - 1]))
+            && source.get(end).is_none_or(|&b| !part_of_name(b))
+    })
 }
 
 /// Adds a word set to those a file must hold, unless a word is too short to
@@ -194,6 +220,7 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
     };
     let certain = certain_captures(&root);
     let mut words: Vec<Vec<String>> = Vec::new();
+    let mut names: Vec<Vec<String>> = Vec::new();
     let mut text = None;
     for (operator, args) in &parser.predicates {
         let Some((Arg::Capture(capture), strings)) = args.split_first() else {
@@ -246,7 +273,13 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
             }
             _ => continue,
         };
-        require(&mut words, these);
+        // A string that is not a name (`"errors"` with its quotes, `a b`) is
+        // looked for as written.
+        if these.iter().all(|word| is_name(word)) {
+            require(&mut names, these);
+        } else {
+            require(&mut words, these);
+        }
     }
     Some(Anchor {
         kind,
@@ -254,6 +287,7 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
         shape: shapes(&root),
         text,
         words,
+        names,
         alone,
     })
 }
@@ -277,10 +311,9 @@ impl Filter {
                 .text
                 .as_deref()
                 .and_then(|regex| regex::bytes::Regex::new(regex).ok()),
-            words: anchor
-                .words
-                .iter()
-                .map(|set| words.add(set.clone()))
+            words: (anchor.words.iter().map(|set| (set, false)))
+                .chain(anchor.names.iter().map(|set| (set, true)))
+                .map(|(set, whole)| words.add(set.clone(), whole))
                 .collect(),
         }
     }
@@ -302,12 +335,14 @@ impl Filter {
     }
 }
 
-/// The word sets of every filter.
+/// The word sets of every filter, each with whether its words are looked for
+/// as whole names.
 #[derive(Default)]
-pub struct Words(Vec<Vec<String>>);
+pub struct Words(Vec<(Vec<String>, bool)>);
 
 impl Words {
-    fn add(&mut self, set: Vec<String>) -> usize {
+    fn add(&mut self, set: Vec<String>, whole: bool) -> usize {
+        let set = (set, whole);
         if let Some(known) = self.0.iter().position(|known| *known == set) {
             return known;
         }
@@ -325,7 +360,13 @@ impl FoundWords {
         if self.0.len() <= set {
             self.0.resize(set + 1, None);
         }
-        *self.0[set].get_or_insert_with(|| words.0[set].iter().any(|word| ctx.contains(word)))
+        let (these, whole) = &words.0[set];
+        *self.0[set].get_or_insert_with(|| {
+            these.iter().any(|word| match whole {
+                true => contains_name(ctx.source, word),
+                false => ctx.contains(word),
+            })
+        })
     }
 }
 
@@ -1017,30 +1058,37 @@ mod tests {
         // An attribute's qualified name ends with its own name.
         let attribute = anchor(r#"((attribute) @finding (#qualname? @finding "ssl.CERT_NONE"))"#);
         assert_eq!(attribute.gate, Some(Gate::LastName(names(&["CERT_NONE"]))));
-        assert_eq!(attribute.words, [names(&["CERT_NONE"])]);
+        assert_eq!(attribute.names, [names(&["CERT_NONE"])]);
         let wildcard = anchor(r#"((attribute) @finding (#qualname? @finding "requests.*"))"#);
         assert_eq!(wildcard.gate, None);
-        assert_eq!(wildcard.words, [names(&["requests"])]);
+        assert_eq!(wildcard.names, [names(&["requests"])]);
         // Words from the certain captures only: not from an optional child, nor
         // from inside an alternation, nor from a negated predicate.
         let words = |pattern: &str| anchor(pattern).words;
+        let whole = |pattern: &str| anchor(pattern).names;
         assert_eq!(
-            words(
+            whole(
                 r#"(call arguments: (argument_list [(identifier) (attribute)] @c) (#qualname? @c "pip.main" "a.install_package")) @f"#
             ),
             [names(&["main", "install_package"])]
         );
-        assert_eq!(words(r#"(call (identifier)? @c (#eq? @c "xyz")) @f"#), none);
+        assert_eq!(whole(r#"(call (identifier)? @c (#eq? @c "xyz")) @f"#), none);
         assert_eq!(
-            words(r#"(call [(identifier) @c (string)] (#eq? @c "xyz")) @f"#),
+            whole(r#"(call [(identifier) @c (string)] (#eq? @c "xyz")) @f"#),
             none
         );
         assert_eq!(
-            words(r#"(call function: (_) @c (#not-eq? @c "xyz")) @f"#),
+            whole(r#"(call function: (_) @c (#not-eq? @c "xyz")) @f"#),
             none
         );
         // Words too short to tell files apart are not searched for.
-        assert_eq!(words(r#"(call function: (_) @c (#eq? @c "id")) @f"#), none);
+        assert_eq!(whole(r#"(call function: (_) @c (#eq? @c "id")) @f"#), none);
+        // A string that is no name is looked for as written.
+        let quoted = anchor(r#"(call function: (_) @c (#eq? @c "a.b")) @f"#);
+        assert_eq!(
+            (quoted.words, quoted.names),
+            (vec![names(&["a.b"])], none.clone())
+        );
         // A check that passes only in files holding one of its words, asked
         // (not negated) of a certain capture.
         assert_eq!(
@@ -1056,11 +1104,12 @@ mod tests {
                 names(&["diagnostics"])
             ]
         );
+        let pip = anchor(
+            r#"(call function: (_) @c arguments: (_) @a (#qualname? @c "os.system") (#match? @a "\\bpip3?\\b(.|\\n)*\\binstall\\b")) @f"#,
+        );
         assert_eq!(
-            words(
-                r#"(call function: (_) @c arguments: (_) @a (#qualname? @c "os.system") (#match? @a "\\bpip3?\\b(.|\\n)*\\binstall\\b")) @f"#
-            ),
-            [names(&["system"]), names(&["pip3", "pip"])]
+            (pip.words, pip.names),
+            (vec![names(&["pip3", "pip"])], vec![names(&["system"])])
         );
         assert_eq!(
             words(r#"(attribute object: (_) @o (#match? @o "(?i)entry$")) @f"#)[0].len(),
@@ -1096,6 +1145,17 @@ mod tests {
         ] {
             assert_eq!(anchor_of(pattern), None, "{pattern}");
         }
+    }
+
+    #[test]
+    fn names_are_found_whole() {
+        let source = b"domain = x.main_y\nmy_main2 = 1\nr\xc3\xa9main = 2\n";
+        assert!(!contains_name(source, "main"));
+        assert!(contains_name(b"pip.main(args)", "main"));
+        assert!(contains_name(b"main", "main"));
+        assert!(contains_name(b"(main)\n", "main"));
+        assert!(is_name("_attr_state") && is_name("CERT_NONE"));
+        assert!(!is_name("def state") && !is_name("a.b") && !is_name("1x") && !is_name(""));
     }
 
     #[test]
