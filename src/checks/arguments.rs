@@ -1,5 +1,6 @@
 //! Was an argument passed to a call?
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
@@ -18,20 +19,20 @@ pub fn argument_given<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[&str
     let mut positional = 0;
     let mut cursor = arguments.walk();
     for argument in arguments.named_children(&mut cursor) {
-        match argument.kind() {
+        match argument.kind_name() {
             "keyword_argument" => {
-                let name = argument.child_by_field_name("name");
+                let name = argument.field("name");
                 if name.is_some_and(|n| ctx.text(n) == keyword) {
                     return argument
-                        .child_by_field_name("value")
-                        .is_some_and(|v| v.kind() != "none");
+                        .field("value")
+                        .is_some_and(|v| v.kind_name() != "none");
                 }
             }
             "list_splat" | "dictionary_splat" => return true,
             "comment" => {}
             _ => {
                 if Some(positional) == position {
-                    return argument.kind() != "none";
+                    return argument.kind_name() != "none";
                 }
                 positional += 1;
             }
@@ -47,10 +48,13 @@ pub fn argument_at<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[&str]) 
     let Some(position) = strings.first().and_then(|s| s.parse::<usize>().ok()) else {
         return false;
     };
-    if node.kind() == "keyword_argument" || node.kind() == "comment" {
+    if node.kind_name() == "keyword_argument" || node.kind_name() == "comment" {
         return false;
     }
-    let Some(arguments) = ctx.parent(node).filter(|p| p.kind() == "argument_list") else {
+    let Some(arguments) = ctx
+        .parent(node)
+        .filter(|p| p.kind_name() == "argument_list")
+    else {
         return false;
     };
     // One pass over the arguments, and no further than the position asked for: a
@@ -64,7 +68,7 @@ pub fn argument_at<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[&str]) 
         if argument.id() == node.id() {
             return before == position;
         }
-        if argument.kind() != "comment" {
+        if argument.kind_name() != "comment" {
             before += 1;
             if before > position {
                 return false;
@@ -92,23 +96,23 @@ pub fn keyword_value(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
     let mut cursor = arguments.walk();
     arguments
         .named_children(&mut cursor)
-        .filter(|argument| argument.kind() == "keyword_argument")
+        .filter(|argument| argument.kind_name() == "keyword_argument")
         .any(|argument| {
             argument
-                .child_by_field_name("name")
+                .field("name")
                 .is_some_and(|n| ctx.text(n) == *keyword)
                 && argument
-                    .child_by_field_name("value")
+                    .field("value")
                     .is_some_and(|v| ctx.text(v) == *value)
         })
 }
 
 fn argument_list(node: Node) -> Option<Node> {
-    match node.kind() {
+    match node.kind_name() {
         "argument_list" => Some(node),
         "call" => node
-            .child_by_field_name("arguments")
-            .filter(|a| a.kind() == "argument_list"),
+            .field("arguments")
+            .filter(|a| a.kind_name() == "argument_list"),
         _ => None,
     }
 }

@@ -1,5 +1,6 @@
 //! Authentication failures: is a statement handling one?
 
+use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -36,12 +37,12 @@ const NOT_AUTH: &[&str] = &["ConfigEntryAuthFailed", "PermissionError"];
 /// and that clause or body does not start reauthentication itself.
 /// A `return` counts only in `async_setup_entry` (returning False from setup).
 pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    if node.kind() == "return_statement" && !in_setup_entry(ctx, node) {
+    if node.kind_name() == "return_statement" && !in_setup_entry(ctx, node) {
         return false;
     }
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        match parent.kind() {
+        match parent.kind_name() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "except_clause" => {
                 return catches_auth_failure(ctx, parent)
@@ -49,10 +50,10 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
             }
             "if_statement" | "elif_clause"
                 if parent
-                    .child_by_field_name("consequence")
+                    .field("consequence")
                     .is_some_and(|body| body.id() == current.id())
                     && parent
-                        .child_by_field_name("condition")
+                        .field("condition")
                         .is_some_and(|c| AUTH_STATUS.is_match(ctx.text(c))) =>
             {
                 return !STARTS_REAUTH.is_match(ctx.text(current));
@@ -67,9 +68,9 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
 fn in_setup_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        if matches!(parent.kind(), "function_definition" | "lambda") {
+        if matches!(parent.kind_name(), "function_definition" | "lambda") {
             return parent
-                .child_by_field_name("name")
+                .field("name")
                 .is_some_and(|n| ctx.text(n) == "async_setup_entry");
         }
         current = parent;
@@ -82,10 +83,10 @@ fn catches_auth_failure<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
     let mut cursor = clause.walk();
     let mut stack: Vec<Node> = clause
         .named_children(&mut cursor)
-        .filter(|c| c.kind() != "block")
+        .filter(|c| c.kind_name() != "block")
         .collect();
     while let Some(node) = stack.pop() {
-        match node.kind() {
+        match node.kind_name() {
             // `except AuthError as err`: the alias is not an exception.
             "as_pattern" => stack.extend(node.named_child(0)),
             "identifier" | "attribute" => {

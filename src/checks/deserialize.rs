@@ -1,5 +1,6 @@
 //! Deserialization: is a loader reading the module's own state back?
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, flow};
@@ -11,10 +12,7 @@ use super::{FileContext, flow};
 /// a user. Whoever can replace that file can already change the integration's
 /// code next to it.
 pub fn reads_own_state_file<'t>(ctx: &FileContext<'t>, call: Node<'t>, _: &[&str]) -> bool {
-    let Some(name) = call
-        .child_by_field_name("function")
-        .and_then(|f| ctx.qualified_name(f))
-    else {
+    let Some(name) = call.field("function").and_then(|f| ctx.qualified_name(f)) else {
         return false;
     };
     let Some(module) = name.strip_suffix(".load") else {
@@ -32,20 +30,19 @@ fn opened_here<'t>(ctx: &FileContext<'t>, file: Node<'t>) -> bool {
     if is_open_call(ctx, file) {
         return true;
     }
-    if file.kind() != "identifier" {
+    if file.kind_name() != "identifier" {
         return false;
     }
     let name = ctx.text(file);
     let bound_by_with = ctx
         .ancestors(file)
-        .take_while(|n| !matches!(n.kind(), "function_definition" | "lambda"))
-        .filter(|n| n.kind() == "with_statement")
+        .take_while(|n| !matches!(n.kind_name(), "function_definition" | "lambda"))
+        .filter(|n| n.kind_name() == "with_statement")
         .any(|with| {
             let mut found = false;
             flow::visit(with, &mut |item| {
-                if item.kind() == "as_pattern"
-                    && let (Some(value), Some(alias)) =
-                        (item.named_child(0), item.child_by_field_name("alias"))
+                if item.kind_name() == "as_pattern"
+                    && let (Some(value), Some(alias)) = (item.named_child(0), item.field("alias"))
                     && ctx.text(alias) == name
                     && is_open_call(ctx, value)
                 {
@@ -61,7 +58,7 @@ fn opened_here<'t>(ctx: &FileContext<'t>, file: Node<'t>) -> bool {
 }
 
 fn is_open_call<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    node.kind() == "call" && matches!(flow::callee_name(ctx, node), "open")
+    node.kind_name() == "call" && matches!(flow::callee_name(ctx, node), "open")
 }
 
 /// Does the module write that format to a file, `MODULE.dump(obj, fh)`, anywhere?
@@ -73,10 +70,8 @@ fn writes_format<'t>(ctx: &FileContext<'t>, module: &str) -> bool {
     let mut found = false;
     flow::visit(ctx.tree.root_node(), &mut |node| {
         if !found
-            && node.kind() == "call"
-            && let Some(name) = node
-                .child_by_field_name("function")
-                .and_then(|f| ctx.qualified_name(f))
+            && node.kind_name() == "call"
+            && let Some(name) = node.field("function").and_then(|f| ctx.qualified_name(f))
             && name
                 .strip_prefix(module)
                 .is_some_and(|rest| rest == ".dump")

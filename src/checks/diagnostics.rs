@@ -2,6 +2,7 @@
 //! function returns without `async_redact_data`, and does a redaction set cover
 //! the secrets the integration's flows store?
 
+use crate::model::syntax::NodeExt;
 use std::collections::BTreeSet;
 
 use tree_sitter::Node;
@@ -22,7 +23,7 @@ const MAX_HOPS: usize = 4;
 /// `async_get_device_diagnostics`, or a helper named `*diagnostics*`)?
 fn in_diagnostics_function<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
     let function = enclosing_function(ctx, node)?;
-    let name = ctx.text(function.child_by_field_name("name")?);
+    let name = ctx.text(function.field("name")?);
     name.contains("diagnostics").then_some(function)
 }
 
@@ -59,9 +60,9 @@ pub fn diagnostics_leak<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -
     let Some(function) = in_diagnostics_function(ctx, node) else {
         return false;
     };
-    let options_only = node.kind() == "attribute"
+    let options_only = node.kind_name() == "attribute"
         && node
-            .child_by_field_name("attribute")
+            .field("attribute")
             .is_some_and(|a| ctx.text(a) == "options");
     let may_hold = if options_only {
         options_may_hold_secret(ctx)
@@ -94,13 +95,10 @@ fn reaches_return<'t>(
     }
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        match parent.kind() {
+        match parent.kind_name() {
             "return_statement" => return true,
             "pair" => {
-                if parent
-                    .child_by_field_name("key")
-                    .is_some_and(|k| k.id() == current.id())
-                {
+                if parent.field("key").is_some_and(|k| k.id() == current.id()) {
                     return false;
                 }
             }
@@ -116,7 +114,7 @@ fn reaches_return<'t>(
             | "keyword_argument"
             | "await" => {}
             "argument_list" => {
-                let Some(call) = ctx.parent(parent).filter(|c| c.kind() == "call") else {
+                let Some(call) = ctx.parent(parent).filter(|c| c.kind_name() == "call") else {
                     return false;
                 };
                 if is_redaction(ctx, call) {
@@ -129,9 +127,7 @@ fn reaches_return<'t>(
                 }
                 // `diag.update(entry.data)`: the mapping now flows with `diag`.
                 if name == "update"
-                    && let Some(target) = call
-                        .child_by_field_name("function")
-                        .and_then(|f| f.child_by_field_name("object"))
+                    && let Some(target) = call.field("function").and_then(|f| f.field("object"))
                 {
                     return target_reaches_return(ctx, target, function, hops);
                 }
@@ -139,9 +135,9 @@ fn reaches_return<'t>(
             }
             "assignment" => {
                 let is_right = parent
-                    .child_by_field_name("right")
+                    .field("right")
                     .is_some_and(|r| r.id() == current.id());
-                let Some(left) = parent.child_by_field_name("left").filter(|_| is_right) else {
+                let Some(left) = parent.field("left").filter(|_| is_right) else {
                     return false;
                 };
                 return target_reaches_return(ctx, left, function, hops);
@@ -165,18 +161,18 @@ fn target_reaches_return<'t>(
         return false;
     }
     let mut base = target;
-    while matches!(base.kind(), "subscript" | "attribute") {
-        let field = if base.kind() == "subscript" {
+    while matches!(base.kind_name(), "subscript" | "attribute") {
+        let field = if base.kind_name() == "subscript" {
             "value"
         } else {
             "object"
         };
-        match base.child_by_field_name(field) {
+        match base.field(field) {
             Some(inner) => base = inner,
             None => return false,
         }
     }
-    if base.kind() != "identifier" {
+    if base.kind_name() != "identifier" {
         return false;
     }
     let name = ctx.text(base);
@@ -186,7 +182,7 @@ fn target_reaches_return<'t>(
     let mut reaches = false;
     flow::visit(function, &mut |node| {
         if reaches
-            || node.kind() != "identifier"
+            || node.kind_name() != "identifier"
             || ctx.text(node) != name
             || node.start_byte() <= target.start_byte()
             || is_assignment_target(ctx, node)
@@ -201,9 +197,8 @@ fn target_reaches_return<'t>(
 /// Is the identifier the whole left side of an assignment (a rebinding, not a use)?
 fn is_assignment_target<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     ctx.parent(node).is_some_and(|p| {
-        matches!(p.kind(), "assignment" | "augmented_assignment")
-            && p.child_by_field_name("left")
-                .is_some_and(|l| l.id() == node.id())
+        matches!(p.kind_name(), "assignment" | "augmented_assignment")
+            && p.field("left").is_some_and(|l| l.id() == node.id())
     })
 }
 
@@ -213,30 +208,26 @@ fn redacted_by_hand<'t>(ctx: &FileContext<'t>, function: Node<'t>, name: &str) -
     let mut redacted = false;
     flow::visit(function, &mut |node| {
         // entry_dict["data"] = async_redact_data(entry_dict["data"], TO_REDACT)
-        if node.kind() == "assignment"
-            && node.child_by_field_name("left").is_some_and(|l| {
-                l.kind() == "subscript"
-                    && l.child_by_field_name("value")
-                        .is_some_and(|v| ctx.text(v) == name)
+        if node.kind_name() == "assignment"
+            && node.field("left").is_some_and(|l| {
+                l.kind_name() == "subscript"
+                    && l.field("value").is_some_and(|v| ctx.text(v) == name)
             })
             && node
-                .child_by_field_name("right")
-                .is_some_and(|r| r.kind() == "call" && is_redaction(ctx, r))
+                .field("right")
+                .is_some_and(|r| r.kind_name() == "call" && is_redaction(ctx, r))
         {
             redacted = true;
         }
-        let key = match node.kind() {
+        let key = match node.kind_name() {
             "assignment" => node
-                .child_by_field_name("left")
-                .filter(|l| l.kind() == "subscript")
-                .filter(|l| {
-                    l.child_by_field_name("value")
-                        .is_some_and(|v| ctx.text(v) == name)
-                })
-                .and_then(|l| l.child_by_field_name("subscript")),
+                .field("left")
+                .filter(|l| l.kind_name() == "subscript")
+                .filter(|l| l.field("value").is_some_and(|v| ctx.text(v) == name))
+                .and_then(|l| l.field("subscript")),
             "call" if matches!(callee_name(ctx, node), "pop") => node
-                .child_by_field_name("function")
-                .and_then(|f| f.child_by_field_name("object"))
+                .field("function")
+                .and_then(|f| f.field("object"))
                 .filter(|o| ctx.text(*o) == name)
                 .and_then(|_| flow::positional_args(node).first().copied()),
             _ => None,
@@ -253,7 +244,7 @@ fn redacted_by_hand<'t>(ctx: &FileContext<'t>, function: Node<'t>, name: &str) -
 fn redaction_of<'t>(ctx: &FileContext<'t>, keys: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
     let call = ctx
         .parent(keys)
-        .filter(|p| p.kind() == "argument_list")
+        .filter(|p| p.kind_name() == "argument_list")
         .and_then(|p| ctx.parent(p))?;
     let data = flow::positional_args(call).first().copied()?;
     (data.id() != keys.id()).then_some((call, data))
@@ -336,17 +327,15 @@ fn entry_mappings_held<'t>(
     }
     let next = depth + 1;
     if is_entry_mapping(ctx, node) {
-        let name = match node.kind() {
+        let name = match node.kind_name() {
             "call" => "as_dict",
-            _ => node
-                .child_by_field_name("attribute")
-                .map_or("data", |a| ctx.text(a)),
+            _ => node.field("attribute").map_or("data", |a| ctx.text(a)),
         };
         out.insert(name.to_string());
         return;
     }
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "call" if is_copy(callee_name(ctx, node)) => {
             for arg in flow::positional_args(node) {
                 entry_mappings_held(ctx, arg, next, out);
@@ -354,8 +343,8 @@ fn entry_mappings_held<'t>(
         }
         "dictionary" => {
             for child in node.named_children(&mut cursor) {
-                let inner = match child.kind() {
-                    "pair" => child.child_by_field_name("value"),
+                let inner = match child.kind_name() {
+                    "pair" => child.field("value"),
                     "dictionary_splat" => child.named_child(0),
                     _ => None,
                 };
@@ -370,7 +359,7 @@ fn entry_mappings_held<'t>(
             }
         }
         "subscript" => {
-            if let Some(value) = node.child_by_field_name("value") {
+            if let Some(value) = node.field("value") {
                 entry_mappings_held(ctx, value, next, out);
             }
         }
@@ -452,7 +441,7 @@ async def async_get_config_entry_diagnostics(hass, entry):
         let ctx = snippet.ctx();
         let mut verdicts = Vec::new();
         flow::visit(snippet.root(), &mut |n| {
-            if n.kind() == "call" && callee_name(&ctx, n) == "async_redact_data" {
+            if n.kind_name() == "call" && callee_name(&ctx, n) == "async_redact_data" {
                 let keys = flow::positional_args(n)[1];
                 verdicts.push((
                     n.start_byte(),
@@ -472,7 +461,7 @@ async def async_get_config_entry_diagnostics(hass, entry):
         let mut verdict = None;
         flow::visit(snippet.root(), &mut |n| {
             if verdict.is_none()
-                && n.kind() == "call"
+                && n.kind_name() == "call"
                 && callee_name(&ctx, n) == "async_redact_data"
             {
                 let keys = flow::positional_args(n)[1];

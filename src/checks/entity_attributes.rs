@@ -5,6 +5,7 @@
 //! websocket client and exported in diagnostics: whatever goes in is public to
 //! every user of the instance.
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, text};
@@ -23,15 +24,15 @@ pub fn is_entity_attribute_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &
         return false;
     }
     let source = ctx.source;
-    match node.kind() {
+    match node.kind_name() {
         "pair" => ctx
             .parent(node)
             .is_some_and(|dictionary| feeds_attributes(ctx, dictionary)),
         "keyword_argument" => {
             let call = ctx.parent(node).and_then(|arguments| ctx.parent(arguments));
             let Some(function) = call
-                .filter(|call| call.kind() == "call")
-                .and_then(|call| call.child_by_field_name("function"))
+                .filter(|call| call.kind_name() == "call")
+                .and_then(|call| call.field("function"))
             else {
                 return false;
             };
@@ -39,18 +40,18 @@ pub fn is_entity_attribute_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &
                 return call.is_some_and(|call| feeds_attributes(ctx, call));
             }
             // attrs.update(token=...): the keywords go into the object.
-            function.kind() == "attribute"
+            function.kind_name() == "attribute"
                 && function
-                    .child_by_field_name("attribute")
+                    .field("attribute")
                     .is_some_and(|m| text(m, source) == "update")
                 && function
-                    .child_by_field_name("object")
+                    .field("object")
                     .is_some_and(|object| is_attributes_target(ctx, object))
         }
         "assignment" => node
-            .child_by_field_name("left")
-            .filter(|left| left.kind() == "subscript")
-            .and_then(|left| left.child_by_field_name("value"))
+            .field("left")
+            .filter(|left| left.kind_name() == "subscript")
+            .and_then(|left| left.field("value"))
             .is_some_and(|target| is_attributes_target(ctx, target)),
         _ => false,
     }
@@ -74,17 +75,15 @@ pub fn is_entity_state<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
     let Some(parent) = ctx.parent(node) else {
         return false;
     };
-    match parent.kind() {
+    match parent.kind_name() {
         "return_statement" => {
             let function = enclosing_scope(ctx, parent);
             function_name(function, ctx.source).is_some_and(|n| STATE_PROPERTIES.contains(&n))
                 && is_method(ctx, function)
         }
         "assignment" => {
-            parent
-                .child_by_field_name("right")
-                .is_some_and(|r| r.id() == node.id())
-                && parent.child_by_field_name("left").is_some_and(|left| {
+            parent.field("right").is_some_and(|r| r.id() == node.id())
+                && parent.field("left").is_some_and(|left| {
                     crate::model::bindings::self_attribute(left, ctx.source)
                         .is_some_and(|slot| STATE_SLOTS.contains(&slot))
                 })
@@ -96,8 +95,8 @@ pub fn is_entity_state<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
 /// Is the function defined in a class body?
 fn is_method<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
     ctx.ancestors(function)
-        .find(|n| matches!(n.kind(), "class_definition" | "function_definition"))
-        .is_some_and(|n| n.kind() == "class_definition")
+        .find(|n| matches!(n.kind_name(), "class_definition" | "function_definition"))
+        .is_some_and(|n| n.kind_name() == "class_definition")
 }
 
 /// Does the value of `expression` (a dictionary or `dict(...)` call) become the
@@ -107,7 +106,7 @@ fn feeds_attributes<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
     let Some(parent) = ctx.parent(expression) else {
         return false;
     };
-    match parent.kind() {
+    match parent.kind_name() {
         // A nested dictionary is exposed with its parent.
         "pair" => ctx
             .parent(parent)
@@ -120,23 +119,23 @@ fn feeds_attributes<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
             function_name(enclosing_scope(ctx, parent), source).is_some_and(|n| n == PROPERTY)
         }
         "assignment" => parent
-            .child_by_field_name("left")
+            .field("left")
             .is_some_and(|left| is_attributes_target(ctx, left)),
         // attrs.update({...}), self._attr_extra_state_attributes.update(token=...)
         "argument_list" => {
             let Some(call) = ctx.parent(parent) else {
                 return false;
             };
-            let Some(function) = call.child_by_field_name("function") else {
+            let Some(function) = call.field("function") else {
                 return false;
             };
-            if function.kind() == "attribute"
+            if function.kind_name() == "attribute"
                 && function
-                    .child_by_field_name("attribute")
+                    .field("attribute")
                     .is_some_and(|m| text(m, source) == "update")
             {
                 return function
-                    .child_by_field_name("object")
+                    .field("object")
                     .is_some_and(|object| is_attributes_target(ctx, object));
             }
             text(function, source) == "dict" && feeds_attributes(ctx, call)
@@ -151,13 +150,13 @@ fn feeds_attributes<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
 /// (`self._attributes`, the older idiom)?
 fn is_attributes_target<'t>(ctx: &FileContext<'t>, target: Node<'t>) -> bool {
     let source = ctx.source;
-    match target.kind() {
+    match target.kind_name() {
         "attribute" => {
             target
-                .child_by_field_name("attribute")
+                .field("attribute")
                 .is_some_and(|a| text(a, source) == ATTRIBUTES)
                 || (target
-                    .child_by_field_name("object")
+                    .field("object")
                     .is_some_and(|o| text(o, source) == "self")
                     && class_property_returns(ctx, target, text(target, source), source))
         }
@@ -182,14 +181,16 @@ fn class_property_returns<'t>(
     returned: &str,
     source: &[u8],
 ) -> bool {
-    let class = ctx.ancestors(node).find(|n| n.kind() == "class_definition");
-    let Some(body) = class.and_then(|c| c.child_by_field_name("body")) else {
+    let class = ctx
+        .ancestors(node)
+        .find(|n| n.kind_name() == "class_definition");
+    let Some(body) = class.and_then(|c| c.field("body")) else {
         return false;
     };
     let mut cursor = body.walk();
     body.named_children(&mut cursor).any(|member| {
-        let function = match member.kind() {
-            "decorated_definition" => member.child_by_field_name("definition"),
+        let function = match member.kind_name() {
+            "decorated_definition" => member.field("definition"),
             "function_definition" => Some(member),
             _ => None,
         };
@@ -200,8 +201,8 @@ fn class_property_returns<'t>(
 }
 
 fn function_name<'s>(scope: Node, source: &'s [u8]) -> Option<&'s str> {
-    (scope.kind() == "function_definition")
-        .then(|| scope.child_by_field_name("name"))
+    (scope.kind_name() == "function_definition")
+        .then(|| scope.field("name"))
         .flatten()
         .map(|n| text(n, source))
 }
@@ -215,7 +216,7 @@ fn returns_name(function: Node, name: &str, source: &[u8]) -> bool {
 fn returns_text(function: Node, returned: &str, source: &[u8]) -> bool {
     let mut stack = vec![function];
     while let Some(node) = stack.pop() {
-        if node.kind() == "return_statement"
+        if node.kind_name() == "return_statement"
             && node
                 .named_child(0)
                 .is_some_and(|value| text(value, source) == returned)
@@ -225,7 +226,7 @@ fn returns_text(function: Node, returned: &str, source: &[u8]) -> bool {
         let mut cursor = node.walk();
         for child in node.named_children(&mut cursor) {
             if !matches!(
-                child.kind(),
+                child.kind_name(),
                 "function_definition" | "class_definition" | "lambda"
             ) {
                 stack.push(child);

@@ -1,6 +1,7 @@
 //! Exception text shown to users: `str(err)` in a form error or an abort reason
 //! shows library internals (URLs, hosts, stack details) in the UI.
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
@@ -25,7 +26,7 @@ fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> b
     }
     let next = depth + 1;
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "call" => {
             let name = callee_name(ctx, node);
             if matches!(name, "format_exc" | "format_exception") {
@@ -42,31 +43,29 @@ fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> b
         }
         "string" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "interpolation")
-            .filter_map(|i| i.child_by_field_name("expression"))
+            .filter(|c| c.kind_name() == "interpolation")
+            .filter_map(|i| i.field("expression"))
             .any(|e| is_caught_exception(ctx, e) || shows_exception(ctx, e, next)),
-        "binary_operator" => match node.child_by_field_name("operator").map(|o| ctx.text(o)) {
-            Some("%") => node.child_by_field_name("right").is_some_and(|r| {
+        "binary_operator" => match node.field("operator").map(|o| ctx.text(o)) {
+            Some("%") => node.field("right").is_some_and(|r| {
                 is_caught_exception(ctx, r)
                     || shows_exception(ctx, r, next)
-                    || (r.kind() == "tuple" && {
+                    || (r.kind_name() == "tuple" && {
                         let mut c = r.walk();
                         r.named_children(&mut c)
                             .any(|e| is_caught_exception(ctx, e))
                     })
             }),
-            Some("+") => ["left", "right"].iter().any(|s| {
-                node.child_by_field_name(s)
-                    .is_some_and(|x| shows_exception(ctx, x, next))
-            }),
+            Some("+") => ["left", "right"]
+                .iter()
+                .any(|s| node.field(s).is_some_and(|x| shows_exception(ctx, x, next))),
             _ => false,
         },
         // err.args[0]
-        "subscript" => node.child_by_field_name("value").is_some_and(|v| {
-            v.kind() == "attribute"
-                && v.child_by_field_name("attribute")
-                    .is_some_and(|a| ctx.text(a) == "args")
-                && v.child_by_field_name("object")
+        "subscript" => node.field("value").is_some_and(|v| {
+            v.kind_name() == "attribute"
+                && v.field("attribute").is_some_and(|a| ctx.text(a) == "args")
+                && v.field("object")
                     .is_some_and(|o| is_caught_exception(ctx, o))
         }),
         "parenthesized_expression" => node
@@ -79,11 +78,14 @@ fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> b
 /// Is the node the name an enclosing `except ... as name:` binds (to an exception
 /// that is not a translation-key carrier)?
 fn is_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    if node.kind() != "identifier" {
+    if node.kind_name() != "identifier" {
         return false;
     }
     let name = ctx.text(node);
-    for clause in ctx.ancestors(node).filter(|n| n.kind() == "except_clause") {
+    for clause in ctx
+        .ancestors(node)
+        .filter(|n| n.kind_name() == "except_clause")
+    {
         // `except A as err:` parses as `value: (as_pattern A alias: (as_pattern_target err))`;
         // older grammars put the alias in the clause's own `alias` field.
         let mut cursor = clause.walk();
@@ -91,10 +93,10 @@ fn is_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             .children_by_field_name("value", &mut cursor)
             .collect();
         let mut types = Vec::new();
-        let mut alias = clause.child_by_field_name("alias");
+        let mut alias = clause.field("alias");
         for value in values {
-            if value.kind() == "as_pattern" {
-                alias = alias.or_else(|| value.child_by_field_name("alias"));
+            if value.kind_name() == "as_pattern" {
+                alias = alias.or_else(|| value.field("alias"));
                 types.extend(value.named_child(0));
             } else {
                 types.push(value);
@@ -109,11 +111,9 @@ fn is_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         let mut carriers = false;
         for t in types {
             flow::visit(t, &mut |n| {
-                let last = match n.kind() {
+                let last = match n.kind_name() {
                     "identifier" => ctx.text(n),
-                    "attribute" => n
-                        .child_by_field_name("attribute")
-                        .map_or("", |a| ctx.text(a)),
+                    "attribute" => n.field("attribute").map_or("", |a| ctx.text(a)),
                     _ => "",
                 };
                 if TRANSLATION_KEY_EXCEPTIONS.contains(&last)
@@ -135,10 +135,10 @@ fn raised_with_keys_only<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
     let mut raised = 0;
     let mut with_key = 0;
     flow::visit(ctx.tree.root_node(), &mut |node| {
-        if node.kind() != "raise_statement" {
+        if node.kind_name() != "raise_statement" {
             return;
         }
-        let Some(call) = node.named_child(0).filter(|c| c.kind() == "call") else {
+        let Some(call) = node.named_child(0).filter(|c| c.kind_name() == "call") else {
             return;
         };
         if callee_name(ctx, call) != name {
@@ -191,9 +191,9 @@ def check():
         let ctx = snippet.ctx();
         let mut verdicts = Vec::new();
         flow::visit(snippet.root(), &mut |n| {
-            if n.kind() == "assignment" {
-                let left = ctx.text(n.child_by_field_name("left").unwrap()).to_string();
-                let right = n.child_by_field_name("right").unwrap();
+            if n.kind_name() == "assignment" {
+                let left = ctx.text(n.field("left").unwrap()).to_string();
+                let right = n.field("right").unwrap();
                 verdicts.push((left, is_exception_text(&ctx, right, &[])));
             }
         });

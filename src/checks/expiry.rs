@@ -1,5 +1,6 @@
 //! Token expiry compared with the current time, with no safety margin.
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, imports::pattern_matches, secrets::string_value, text};
@@ -38,22 +39,22 @@ fn is_expiry_name(name: &str) -> bool {
 /// The name an operand stands for: `expires_at`, `self._expiry`,
 /// `token["expires_at"]`, `token.get("expires_at")`, `self._expiry.timestamp()`.
 fn operand_name(node: Node, source: &[u8]) -> Option<String> {
-    match node.kind() {
+    match node.kind_name() {
         "identifier" => Some(text(node, source).to_string()),
-        "attribute" => Some(text(node.child_by_field_name("attribute")?, source).to_string()),
+        "attribute" => Some(text(node.field("attribute")?, source).to_string()),
         "subscript" => {
-            let key = node.child_by_field_name("subscript")?;
+            let key = node.field("subscript")?;
             string_value(key, source).or_else(|| Some(text(key, source).to_string()))
         }
         "call" => {
-            let function = node.child_by_field_name("function")?;
-            let method = function.child_by_field_name("attribute")?;
+            let function = node.field("function")?;
+            let method = function.field("attribute")?;
             match text(method, source) {
                 "get" => {
-                    let key = node.child_by_field_name("arguments")?.named_child(0)?;
+                    let key = node.field("arguments")?.named_child(0)?;
                     string_value(key, source).or_else(|| Some(text(key, source).to_string()))
                 }
-                "timestamp" => operand_name(function.child_by_field_name("object")?, source),
+                "timestamp" => operand_name(function.field("object")?, source),
                 _ => None,
             }
         }
@@ -65,20 +66,20 @@ fn operand_name(node: Node, source: &[u8]) -> Option<String> {
 /// Is the operand "now": a call to a clock, `.timestamp()` of one, or a local
 /// named `now` (what Home Assistant code calls the clock's result)?
 fn is_now<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    match node.kind() {
+    match node.kind_name() {
         "identifier" => matches!(
             ctx.text(node),
             "now" | "utc_now" | "utcnow" | "current_time"
         ),
         "call" => {
-            let Some(function) = node.child_by_field_name("function") else {
+            let Some(function) = node.field("function") else {
                 return false;
             };
-            if let Some(method) = function.child_by_field_name("attribute")
+            if let Some(method) = function.field("attribute")
                 && ctx.text(method) == "timestamp"
             {
                 return function
-                    .child_by_field_name("object")
+                    .field("object")
                     .is_some_and(|object| is_now(ctx, object));
             }
             let qualified = ctx
@@ -158,15 +159,15 @@ fn is_token_refresh_decision<'t>(
 ) -> bool {
     let source = ctx.source;
     let mut words = words_of(expiry, source);
-    let definition = (expiry.kind() == "identifier")
+    let definition = (expiry.kind_name() == "identifier")
         .then(|| resolve_local(ctx, expiry))
         .flatten()
         .filter(|value| value.id() != expiry.id());
     if let Some(value) = definition {
         // `preemptive = expires - timedelta(...)`: the margin is in the local.
-        let subtracts = value.kind() == "binary_operator"
+        let subtracts = value.kind_name() == "binary_operator"
             && value
-                .child_by_field_name("operator")
+                .field("operator")
                 .is_some_and(|o| text(o, source) == "-");
         if subtracts {
             return false;
@@ -177,8 +178,8 @@ fn is_token_refresh_decision<'t>(
         return false;
     }
     let scope = enclosing_scope(ctx, comparison);
-    if scope.kind() == "function_definition"
-        && let Some(name) = scope.child_by_field_name("name")
+    if scope.kind_name() == "function_definition"
+        && let Some(name) = scope.field("name")
     {
         words.extend(words_of(name, source));
     }
@@ -197,17 +198,13 @@ fn is_token_refresh_decision<'t>(
 fn guarded_block<'t>(ctx: &FileContext<'t>, comparison: Node<'t>) -> Option<Node<'t>> {
     let mut current = comparison;
     while let Some(parent) = ctx.parent(current) {
-        match parent.kind() {
+        match parent.kind_name() {
             "if_statement" | "elif_clause" | "while_statement" => {
                 let in_condition = parent
-                    .child_by_field_name("condition")
+                    .field("condition")
                     .is_some_and(|c| c.id() == current.id());
                 return in_condition
-                    .then(|| {
-                        parent
-                            .child_by_field_name("consequence")
-                            .or(parent.child_by_field_name("body"))
-                    })
+                    .then(|| parent.field("consequence").or(parent.field("body")))
                     .flatten();
             }
             "boolean_operator" | "not_operator" | "parenthesized_expression" => current = parent,
@@ -221,13 +218,13 @@ fn guarded_block<'t>(ctx: &FileContext<'t>, comparison: Node<'t>) -> Option<Node
 /// "now", where neither side adds or subtracts a margin, deciding whether a
 /// token (or login) needs refreshing.
 pub fn expiry_without_buffer<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    if node.kind() != "comparison_operator" {
+    if node.kind_name() != "comparison_operator" {
         return false;
     }
     let mut cursor = node.walk();
     let operands: Vec<Node> = node
         .named_children(&mut cursor)
-        .filter(|c| c.kind() != "comment")
+        .filter(|c| c.kind_name() != "comment")
         .collect();
     let ordering = {
         let mut cursor = node.walk();

@@ -4,6 +4,7 @@
 //! `password`, `secret` or `token`; a `TextSelector` only with
 //! `type=TextSelectorType.PASSWORD`, whatever the name.
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
@@ -17,10 +18,7 @@ const MASKED_NAME_PARTS: &[&str] = &["password", "secret", "token"];
 /// Check `unmasked-secret-field`: the schema pair (`vol.Required(CONF_API_KEY): str`)
 /// has a secret-like key that the form would show in clear.
 pub fn is_unmasked_secret_field<'t>(ctx: &FileContext<'t>, pair: Node<'t>, _: &[&str]) -> bool {
-    let (Some(key), Some(validator)) = (
-        pair.child_by_field_name("key"),
-        pair.child_by_field_name("value"),
-    ) else {
+    let (Some(key), Some(validator)) = (pair.field("key"), pair.field("value")) else {
         return false;
     };
     let Some(name) = flow::marker_key(ctx, key) else {
@@ -50,7 +48,7 @@ fn shown_as<'t>(ctx: &FileContext<'t>, validator: Node<'t>, depth: usize) -> Sho
     if depth > 3 {
         return Shown::Other;
     }
-    match validator.kind() {
+    match validator.kind_name() {
         "identifier" if ctx.text(validator) == "str" => Shown::PlainText,
         "identifier" => {
             // A module constant such as `TEXT_SELECTOR = TextSelector(...)`.
@@ -62,10 +60,10 @@ fn shown_as<'t>(ctx: &FileContext<'t>, validator: Node<'t>, depth: usize) -> Sho
         }
         "attribute" => {
             let is_string = validator
-                .child_by_field_name("attribute")
+                .field("attribute")
                 .is_some_and(|a| ctx.text(a) == "string")
                 && validator
-                    .child_by_field_name("object")
+                    .field("object")
                     .is_some_and(|o| matches!(ctx.text(o), "cv" | "config_validation"));
             if is_string {
                 Shown::PlainText
@@ -99,7 +97,7 @@ fn shown_as<'t>(ctx: &FileContext<'t>, validator: Node<'t>, depth: usize) -> Sho
 fn mentions_password<'t>(ctx: &FileContext<'t>, selector: Node<'t>) -> bool {
     let mut password = false;
     flow::visit(selector, &mut |n| {
-        let word = match n.kind() {
+        let word = match n.kind_name() {
             "identifier" => ctx.text(n),
             "string_content" => ctx.text(n),
             _ => "",
@@ -135,10 +133,10 @@ S = {
         let ctx = snippet.ctx();
         let mut fired = Vec::new();
         flow::visit(snippet.root(), &mut |n| {
-            if n.kind() == "pair" && is_unmasked_secret_field(&ctx, n, &[]) {
+            if n.kind_name() == "pair" && is_unmasked_secret_field(&ctx, n, &[]) {
                 fired.push((
                     n.start_byte(),
-                    flow::marker_key(&ctx, n.child_by_field_name("key").unwrap()).unwrap(),
+                    flow::marker_key(&ctx, n.field("key").unwrap()).unwrap(),
                 ));
             }
         });

@@ -1,5 +1,6 @@
 //! Requests that send credentials to a plain `http://` URL (HAS303).
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
@@ -31,7 +32,7 @@ const REQUEST_METHODS: &[&str] = &[
 /// query parameters, or secret fields in the request body.
 pub fn credentials_over_http<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let source = ctx.source;
-    let Some(function) = node.child_by_field_name("function") else {
+    let Some(function) = node.field("function") else {
         return false;
     };
     let callee = ctx.text(function);
@@ -71,10 +72,10 @@ pub fn credentials_over_http<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     url_carries_secret
         || positional.iter().any(|a| is_auth_object(ctx, *a))
         || keywords.iter().any(|&(name, value)| match name {
-            "auth" => value.kind() != "none",
+            "auth" => value.kind_name() != "none",
             "headers" | "cookies" => {
                 carries_secret_mapping(ctx, value, true)
-                    || name == "cookies" && value.kind() != "none"
+                    || name == "cookies" && value.kind_name() != "none"
             }
             "params" | "data" | "json" => carries_secret_mapping(ctx, value, false),
             _ => false,
@@ -83,8 +84,8 @@ pub fn credentials_over_http<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
 
 /// `aiohttp.BasicAuth(...)`, `HTTPDigestAuth(...)`: an authentication object.
 fn is_auth_object<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    node.kind() == "call"
-        && node.child_by_field_name("function").is_some_and(|f| {
+    node.kind_name() == "call"
+        && node.field("function").is_some_and(|f| {
             let callee = ctx.text(f);
             let last = callee.rsplit('.').next().unwrap_or(callee);
             last.ends_with("BasicAuth") || last.ends_with("DigestAuth")
@@ -98,15 +99,12 @@ fn carries_secret_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, headers: bo
     let Some(mapping) = resolve_local(ctx, node) else {
         return false;
     };
-    if mapping.kind() != "dictionary" {
+    if mapping.kind_name() != "dictionary" {
         return false;
     }
     let mut cursor = mapping.walk();
     mapping.named_children(&mut cursor).any(|pair| {
-        let (Some(key), Some(value)) = (
-            pair.child_by_field_name("key"),
-            pair.child_by_field_name("value"),
-        ) else {
+        let (Some(key), Some(value)) = (pair.field("key"), pair.field("value")) else {
             return false;
         };
         let key_name = string_value(key, ctx.source).unwrap_or_else(|| ctx.text(key).to_string());
@@ -115,7 +113,7 @@ fn carries_secret_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, headers: bo
                 .iter()
                 .any(|w| w == "authorization" || w == "auth");
         let literal = matches!(
-            value.kind(),
+            value.kind_name(),
             "string" | "none" | "integer" | "true" | "false"
         ) && string_value(value, ctx.source).is_some();
         (authorization || names_secret(ctx, key, &[])) && !literal
@@ -149,7 +147,7 @@ fn http_url_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> O
     if depth == 0 {
         return None;
     }
-    let value = match node.kind() {
+    let value = match node.kind_name() {
         "identifier" => {
             match resolve_local(ctx, node).or_else(|| module_constant(node, ctx.source)) {
                 Some(value) => value,
@@ -164,7 +162,7 @@ fn http_url_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> O
         "attribute" => self_attribute_value(ctx, node)?,
         _ => node,
     };
-    if value.id() != node.id() && matches!(value.kind(), "identifier" | "attribute") {
+    if value.id() != node.id() && matches!(value.kind_name(), "identifier" | "attribute") {
         return http_url_within(ctx, value, depth - 1);
     }
     let built = flatten(value, ctx.source)?;
@@ -186,21 +184,18 @@ fn http_url_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> O
 
 /// `self._url` → the value assigned to `self._url` in the enclosing class.
 fn self_attribute_value<'t>(ctx: &FileContext<'t>, attribute: Node<'t>) -> Option<Node<'t>> {
-    let object = attribute.child_by_field_name("object")?;
+    let object = attribute.field("object")?;
     if ctx.text(object) != "self" {
         return None;
     }
     let wanted = ctx.text(attribute);
     let class = ctx
         .ancestors(attribute)
-        .find(|n| n.kind() == "class_definition");
+        .find(|n| n.kind_name() == "class_definition");
     let mut stack = vec![class?];
     while let Some(current) = stack.pop() {
-        if current.kind() == "assignment"
-            && let (Some(left), Some(right)) = (
-                current.child_by_field_name("left"),
-                current.child_by_field_name("right"),
-            )
+        if current.kind_name() == "assignment"
+            && let (Some(left), Some(right)) = (current.field("left"), current.field("right"))
             && ctx.text(left) == wanted
             && flatten(right, ctx.source).is_some()
         {

@@ -1,5 +1,6 @@
 //! Plain `http://` URLs written to a host on the internet (HAS302).
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
@@ -118,7 +119,7 @@ fn starts_its_builder<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) 
     let Some(parent) = ctx.parent(node) else {
         return false;
     };
-    match parent.kind() {
+    match parent.kind_name() {
         "binary_operator" | "concatenated_string" => {
             parent.named_child(0).map(|c| c.id()) == Some(node.id())
         }
@@ -133,7 +134,7 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let source = ctx.source;
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        match parent.kind() {
+        match parent.kind_name() {
             // Carried along: part of a larger string, or one of several values.
             "concatenated_string"
             | "binary_operator"
@@ -145,10 +146,10 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             | "attribute" => {}
             // "http://.../{}".format(x): the call builds the URL.
             "call"
-                if parent.child_by_field_name("function").map(|f| f.id()) == Some(current.id())
-                    && current.kind() == "attribute"
+                if parent.field("function").map(|f| f.id()) == Some(current.id())
+                    && current.kind_name() == "attribute"
                     && current
-                        .child_by_field_name("attribute")
+                        .field("attribute")
                         .is_some_and(|a| text(a, source) == "format") => {}
             "expression_statement" => return false, // a docstring or a bare string
             "comparison_operator"
@@ -159,13 +160,12 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             | "subscript"
             | "interpolation" => return false,
             "pair" => {
-                let is_key =
-                    parent.child_by_field_name("key").map(|k| k.id()) == Some(current.id());
+                let is_key = parent.field("key").map(|k| k.id()) == Some(current.id());
                 if is_key {
                     return false;
                 }
                 let key_name = parent
-                    .child_by_field_name("key")
+                    .field("key")
                     .map(|k| string_value(k, source).unwrap_or_else(|| ctx.text(k).to_string()))
                     .unwrap_or_default();
                 if is_non_request_name(&key_name) {
@@ -177,10 +177,7 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             }
             "dictionary" => {}
             "keyword_argument" => {
-                let name = parent
-                    .child_by_field_name("name")
-                    .map(|n| ctx.text(n))
-                    .unwrap_or("");
+                let name = parent.field("name").map(|n| ctx.text(n)).unwrap_or("");
                 if is_non_request_name(name) {
                     return false;
                 }
@@ -192,7 +189,7 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                     .is_none_or(|callee| !is_non_request_call(ctx.text(callee)));
             }
             "assignment" | "augmented_assignment" => {
-                let left = parent.child_by_field_name("left");
+                let left = parent.field("left");
                 if left.map(|l| l.id()) == Some(current.id()) {
                     return false;
                 }
@@ -200,7 +197,7 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             }
             "default_parameter" | "typed_default_parameter" => {
                 return parent
-                    .child_by_field_name("name")
+                    .field("name")
                     .is_none_or(|n| !is_non_request_name(ctx.text(n)));
             }
             "return_statement" => return true,
@@ -214,7 +211,7 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 /// The callee of the call whose argument list is `arguments`.
 fn call_of_arguments<'t>(ctx: &FileContext<'t>, arguments: Option<Node<'t>>) -> Option<Node<'t>> {
     let call = ctx.parent(arguments?)?;
-    (call.kind() == "call").then(|| call.child_by_field_name("function"))?
+    (call.kind_name() == "call").then(|| call.field("function"))?
 }
 
 #[cfg(test)]

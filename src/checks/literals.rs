@@ -1,5 +1,6 @@
 //! Is an expression a constant?
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
@@ -18,25 +19,22 @@ pub fn is_internal_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) 
 
 fn literal(node: Node) -> bool {
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "integer" | "float" | "true" | "false" | "none" => true,
         "string" => node
             .named_children(&mut cursor)
-            .filter(|child| child.kind() == "interpolation")
+            .filter(|child| child.kind_name() == "interpolation")
             .all(|interpolation| {
                 interpolation
-                    .child_by_field_name("expression")
+                    .field("expression")
                     .is_some_and(|inner| literal(inner))
             }),
         "concatenated_string" | "parenthesized_expression" | "list" | "tuple" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
+            .filter(|c| c.kind_name() != "comment")
             .all(literal),
         "binary_operator" => {
-            let (Some(left), Some(right)) = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            ) else {
+            let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
                 return false;
             };
             literal(left) && literal(right)

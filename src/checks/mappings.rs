@@ -21,7 +21,9 @@ pub fn is_credential_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{checks::test_support::Snippet, model::config_flow as flow};
+    use crate::{
+        checks::test_support::Snippet, model::config_flow as flow, model::syntax::NodeExt,
+    };
 
     fn verdict(source: &str, arg: &str) -> bool {
         let snippet = Snippet::new(source);
@@ -75,7 +77,7 @@ class Flow(ConfigFlow, domain="x"):
         let ctx = snippet.ctx();
         let mut verdicts = Vec::new();
         flow::visit(snippet.root(), &mut |n| {
-            if n.kind() == "call" && flow::callee_name(&ctx, n) == "log" {
+            if n.kind_name() == "call" && flow::callee_name(&ctx, n) == "log" {
                 let arg = flow::positional_args(n)[0];
                 verdicts.push((n.start_byte(), is_credential_mapping(&ctx, arg, &[])));
             }

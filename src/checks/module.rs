@@ -1,5 +1,6 @@
 //! Facts about the module a node sits in.
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
@@ -11,14 +12,14 @@ pub fn module_defines<'t>(ctx: &FileContext<'t>, _: Node<'t>, names: &[&str]) ->
     let root = ctx.tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor).any(|statement| {
-        let definition = if statement.kind() == "decorated_definition" {
-            statement.child_by_field_name("definition")
+        let definition = if statement.kind_name() == "decorated_definition" {
+            statement.field("definition")
         } else {
             Some(statement)
         };
         definition
-            .filter(|d| matches!(d.kind(), "function_definition" | "class_definition"))
-            .and_then(|d| d.child_by_field_name("name"))
+            .filter(|d| matches!(d.kind_name(), "function_definition" | "class_definition"))
+            .and_then(|d| d.field("name"))
             .is_some_and(|name| names.contains(&ctx.text(name)))
     })
 }
@@ -40,15 +41,15 @@ pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> b
     let root = ctx.tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)
-        .any(|statement| match statement.kind() {
-            "if_statement" => statement.child_by_field_name("condition").is_some_and(|c| {
+        .any(|statement| match statement.kind_name() {
+            "if_statement" => statement.field("condition").is_some_and(|c| {
                 let condition: String = ctx.text(c).split_whitespace().collect();
                 condition == "__name__==\"__main__\"" || condition == "__name__=='__main__'"
             }),
             "expression_statement" => statement
                 .named_child(0)
-                .filter(|e| e.kind() == "call")
-                .and_then(|call| call.child_by_field_name("function"))
+                .filter(|e| e.kind_name() == "call")
+                .and_then(|call| call.field("function"))
                 .and_then(|f| ctx.qualified_name(f))
                 .is_some_and(|name| &*name == "asyncio.run"),
             _ => false,

@@ -1,6 +1,7 @@
 //! Paths chosen by a user: does a value from service-call data, a config-flow form
 //! or a service handler's parameters reach a file API without being checked?
 
+use crate::model::syntax::NodeExt;
 use std::{collections::HashSet, sync::LazyLock};
 
 use regex::Regex;
@@ -68,10 +69,7 @@ impl Sources {
             call_objects: HashSet::new(),
             tainted: HashSet::new(),
         };
-        let name = function
-            .child_by_field_name("name")
-            .map(|n| ctx.text(n))
-            .unwrap_or("");
+        let name = function.field("name").map(|n| ctx.text(n)).unwrap_or("");
         let (methods, handlers) = registered_handlers(ctx);
         let entity_service = methods.contains(name);
         // An HTTP view's handler: a parameter named in the view's URL
@@ -80,11 +78,11 @@ impl Sources {
             view_handler(ctx, function)
                 && ctx
                     .ancestors(function)
-                    .find(|n| n.kind() == "class_definition")
+                    .find(|n| n.kind_name() == "class_definition")
                     .is_some_and(|class| ctx.text(class).contains(&format!("{{{ident}")))
         };
         let mut first_of_handler = handlers.contains(name);
-        if let Some(parameters) = function.child_by_field_name("parameters") {
+        if let Some(parameters) = function.field("parameters") {
             let mut cursor = parameters.walk();
             for parameter in parameters.named_children(&mut cursor) {
                 let (ident, annotation) = parameter_name(ctx, parameter);
@@ -106,27 +104,21 @@ impl Sources {
         // Two passes reach locals assigned from locals assigned later in the text
         // (loops); more is rare enough not to pay for.
         for _ in 0..2 {
-            let mut stack = vec![function.child_by_field_name("body")];
+            let mut stack = vec![function.field("body")];
             while let Some(Some(node)) = stack.pop() {
                 if matches!(
-                    node.kind(),
+                    node.kind_name(),
                     "function_definition" | "lambda" | "class_definition"
                 ) {
                     continue;
                 }
                 if matches!(
-                    node.kind(),
+                    node.kind_name(),
                     "assignment" | "augmented_assignment" | "named_expression"
                 ) {
-                    let (left, right) = match node.kind() {
-                        "named_expression" => (
-                            node.child_by_field_name("name"),
-                            node.child_by_field_name("value"),
-                        ),
-                        _ => (
-                            node.child_by_field_name("left"),
-                            node.child_by_field_name("right"),
-                        ),
+                    let (left, right) = match node.kind_name() {
+                        "named_expression" => (node.field("name"), node.field("value")),
+                        _ => (node.field("left"), node.field("right")),
                     };
                     if let (Some(left), Some(right)) = (left, right)
                         && sources.reaches(ctx, right)
@@ -142,7 +134,7 @@ impl Sources {
     }
 
     fn taint_targets<'t>(&mut self, ctx: &FileContext<'t>, target: Node<'t>) {
-        match target.kind() {
+        match target.kind_name() {
             "identifier" => {
                 self.tainted.insert(ctx.text(target).to_string());
             }
@@ -160,17 +152,17 @@ impl Sources {
     fn reaches<'t>(&self, ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
         let mut stack = vec![expression];
         while let Some(node) = stack.pop() {
-            match node.kind() {
+            match node.kind_name() {
                 "lambda" | "function_definition" => continue,
                 "identifier" if self.tainted.contains(ctx.text(node)) => return true,
                 "subscript" | "attribute" if self.is_form_or_call_data(ctx, node) => return true,
                 // `self.filename` is not the local `filename`; `mode=` names no value.
                 "attribute" => {
-                    stack.extend(node.child_by_field_name("object"));
+                    stack.extend(node.field("object"));
                     continue;
                 }
                 "keyword_argument" => {
-                    stack.extend(node.child_by_field_name("value"));
+                    stack.extend(node.field("value"));
                     continue;
                 }
                 _ => {}
@@ -183,17 +175,17 @@ impl Sources {
 
     /// `call.data[...]`, `call.data.get`, `user_input[...]`, `user_input.get`.
     fn is_form_or_call_data<'t>(&self, ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-        let base = match node.kind() {
-            "subscript" => node.child_by_field_name("value"),
+        let base = match node.kind_name() {
+            "subscript" => node.field("value"),
             // `user_input.get` / `call.data.get` (the call's function).
             _ => {
                 let is_get = node
-                    .child_by_field_name("attribute")
+                    .field("attribute")
                     .is_some_and(|a| ctx.text(a) == "get");
                 if !is_get {
                     return false;
                 }
-                node.child_by_field_name("object")
+                node.field("object")
             }
         };
         let Some(base) = base else {
@@ -220,20 +212,20 @@ static NON_PATH_VALIDATOR: LazyLock<Regex> = LazyLock::new(|| {
 /// the file's schemas with a validator that rules out a path
 /// (`vol.Required(KEY): vol.All(vol.Coerce(int), vol.Range(min=0))`)?
 fn key_typed_as_non_path<'t>(ctx: &FileContext<'t>, read: Node<'t>) -> bool {
-    let key = match read.kind() {
-        "subscript" => read.child_by_field_name("subscript"),
+    let key = match read.kind_name() {
+        "subscript" => read.field("subscript"),
         // `x.get` is the function of a call: its first argument is the key.
         _ => ctx
             .parent(read)
-            .filter(|p| p.kind() == "call")
-            .and_then(|call| call.child_by_field_name("arguments"))
+            .filter(|p| p.kind_name() == "call")
+            .and_then(|call| call.field("arguments"))
             .and_then(|args| args.named_child(0)),
     };
     let Some(key) = key else {
         return false;
     };
     // `"address"` and `'address'` are the same key.
-    let key = match key.kind() {
+    let key = match key.kind_name() {
         "string" => format!(
             r#"["']{}["']"#,
             regex::escape(ctx.text(key).trim_matches(['"', '\'']))
@@ -258,7 +250,7 @@ fn key_typed_as_non_path<'t>(ctx: &FileContext<'t>, read: Node<'t>) -> bool {
 /// A request method (`get`, `post`, ...) of a class derived from an HTTP view
 /// (`HomeAssistantView`).
 fn view_handler<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
-    let is_request_method = function.child_by_field_name("name").is_some_and(|n| {
+    let is_request_method = function.field("name").is_some_and(|n| {
         matches!(
             ctx.text(n),
             "get" | "post" | "put" | "patch" | "delete" | "head"
@@ -268,19 +260,16 @@ fn view_handler<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
 }
 
 fn parameter_name<'a>(ctx: &FileContext<'a>, parameter: Node) -> (&'a str, &'a str) {
-    match parameter.kind() {
+    match parameter.kind_name() {
         "identifier" => (ctx.text(parameter), ""),
         "typed_parameter" | "typed_default_parameter" | "default_parameter" => {
             let name = parameter
-                .child_by_field_name("name")
+                .field("name")
                 .or_else(|| parameter.named_child(0))
-                .filter(|n| n.kind() == "identifier")
+                .filter(|n| n.kind_name() == "identifier")
                 .map(|n| ctx.text(n))
                 .unwrap_or("");
-            let annotation = parameter
-                .child_by_field_name("type")
-                .map(|t| ctx.text(t))
-                .unwrap_or("");
+            let annotation = parameter.field("type").map(|t| ctx.text(t)).unwrap_or("");
             (name, annotation)
         }
         _ => ("", ""),
@@ -296,9 +285,9 @@ fn registered_handlers<'a>(ctx: &FileContext<'a>) -> (HashSet<&'a str>, HashSet<
     let mut handlers = HashSet::new();
     let mut stack = vec![ctx.tree.root_node()];
     while let Some(node) = stack.pop() {
-        if node.kind() == "call"
-            && let Some(function) = node.child_by_field_name("function")
-            && let Some(arguments) = node.child_by_field_name("arguments")
+        if node.kind_name() == "call"
+            && let Some(function) = node.field("function")
+            && let Some(arguments) = node.field("arguments")
         {
             let callee = ctx.text(function);
             let entity_service = callee.ends_with("register_entity_service");
@@ -307,12 +296,12 @@ fn registered_handlers<'a>(ctx: &FileContext<'a>) -> (HashSet<&'a str>, HashSet<
                 || callee.ends_with("async_register_admin_service");
             let mut cursor = arguments.walk();
             for argument in arguments.named_children(&mut cursor) {
-                let value = if argument.kind() == "keyword_argument" {
-                    argument.child_by_field_name("value")
+                let value = if argument.kind_name() == "keyword_argument" {
+                    argument.field("value")
                 } else {
                     Some(argument)
                 };
-                match value.map(|v| (v.kind(), v)) {
+                match value.map(|v| (v.kind_name(), v)) {
                     Some(("string", v)) if entity_service => {
                         methods.insert(ctx.text(v).trim_matches(['"', '\'']));
                     }

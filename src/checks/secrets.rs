@@ -1,6 +1,7 @@
 //! Secrets: names that hold them, expressions whose value comes from one, and
 //! literals that are one.
 
+use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use regex::RegexSet;
@@ -121,11 +122,11 @@ fn is_stand_in_name(name: &str) -> bool {
 /// A keyword of an entity description (`SensorEntityDescription(api_key="powerToday")`)
 /// names a field of the device's data, whatever the keyword is called.
 fn is_description_field<'t>(ctx: &FileContext<'t>, binding: Node<'t>, source: &[u8]) -> bool {
-    binding.kind() == "keyword_argument"
+    binding.kind_name() == "keyword_argument"
         && ctx
             .parent(binding)
             .and_then(|arguments| ctx.parent(arguments))
-            .and_then(|call| call.child_by_field_name("function"))
+            .and_then(|call| call.field("function"))
             .is_some_and(|callee| text(callee, source).ends_with("Description"))
 }
 
@@ -146,12 +147,12 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
     let Some(binding) = ctx.parent(node) else {
         return false;
     };
-    let key = match binding.kind() {
-        "assignment" => binding.child_by_field_name("left"),
+    let key = match binding.kind_name() {
+        "assignment" => binding.field("left"),
         "keyword_argument" | "default_parameter" | "typed_default_parameter" => {
-            binding.child_by_field_name("name")
+            binding.field("name")
         }
-        "pair" => binding.child_by_field_name("key"),
+        "pair" => binding.field("key"),
         _ => None,
     };
     let Some(key) = key.filter(|k| k.id() != node.id()) else {

@@ -1,5 +1,6 @@
 //! Shell commands: is every variable part quoted for the shell, or the code's own?
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
@@ -15,8 +16,8 @@ pub fn is_shell_quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
 }
 
 fn shlex_quoted<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    node.kind() == "call"
-        && node.child_by_field_name("function").is_some_and(|f| {
+    node.kind_name() == "call"
+        && node.field("function").is_some_and(|f| {
             ctx.qualified_name(f)
                 .is_some_and(|name| matches!(&*name, "shlex.quote" | "shlex.join"))
         })

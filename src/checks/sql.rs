@@ -1,5 +1,6 @@
 //! SQL text built from values: is a query string interpolated?
 
+use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -23,7 +24,7 @@ static UPPER_CASE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^_?[A-Z][A-Z0
 /// `.format` from parts that are not constants. Literals and UPPER_CASE names
 /// (module constants by convention) are constants.
 pub fn dynamic_sql<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    if node.kind() == "identifier" {
+    if node.kind_name() == "identifier" {
         return assigned_values(ctx, node)
             .into_iter()
             .any(|value| built_from_values(ctx, value));
@@ -43,16 +44,14 @@ fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
         if node.start_byte() >= name.start_byte() {
             continue;
         }
-        if matches!(node.kind(), "assignment" | "augmented_assignment")
-            && node
-                .child_by_field_name("left")
-                .is_some_and(|l| ctx.text(l) == spelled)
-            && let Some(right) = node.child_by_field_name("right")
+        if matches!(node.kind_name(), "assignment" | "augmented_assignment")
+            && node.field("left").is_some_and(|l| ctx.text(l) == spelled)
+            && let Some(right) = node.field("right")
         {
-            found.push((node.start_byte(), node.kind() == "assignment", right));
+            found.push((node.start_byte(), node.kind_name() == "assignment", right));
         }
         if node.id() != scope.id()
-            && matches!(node.kind(), "function_definition" | "class_definition")
+            && matches!(node.kind_name(), "function_definition" | "class_definition")
         {
             continue;
         }
@@ -66,7 +65,7 @@ fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
 }
 
 fn built_from_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    match node.kind() {
+    match node.kind_name() {
         "parenthesized_expression" => node
             .named_child(0)
             .is_some_and(|inner| built_from_values(ctx, inner)),
@@ -78,11 +77,9 @@ fn built_from_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             let mut before = String::new();
             let mut cursor = node.walk();
             for child in node.children(&mut cursor) {
-                match child.kind() {
+                match child.kind_name() {
                     "interpolation" => {
-                        let dynamic = child
-                            .child_by_field_name("expression")
-                            .is_some_and(|e| !constant(ctx, e));
+                        let dynamic = child.field("expression").is_some_and(|e| !constant(ctx, e));
                         if dynamic && value_position(&before) {
                             return true;
                         }
@@ -95,14 +92,8 @@ fn built_from_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             false
         }
         "binary_operator" => {
-            let operator = node
-                .child_by_field_name("operator")
-                .map(|o| ctx.text(o))
-                .unwrap_or("");
-            let (Some(left), Some(right)) = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            ) else {
+            let operator = node.field("operator").map(|o| ctx.text(o)).unwrap_or("");
+            let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
                 return false;
             };
             match operator {
@@ -119,7 +110,7 @@ fn built_from_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                     }
                     let mut before = String::new();
                     for part in parts {
-                        if matches!(part.kind(), "string" | "concatenated_string") {
+                        if matches!(part.kind_name(), "string" | "concatenated_string") {
                             if built_from_values(ctx, part) {
                                 return true;
                             }
@@ -136,24 +127,21 @@ fn built_from_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             }
         }
         "call" => {
-            let Some(function) = node.child_by_field_name("function") else {
+            let Some(function) = node.field("function") else {
                 return false;
             };
-            let Some(template) = function
-                .child_by_field_name("object")
-                .filter(|o| is_sql_text(ctx, *o))
-            else {
+            let Some(template) = function.field("object").filter(|o| is_sql_text(ctx, *o)) else {
                 return false;
             };
-            function.kind() == "attribute"
+            function.kind_name() == "attribute"
                 && function
-                    .child_by_field_name("attribute")
+                    .field("attribute")
                     .is_some_and(|a| ctx.text(a) == "format")
-                && node.child_by_field_name("arguments").is_some_and(|args| {
+                && node.field("arguments").is_some_and(|args| {
                     let mut cursor = args.walk();
                     args.named_children(&mut cursor).any(|a| {
-                        let value = if a.kind() == "keyword_argument" {
-                            a.child_by_field_name("value").unwrap_or(a)
+                        let value = if a.kind_name() == "keyword_argument" {
+                            a.field("value").unwrap_or(a)
                         } else {
                             a
                         };
@@ -228,10 +216,10 @@ fn placeholders_in_value_position(template: &str, style: char) -> bool {
 fn content<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> String {
     let mut out = String::new();
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "string" => {
             for child in node.children(&mut cursor) {
-                match child.kind() {
+                match child.kind_name() {
                     "string_content" | "escape_sequence" => out.push_str(ctx.text(child)),
                     "interpolation" => out.push('X'),
                     _ => {}
@@ -249,16 +237,14 @@ fn content<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> String {
 }
 
 fn flatten_sum<'t>(ctx: &FileContext<'t>, node: Node<'t>, parts: &mut Vec<Node<'t>>) {
-    let is_sum = node.kind() == "binary_operator"
-        && node
-            .child_by_field_name("operator")
-            .is_some_and(|o| ctx.text(o) == "+");
+    let is_sum = node.kind_name() == "binary_operator"
+        && node.field("operator").is_some_and(|o| ctx.text(o) == "+");
     if !is_sum {
         parts.push(node);
         return;
     }
     for field in ["left", "right"] {
-        if let Some(child) = node.child_by_field_name(field) {
+        if let Some(child) = node.field(field) {
             flatten_sum(ctx, child, parts);
         }
     }
@@ -267,7 +253,7 @@ fn flatten_sum<'t>(ctx: &FileContext<'t>, node: Node<'t>, parts: &mut Vec<Node<'
 /// A string (or concatenation of strings) that reads as SQL.
 fn is_sql_text<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     matches!(
-        node.kind(),
+        node.kind_name(),
         "string" | "concatenated_string" | "parenthesized_expression"
     ) && SQL.is_match(ctx.text(node))
 }
@@ -278,26 +264,22 @@ fn constant<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         return true;
     }
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "identifier" => UPPER_CASE.is_match(ctx.text(node)),
         "attribute" => node
-            .child_by_field_name("attribute")
+            .field("attribute")
             .is_some_and(|a| UPPER_CASE.is_match(ctx.text(a))),
         "string" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "interpolation")
-            .all(|i| {
-                i.child_by_field_name("expression")
-                    .is_some_and(|e| constant(ctx, e))
-            }),
+            .filter(|c| c.kind_name() == "interpolation")
+            .all(|i| i.field("expression").is_some_and(|e| constant(ctx, e))),
         "tuple" | "parenthesized_expression" | "concatenated_string" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
+            .filter(|c| c.kind_name() != "comment")
             .all(|c| constant(ctx, c)),
-        "binary_operator" => ["left", "right"].iter().all(|f| {
-            node.child_by_field_name(f)
-                .is_some_and(|c| constant(ctx, c))
-        }),
+        "binary_operator" => ["left", "right"]
+            .iter()
+            .all(|f| node.field(f).is_some_and(|c| constant(ctx, c))),
         _ => false,
     }
 }

@@ -1,6 +1,7 @@
 //! Request timeouts: is a call bounded by a timeout around it, and is an object an
 //! HTTP session whose requests need one?
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, imports::pattern_matches};
@@ -20,7 +21,7 @@ const TIMEOUT_BLOCKS: &[&str] = &[
 pub fn in_timeout_block<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        match parent.kind() {
+        match parent.kind_name() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "with_statement" if with_bounds_time(ctx, parent) => return true,
             "call" if is_timeout_call(ctx, parent, &["asyncio.wait_for"]) => return true,
@@ -37,13 +38,13 @@ fn with_bounds_time<'t>(ctx: &FileContext<'t>, with: Node<'t>) -> bool {
     let mut cursor = with.walk();
     stack.extend(
         with.named_children(&mut cursor)
-            .filter(|c| c.kind() == "with_clause"),
+            .filter(|c| c.kind_name() == "with_clause"),
     );
     while let Some(node) = stack.pop() {
-        if node.kind() == "call" && is_timeout_call(ctx, node, TIMEOUT_BLOCKS) {
+        if node.kind_name() == "call" && is_timeout_call(ctx, node, TIMEOUT_BLOCKS) {
             return true;
         }
-        if node.kind() == "block" {
+        if node.kind_name() == "block" {
             continue;
         }
         let mut cursor = node.walk();
@@ -53,7 +54,7 @@ fn with_bounds_time<'t>(ctx: &FileContext<'t>, with: Node<'t>) -> bool {
 }
 
 fn is_timeout_call<'t>(ctx: &FileContext<'t>, call: Node<'t>, patterns: &[&str]) -> bool {
-    let Some(function) = call.child_by_field_name("function") else {
+    let Some(function) = call.field("function") else {
         return false;
     };
     if let Some(name) = ctx.qualified_name(function)
@@ -79,8 +80,8 @@ const TIMED_CLIENTS: &[&str] = &[
 /// `session`, `websession`, `self._session` not assigned from an httpx client in
 /// the same function or class.
 pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    if node.kind() == "call" {
-        return node.child_by_field_name("function").is_some_and(|f| {
+    if node.kind_name() == "call" {
+        return node.field("function").is_some_and(|f| {
             ctx.qualified_name(f).is_some_and(|name| {
                 [
                     "aiohttp.ClientSession",
@@ -97,7 +98,7 @@ pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
         });
     }
     let spelled = ctx.text(node);
-    if !matches!(node.kind(), "identifier" | "attribute") {
+    if !matches!(node.kind_name(), "identifier" | "attribute") {
         return false;
     }
     let last = spelled.rsplit('.').next().unwrap_or(spelled);
@@ -112,23 +113,23 @@ pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
 /// not a session (`session: _SessionIdEntryT` is a dict named "session")?
 fn annotated_otherwise<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &str) -> bool {
     let mut scope = node;
-    while scope.kind() != "function_definition" {
+    while scope.kind_name() != "function_definition" {
         match ctx.parent(scope) {
             Some(parent) => scope = parent,
             None => return false,
         }
     }
-    let Some(parameters) = scope.child_by_field_name("parameters") else {
+    let Some(parameters) = scope.field("parameters") else {
         return false;
     };
     let mut cursor = parameters.walk();
     let annotated = parameters.named_children(&mut cursor).find_map(|p| {
         let named = p
-            .child_by_field_name("name")
+            .field("name")
             .or_else(|| p.named_child(0))
             .is_some_and(|n| ctx.text(n) == name);
-        if named && matches!(p.kind(), "typed_parameter" | "typed_default_parameter") {
-            p.child_by_field_name("type")
+        if named && matches!(p.kind_name(), "typed_parameter" | "typed_default_parameter") {
+            p.field("type")
         } else {
             None
         }
@@ -150,7 +151,7 @@ fn annotated_otherwise<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &str) ->
 fn mentions_database<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
     let mut stack = vec![expression];
     while let Some(node) = stack.pop() {
-        if matches!(node.kind(), "identifier" | "attribute") {
+        if matches!(node.kind_name(), "identifier" | "attribute") {
             let spelled = ctx.text(node);
             let last = spelled.rsplit('.').next().unwrap_or(spelled);
             let database_helper = matches!(last, "session_scope" | "get_session" | "sessionmaker");
@@ -160,7 +161,7 @@ fn mentions_database<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> bool {
             if database_helper || from_sqlalchemy {
                 return true;
             }
-            if node.kind() == "attribute" {
+            if node.kind_name() == "attribute" {
                 continue;
             }
         }
@@ -180,7 +181,7 @@ fn assigned_from_timed_client<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &
         "function_definition"
     };
     let mut scope = node;
-    while scope.kind() != scope_kind {
+    while scope.kind_name() != scope_kind {
         match ctx.parent(scope) {
             Some(parent) => scope = parent,
             None => break,
@@ -188,14 +189,14 @@ fn assigned_from_timed_client<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &
     }
     let mut stack = vec![scope];
     while let Some(current) = stack.pop() {
-        let bound = match current.kind() {
+        let bound = match current.kind_name() {
             "assignment" => current
-                .child_by_field_name("left")
+                .field("left")
                 .filter(|l| ctx.text(*l) == name)
-                .and_then(|_| current.child_by_field_name("right")),
+                .and_then(|_| current.field("right")),
             // `with X(...) as name`: the alias is the pattern's last child.
             "as_pattern" => current
-                .child_by_field_name("alias")
+                .field("alias")
                 .filter(|a| ctx.text(*a) == name)
                 .and_then(|_| current.named_child(0)),
             _ => None,
@@ -210,20 +211,20 @@ fn assigned_from_timed_client<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &
 }
 
 fn makes_timed_client<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
-    let value = if value.kind() == "await" {
+    let value = if value.kind_name() == "await" {
         value.named_child(0).unwrap_or(value)
     } else {
         value
     };
-    if value.kind() != "call" {
+    if value.kind_name() != "call" {
         return false;
     }
-    let httpx = value.child_by_field_name("function").is_some_and(|f| {
+    let httpx = value.field("function").is_some_and(|f| {
         ctx.qualified_name(f)
             .is_some_and(|name| TIMED_CLIENTS.iter().any(|p| pattern_matches(p, &name)))
     });
     let database = value
-        .child_by_field_name("function")
+        .field("function")
         .is_some_and(|f| mentions_database(ctx, f));
     httpx || database || super::arguments::argument_given(ctx, value, &["timeout"])
 }
@@ -314,11 +315,7 @@ mod tests {
         let snippet = Snippet::new(source);
         let ctx = snippet.ctx();
         let call = snippet.find("call", "session.get(b)");
-        let object = call
-            .child_by_field_name("function")
-            .unwrap()
-            .child_by_field_name("object")
-            .unwrap();
+        let object = call.field("function").unwrap().field("object").unwrap();
         assert!(!is_http_session(&ctx, object, &[]));
         assert!(!check(source, "identifier", "client", is_http_session));
         assert!(!check(
@@ -336,8 +333,8 @@ mod tests {
         ] {
             let object = snippet
                 .find("call", call)
-                .child_by_field_name("function")
-                .and_then(|f| f.child_by_field_name("object"))
+                .field("function")
+                .and_then(|f| f.field("object"))
                 .unwrap();
             assert!(!is_http_session(&ctx, object, &[]), "{call}");
         }

@@ -1,5 +1,6 @@
 //! Is a place that turns TLS verification off the user's own choice?
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, text};
@@ -28,11 +29,11 @@ pub fn is_verification_opt_out<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&
         return true;
     }
     let scope = enclosing_scope(ctx, node);
-    if scope.kind() != "function_definition" {
+    if scope.kind_name() != "function_definition" {
         return false;
     }
     let helper = scope
-        .child_by_field_name("name")
+        .field("name")
         .is_some_and(|n| NO_VERIFY_HELPERS.contains(&text(n, source)));
     helper || pins_own_ca(ctx, node, scope)
 }
@@ -41,9 +42,11 @@ pub fn is_verification_opt_out<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&
 /// same context, in the same function.
 fn pins_own_ca<'t>(ctx: &FileContext<'t>, node: Node<'t>, scope: Node<'t>) -> bool {
     let Some(object) = node
-        .child_by_field_name("left")
-        .filter(|left| left.kind() == "attribute" && ctx.text(*left).ends_with("check_hostname"))
-        .and_then(|left| left.child_by_field_name("object"))
+        .field("left")
+        .filter(|left| {
+            left.kind_name() == "attribute" && ctx.text(*left).ends_with("check_hostname")
+        })
+        .and_then(|left| left.field("object"))
     else {
         return false;
     };
@@ -55,20 +58,20 @@ fn pins_own_ca<'t>(ctx: &FileContext<'t>, node: Node<'t>, scope: Node<'t>) -> bo
 fn in_opt_out_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        let branch = match parent.kind() {
+        let branch = match parent.kind_name() {
             "if_statement" | "elif_clause" => {
                 let in_consequence = parent
-                    .child_by_field_name("consequence")
+                    .field("consequence")
                     .is_some_and(|c| c.id() == current.id());
                 parent
-                    .child_by_field_name("condition")
+                    .field("condition")
                     .map(|condition| (condition, in_consequence))
             }
             // `else:` belongs to the `if` above it.
             "else_clause" => ctx
                 .parent(parent)
-                .filter(|p| p.kind() == "if_statement")
-                .and_then(|p| p.child_by_field_name("condition"))
+                .filter(|p| p.kind_name() == "if_statement")
+                .and_then(|p| p.field("condition"))
                 .map(|condition| (condition, false)),
             "conditional_expression" => {
                 // `a if condition else b`: children are a, condition, b.
@@ -94,17 +97,15 @@ fn in_opt_out_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -
 /// off? Looks through `not`, parentheses, `and` (a branch taken when all hold)
 /// and `or` (a branch taken when none holds).
 fn taken_only_when_off(condition: Node, taken_when: bool, source: &[u8]) -> bool {
-    match condition.kind() {
+    match condition.kind_name() {
         "parenthesized_expression" => condition
             .named_child(0)
             .is_some_and(|inner| taken_only_when_off(inner, taken_when, source)),
         "not_operator" => condition
-            .child_by_field_name("argument")
+            .field("argument")
             .is_some_and(|inner| taken_only_when_off(inner, !taken_when, source)),
         "boolean_operator" => {
-            let operator = condition
-                .child_by_field_name("operator")
-                .map(|o| text(o, source));
+            let operator = condition.field("operator").map(|o| text(o, source));
             // `a and b` taken: both hold; `a or b` not taken: neither holds.
             let each_holds = match operator {
                 Some("and") => taken_when,
@@ -114,7 +115,7 @@ fn taken_only_when_off(condition: Node, taken_when: bool, source: &[u8]) -> bool
             each_holds
                 && ["left", "right"].iter().any(|side| {
                     condition
-                        .child_by_field_name(side)
+                        .field(side)
                         .is_some_and(|operand| taken_only_when_off(operand, taken_when, source))
                 })
         }
@@ -165,7 +166,7 @@ pub fn is_false_valued<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
 pub fn is_local_device<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let scope = ctx
         .ancestors(node)
-        .find(|n| n.kind() == "class_definition")
+        .find(|n| n.kind_name() == "class_definition")
         .unwrap_or_else(|| ctx.tree.root_node());
     let (cloud, given_host) = url_hosts(ctx, scope);
     !cloud && (given_host || host_passed_alongside(ctx, node) || mentions_configured_host(ctx))
@@ -177,10 +178,10 @@ pub fn is_local_device<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
 fn url_hosts<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> (bool, bool) {
     let (mut cloud, mut given) = (false, false);
     crate::model::config_flow::visit(scope, &mut |node| {
-        if node.kind() != "string"
+        if node.kind_name() != "string"
             || ctx
                 .parent(node)
-                .is_some_and(|p| p.kind() == "expression_statement")
+                .is_some_and(|p| p.kind_name() == "expression_statement")
         {
             return;
         }
@@ -228,21 +229,21 @@ fn is_given_host(host: &str) -> bool {
 /// at run time: `SenecLocal(host=self._host, session=...)`.
 fn host_passed_alongside<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     ctx.ancestors(node)
-        .take_while(|n| !n.kind().ends_with("statement") && n.kind() != "block")
-        .filter(|n| n.kind() == "argument_list")
+        .take_while(|n| !n.kind_name().ends_with("statement") && n.kind_name() != "block")
+        .filter(|n| n.kind_name() == "argument_list")
         .any(|arguments| {
             let mut cursor = arguments.walk();
             arguments.named_children(&mut cursor).any(|arg| {
-                arg.kind() == "keyword_argument"
-                    && arg.child_by_field_name("name").is_some_and(|name| {
+                arg.kind_name() == "keyword_argument"
+                    && arg.field("name").is_some_and(|name| {
                         matches!(
                             ctx.text(name),
                             "host" | "hostname" | "ip" | "ip_address" | "address"
                         )
                     })
                     && arg
-                        .child_by_field_name("value")
-                        .is_some_and(|v| v.kind() != "string")
+                        .field("value")
+                        .is_some_and(|v| v.kind_name() != "string")
             })
         })
 }

@@ -1,6 +1,7 @@
 //! Secrets spliced into URLs: into the query or path (HAS202), or into the
 //! userinfo, `scheme://user:password@host` (HAS203).
 
+use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use tree_sitter::Node;
@@ -25,7 +26,7 @@ fn query_parameter(prefix: &str) -> Option<&str> {
 /// larger one (then the larger one is checked, once).
 fn outermost_built<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
     // Cheap first: a URL, a path or a query string written here has one of these.
-    let literal = matches!(node.kind(), "string" | "concatenated_string");
+    let literal = matches!(node.kind_name(), "string" | "concatenated_string");
     if (literal && !super::text(node, source).contains(['/', '?', '&', '@']))
         || is_inner_piece(ctx, node, source)
     {
@@ -102,19 +103,22 @@ pub const QUERY_WORDS: &[&str] = &[
 /// yarl's `with_query`/`update_query`/`extend_query`, directly or through a
 /// local it is assigned to (`params = {...}; session.get(url, params=params)`).
 pub fn is_query_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    let Some(dictionary) = ctx.parent(node).filter(|d| d.kind() == "dictionary") else {
+    let Some(dictionary) = ctx.parent(node).filter(|d| d.kind_name() == "dictionary") else {
         return false;
     };
     if is_query_argument(ctx, dictionary) {
         return true;
     }
     // params = {...}, then params=params in the same function.
-    let Some(assignment) = ctx.parent(dictionary).filter(|a| a.kind() == "assignment") else {
+    let Some(assignment) = ctx
+        .parent(dictionary)
+        .filter(|a| a.kind_name() == "assignment")
+    else {
         return false;
     };
     let Some(local) = assignment
-        .child_by_field_name("left")
-        .filter(|l| l.kind() == "identifier")
+        .field("left")
+        .filter(|l| l.kind_name() == "identifier")
     else {
         return false;
     };
@@ -122,7 +126,7 @@ pub fn is_query_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str])
     let scope = enclosing_scope(ctx, assignment);
     let mut stack = vec![scope];
     while let Some(current) = stack.pop() {
-        if current.kind() == "identifier"
+        if current.kind_name() == "identifier"
             && ctx.text(current) == name
             && current.start_byte() > assignment.end_byte()
             && is_query_argument(ctx, current)
@@ -131,7 +135,10 @@ pub fn is_query_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str])
         }
         let mut cursor = current.walk();
         for child in current.named_children(&mut cursor) {
-            if !matches!(child.kind(), "function_definition" | "class_definition") {
+            if !matches!(
+                child.kind_name(),
+                "function_definition" | "class_definition"
+            ) {
                 stack.push(child);
             }
         }
@@ -144,17 +151,17 @@ fn is_query_argument<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
     let Some(parent) = ctx.parent(value) else {
         return false;
     };
-    let arguments = match parent.kind() {
+    let arguments = match parent.kind_name() {
         "keyword_argument" => {
             return parent
-                .child_by_field_name("name")
+                .field("name")
                 .is_some_and(|n| ctx.text(n) == "params");
         }
         "argument_list" => parent,
         _ => return false,
     };
     ctx.parent(arguments)
-        .and_then(|call| call.child_by_field_name("function"))
+        .and_then(|call| call.field("function"))
         .is_some_and(|function| {
             let callee = ctx.text(function);
             QUERY_BUILDERS.contains(&callee.rsplit('.').next().unwrap_or(callee))
@@ -190,14 +197,11 @@ mod tests {
     fn on_value(check: CheckFn, body: &str) -> bool {
         let snippet = Snippet::new(&format!("def f(self, entry, host):\n{body}\n"));
         let function = snippet.root().named_child(0).unwrap();
-        let block = function.child_by_field_name("body").unwrap();
+        let block = function.field("body").unwrap();
         let last = block
             .named_child(block.named_child_count() as u32 - 1)
             .unwrap();
-        let value = last
-            .named_child(0)
-            .and_then(|a| a.child_by_field_name("right"))
-            .unwrap();
+        let value = last.named_child(0).and_then(|a| a.field("right")).unwrap();
         check(&snippet.ctx(), value, &[])
     }
 

@@ -6,6 +6,7 @@
 //! sequence of literal text and spliced-in expressions, whatever the syntax that
 //! builds it (f-string, `+` chain, `"...".format(...)`, `"..." % args`).
 
+use crate::model::syntax::NodeExt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tree_sitter::Node;
@@ -75,19 +76,17 @@ pub fn is_inner_piece<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) 
     let Some(parent) = ctx.parent(node) else {
         return false;
     };
-    match parent.kind() {
+    match parent.kind_name() {
         "concatenated_string" => true,
         "binary_operator" => {
-            let operator = parent
-                .child_by_field_name("operator")
-                .map(|o| text(o, source));
+            let operator = parent.field("operator").map(|o| text(o, source));
             operator == Some("+")
                 || (operator == Some("%")
-                    && parent.child_by_field_name("left").map(|l| l.id()) == Some(node.id()))
+                    && parent.field("left").map(|l| l.id()) == Some(node.id()))
         }
         // "...".format(...): the call is the expression.
         "attribute" => parent
-            .child_by_field_name("attribute")
+            .field("attribute")
             .is_some_and(|a| text(a, source) == "format"),
         _ => false,
     }
@@ -96,17 +95,15 @@ pub fn is_inner_piece<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) 
 /// Flattens a string-building expression; `None` when `node` builds no string.
 pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
     let mut built = Built::default();
-    match node.kind() {
+    match node.kind_name() {
         "string" | "concatenated_string" => {
             push_string(node, source, &mut built);
             Some(built)
         }
         "binary_operator" => {
-            let operator = node
-                .child_by_field_name("operator")
-                .map(|o| text(o, source));
-            let left = node.child_by_field_name("left")?;
-            let right = node.child_by_field_name("right")?;
+            let operator = node.field("operator").map(|o| text(o, source));
+            let left = node.field("left")?;
+            let right = node.field("right")?;
             match operator {
                 Some("+") => {
                     if !push_concat(node, source, &mut built) {
@@ -131,12 +128,12 @@ pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
             }
         }
         "call" => {
-            let function = node.child_by_field_name("function")?;
-            if function.kind() != "attribute" {
+            let function = node.field("function")?;
+            if function.kind_name() != "attribute" {
                 return None;
             }
-            let object = function.child_by_field_name("object")?;
-            let method = function.child_by_field_name("attribute")?;
+            let object = function.field("object")?;
+            let method = function.field("attribute")?;
             if text(method, source) != "format" {
                 return None;
             }
@@ -157,7 +154,7 @@ pub fn flatten<'t>(node: Node<'t>, source: &[u8]) -> Option<Built<'t>> {
 }
 
 fn is_string(node: Node) -> bool {
-    matches!(node.kind(), "string" | "concatenated_string")
+    matches!(node.kind_name(), "string" | "concatenated_string")
 }
 
 /// The string a template is written in: a literal, or an UPPER_CASE module
@@ -167,7 +164,7 @@ fn template_string<'t>(node: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
         return Some(node);
     }
     let name = text(node, source);
-    let constant = node.kind() == "identifier"
+    let constant = node.kind_name() == "identifier"
         && name
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
@@ -176,7 +173,7 @@ fn template_string<'t>(node: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
 
 /// The value of a module-level `NAME = value` for the identifier `NAME`.
 pub fn module_constant<'t>(identifier: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
-    if identifier.kind() != "identifier" {
+    if identifier.kind_name() != "identifier" {
         return None;
     }
     let name = text(identifier, source);
@@ -187,16 +184,13 @@ pub fn module_constant<'t>(identifier: Node<'t>, source: &[u8]) -> Option<Node<'
     let mut cursor = root.walk();
     let mut found = None;
     for statement in root.named_children(&mut cursor) {
-        if statement.kind() != "expression_statement" {
+        if statement.kind_name() != "expression_statement" {
             continue;
         }
         if let Some(assignment) = statement.named_child(0)
-            && assignment.kind() == "assignment"
-            && let (Some(left), Some(right)) = (
-                assignment.child_by_field_name("left"),
-                assignment.child_by_field_name("right"),
-            )
-            && left.kind() == "identifier"
+            && assignment.kind_name() == "assignment"
+            && let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
+            && left.kind_name() == "identifier"
             && text(left, source) == name
         {
             found = Some(right);
@@ -209,10 +203,10 @@ pub fn module_constant<'t>(identifier: Node<'t>, source: &[u8]) -> Option<Node<'
 fn push_string<'t>(node: Node<'t>, source: &[u8], built: &mut Built<'t>) {
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
-        match child.kind() {
+        match child.kind_name() {
             "string" => push_string(child, source, built),
             "string_content" | "escape_sequence" => built.push_text(text(child, source)),
-            "interpolation" => match child.child_by_field_name("expression") {
+            "interpolation" => match child.field("expression") {
                 Some(expression) => built.push_part(Segment::Expr(expression)),
                 None => built.push_part(Segment::Unknown),
             },
@@ -224,21 +218,15 @@ fn push_string<'t>(node: Node<'t>, source: &[u8], built: &mut Built<'t>) {
 /// Appends a `+` chain; false when an operand is not a string or an expression
 /// that could be one (a number added to a number builds no string).
 fn push_concat<'t>(node: Node<'t>, source: &[u8], built: &mut Built<'t>) -> bool {
-    let is_plus = node.kind() == "binary_operator"
-        && node
-            .child_by_field_name("operator")
-            .map(|o| text(o, source))
-            == Some("+");
+    let is_plus = node.kind_name() == "binary_operator"
+        && node.field("operator").map(|o| text(o, source)) == Some("+");
     if is_plus {
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
             return false;
         };
         return push_concat(left, source, built) && push_concat(right, source, built);
     }
-    match node.kind() {
+    match node.kind_name() {
         "string" | "concatenated_string" => push_string(node, source, built),
         "parenthesized_expression" => match node.named_child(0) {
             Some(inner) => return push_concat(inner, source, built),

@@ -3,6 +3,7 @@
 //! file defines and where they are called. Value flow (`values.rs`) asks these
 //! tables instead of walking the tree again per question.
 
+use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
@@ -102,13 +103,13 @@ impl<'t> Bindings<'t> {
             let (scope, class) = scopes.last().map_or((root.id(), None), |&(_, s, c)| (s, c));
             let kind = if node.is_named() {
                 visit(node);
-                node.kind()
+                node.kind_name()
             } else {
                 ""
             };
             let inner = match kind {
                 "function_definition" => {
-                    if let Some(name) = node.child_by_field_name("name") {
+                    if let Some(name) = node.field("name") {
                         bindings
                             .functions
                             .entry(text(name, source))
@@ -163,14 +164,11 @@ impl<'t> Bindings<'t> {
         class: Option<ScopeId>,
         source: &'t [u8],
     ) {
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
             return;
         };
-        let augmented = node.kind() == "augmented_assignment";
-        match left.kind() {
+        let augmented = node.kind_name() == "augmented_assignment";
+        match left.kind_name() {
             "identifier" if augmented => {
                 // `d |= m` merges; `s += t` keeps what `s` held and adds `t`.
                 self.items
@@ -189,7 +187,7 @@ impl<'t> Bindings<'t> {
                 }
             }
             "pattern_list" | "tuple_pattern"
-                if right.kind() == "expression_list" || right.kind() == "tuple" =>
+                if right.kind_name() == "expression_list" || right.kind_name() == "tuple" =>
             {
                 // `a, b = x, y`: pairwise.
                 let mut lc = left.walk();
@@ -198,7 +196,7 @@ impl<'t> Bindings<'t> {
                     .named_children(&mut lc)
                     .zip(right.named_children(&mut rc))
                 {
-                    if target.kind() == "identifier" {
+                    if target.kind_name() == "identifier" {
                         self.add_local(scope, text(target, source), node, value);
                     }
                 }
@@ -218,10 +216,8 @@ impl<'t> Bindings<'t> {
                 }
             }
             "subscript" => {
-                let (Some(container), Some(key)) = (
-                    left.child_by_field_name("value"),
-                    left.child_by_field_name("subscript"),
-                ) else {
+                let (Some(container), Some(key)) = (left.field("value"), left.field("subscript"))
+                else {
                     return;
                 };
                 if let Some(owner) = container_scope(container, scope, class, source) {
@@ -242,18 +238,15 @@ impl<'t> Bindings<'t> {
     /// iterable itself. Of `for k, v in d.items()` (or `enumerate(xs)`) only the
     /// last name is bound so: the value, not the key or the index.
     fn loop_target(&mut self, node: Node<'t>, scope: ScopeId, source: &'t [u8]) {
-        let (Some(left), Some(right)) = (
-            node.child_by_field_name("left"),
-            node.child_by_field_name("right"),
-        ) else {
+        let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
             return;
         };
-        let target = match left.kind() {
+        let target = match left.kind_name() {
             "identifier" => Some(left),
             "pattern_list" | "tuple_pattern" => {
                 let count = left.named_child_count();
                 left.named_child(count.saturating_sub(1) as u32)
-                    .filter(|last| last.kind() == "identifier")
+                    .filter(|last| last.kind_name() == "identifier")
             }
             _ => None,
         };
@@ -263,10 +256,10 @@ impl<'t> Bindings<'t> {
     }
 
     fn call(&mut self, node: Node<'t>, scope: ScopeId, class: Option<ScopeId>, source: &'t [u8]) {
-        let Some(function) = node.child_by_field_name("function") else {
+        let Some(function) = node.field("function") else {
             return;
         };
-        match function.kind() {
+        match function.kind_name() {
             "identifier" => {
                 self.calls
                     .entry(text(function, source))
@@ -274,10 +267,9 @@ impl<'t> Bindings<'t> {
                     .push(node);
             }
             "attribute" => {
-                let (Some(object), Some(method)) = (
-                    function.child_by_field_name("object"),
-                    function.child_by_field_name("attribute"),
-                ) else {
+                let (Some(object), Some(method)) =
+                    (function.field("object"), function.field("attribute"))
+                else {
                     return;
                 };
                 let method_name = text(method, source);
@@ -288,7 +280,7 @@ impl<'t> Bindings<'t> {
                 let Some(owner) = container_scope(object, scope, class, source) else {
                     return;
                 };
-                let Some(arguments) = node.child_by_field_name("arguments") else {
+                let Some(arguments) = node.field("arguments") else {
                     return;
                 };
                 let mut cursor = arguments.walk();
@@ -296,10 +288,10 @@ impl<'t> Bindings<'t> {
                 let stores: Vec<ItemStore<'t>> = match method_name {
                     "update" => args
                         .iter()
-                        .map(|arg| match arg.kind() {
+                        .map(|arg| match arg.kind_name() {
                             "keyword_argument" => ItemStore {
-                                key: arg.child_by_field_name("name"),
-                                value: arg.child_by_field_name("value").unwrap_or(*arg),
+                                key: arg.field("name"),
+                                value: arg.field("value").unwrap_or(*arg),
                             },
                             _ => ItemStore {
                                 key: None,
@@ -378,12 +370,12 @@ impl<'t> Bindings<'t> {
 
 /// `NAME` of `self.NAME`.
 pub fn self_attribute<'s>(node: Node, source: &'s [u8]) -> Option<&'s str> {
-    if node.kind() != "attribute" {
+    if node.kind_name() != "attribute" {
         return None;
     }
-    let object = node.child_by_field_name("object")?;
+    let object = node.field("object")?;
     (text(object, source) == "self")
-        .then(|| node.child_by_field_name("attribute"))
+        .then(|| node.field("attribute"))
         .flatten()
         .map(|a| text(a, source))
 }
@@ -396,7 +388,7 @@ fn container_scope(
     class: Option<ScopeId>,
     source: &[u8],
 ) -> Option<ScopeId> {
-    match container.kind() {
+    match container.kind_name() {
         "identifier" => Some(scope),
         "attribute" if self_attribute(container, source).is_some() => class,
         _ => None,

@@ -7,6 +7,7 @@
 //! (HAS101, HAS102, HAS104, HAS502, HAS602) ask these questions, so they are
 //! answered once here.
 
+use crate::model::syntax::NodeExt;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
@@ -60,28 +61,29 @@ fn kind_of_base(qualified: &str) -> Option<FlowKind> {
 
 /// The innermost class that lexically contains `node`.
 pub fn enclosing_class<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
-    ctx.ancestors(node).find(|n| n.kind() == "class_definition")
+    ctx.ancestors(node)
+        .find(|n| n.kind_name() == "class_definition")
 }
 
 /// The innermost function definition that contains `node`.
 pub fn enclosing_function<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
     ctx.ancestors(node)
-        .find(|n| n.kind() == "function_definition")
+        .find(|n| n.kind_name() == "function_definition")
 }
 
 /// The positional superclasses of a class, as qualified names.
 fn base_names<'t>(ctx: &FileContext<'t>, class: Node<'t>) -> Vec<String> {
-    let Some(bases) = class.child_by_field_name("superclasses") else {
+    let Some(bases) = class.field("superclasses") else {
         return Vec::new();
     };
     let mut cursor = bases.walk();
     bases
         .named_children(&mut cursor)
-        .filter(|base| base.kind() != "keyword_argument")
+        .filter(|base| base.kind_name() != "keyword_argument")
         // `DiscoveryFlowHandler[Awaitable[bool]]`: the generic's class.
-        .map(|base| match base.kind() {
+        .map(|base| match base.kind_name() {
             "subscript" | "generic_type" => base
-                .child_by_field_name("value")
+                .field("value")
                 .or_else(|| base.named_child(0))
                 .unwrap_or(base),
             _ => base,
@@ -95,14 +97,14 @@ fn module_classes<'t>(ctx: &FileContext<'t>) -> HashMap<&'t str, Node<'t>> {
     let root = ctx.tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)
-        .filter_map(|statement| match statement.kind() {
+        .filter_map(|statement| match statement.kind_name() {
             "class_definition" => Some(statement),
             "decorated_definition" => statement
-                .child_by_field_name("definition")
-                .filter(|d| d.kind() == "class_definition"),
+                .field("definition")
+                .filter(|d| d.kind_name() == "class_definition"),
             _ => None,
         })
-        .filter_map(|class| Some((ctx.text(class.child_by_field_name("name")?), class)))
+        .filter_map(|class| Some((ctx.text(class.field("name")?), class)))
         .collect()
 }
 
@@ -144,7 +146,7 @@ pub fn flow_classes<'t>(ctx: &FileContext<'t>) -> Vec<(Node<'t>, FlowKind)> {
     let mut holders = vec![ctx.tree.root_node()];
     while let Some(holder) = holders.pop() {
         for child in holder.named_children(&mut cursor) {
-            if child.kind() == "class_definition"
+            if child.kind_name() == "class_definition"
                 && let Some(kind) = flow_kind(ctx, child)
             {
                 found.push((child, kind));
@@ -185,17 +187,15 @@ pub fn visit<'t>(node: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
 
 /// The last name of a callee (`vol.Required` → `Required`, `str` → `str`).
 pub fn callee_name<'s>(ctx: &FileContext<'s>, call: Node) -> &'s str {
-    call.child_by_field_name("function")
+    call.field("function")
         .map_or("", |function| last_name(ctx, function))
 }
 
 /// The last name of a name or dotted name: `f` of `f`, `m` of `x.y.m`.
 pub fn last_name<'s>(ctx: &FileContext<'s>, expression: Node) -> &'s str {
-    match expression.kind() {
+    match expression.kind_name() {
         "identifier" => ctx.text(expression),
-        "attribute" => expression
-            .child_by_field_name("attribute")
-            .map_or("", |a| ctx.text(a)),
+        "attribute" => expression.field("attribute").map_or("", |a| ctx.text(a)),
         _ => "",
     }
 }
@@ -204,21 +204,21 @@ pub fn last_name<'s>(ctx: &FileContext<'s>, expression: Node) -> &'s str {
 /// (`HomeAssistantView`)? Its request's URL parts are the requester's.
 pub fn in_view_class<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
     ctx.ancestors(function)
-        .find(|n| n.kind() == "class_definition")
-        .and_then(|class| class.child_by_field_name("superclasses"))
+        .find(|n| n.kind_name() == "class_definition")
+        .and_then(|class| class.field("superclasses"))
         .is_some_and(|bases| ctx.text(bases).contains("View"))
 }
 
 /// Positional arguments of a call.
 pub fn positional_args<'t>(call: Node<'t>) -> Vec<Node<'t>> {
-    let Some(args) = call.child_by_field_name("arguments") else {
+    let Some(args) = call.field("arguments") else {
         return Vec::new();
     };
     let mut cursor = args.walk();
     args.named_children(&mut cursor)
         .filter(|a| {
             !matches!(
-                a.kind(),
+                a.kind_name(),
                 "keyword_argument" | "comment" | "dictionary_splat" | "list_splat"
             )
         })
@@ -232,14 +232,11 @@ pub fn call_arguments<'t, 's>(
     source: &'s [u8],
 ) -> (Vec<Node<'t>>, Vec<(&'s str, Node<'t>)>) {
     let mut keywords = Vec::new();
-    if let Some(args) = call.child_by_field_name("arguments") {
+    if let Some(args) = call.field("arguments") {
         let mut cursor = args.walk();
         for argument in args.named_children(&mut cursor) {
-            if argument.kind() == "keyword_argument"
-                && let (Some(name), Some(value)) = (
-                    argument.child_by_field_name("name"),
-                    argument.child_by_field_name("value"),
-                )
+            if argument.kind_name() == "keyword_argument"
+                && let (Some(name), Some(value)) = (argument.field("name"), argument.field("value"))
             {
                 keywords.push((text(name, source), value));
             }
@@ -250,15 +247,12 @@ pub fn call_arguments<'t, 's>(
 
 /// The value of keyword argument `name` of a call.
 pub fn keyword_arg<'t>(ctx: &FileContext<'t>, call: Node<'t>, name: &str) -> Option<Node<'t>> {
-    let args = call.child_by_field_name("arguments")?;
+    let args = call.field("arguments")?;
     let mut cursor = args.walk();
     args.named_children(&mut cursor)
-        .filter(|a| a.kind() == "keyword_argument")
-        .find(|a| {
-            a.child_by_field_name("name")
-                .is_some_and(|n| ctx.text(n) == name)
-        })
-        .and_then(|a| a.child_by_field_name("value"))
+        .filter(|a| a.kind_name() == "keyword_argument")
+        .find(|a| a.field("name").is_some_and(|n| ctx.text(n) == name))
+        .and_then(|a| a.field("value"))
 }
 
 // ---------------------------------------------------------------------------
@@ -280,19 +274,17 @@ pub fn module_assignments(root: Node) -> Vec<(Node, Node)> {
     let mut out = Vec::new();
     let mut cursor = root.walk();
     for statement in root.named_children(&mut cursor) {
-        if statement.kind() != "expression_statement" {
+        if statement.kind_name() != "expression_statement" {
             continue;
         }
         let Some(assignment) = statement
             .named_child(0)
-            .filter(|a| a.kind() == "assignment")
+            .filter(|a| a.kind_name() == "assignment")
         else {
             continue;
         };
-        if let (Some(left), Some(right)) = (
-            assignment.child_by_field_name("left"),
-            assignment.child_by_field_name("right"),
-        ) && left.kind() == "identifier"
+        if let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
+            && left.kind_name() == "identifier"
         {
             out.push((left, right));
         }
@@ -303,10 +295,10 @@ pub fn module_assignments(root: Node) -> Vec<(Node, Node)> {
 /// The key a node names: a string's value; a constant's value from this file or
 /// the integration; else `CONF_X`/`ATTR_X` from `homeassistant.const` means `"x"`.
 pub fn key_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<String> {
-    match node.kind() {
+    match node.kind_name() {
         "string" => string_value(node, ctx.source),
         "identifier" => constant_key(ctx, ctx.text(node)),
-        "attribute" => constant_key(ctx, ctx.text(node.child_by_field_name("attribute")?)),
+        "attribute" => constant_key(ctx, ctx.text(node.field("attribute")?)),
         "parenthesized_expression" => key_name(ctx, node.named_child(0)?),
         _ => None,
     }
@@ -354,7 +346,7 @@ pub fn schema_has_secret<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> bool {
 
 /// The name a schema marker (`vol.Required(CONF_X, default=...)`) or plain key names.
 pub fn marker_key<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> Option<String> {
-    if key.kind() == "call"
+    if key.kind_name() == "call"
         && matches!(
             callee_name(ctx, key),
             "Required" | "Optional" | "Exclusive" | "Inclusive" | "Remove"
@@ -370,15 +362,13 @@ fn collect_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>, depth: usize, out: 
         return;
     }
     let next = depth + 1;
-    match expr.kind() {
+    match expr.kind_name() {
         "dictionary" => {
             let mut cursor = expr.walk();
             for child in expr.named_children(&mut cursor) {
-                match child.kind() {
+                match child.kind_name() {
                     "pair" => {
-                        if let Some(name) = child
-                            .child_by_field_name("key")
-                            .and_then(|key| marker_key(ctx, key))
+                        if let Some(name) = child.field("key").and_then(|key| marker_key(ctx, key))
                         {
                             out.push(name);
                         }
@@ -404,10 +394,7 @@ fn collect_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>, depth: usize, out: 
                 }
             }
             "extend" => {
-                if let Some(object) = expr
-                    .child_by_field_name("function")
-                    .and_then(|f| f.child_by_field_name("object"))
-                {
+                if let Some(object) = expr.field("function").and_then(|f| f.field("object")) {
                     collect_fields(ctx, object, next, out);
                 }
                 for arg in positional_args(expr) {
@@ -422,7 +409,7 @@ fn collect_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>, depth: usize, out: 
             _ => {
                 let returns = helper_returns(ctx, expr);
                 if returns.is_empty() {
-                    let callee = expr.child_by_field_name("function");
+                    let callee = expr.field("function");
                     out.extend(other_module_schema(ctx, callee));
                 }
                 for value in returns {
@@ -445,7 +432,7 @@ fn collect_fields<'t>(ctx: &FileContext<'t>, expr: Node<'t>, depth: usize, out: 
             }
         }
         "keyword_argument" => {
-            if let Some(value) = expr.child_by_field_name("value") {
+            if let Some(value) = expr.field("value") {
                 collect_fields(ctx, value, next, out);
             }
         }
@@ -484,7 +471,7 @@ pub fn schema_names<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<&'t str> {
         if depth > MAX_DEPTH {
             continue;
         }
-        match node.kind() {
+        match node.kind_name() {
             "identifier" => {
                 let values = assigned_values(ctx, node);
                 if values.is_empty() {
@@ -497,7 +484,7 @@ pub fn schema_names<'t>(ctx: &FileContext<'t>, expr: Node<'t>) -> Vec<&'t str> {
                 stack.extend(node.named_child(0).map(|inner| (inner, depth + 1)));
             }
             "call" if helper_returns(ctx, node).is_empty() => {
-                if let Some(function) = node.child_by_field_name("function") {
+                if let Some(function) = node.field("function") {
                     out.push(last_name(ctx, function));
                 }
             }
@@ -521,15 +508,15 @@ pub fn module_schemas<'t>(ctx: &FileContext<'t>) -> Vec<(&'t str, Vec<String>)> 
     }
     let mut cursor = root.walk();
     for statement in root.named_children(&mut cursor) {
-        let function = match statement.kind() {
+        let function = match statement.kind_name() {
             "function_definition" => statement,
-            "decorated_definition" => match statement.child_by_field_name("definition") {
-                Some(definition) if definition.kind() == "function_definition" => definition,
+            "decorated_definition" => match statement.field("definition") {
+                Some(definition) if definition.kind_name() == "function_definition" => definition,
                 _ => continue,
             },
             _ => continue,
         };
-        let Some(name) = function.child_by_field_name("name") else {
+        let Some(name) = function.field("name") else {
             continue;
         };
         let mut returns = Vec::new();
@@ -577,17 +564,14 @@ pub fn assigned_values<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t
 /// `name = value` assignments of a scope: every one in a function (nested
 /// blocks included), the top-level ones of the module.
 pub fn scope_assignments(scope: Node) -> Vec<(Node, Node)> {
-    if scope.kind() != "function_definition" {
+    if scope.kind_name() != "function_definition" {
         return module_assignments(scope);
     }
     let mut out = Vec::new();
     visit(scope, &mut |node| {
-        if node.kind() == "assignment"
-            && let (Some(left), Some(right)) = (
-                node.child_by_field_name("left"),
-                node.child_by_field_name("right"),
-            )
-            && left.kind() == "identifier"
+        if node.kind_name() == "assignment"
+            && let (Some(left), Some(right)) = (node.field("left"), node.field("right"))
+            && left.kind_name() == "identifier"
         {
             out.push((left, right));
         }
@@ -602,19 +586,17 @@ fn helper_returns<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> Vec<Node<'t>> {
     if !ctx.spend() {
         return Vec::new();
     }
-    let Some(function) = call.child_by_field_name("function") else {
+    let Some(function) = call.field("function") else {
         return Vec::new();
     };
-    let name = match function.kind() {
+    let name = match function.kind_name() {
         "identifier" => ctx.text(function),
         "attribute"
             if function
-                .child_by_field_name("object")
+                .field("object")
                 .is_some_and(|o| ctx.text(o) == "self") =>
         {
-            function
-                .child_by_field_name("attribute")
-                .map_or("", |a| ctx.text(a))
+            function.field("attribute").map_or("", |a| ctx.text(a))
         }
         _ => return Vec::new(),
     };
@@ -664,9 +646,7 @@ pub fn step_forms<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Form<'t>> {
     let Some(function) = enclosing_function(ctx, node) else {
         return Vec::new();
     };
-    let name = function
-        .child_by_field_name("name")
-        .map_or("", |n| ctx.text(n));
+    let name = function.field("name").map_or("", |n| ctx.text(n));
     let mut forms = forms_in(ctx, function);
     if let (Some(step), Some(class)) = (
         name.strip_prefix("async_step_"),
@@ -708,20 +688,17 @@ pub fn removed_keys<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<String> {
     let wanted = ctx.text(name);
     let mut removed = Vec::new();
     visit(function, &mut |node| {
-        let key = match node.kind() {
+        let key = match node.kind_name() {
             "call" if callee_name(ctx, node) == "pop" => node
-                .child_by_field_name("function")
-                .and_then(|f| f.child_by_field_name("object"))
+                .field("function")
+                .and_then(|f| f.field("object"))
                 .filter(|o| ctx.text(*o) == wanted)
                 .and_then(|_| positional_args(node).first().copied()),
             "delete_statement" => node
                 .named_child(0)
-                .filter(|t| t.kind() == "subscript")
-                .filter(|t| {
-                    t.child_by_field_name("value")
-                        .is_some_and(|v| ctx.text(v) == wanted)
-                })
-                .and_then(|t| t.child_by_field_name("subscript")),
+                .filter(|t| t.kind_name() == "subscript")
+                .filter(|t| t.field("value").is_some_and(|v| ctx.text(v) == wanted))
+                .and_then(|t| t.field("subscript")),
             _ => None,
         };
         if let Some(key) = key.and_then(|k| key_name(ctx, k)) {
@@ -735,16 +712,16 @@ pub fn removed_keys<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<String> {
 /// is in a step method.
 pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node<'s>) -> Option<&'s str> {
     let function = enclosing_function(ctx, node)?;
-    let name = ctx.text(function.child_by_field_name("name")?);
+    let name = ctx.text(function.field("name")?);
     if !name.starts_with("async_step_") {
         return None;
     }
-    let parameters = function.child_by_field_name("parameters")?;
+    let parameters = function.field("parameters")?;
     let mut cursor = parameters.walk();
     let input = parameters.named_children(&mut cursor).nth(1)?;
-    let ident = match input.kind() {
+    let ident = match input.kind_name() {
         "identifier" => input,
-        _ => input.child_by_field_name("name")?,
+        _ => input.field("name")?,
     };
     Some(ctx.text(ident))
 }
@@ -763,7 +740,7 @@ pub fn file_has_flow<'t>(ctx: &FileContext<'t>, kinds: &[&str]) -> bool {
 /// (`config`, `options`, `schema-config`, `schema-options`).
 pub fn in_flow_class<'t>(ctx: &FileContext<'t>, node: Node<'t>, kinds: &[&str]) -> bool {
     ctx.ancestors(node)
-        .filter(|n| n.kind() == "class_definition")
+        .filter(|n| n.kind_name() == "class_definition")
         .find_map(|class| flow_kind(ctx, class))
         .is_some_and(|kind| kinds.contains(&kind.name()))
 }
@@ -782,12 +759,10 @@ pub fn secret_key_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -
 /// whose key is secret-like (rules report that item rather than the whole).
 pub fn secret_key_item_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let mut cursor = node.walk();
-    node.kind() == "dictionary"
+    node.kind_name() == "dictionary"
         && node.named_children(&mut cursor).any(|pair| {
-            pair.kind() == "pair"
-                && pair
-                    .child_by_field_name("key")
-                    .is_some_and(|key| is_secret_key(ctx, key))
+            pair.kind_name() == "pair"
+                && pair.field("key").is_some_and(|key| is_secret_key(ctx, key))
         })
 }
 
@@ -808,14 +783,12 @@ fn mapping_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -
         return false;
     }
     let next = depth + 1;
-    match node.kind() {
+    match node.kind_name() {
         "dictionary" => {
             let mut cursor = node.walk();
             node.named_children(&mut cursor)
-                .any(|child| match child.kind() {
-                    "pair" => child
-                        .child_by_field_name("key")
-                        .is_some_and(|k| is_secret_key(ctx, k)),
+                .any(|child| match child.kind_name() {
+                    "pair" => child.field("key").is_some_and(|k| is_secret_key(ctx, k)),
                     "dictionary_splat" => child
                         .named_child(0)
                         .is_some_and(|inner| mapping_has_secret(ctx, inner, next)),
@@ -843,18 +816,18 @@ fn mapping_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -
                     .any(|value| mapping_has_secret(ctx, *value, next))
         }
         "binary_operator" => ["left", "right"].iter().any(|side| {
-            node.child_by_field_name(side)
+            node.field(side)
                 .is_some_and(|s| mapping_has_secret(ctx, s, next))
         }),
         "call" if callee_name(ctx, node) == "dict" => {
-            let Some(args) = node.child_by_field_name("arguments") else {
+            let Some(args) = node.field("arguments") else {
                 return false;
             };
             let mut cursor = args.walk();
             args.named_children(&mut cursor)
-                .any(|arg| match arg.kind() {
+                .any(|arg| match arg.kind_name() {
                     "keyword_argument" => arg
-                        .child_by_field_name("name")
+                        .field("name")
                         .is_some_and(|n| ctx.vocabulary.is_secret_like(ctx.text(n))),
                     "dictionary_splat" => arg
                         .named_child(0)
@@ -886,36 +859,29 @@ pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Att
     if !ctx.spend() {
         return None;
     }
-    let object = node.child_by_field_name("object")?;
+    let object = node.field("object")?;
     if ctx.text(object) != "self" {
         return None;
     }
     let name = ctx.text(node);
     let class = enclosing_class(ctx, node)?;
     let mut writes = AttributeWrites::default();
-    visit(class, &mut |n| match n.kind() {
+    visit(class, &mut |n| match n.kind_name() {
         "assignment" | "augmented_assignment" => {
-            let (Some(left), Some(right)) = (
-                n.child_by_field_name("left"),
-                n.child_by_field_name("right"),
-            ) else {
+            let (Some(left), Some(right)) = (n.field("left"), n.field("right")) else {
                 return;
             };
             if ctx.text(left) == name {
                 writes.values.push(right);
-            } else if left.kind() == "subscript"
-                && left
-                    .child_by_field_name("value")
-                    .is_some_and(|v| ctx.text(v) == name)
-                && let Some(key) = left.child_by_field_name("subscript")
+            } else if left.kind_name() == "subscript"
+                && left.field("value").is_some_and(|v| ctx.text(v) == name)
+                && let Some(key) = left.field("subscript")
             {
                 writes.items.push((key, right));
             }
         }
         "call" if matches!(callee_name(ctx, n), "update" | "pop") => {
-            let target = n
-                .child_by_field_name("function")
-                .and_then(|f| f.child_by_field_name("object"));
+            let target = n.field("function").and_then(|f| f.field("object"));
             if target.is_some_and(|t| ctx.text(t) == name) {
                 if callee_name(ctx, n) == "update" {
                     writes.values.extend(positional_args(n));
@@ -926,13 +892,9 @@ pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Att
             }
         }
         "delete_statement" => {
-            if let Some(target) = n.named_child(0).filter(|t| t.kind() == "subscript")
-                && target
-                    .child_by_field_name("value")
-                    .is_some_and(|v| ctx.text(v) == name)
-                && let Some(key) = target
-                    .child_by_field_name("subscript")
-                    .and_then(|k| key_name(ctx, k))
+            if let Some(target) = n.named_child(0).filter(|t| t.kind_name() == "subscript")
+                && target.field("value").is_some_and(|v| ctx.text(v) == name)
+                && let Some(key) = target.field("subscript").and_then(|k| key_name(ctx, k))
             {
                 writes.removed.push(key);
             }
@@ -946,7 +908,7 @@ pub fn attribute_writes<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Att
 /// `*SERVICE*` schemas, and a `CONFIG_SCHEMA` keyed by the integration's
 /// `DOMAIN` (config flows often name their form `CONFIG_SCHEMA` too).
 fn is_yaml_schema<'t>(ctx: &FileContext<'t>, assignment: Node<'t>) -> bool {
-    let Some(left) = assignment.child_by_field_name("left") else {
+    let Some(left) = assignment.field("left") else {
         return false;
     };
     let upper = ctx.text(left).to_ascii_uppercase();
@@ -954,14 +916,10 @@ fn is_yaml_schema<'t>(ctx: &FileContext<'t>, assignment: Node<'t>) -> bool {
         return true;
     }
     upper == "CONFIG_SCHEMA"
-        && assignment
-            .child_by_field_name("right")
-            .is_some_and(|right| {
-                let text = ctx.text(right);
-                text.contains("{DOMAIN")
-                    || text.contains("DOMAIN:")
-                    || text.contains("config_schema")
-            })
+        && assignment.field("right").is_some_and(|right| {
+            let text = ctx.text(right);
+            text.contains("{DOMAIN") || text.contains("DOMAIN:") || text.contains("config_schema")
+        })
 }
 
 /// Check `form-schema`: the schema dictionary is shown in a config, options or
@@ -970,13 +928,11 @@ fn is_yaml_schema<'t>(ctx: &FileContext<'t>, assignment: Node<'t>) -> bool {
 /// platform/config or service schema.
 pub fn is_form_schema<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     for ancestor in ctx.ancestors(node) {
-        match ancestor.kind() {
+        match ancestor.kind_name() {
             "class_definition" if flow_kind(ctx, ancestor).is_some() => return true,
             "assignment" if is_yaml_schema(ctx, ancestor) => return false,
             "function_definition" => {
-                let name = ancestor
-                    .child_by_field_name("name")
-                    .map_or("", |n| ctx.text(n));
+                let name = ancestor.field("name").map_or("", |n| ctx.text(n));
                 if name.contains("service") {
                     return false;
                 }
@@ -1001,16 +957,16 @@ fn shown_by_a_flow<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     else {
         return false;
     };
-    let statement = match top.kind() {
-        "decorated_definition" => top.child_by_field_name("definition").unwrap_or(top),
+    let statement = match top.kind_name() {
+        "decorated_definition" => top.field("definition").unwrap_or(top),
         _ => top,
     };
-    let name = match statement.kind() {
-        "function_definition" => statement.child_by_field_name("name"),
+    let name = match statement.kind_name() {
+        "function_definition" => statement.field("name"),
         "expression_statement" => statement
             .named_child(0)
-            .filter(|a| a.kind() == "assignment")
-            .and_then(|a| a.child_by_field_name("left")),
+            .filter(|a| a.kind_name() == "assignment")
+            .and_then(|a| a.field("left")),
         _ => None,
     };
     name.is_some_and(|n| facts.form_schema_names.contains(ctx.text(n)))
@@ -1030,23 +986,21 @@ pub fn entry_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
 
 /// `entry.data`, `self.config_entry.options`, `entry.as_dict()`.
 pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let attribute = match node.kind() {
+    let attribute = match node.kind_name() {
         "attribute" => Some(node),
         "call" => node
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute"),
+            .field("function")
+            .filter(|f| f.kind_name() == "attribute"),
         _ => None,
     };
     let Some(attribute) = attribute else {
         return false;
     };
-    let (Some(object), Some(name)) = (
-        attribute.child_by_field_name("object"),
-        attribute.child_by_field_name("attribute"),
-    ) else {
+    let (Some(object), Some(name)) = (attribute.field("object"), attribute.field("attribute"))
+    else {
         return false;
     };
-    let wanted: &[&str] = if node.kind() == "call" {
+    let wanted: &[&str] = if node.kind_name() == "call" {
         &["as_dict"]
     } else {
         &["data", "options"]
@@ -1124,7 +1078,7 @@ class Plain:
         let ctx = &snippet.ctx();
         let kinds: Vec<(&str, FlowKind)> = flow_classes(ctx)
             .into_iter()
-            .map(|(class, kind)| (ctx.text(class.child_by_field_name("name").unwrap()), kind))
+            .map(|(class, kind)| (ctx.text(class.field("name").unwrap()), kind))
             .collect();
         assert!(kinds.contains(&("Base", FlowKind::Config)));
         assert!(kinds.contains(&("Flow", FlowKind::Config)), "{kinds:?}");
@@ -1195,7 +1149,7 @@ class Options(OptionsFlow):
         let data_args: Vec<Node> = {
             let mut found = Vec::new();
             visit(snippet.root(), &mut |n| {
-                if n.kind() == "call" && callee_name(ctx, n) == "async_create_entry" {
+                if n.kind_name() == "call" && callee_name(ctx, n) == "async_create_entry" {
                     found.push(keyword_arg(ctx, n, "data").unwrap());
                 }
             });
@@ -1247,7 +1201,9 @@ class Flow(ConfigFlow, domain="x"):
             let ctx = &snippet.ctx();
             let dict_of = |key: &str| {
                 let s = snippet.find("string", key);
-                ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap()
+                ctx.ancestors(s)
+                    .find(|n| n.kind_name() == "dictionary")
+                    .unwrap()
             };
             assert!(!is_form_schema(ctx, dict_of("\"api_key\""), &[]));
             assert!(!is_form_schema(ctx, dict_of("\"pin\""), &[]));
@@ -1258,7 +1214,10 @@ class Flow(ConfigFlow, domain="x"):
             let snippet = Snippet::new(form_named_config);
             let ctx = &snippet.ctx();
             let s = snippet.find("string", "'api_key'");
-            let dict = ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
+            let dict = ctx
+                .ancestors(s)
+                .find(|n| n.kind_name() == "dictionary")
+                .unwrap();
             assert!(
                 is_form_schema(ctx, dict, &[]),
                 "a flow's form named CONFIG_SCHEMA"
@@ -1270,7 +1229,10 @@ class Flow(ConfigFlow, domain="x"):
             let snippet = Snippet::new(yaml_only);
             let ctx = &snippet.ctx();
             let s = snippet.find("string", "'api_key'");
-            let dict = ctx.ancestors(s).find(|n| n.kind() == "dictionary").unwrap();
+            let dict = ctx
+                .ancestors(s)
+                .find(|n| n.kind_name() == "dictionary")
+                .unwrap();
             assert!(!is_form_schema(ctx, dict, &[]));
         }
     }

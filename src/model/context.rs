@@ -1,5 +1,6 @@
 //! What checks may ask about the file being scanned, computed at most once per file.
 
+use crate::model::syntax::NodeExt;
 use std::{
     cell::{Cell, OnceCell, RefCell},
     collections::HashMap,
@@ -180,22 +181,23 @@ impl<'a> FileContext<'a> {
             let written = at..at + name.len();
             let Some(identifier) = root
                 .descendant_for_byte_range(written.start, written.end)
-                .filter(|n| n.kind() == "identifier" && n.byte_range() == written)
+                .filter(|n| n.kind_name() == "identifier" && n.byte_range() == written)
             else {
                 continue; // part of a longer name, a string or a comment
             };
             let callee = match self.parent(identifier) {
                 Some(attribute)
-                    if attribute.kind() == "attribute"
-                        && attribute.child_by_field_name("attribute") == Some(identifier) =>
+                    if attribute.kind_name() == "attribute"
+                        && attribute.field("attribute") == Some(identifier) =>
                 {
                     attribute
                 }
                 _ => identifier,
             };
-            if let Some(call) = self.parent(callee).filter(|call| {
-                call.kind() == "call" && call.child_by_field_name("function") == Some(callee)
-            }) {
+            if let Some(call) = self
+                .parent(callee)
+                .filter(|call| call.kind_name() == "call" && call.field("function") == Some(callee))
+            {
                 calls.push(call);
             }
         }
@@ -368,7 +370,7 @@ fn parents(tree: &Tree) -> FxHashMap<usize, Node<'_>> {
 pub fn enclosing_scope<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Node<'t> {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        if matches!(parent.kind(), "function_definition" | "lambda") {
+        if matches!(parent.kind_name(), "function_definition" | "lambda") {
             return parent;
         }
         current = parent;
@@ -383,18 +385,19 @@ pub fn enclosing_scope<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Node<'t> {
 /// module level the bodies of the top-level functions and classes count too,
 /// as they did when this walked the module's statements.
 pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
-    if node.kind() != "identifier" {
+    if node.kind_name() != "identifier" {
         return Some(node);
     }
     let scope = enclosing_scope(ctx, node);
     let mut scopes = vec![scope];
     if scope.id() == ctx.tree.root_node().id() {
         let mut cursor = scope.walk();
-        scopes.extend(
-            scope
-                .named_children(&mut cursor)
-                .filter(|child| matches!(child.kind(), "function_definition" | "class_definition")),
-        );
+        scopes.extend(scope.named_children(&mut cursor).filter(|child| {
+            matches!(
+                child.kind_name(),
+                "function_definition" | "class_definition"
+            )
+        }));
     }
     let bindings = ctx.bindings();
     let name = ctx.text(node);
@@ -402,11 +405,11 @@ pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'
         .iter()
         .flat_map(|scope| bindings.assignments(scope.id(), name))
         .filter(|a| {
-            a.statement.kind() == "assignment"
+            a.statement.kind_name() == "assignment"
                 && a.statement.start_byte() < node.start_byte()
                 && a.statement
-                    .child_by_field_name("left")
-                    .is_some_and(|left| left.kind() == "identifier")
+                    .field("left")
+                    .is_some_and(|left| left.kind_name() == "identifier")
         })
         .map(|a| a.value)
         .max_by_key(|value| value.start_byte())
@@ -487,7 +490,7 @@ mod tests {
 #[cfg(test)]
 mod resolve_local_tests {
     use super::resolve_local;
-    use crate::model::test_support::Snippet;
+    use crate::model::{syntax::NodeExt, test_support::Snippet};
 
     /// What `resolve_local` gives for the last `use(NAME)` argument of `source`.
     fn resolved(source: &str) -> Option<String> {
@@ -496,9 +499,9 @@ mod resolve_local_tests {
         let node = snippet
             .nodes()
             .into_iter()
-            .filter(|n| n.kind() == "call" && ctx.text(*n).starts_with("use("))
+            .filter(|n| n.kind_name() == "call" && ctx.text(*n).starts_with("use("))
             .last()
-            .and_then(|call| call.child_by_field_name("arguments")?.named_child(0))
+            .and_then(|call| call.field("arguments")?.named_child(0))
             .expect("a use(...) call");
         resolve_local(&ctx, node).map(|value| ctx.text(value).to_string())
     }

@@ -3,6 +3,7 @@
 //! `pickle.loads`, and `import xml.etree.ElementTree as ET; ET.parse(f)` calls
 //! `xml.etree.ElementTree.parse`.
 
+use crate::model::syntax::NodeExt;
 use std::{collections::HashMap, sync::LazyLock};
 
 use tree_sitter::Node;
@@ -41,7 +42,7 @@ impl ImportTable {
     fn add_import(&mut self, node: Node, source: &[u8]) {
         let mut cursor = node.walk();
         for name in node.children_by_field_name("name", &mut cursor) {
-            match name.kind() {
+            match name.kind_name() {
                 "dotted_name" => {
                     let dotted = text(name, source);
                     let head = dotted.split('.').next().unwrap_or(dotted);
@@ -55,13 +56,13 @@ impl ImportTable {
 
     /// `from a.b import c as d` binds `d` to `a.b.c`.
     fn add_import_from(&mut self, node: Node, source: &[u8]) {
-        let Some(module) = node.child_by_field_name("module_name") else {
+        let Some(module) = node.field("module_name") else {
             return;
         };
         let prefix = format!("{}.", text(module, source));
         let mut cursor = node.walk();
         for name in node.children_by_field_name("name", &mut cursor) {
-            match name.kind() {
+            match name.kind_name() {
                 "dotted_name" => {
                     let member = text(name, source);
                     self.bindings
@@ -74,10 +75,7 @@ impl ImportTable {
     }
 
     fn add_alias(&mut self, aliased: Node, source: &[u8], prefix: &str) {
-        if let (Some(name), Some(alias)) = (
-            aliased.child_by_field_name("name"),
-            aliased.child_by_field_name("alias"),
-        ) {
+        if let (Some(name), Some(alias)) = (aliased.field("name"), aliased.field("alias")) {
             self.bindings.insert(
                 text(alias, source).to_string(),
                 format!("{prefix}{}", text(name, source)),

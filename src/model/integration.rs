@@ -3,6 +3,7 @@
 //! has `async_step_reauth`, its manifest's requirements), derived from the
 //! parsed files the scanner reads (`scan::integration`).
 
+use crate::model::syntax::NodeExt;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     path::{Path, PathBuf},
@@ -274,9 +275,9 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     // most files of an integration define no flow and store nothing.
     if ctx.contains("async_step_reauth") {
         flow::visit(root, &mut |node| {
-            if node.kind() == "function_definition"
+            if node.kind_name() == "function_definition"
                 && node
-                    .child_by_field_name("name")
+                    .field("name")
                     .is_some_and(|n| ctx.text(n) == "async_step_reauth")
             {
                 facts.has_reauth = true;
@@ -336,7 +337,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
         };
         let class = ctx
             .ancestors(call)
-            .filter(|n| n.kind() == "class_definition")
+            .filter(|n| n.kind_name() == "class_definition")
             .find_map(|c| {
                 classes
                     .iter()
@@ -430,14 +431,14 @@ fn stored_keys_of<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize, foun
         return;
     }
     let next = depth + 1;
-    match value.kind() {
+    match value.kind_name() {
         "dictionary" => {
             let mut cursor = value.walk();
             for child in value.named_children(&mut cursor) {
-                match child.kind() {
+                match child.kind_name() {
                     "pair" => {
-                        if let Some(key) = child.child_by_field_name("key") {
-                            found.item(ctx, key, child.child_by_field_name("value"));
+                        if let Some(key) = child.field("key") {
+                            found.item(ctx, key, child.field("value"));
                         }
                     }
                     "dictionary_splat" => {
@@ -505,10 +506,10 @@ fn stored_keys_of<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize, foun
         // The entry's own mappings hold keys stored elsewhere.
         "attribute" => {
             let own = value
-                .child_by_field_name("attribute")
+                .field("attribute")
                 .is_some_and(|a| matches!(ctx.text(a), "data" | "options"))
                 && value
-                    .child_by_field_name("object")
+                    .field("object")
                     .is_some_and(|o| ctx.text(o).to_ascii_lowercase().ends_with("entry"));
             if !own {
                 found.opaque = true;
@@ -516,20 +517,20 @@ fn stored_keys_of<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize, foun
         }
         "binary_operator" => {
             for side in ["left", "right"] {
-                if let Some(s) = value.child_by_field_name(side) {
+                if let Some(s) = value.field(side) {
                     stored_keys_of(ctx, s, next, found);
                 }
             }
         }
         "call" if flow::callee_name(ctx, value) == "dict" => {
-            if let Some(args) = value.child_by_field_name("arguments") {
+            if let Some(args) = value.field("arguments") {
                 let mut cursor = args.walk();
                 for arg in args.named_children(&mut cursor) {
-                    match arg.kind() {
+                    match arg.kind_name() {
                         "keyword_argument" => {
-                            if let Some(name) = arg.child_by_field_name("name") {
+                            if let Some(name) = arg.field("name") {
                                 let key = ctx.text(name).to_string();
-                                found.named(ctx, key, arg.child_by_field_name("value"));
+                                found.named(ctx, key, arg.field("value"));
                             }
                         }
                         "dictionary_splat" => {
@@ -554,15 +555,15 @@ fn stored_keys_of<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize, foun
 /// The keys of a literal set, list or tuple of keys (`{CONF_PASSWORD, "token"}`,
 /// `frozenset(...)`), or `None` when it is not one.
 pub fn key_set<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<String>> {
-    match node.kind() {
+    match node.kind_name() {
         "set" | "list" | "tuple" => {
             let mut keys = BTreeSet::new();
             let mut cursor = node.walk();
             for element in node.named_children(&mut cursor) {
-                if element.kind() == "comment" {
+                if element.kind_name() == "comment" {
                     continue;
                 }
-                if element.kind() == "list_splat" {
+                if element.kind_name() == "list_splat" {
                     keys.extend(key_set_of_name(ctx, element.named_child(0)?)?);
                     continue;
                 }
@@ -583,8 +584,8 @@ pub fn key_set<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<Str
             }
         }
         "binary_operator" => {
-            let mut keys = key_set_of_name(ctx, node.child_by_field_name("left")?)?;
-            keys.extend(key_set_of_name(ctx, node.child_by_field_name("right")?)?);
+            let mut keys = key_set_of_name(ctx, node.field("left")?)?;
+            keys.extend(key_set_of_name(ctx, node.field("right")?)?);
             Some(keys)
         }
         "parenthesized_expression" => key_set(ctx, node.named_child(0)?),
@@ -594,9 +595,9 @@ pub fn key_set<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<Str
 
 /// A key set given literally or by a module-level name (this file's or the integration's).
 pub fn key_set_of_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<String>> {
-    if node.kind() == "identifier" || node.kind() == "attribute" {
-        let name = match node.kind() {
-            "attribute" => ctx.text(node.child_by_field_name("attribute")?),
+    if node.kind_name() == "identifier" || node.kind_name() == "attribute" {
+        let name = match node.kind_name() {
+            "attribute" => ctx.text(node.field("attribute")?),
             _ => ctx.text(node),
         };
         let local = flow::module_assignments(ctx.tree.root_node())

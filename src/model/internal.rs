@@ -11,6 +11,7 @@
 //! Limit: a function called from another file with outside data is judged by
 //! this file's calls alone.
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, enclosing_scope, names::is_constant_name, values};
@@ -52,28 +53,28 @@ fn internal<'t>(
         any
     };
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "integer" | "float" | "true" | "false" | "none" => true,
         "string" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "interpolation")
+            .filter(|c| c.kind_name() == "interpolation")
             .all(|i| {
-                i.child_by_field_name("expression")
+                i.field("expression")
                     .is_some_and(|e| internal(ctx, e, also, next))
             }),
         "concatenated_string" | "parenthesized_expression" | "list" | "tuple" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
+            .filter(|c| c.kind_name() != "comment")
             .all(|c| internal(ctx, c, also, next)),
         "binary_operator" => ["left", "right"].iter().all(|side| {
-            node.child_by_field_name(side)
+            node.field(side)
                 .is_some_and(|s| internal(ctx, s, also, next))
         }),
         "conditional_expression" => {
             // `a if cond else b`: the condition chooses, the branches are the value.
             let mut parts = node
                 .named_children(&mut cursor)
-                .filter(|c| c.kind() != "comment");
+                .filter(|c| c.kind_name() != "comment");
             let (Some(yes), Some(_), Some(no)) = (parts.next(), parts.next(), parts.next()) else {
                 return false;
             };
@@ -120,14 +121,14 @@ fn call_internal<'t>(
     also: &dyn Fn(&FileContext<'t>, Node<'t>) -> bool,
     next: usize,
 ) -> bool {
-    let Some(function) = call.child_by_field_name("function") else {
+    let Some(function) = call.field("function") else {
         return false;
     };
     let arguments = values::arguments(call);
     let every_argument = || {
         arguments.iter().all(|a| {
-            let value = match a.kind() {
-                "keyword_argument" => a.child_by_field_name("value"),
+            let value = match a.kind_name() {
+                "keyword_argument" => a.field("value"),
                 _ => Some(*a),
             };
             value.is_some_and(|v| internal(ctx, v, also, next))
@@ -143,13 +144,11 @@ fn call_internal<'t>(
             _ => {}
         }
     }
-    if function.kind() != "attribute" {
+    if function.kind_name() != "attribute" {
         return false;
     }
-    let (Some(object), Some(method)) = (
-        function.child_by_field_name("object"),
-        function.child_by_field_name("attribute"),
-    ) else {
+    let (Some(object), Some(method)) = (function.field("object"), function.field("attribute"))
+    else {
         return false;
     };
     match ctx.text(method) {

@@ -13,6 +13,7 @@ pub mod imports;
 pub mod integration;
 pub mod internal;
 pub mod names;
+pub mod syntax;
 pub mod values;
 
 pub use context::{FileContext, enclosing_scope, resolve_local};
@@ -38,6 +39,7 @@ pub(crate) mod test_support {
     use tree_sitter::{Node, Parser, Tree};
 
     use super::FileContext;
+    use super::syntax::NodeExt;
     use crate::rules::vocabulary::Vocabulary;
 
     /// A check's signature.
@@ -96,7 +98,7 @@ pub(crate) mod test_support {
         pub fn find_starting(&self, kind: &str, starts: &str) -> Node<'_> {
             self.nodes()
                 .into_iter()
-                .find(|n| n.kind() == kind && self.source[n.byte_range()].starts_with(starts))
+                .find(|n| n.kind_name() == kind && self.source[n.byte_range()].starts_with(starts))
                 .unwrap_or_else(|| panic!("no {kind} starting `{starts}` in the source"))
         }
 
@@ -104,7 +106,7 @@ pub(crate) mod test_support {
         /// first call whose text is `call`.
         pub fn argument(&self, call: &str, n: usize) -> Node<'_> {
             self.find("call", call)
-                .child_by_field_name("arguments")
+                .field("arguments")
                 .and_then(|arguments| arguments.named_child(n as u32))
                 .unwrap_or_else(|| panic!("`{call}` has no argument {n}"))
         }
@@ -114,7 +116,7 @@ pub(crate) mod test_support {
             self.root()
                 .named_child(n as u32)
                 .and_then(|statement| statement.named_child(0))
-                .and_then(|assignment| assignment.child_by_field_name("right"))
+                .and_then(|assignment| assignment.field("right"))
                 .unwrap_or_else(|| panic!("statement {n} assigns nothing"))
         }
     }
@@ -133,7 +135,7 @@ pub(crate) mod test_support {
         let ctx = snippet.ctx();
         let mut any = false;
         for node in snippet.nodes() {
-            if node.kind() == kind && ctx.text(node).starts_with(starts) {
+            if node.kind_name() == kind && ctx.text(node).starts_with(starts) {
                 any |= check(&ctx, node, &[]);
             }
         }
@@ -145,7 +147,7 @@ pub(crate) mod test_support {
         let mut stack = vec![tree.root_node()];
         let mut found = Vec::new();
         while let Some(node) = stack.pop() {
-            if node.kind() == kind && &source[node.byte_range()] == text {
+            if node.kind_name() == kind && &source[node.byte_range()] == text {
                 found.push(node);
             }
             let mut cursor = node.walk();

@@ -1,6 +1,7 @@
 //! Names that say a value is a secret, read with the shared vocabulary
 //! (`rules/secrets.toml`) and the file's own words.
 
+use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, text};
@@ -8,30 +9,28 @@ use super::{FileContext, text};
 /// The name a node stands for: an identifier, the last part of an attribute,
 /// a string's value, a keyword argument's or a dictionary pair's key.
 pub fn bound_name(node: Node, source: &[u8]) -> Option<String> {
-    match node.kind() {
+    match node.kind_name() {
         "identifier" => Some(text(node, source).to_string()),
-        "attribute" => node
-            .child_by_field_name("attribute")
-            .map(|a| text(a, source).to_string()),
+        "attribute" => node.field("attribute").map(|a| text(a, source).to_string()),
         "string" => string_value(node, source),
         "keyword_argument" | "default_parameter" | "typed_default_parameter" => {
-            bound_name(node.child_by_field_name("name")?, source)
+            bound_name(node.field("name")?, source)
         }
-        "pair" => bound_name(node.child_by_field_name("key")?, source),
-        "subscript" => bound_name(node.child_by_field_name("subscript")?, source),
+        "pair" => bound_name(node.field("key")?, source),
+        "subscript" => bound_name(node.field("subscript")?, source),
         _ => None,
     }
 }
 
 /// The value of a string literal without interpolation, or `None`.
 pub fn string_value(node: Node, source: &[u8]) -> Option<String> {
-    if node.kind() != "string" {
+    if node.kind_name() != "string" {
         return None;
     }
     let mut value = String::new();
     let mut cursor = node.walk();
     for child in node.named_children(&mut cursor) {
-        match child.kind() {
+        match child.kind_name() {
             "string_content" | "escape_sequence" => value.push_str(text(child, source)),
             "interpolation" => return None,
             _ => {}
@@ -64,11 +63,11 @@ pub fn secret_like<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
 
 /// The values a `%` operator formats: a tuple's items, or the single value.
 pub fn percent_arguments(right: Node) -> Vec<Node> {
-    if right.kind() == "tuple" {
+    if right.kind_name() == "tuple" {
         let mut cursor = right.walk();
         right
             .named_children(&mut cursor)
-            .filter(|c| c.kind() != "comment")
+            .filter(|c| c.kind_name() != "comment")
             .collect()
     } else {
         vec![right]

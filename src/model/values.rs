@@ -12,6 +12,7 @@
 //! comes back to itself, or a file that spends its resolution budget, answers
 //! "no" (less reported, never a hang).
 
+use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -113,18 +114,18 @@ pub fn carries<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool 
 /// What an expression says by itself, without following any binding: a
 /// secret-like name or key, an entry mapping, request headers.
 fn named_source<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool {
-    match (label, node.kind()) {
+    match (label, node.kind_name()) {
         (Label::Secret, "identifier") => {
             let name = ctx.text(node);
             !is_constant_name(name) && secret_like(ctx, name)
         }
-        (Label::Secret, "attribute") => node.child_by_field_name("attribute").is_some_and(|a| {
+        (Label::Secret, "attribute") => node.field("attribute").is_some_and(|a| {
             let name = ctx.text(a);
             !is_constant_name(name) && secret_like(ctx, name)
         }),
         (Label::Secret, "subscript") => node
-            .child_by_field_name("subscript")
-            .is_some_and(|key| key.kind() != "slice" && key_is_secret(ctx, key)),
+            .field("subscript")
+            .is_some_and(|key| key.kind_name() != "slice" && key_is_secret(ctx, key)),
         (Label::Mapping, "attribute") => {
             (config_flow::is_entry_mapping(ctx, node) && config_flow::entry_may_hold_secret(ctx))
                 || is_request_headers(ctx, node)
@@ -139,11 +140,11 @@ fn named_source<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool
 
 fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let child = |field: &str| {
-        node.child_by_field_name(field)
+        node.field(field)
             .is_some_and(|c| carries(ctx, c, Label::Secret))
     };
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "identifier" => {
             let name = ctx.text(node);
             if is_view_path_parameter(ctx, node) {
@@ -168,7 +169,7 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                     .any(|arg| carries(ctx, arg, Label::Secret))
         }
         "attribute" => {
-            let Some(attribute) = node.child_by_field_name("attribute") else {
+            let Some(attribute) = node.field("attribute") else {
                 return false;
             };
             let name = ctx.text(attribute);
@@ -178,15 +179,15 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                     .any(|v| carries(ctx, v, Label::Secret))
         }
         "subscript" => {
-            let Some(key) = node.child_by_field_name("subscript") else {
+            let Some(key) = node.field("subscript") else {
                 return false;
             };
-            if key.kind() == "slice" {
+            if key.kind_name() == "slice" {
                 return false; // token[:4] shows a prefix, not the secret
             }
             key_is_secret(ctx, key)
-                || (key.kind() == "integer" && child("value"))
-                || node.child_by_field_name("value").is_some_and(|container| {
+                || (key.kind_name() == "integer" && child("value"))
+                || node.field("value").is_some_and(|container| {
                     stored_under(ctx, container, key)
                         .into_iter()
                         .any(|v| carries(ctx, v, Label::Secret))
@@ -195,17 +196,15 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         "call" => call_secret(ctx, node),
         "string" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "interpolation")
+            .filter(|c| c.kind_name() == "interpolation")
             .any(|interpolation| {
-                interpolation
-                    .child_by_field_name("expression")
-                    .is_some_and(|e| {
-                        carries(ctx, e, Label::Secret)
-                            || labelled_interpolation(ctx, node, interpolation, e)
-                    })
+                interpolation.field("expression").is_some_and(|e| {
+                    carries(ctx, e, Label::Secret)
+                        || labelled_interpolation(ctx, node, interpolation, e)
+                })
             }),
         "binary_operator" => {
-            let operator = node.child_by_field_name("operator").map(|o| ctx.text(o));
+            let operator = node.field("operator").map(|o| ctx.text(o));
             match operator {
                 Some("+") => child("left") || child("right"),
                 Some("%") => child("right") || labelled_percent_operand(ctx, node),
@@ -232,9 +231,9 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 .any(|value| carries(ctx, value, Label::Secret))
         }
         "dictionary" => node.named_children(&mut cursor).any(|pair| {
-            pair.kind() == "pair"
+            pair.kind_name() == "pair"
                 && pair
-                    .child_by_field_name("value")
+                    .field("value")
                     .is_some_and(|v| carries(ctx, v, Label::Secret))
         }),
         "keyword_argument" => child("value"),
@@ -256,32 +255,32 @@ fn is_view_path_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 /// The names of a function's parameters, in order (`""` where one has none
 /// to read, such as a bare `*`).
 fn parameter_names<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<&'t str> {
-    let Some(parameters) = function.child_by_field_name("parameters") else {
+    let Some(parameters) = function.field("parameters") else {
         return Vec::new();
     };
     let mut cursor = parameters.walk();
     parameters
         .named_children(&mut cursor)
-        .map(|p| match p.kind() {
+        .map(|p| match p.kind_name() {
             "identifier" => ctx.text(p),
             _ => p
-                .child_by_field_name("name")
+                .field("name")
                 .or_else(|| p.named_child(0))
-                .filter(|n| n.kind() == "identifier")
+                .filter(|n| n.kind_name() == "identifier")
                 .map_or("", |n| ctx.text(n)),
         })
         .collect()
 }
 
 fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
-    let Some(function) = call.child_by_field_name("function") else {
+    let Some(function) = call.field("function") else {
         return false;
     };
     let arguments = arguments(call);
     let any_argument = || {
         arguments.iter().any(|arg| {
-            let value = match arg.kind() {
-                "keyword_argument" => arg.child_by_field_name("value"),
+            let value = match arg.kind_name() {
+                "keyword_argument" => arg.field("value"),
                 _ => Some(*arg),
             };
             value.is_some_and(|v| carries(ctx, v, Label::Secret))
@@ -291,7 +290,8 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     let spec = &SPEC.propagators;
     // `token.strip()` is the token: a string method keeps the value, even where
     // the same word starts a sanitizer's name (`strip_password(url)`).
-    let string_method = function.kind() == "attribute" && listed(&spec.same_value_methods, callee);
+    let string_method =
+        function.kind_name() == "attribute" && listed(&spec.same_value_methods, callee);
     if clears_secret(callee) && !string_method {
         return false;
     }
@@ -299,10 +299,10 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     if listed(&spec.same_value_calls, callee) && callee != "format" {
         return any_argument();
     }
-    match function.kind() {
+    match function.kind_name() {
         "identifier" if listed(&spec.same_value_calls, callee) => any_argument(),
         "attribute" => {
-            let object = function.child_by_field_name("object");
+            let object = function.field("object");
             let object_carries = || object.is_some_and(|o| carries(ctx, o, Label::Secret));
             match callee {
                 // data.get("token"), entry.data.get(CONF_PASSWORD), and items
@@ -360,11 +360,11 @@ fn callee_word<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> &'t str {
 
 /// A call's arguments, comments left out.
 pub(super) fn arguments(call: Node) -> Vec<Node> {
-    call.child_by_field_name("arguments")
+    call.field("arguments")
         .map(|args| {
             let mut cursor = args.walk();
             args.named_children(&mut cursor)
-                .filter(|a| a.kind() != "comment")
+                .filter(|a| a.kind_name() != "comment")
                 .collect()
         })
         .unwrap_or_default()
@@ -374,16 +374,16 @@ pub(super) fn arguments(call: Node) -> Vec<Node> {
 /// string (`CONF_REFRESH = "refresh"` is read as `refresh`), or an unresolved
 /// constant whose own name is secret-like (`CONF_PASSWORD`).
 fn key_is_secret<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
-    if key.kind() == "identifier"
+    if key.kind_name() == "identifier"
         && let Some(value) = config_flow::key_name(ctx, key)
     {
         return secret_like(ctx, &value) || credential_key(&value);
     }
     // `const.CONF_TOKEN` names its key; `self.entity_description.api_key` holds
     // the name of a field of the API's data, whatever that field is.
-    if key.kind() == "attribute"
+    if key.kind_name() == "attribute"
         && key
-            .child_by_field_name("attribute")
+            .field("attribute")
             .is_some_and(|a| !is_constant_name(ctx.text(a)))
     {
         return false;
@@ -398,7 +398,7 @@ fn credential_key(name: &str) -> bool {
 
 /// The key a mapping key node stands for, as a string when it can be read.
 fn key_text<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> Option<String> {
-    match key.kind() {
+    match key.kind_name() {
         "identifier" => config_flow::key_name(ctx, key).or_else(|| Some(ctx.text(key).to_string())),
         _ => bound_name(key, ctx.source),
     }
@@ -440,7 +440,7 @@ pub fn reaching<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Assignment<'t>
 
 /// Does the assignment bind a `for` loop's target (to an element of its iterable)?
 fn is_loop(assignment: &Assignment) -> bool {
-    assignment.statement.kind() == "for_statement"
+    assignment.statement.kind_name() == "for_statement"
 }
 
 /// Is an element of `iterable` a secret: an item of a list of secrets, or a
@@ -449,23 +449,23 @@ fn element_secret<'t>(ctx: &FileContext<'t>, iterable: Node<'t>) -> bool {
     if carries(ctx, iterable, Label::Secret) {
         return true;
     }
-    iterable.kind() == "call"
+    iterable.kind_name() == "call"
         && iterable
-            .child_by_field_name("function")
-            .filter(|f| f.kind() == "attribute")
+            .field("function")
+            .filter(|f| f.kind_name() == "attribute")
             .is_some_and(|f| {
-                f.child_by_field_name("attribute")
+                f.field("attribute")
                     .is_some_and(|m| matches!(ctx.text(m), "items" | "values"))
-                    && f.child_by_field_name("object")
+                    && f.field("object")
                         .is_some_and(|o| carries(ctx, o, Label::Mapping))
             })
 }
 
 /// Is `node` in the body of the `for` loop `statement` (whose target it reads)?
 fn in_loop_body(statement: Node, node: Node) -> bool {
-    statement.kind() == "for_statement"
+    statement.kind_name() == "for_statement"
         && statement
-            .child_by_field_name("body")
+            .field("body")
             .is_some_and(|body| body.byte_range().contains(&node.start_byte()))
 }
 
@@ -473,7 +473,7 @@ fn in_loop_body(statement: Node, node: Node) -> bool {
 /// the use), the arguments the file's calls of that function pass for it.
 pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
     let scope = enclosing_scope(ctx, node);
-    if scope.kind() != "function_definition" || !reaching(ctx, node).is_empty() {
+    if scope.kind_name() != "function_definition" || !reaching(ctx, node).is_empty() {
         return Vec::new();
     }
     let name = ctx.text(node);
@@ -481,15 +481,15 @@ pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> 
     let Some(index) = names.iter().position(|n| *n == name) else {
         return Vec::new();
     };
-    let Some(function_name) = scope.child_by_field_name("name").map(|n| ctx.text(n)) else {
+    let Some(function_name) = scope.field("name").map(|n| ctx.text(n)) else {
         return Vec::new();
     };
     let is_method = names.first().is_some_and(|first| *first == "self");
     let mut found = Vec::new();
     for call in ctx.bindings().calls(function_name) {
         let through_self = call
-            .child_by_field_name("function")
-            .is_some_and(|f| f.kind() == "attribute");
+            .field("function")
+            .is_some_and(|f| f.kind_name() == "attribute");
         if through_self != is_method {
             continue;
         }
@@ -500,17 +500,16 @@ pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> 
         };
         let args = arguments(*call);
         let keyword = args.iter().find_map(|a| {
-            (a.kind() == "keyword_argument"
-                && a.child_by_field_name("name")
-                    .is_some_and(|n| ctx.text(n) == name))
-            .then(|| a.child_by_field_name("value"))
+            (a.kind_name() == "keyword_argument"
+                && a.field("name").is_some_and(|n| ctx.text(n) == name))
+            .then(|| a.field("value"))
             .flatten()
         });
         let positional = position.and_then(|p| {
             args.iter()
                 .filter(|a| {
                     !matches!(
-                        a.kind(),
+                        a.kind_name(),
                         "keyword_argument" | "list_splat" | "dictionary_splat"
                     )
                 })
@@ -535,7 +534,7 @@ fn slot_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
 
 fn enclosing_class<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<ScopeId> {
     ctx.ancestors(node)
-        .find(|n| n.kind() == "class_definition")
+        .find(|n| n.kind_name() == "class_definition")
         .map(|c| c.id())
 }
 
@@ -557,11 +556,8 @@ fn stored_under<'t>(ctx: &FileContext<'t>, container: Node<'t>, key: Node<'t>) -
     for literal in container_literals(ctx, container) {
         let mut cursor = literal.walk();
         for pair in literal.named_children(&mut cursor) {
-            if pair.kind() == "pair"
-                && let (Some(k), Some(v)) = (
-                    pair.child_by_field_name("key"),
-                    pair.child_by_field_name("value"),
-                )
+            if pair.kind_name() == "pair"
+                && let (Some(k), Some(v)) = (pair.field("key"), pair.field("value"))
                 && key_text(ctx, k).as_deref() == Some(wanted.as_str())
             {
                 found.push(v);
@@ -574,7 +570,7 @@ fn stored_under<'t>(ctx: &FileContext<'t>, container: Node<'t>, key: Node<'t>) -
 /// The item stores of a local or `self.` container that may reach `container`.
 fn container_items<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> Vec<ItemStore<'t>> {
     let text = ctx.text(container);
-    match container.kind() {
+    match container.kind_name() {
         // A local's items stored before this use (a `self.` container's are
         // stored by methods that may run in any order).
         "identifier" => ctx
@@ -596,14 +592,14 @@ fn container_items<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> Vec<ItemSt
 
 /// The dict literals a container was assigned.
 fn container_literals<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> Vec<Node<'t>> {
-    let values: Vec<Node<'t>> = match container.kind() {
+    let values: Vec<Node<'t>> = match container.kind_name() {
         "identifier" => reaching(ctx, container).iter().map(|a| a.value).collect(),
         "attribute" => slot_values(ctx, container),
         _ => Vec::new(),
     };
     values
         .into_iter()
-        .filter(|v| v.kind() == "dictionary")
+        .filter(|v| v.kind_name() == "dictionary")
         .collect()
 }
 
@@ -621,10 +617,8 @@ fn helper_returns<'t>(ctx: &FileContext<'t>, name: &str, call: Node<'t>) -> Vec<
 
 /// The returns of `self.NAME(...)`'s method in the same class.
 fn self_method_returns<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<Node<'t>> {
-    let (Some(object), Some(method)) = (
-        function.child_by_field_name("object"),
-        function.child_by_field_name("attribute"),
-    ) else {
+    let (Some(object), Some(method)) = (function.field("object"), function.field("attribute"))
+    else {
         return Vec::new();
     };
     if ctx.text(object) != "self" {
@@ -635,7 +629,7 @@ fn self_method_returns<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<Nod
     for candidate in ctx.bindings().functions(ctx.text(method)) {
         let same_class = ctx
             .ancestors(*candidate)
-            .find(|n| n.kind() == "class_definition")
+            .find(|n| n.kind_name() == "class_definition")
             .map(|c| c.id())
             == class;
         if same_class && !candidate.byte_range().contains(&function.start_byte()) {
@@ -647,17 +641,17 @@ fn self_method_returns<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<Nod
 
 /// The values of `function`'s own `return` statements (not nested functions').
 pub(super) fn returns_of<'t>(function: Node<'t>, out: &mut Vec<Node<'t>>) {
-    let Some(body) = function.child_by_field_name("body") else {
+    let Some(body) = function.field("body") else {
         return;
     };
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        if node.kind() == "return_statement" {
+        if node.kind_name() == "return_statement" {
             out.extend(node.named_child(0));
             continue;
         }
         if matches!(
-            node.kind(),
+            node.kind_name(),
             "function_definition" | "class_definition" | "lambda"
         ) {
             continue;
@@ -709,24 +703,20 @@ fn labelled_interpolation<'t>(
 
 /// A value that a label may name: not an exception, a literal, a size or a flag.
 pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
-    let name = match value.kind() {
+    let name = match value.kind_name() {
         "identifier" => ctx.text(value),
-        "attribute" => value
-            .child_by_field_name("attribute")
-            .map_or("", |a| ctx.text(a)),
+        "attribute" => value.field("attribute").map_or("", |a| ctx.text(a)),
         // token[:5] shows a prefix, not the secret; claims["sub"] names its own
         // field, more precisely than the label around it.
         "subscript" => {
-            return value.child_by_field_name("subscript").is_none_or(|key| {
-                key.kind() != "slice"
+            return value.field("subscript").is_none_or(|key| {
+                key.kind_name() != "slice"
                     && string_value(key, ctx.source).is_none_or(|name| secret_like(ctx, &name))
             });
         }
         "call" | "await" => {
-            return !matches!(value.kind(), "call") || {
-                let callee = value
-                    .child_by_field_name("function")
-                    .map_or("", |f| callee_word(ctx, f));
+            return !matches!(value.kind_name(), "call") || {
+                let callee = value.field("function").map_or("", |f| callee_word(ctx, f));
                 !clears_secret(callee) && !matches!(callee, "str" | "repr" | "type" | "len")
             };
         }
@@ -775,12 +765,12 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
 
 /// Is the name the `as` target of an `except` clause?
 fn bound_by_except<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
-    if value.kind() != "identifier" {
+    if value.kind_name() != "identifier" {
         return false;
     }
     let name = ctx.text(value);
     ctx.ancestors(value)
-        .find(|n| n.kind() == "except_clause")
+        .find(|n| n.kind_name() == "except_clause")
         .is_some_and(|clause| {
             let text = ctx.text(clause);
             text.lines()
@@ -792,19 +782,19 @@ fn bound_by_except<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
 /// Check-side helper: is `arg`, an argument of a `%`-style log call, bound to a
 /// placeholder its format string labels as a secret (`"password=%s", pw`)?
 pub fn labelled_log_argument<'t>(ctx: &FileContext<'t>, arg: Node<'t>) -> bool {
-    let Some(list) = ctx.parent(arg).filter(|p| p.kind() == "argument_list") else {
+    let Some(list) = ctx.parent(arg).filter(|p| p.kind_name() == "argument_list") else {
         return false;
     };
     let args = {
         let mut cursor = list.walk();
         list.named_children(&mut cursor)
-            .filter(|a| a.kind() != "comment")
+            .filter(|a| a.kind_name() != "comment")
             .collect::<Vec<_>>()
     };
     let Some(position) = args.iter().position(|a| a.id() == arg.id()) else {
         return false;
     };
-    let Some(format) = args.first().filter(|f| f.kind() == "string") else {
+    let Some(format) = args.first().filter(|f| f.kind_name() == "string") else {
         return false;
     };
     if position == 0 || !plausible_labelled_value(ctx, arg) {
@@ -823,9 +813,8 @@ pub fn labelled_log_argument<'t>(ctx: &FileContext<'t>, arg: Node<'t>) -> bool {
 /// to a placeholder the format labels as a secret.
 fn labelled_percent_operand<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let (Some(format), Some(right)) = (
-        node.child_by_field_name("left")
-            .and_then(|l| string_value(l, ctx.source)),
-        node.child_by_field_name("right"),
+        node.field("left").and_then(|l| string_value(l, ctx.source)),
+        node.field("right"),
     ) else {
         return false;
     };
@@ -841,8 +830,8 @@ fn labelled_percent_operand<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 /// bound to a replacement field the template labels as a secret.
 fn labelled_format_argument<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     let Some(template) = call
-        .child_by_field_name("function")
-        .and_then(|f| f.child_by_field_name("object"))
+        .field("function")
+        .and_then(|f| f.field("object"))
         .and_then(|o| string_value(o, ctx.source))
     else {
         return false;
@@ -853,7 +842,7 @@ fn labelled_format_argument<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         .copied()
         .filter(|a| {
             !matches!(
-                a.kind(),
+                a.kind_name(),
                 "keyword_argument" | "list_splat" | "dictionary_splat"
             )
         })
@@ -867,10 +856,9 @@ fn labelled_format_argument<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
             positional.get(index).copied()
         } else {
             args.iter().find_map(|a| {
-                (a.kind() == "keyword_argument"
-                    && a.child_by_field_name("name")
-                        .is_some_and(|n| ctx.text(n) == field))
-                .then(|| a.child_by_field_name("value"))
+                (a.kind_name() == "keyword_argument"
+                    && a.field("name").is_some_and(|n| ctx.text(n) == field))
+                .then(|| a.field("value"))
                 .flatten()
             })
         };
@@ -953,7 +941,7 @@ fn placeholder_prefixes(format: &str) -> Vec<String> {
 
 fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "attribute" => {
             (config_flow::is_entry_mapping(ctx, node) && config_flow::entry_may_hold_secret(ctx))
                 || is_request_headers(ctx, node)
@@ -993,18 +981,18 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             .any(|c| carries(ctx, c, Label::Mapping)),
         "string" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "interpolation")
-            .filter_map(|i| i.child_by_field_name("expression"))
+            .filter(|c| c.kind_name() == "interpolation")
+            .filter_map(|i| i.field("expression"))
             .any(|e| carries(ctx, e, Label::Mapping)),
         "binary_operator" => {
-            let operator = node.child_by_field_name("operator").map(|o| ctx.text(o));
+            let operator = node.field("operator").map(|o| ctx.text(o));
             match operator {
                 Some("%") => node
-                    .child_by_field_name("right")
+                    .field("right")
                     .is_some_and(|r| carries(ctx, r, Label::Mapping)),
                 // `a | b` merges two mappings.
                 Some("|") => ["left", "right"].iter().any(|f| {
-                    node.child_by_field_name(f)
+                    node.field(f)
                         .is_some_and(|c| carries(ctx, c, Label::Mapping))
                 }),
                 _ => false,
@@ -1012,7 +1000,7 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         }
         "dictionary" => node
             .named_children(&mut cursor)
-            .any(|child| match child.kind() {
+            .any(|child| match child.kind_name() {
                 "dictionary_splat" => child
                     .named_child(0)
                     .is_some_and(|inner| carries(ctx, inner, Label::Mapping)),
@@ -1022,8 +1010,8 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         // `{k: v for k, v in entry.data.items() if ...}`: a filtered copy.
         "dictionary_comprehension" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "for_in_clause")
-            .filter_map(|clause| clause.child_by_field_name("right"))
+            .filter(|c| c.kind_name() == "for_in_clause")
+            .filter_map(|clause| clause.field("right"))
             .any(|iterable| carries(ctx, iterable, Label::Mapping)),
         _ => false,
     }
@@ -1033,21 +1021,23 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     if config_flow::is_entry_mapping(ctx, call) {
         return config_flow::entry_may_hold_secret(ctx);
     }
-    let Some(function) = call.child_by_field_name("function") else {
+    let Some(function) = call.field("function") else {
         return false;
     };
     let callee = callee_word(ctx, function);
     let spec = &SPEC.propagators;
     // `token.strip()` is the token: a string method keeps the value, even where
     // the same word starts a sanitizer's name (`strip_password(url)`).
-    let string_method = function.kind() == "attribute" && listed(&spec.same_value_methods, callee);
+    let string_method =
+        function.kind_name() == "attribute" && listed(&spec.same_value_methods, callee);
     if clears_secret(callee) && !string_method {
         return false;
     }
     let args = arguments(call);
     let first_argument = || {
-        args.first()
-            .is_some_and(|a| a.kind() != "keyword_argument" && carries(ctx, *a, Label::Mapping))
+        args.first().is_some_and(|a| {
+            a.kind_name() != "keyword_argument" && carries(ctx, *a, Label::Mapping)
+        })
     };
     if listed(&spec.same_value_calls, callee) || listed(&spec.mapping_copies, callee) {
         // dict(entry.data), copy.deepcopy(data), json.dumps(data), vars(self)
@@ -1055,10 +1045,10 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
             return true;
         }
         // data.copy(), response.json(), data.items()
-        if function.kind() == "attribute"
+        if function.kind_name() == "attribute"
             && args.is_empty()
             && function
-                .child_by_field_name("object")
+                .field("object")
                 .is_some_and(|o| carries(ctx, o, Label::Mapping))
         {
             return true;
@@ -1074,7 +1064,7 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     if is_login_response(ctx, call, function, callee) {
         return true;
     }
-    match function.kind() {
+    match function.kind_name() {
         "identifier" => helper_returns(ctx, callee, call)
             .into_iter()
             .any(|r| carries(ctx, r, Label::Mapping)),
@@ -1095,11 +1085,11 @@ fn is_login_response<'t>(
     callee: &str,
 ) -> bool {
     let request = listed(&SPEC.sources.response_calls, callee);
-    if !request || function.kind() != "attribute" {
+    if !request || function.kind_name() != "attribute" {
         return false;
     }
     config_flow::enclosing_function(ctx, call)
-        .and_then(|f| f.child_by_field_name("name"))
+        .and_then(|f| f.field("name"))
         .is_some_and(|name| {
             split_words(ctx.text(name))
                 .iter()
@@ -1109,10 +1099,7 @@ fn is_login_response<'t>(
 
 /// A dict pair whose key names a secret and whose value is not a constant.
 fn pair_holds_secret<'t>(ctx: &FileContext<'t>, pair: Node<'t>) -> bool {
-    let (Some(key), Some(value)) = (
-        pair.child_by_field_name("key"),
-        pair.child_by_field_name("value"),
-    ) else {
+    let (Some(key), Some(value)) = (pair.field("key"), pair.field("value")) else {
         return false;
     };
     key_is_secret(ctx, key) && !is_constant_value(ctx, value)
@@ -1120,7 +1107,7 @@ fn pair_holds_secret<'t>(ctx: &FileContext<'t>, pair: Node<'t>) -> bool {
 
 /// `None`, `True`, a number or a plain string: no secret came from the code's input.
 fn is_constant_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
-    match value.kind() {
+    match value.kind_name() {
         "none" | "true" | "false" | "integer" | "float" => true,
         "string" => string_value(value, ctx.source).is_some(),
         _ => false,
@@ -1156,16 +1143,13 @@ fn holds_secret_item<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> bool {
 
 fn in_function_named<'t>(ctx: &FileContext<'t>, node: Node<'t>, wanted: &str) -> bool {
     config_flow::enclosing_function(ctx, node)
-        .and_then(|f| f.child_by_field_name("name"))
+        .and_then(|f| f.field("name"))
         .is_some_and(|name| ctx.text(name) == wanted)
 }
 
 /// `self.__dict__` / `obj.__dict__` of an object that holds a secret attribute.
 fn dunder_dict_of_secret_holder<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let (Some(object), Some(attribute)) = (
-        node.child_by_field_name("object"),
-        node.child_by_field_name("attribute"),
-    ) else {
+    let (Some(object), Some(attribute)) = (node.field("object"), node.field("attribute")) else {
         return false;
     };
     ctx.text(attribute) == "__dict__" && object_holds_secret(ctx, object)
@@ -1178,19 +1162,17 @@ fn object_holds_secret<'t>(ctx: &FileContext<'t>, object: Node<'t>) -> bool {
     }
     let Some(class) = ctx
         .ancestors(object)
-        .find(|n| n.kind() == "class_definition")
+        .find(|n| n.kind_name() == "class_definition")
     else {
         return false;
     };
     let mut found = false;
     super::config_flow::visit(class, &mut |n| {
-        if found || n.kind() != "assignment" {
+        if found || n.kind_name() != "assignment" {
             return;
         }
-        if let (Some(left), Some(right)) = (
-            n.child_by_field_name("left"),
-            n.child_by_field_name("right"),
-        ) && let Some(name) = self_attribute(left, ctx.source)
+        if let (Some(left), Some(right)) = (n.field("left"), n.field("right"))
+            && let Some(name) = self_attribute(left, ctx.source)
             && ((secret_like(ctx, name) && !is_constant_value(ctx, right))
                 || carries(ctx, right, Label::Secret))
         {
@@ -1203,19 +1185,14 @@ fn object_holds_secret<'t>(ctx: &FileContext<'t>, object: Node<'t>) -> bool {
 /// `request.headers`, `self._session.headers`, `client.headers`: the headers a
 /// client sends carry its `Authorization`.
 fn is_request_headers<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let (Some(object), Some(name)) = (
-        node.child_by_field_name("object"),
-        node.child_by_field_name("attribute"),
-    ) else {
+    let (Some(object), Some(name)) = (node.field("object"), node.field("attribute")) else {
         return false;
     };
     if ctx.text(name) != "headers" {
         return false;
     }
-    let holder = match object.kind() {
-        "attribute" => object
-            .child_by_field_name("attribute")
-            .map_or("", |a| ctx.text(a)),
+    let holder = match object.kind_name() {
+        "attribute" => object.field("attribute").map_or("", |a| ctx.text(a)),
         "identifier" => ctx.text(object),
         _ => "",
     };
@@ -1236,11 +1213,9 @@ fn in_webhook_handler<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 
 /// `auth`, `self._auth`, `credentials`, `creds`: an object that holds credentials.
 fn is_auth_object<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let name = match node.kind() {
+    let name = match node.kind_name() {
         "identifier" => ctx.text(node),
-        "attribute" => node
-            .child_by_field_name("attribute")
-            .map_or("", |a| ctx.text(a)),
+        "attribute" => node.field("attribute").map_or("", |a| ctx.text(a)),
         _ => "",
     };
     matches!(
@@ -1257,7 +1232,7 @@ const DUMP_WORDS: &[&str] = &["debug", "dump"];
 
 fn dump<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut cursor = node.walk();
-    match node.kind() {
+    match node.kind_name() {
         "identifier" => {
             let words = split_words(ctx.text(node));
             // `login_details`, `auth_response`: a login answer kept whole.
@@ -1278,7 +1253,7 @@ fn dump<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         }
         // `obj.__dict__`, or a slot a dump was kept in (`self._raw = vars(api)`).
         "attribute" => {
-            node.child_by_field_name("attribute")
+            node.field("attribute")
                 .is_some_and(|a| ctx.text(a) == "__dict__")
                 || slot_values(ctx, node)
                     .into_iter()
@@ -1287,11 +1262,11 @@ fn dump<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         // An f-string shows what it interpolates.
         "string" => node
             .named_children(&mut cursor)
-            .filter(|c| c.kind() == "interpolation")
-            .filter_map(|i| i.child_by_field_name("expression"))
+            .filter(|c| c.kind_name() == "interpolation")
+            .filter_map(|i| i.field("expression"))
             .any(|e| carries(ctx, e, Label::Dump)),
         "call" => {
-            let Some(function) = node.child_by_field_name("function") else {
+            let Some(function) = node.field("function") else {
                 return false;
             };
             let callee = callee_word(ctx, function);
@@ -1311,12 +1286,12 @@ fn dump<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             .any(|c| carries(ctx, c, Label::Dump)),
         "dictionary" => node
             .named_children(&mut cursor)
-            .any(|child| match child.kind() {
+            .any(|child| match child.kind_name() {
                 "dictionary_splat" => child
                     .named_child(0)
                     .is_some_and(|inner| carries(ctx, inner, Label::Dump)),
                 "pair" => child
-                    .child_by_field_name("value")
+                    .field("value")
                     .is_some_and(|v| carries(ctx, v, Label::Dump)),
                 _ => false,
             }),
@@ -1337,8 +1312,8 @@ pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         if values.len() > 16 || !ctx.spend() {
             return false;
         }
-        match current.kind() {
-            "false" | "true" | "none" | "integer" | "string" => values.push(current.kind()),
+        match current.kind_name() {
+            "false" | "true" | "none" | "integer" | "string" => values.push(current.kind_name()),
             "identifier" => {
                 let local = reaching(ctx, current);
                 let found: Vec<Node<'t>> = if local.is_empty() {
@@ -1373,12 +1348,12 @@ pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        if parent.kind() == "if_statement"
+        if parent.kind_name() == "if_statement"
             && parent
-                .child_by_field_name("consequence")
+                .field("consequence")
                 .is_some_and(|c| c.id() == current.id())
-            && let Some(condition) = parent.child_by_field_name("condition")
-            && matches!(condition.kind(), "identifier" | "attribute")
+            && let Some(condition) = parent.field("condition")
+            && matches!(condition.kind_name(), "identifier" | "attribute")
             && is_constant_name(ctx.text(condition).rsplit('.').next().unwrap_or_default())
             && resolves_to_false(ctx, condition)
         {
@@ -1392,16 +1367,16 @@ pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 /// Is the expression (a name, a `self.` attribute, a call) an object made by a
 /// call whose qualified name `wanted` accepts?
 pub fn made_by<'t>(ctx: &FileContext<'t>, node: Node<'t>, wanted: &dyn Fn(&str) -> bool) -> bool {
-    let values: Vec<Node<'t>> = match node.kind() {
+    let values: Vec<Node<'t>> = match node.kind_name() {
         "identifier" => reaching(ctx, node).iter().map(|a| a.value).collect(),
         "attribute" => slot_values(ctx, node),
         "call" => vec![node],
         _ => Vec::new(),
     };
     values.into_iter().any(|value| {
-        value.kind() == "call"
+        value.kind_name() == "call"
             && value
-                .child_by_field_name("function")
+                .field("function")
                 .and_then(|f| ctx.qualified_name(f))
                 .is_some_and(|name| wanted(&name))
     })

@@ -11,6 +11,7 @@
 //! at that node. A gate is implied by one of the pattern's predicates, so the
 //! pattern finds exactly what it found when run everywhere.
 
+use crate::model::syntax::NodeExt;
 use std::{
     collections::{HashMap, HashSet},
     ops::Range,
@@ -400,7 +401,10 @@ impl Shape {
 
     fn fits(&self, child: Node) -> bool {
         child.is_named()
-            && self.kind.as_deref().is_none_or(|kind| child.kind() == kind)
+            && self
+                .kind
+                .as_deref()
+                .is_none_or(|kind| child.kind_name() == kind)
             && self.children.iter().all(|shape| shape.holds(child))
     }
 }
@@ -598,13 +602,13 @@ pub struct Callee<'t> {
 impl<'t> Callee<'t> {
     /// The callee of a call, or an attribute as its own.
     pub fn of(node: Node<'t>, source: &'t [u8]) -> Option<Self> {
-        let function = match node.kind() {
-            "call" => node.child_by_field_name("function")?,
+        let function = match node.kind_name() {
+            "call" => node.field("function")?,
             _ => node,
         };
-        let name = match function.kind() {
+        let name = match function.kind_name() {
             "identifier" => Some(function),
-            "attribute" => function.child_by_field_name("attribute"),
+            "attribute" => function.field("attribute"),
             _ => None,
         };
         Some(Self {
@@ -617,10 +621,10 @@ impl<'t> Callee<'t> {
 /// The first name of a dotted expression (`a` of `a.b.c`); `None` when it
 /// does not start with a name (`f().x`), which has no qualified name.
 fn head_name<'t>(mut expression: Node<'t>, source: &'t [u8]) -> Option<&'t str> {
-    while expression.kind() == "attribute" {
-        expression = expression.child_by_field_name("object")?;
+    while expression.kind_name() == "attribute" {
+        expression = expression.field("object")?;
     }
-    (expression.kind() == "identifier")
+    (expression.kind_name() == "identifier")
         .then(|| expression.utf8_text(source).ok())
         .flatten()
 }
@@ -990,7 +994,7 @@ mod tests {
             let call = snippet
                 .nodes()
                 .into_iter()
-                .find(|n| n.kind() == "call" && ctx.text(*n).starts_with(callee_text))
+                .find(|n| n.kind_name() == "call" && ctx.text(*n).starts_with(callee_text))
                 .unwrap();
             let mut out = Vec::new();
             index.candidates(&ctx, &Callee::of(call, ctx.source).unwrap(), &mut out);
@@ -1166,7 +1170,7 @@ mod tests {
             let mut found = Vec::new();
             let mut stack = vec![tree.root_node()];
             while let Some(node) = stack.pop() {
-                if node.kind() == kind {
+                if node.kind_name() == kind {
                     found.push(node);
                 }
                 let mut cursor = node.walk();
