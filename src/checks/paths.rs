@@ -34,21 +34,21 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     let Some(function) = super::flow::enclosing_function(ctx, node) else {
         return false;
     };
-    let body_start = function.start_byte();
-    let before = std::str::from_utf8(&ctx.source[body_start..node.start_byte()]).unwrap_or("");
-    if VALIDATIONS.iter().any(|v| before.contains(v)) {
+    // Searched as bytes: the source is text, and checking that a whole
+    // function (or file) is valid UTF-8 at every question costs more.
+    let holds = |range: std::ops::Range<usize>, word: &str| {
+        memchr::memmem::find(&ctx.source[range], word.as_bytes()).is_some()
+    };
+    let before = function.start_byte()..node.start_byte();
+    if VALIDATIONS.iter().any(|v| holds(before.clone(), v)) {
         return false;
     }
     // Most functions that open files read no user input: say so without walking
     // the file for registered handlers.
-    let body = ctx.text(function);
+    let body = function.byte_range();
     let may_read_input =
-        body.contains(".data") || body.contains("user_input") || view_handler(ctx, function);
-    if !may_read_input
-        && !ctx
-            .text(ctx.tree.root_node())
-            .contains("register_entity_service")
-    {
+        holds(body.clone(), ".data") || holds(body, "user_input") || view_handler(ctx, function);
+    if !may_read_input && !ctx.contains("register_entity_service") {
         return false;
     }
     let sources = Sources::of(ctx, function);
