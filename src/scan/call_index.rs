@@ -385,16 +385,16 @@ pub struct Shape {
 impl Shape {
     /// Does `node` have such a child?
     pub fn holds(&self, node: Node) -> bool {
-        let mut cursor = node.walk();
         match self.field {
             Some(field) if self.single => node
                 .child_by_field_id(field.get())
                 .is_some_and(|child| self.fits(child)),
+            // A cursor only where children are iterated.
             Some(field) => node
-                .children_by_field_id(field, &mut cursor)
+                .children_by_field_id(field, &mut node.walk())
                 .any(|child| self.fits(child)),
             None => node
-                .named_children(&mut cursor)
+                .named_children(&mut node.walk())
                 .any(|child| self.fits(child)),
         }
     }
