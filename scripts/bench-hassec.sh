@@ -179,13 +179,16 @@ for name in ["cold", "parse-only", "ruff", "warm", "pr-one-integration", "pr-20-
 print()
 
 def ratio(a, b, key="wall"):
-    return rows[a][key] / rows[b][key]
+    # GNU time's 10 ms CPU steps can round a tiny (--smoke) run down to 0.
+    return rows[a][key] / rows[b][key] if rows[b][key] else float("inf")
 
 print("| target | measured | met |")
 print("|---|---:|:-:|")
+# The targets of the issue "Matching cheaper than parsing"; the ratios to
+# ruff, bandit and semgrep are scripts/bench.sh's.
 checks = [
-    ("cold <= 3.0x ruff --select S (wall)", ratio("cold", "ruff"), 3.0),
-    ("cold <= 1.2x parse-only (wall)", ratio("cold", "parse-only"), 1.2),
+    ("cold <= 1.5x parse-only (wall)", ratio("cold", "parse-only"), 1.5),
+    ("cold <= 1.5x parse-only (CPU)", ratio("cold", "parse-only", "cpu"), 1.5),
     ("peak RSS <= 150 MiB (cold)", rows["cold"]["rss"], 150),
     ("warm <= 0.25x ruff cold (wall)", ratio("warm", "ruff"), 0.25),
     ("pull request, 20 files of one integration <= 0.1 s (wall)", rows["pr-one-integration"]["wall"], 0.1),
