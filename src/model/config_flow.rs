@@ -139,18 +139,27 @@ pub fn is_oauth2_flow<'t>(ctx: &FileContext<'t>, class: Node<'t>) -> bool {
 
 /// Every flow class of the file (nested ones included) with its kind.
 pub fn flow_classes<'t>(ctx: &FileContext<'t>) -> Vec<(Node<'t>, FlowKind)> {
+    let mut found = Vec::new();
+    let root = ctx.tree.root_node();
+    let mut flow_class = |node: Node<'t>| {
+        if node.kind_name() == "class_definition"
+            && let Some(kind) = flow_kind(ctx, node)
+        {
+            found.push((node, kind));
+        }
+    };
+    if root.has_error() {
+        // Anything may sit in a syntax error: every node.
+        visit(root, &mut flow_class);
+        return found;
+    }
     // A class is a statement: only what holds statements is entered, not the
     // expressions that are most of a file.
-    let mut found = Vec::new();
     let mut cursor = ctx.tree.walk();
-    let mut holders = vec![ctx.tree.root_node()];
+    let mut holders = vec![root];
     while let Some(holder) = holders.pop() {
         for child in holder.named_children(&mut cursor) {
-            if child.kind_name() == "class_definition"
-                && let Some(kind) = flow_kind(ctx, child)
-            {
-                found.push((child, kind));
-            }
+            flow_class(child);
             if super::imports::holds_statements(child) {
                 holders.push(child);
             }
@@ -1085,6 +1094,50 @@ class Plain:
         assert!(kinds.contains(&("Options", FlowKind::Options)));
         assert!(kinds.contains(&("Helper", FlowKind::SchemaConfig)));
         assert!(!kinds.iter().any(|(name, _)| *name == "Plain"));
+    }
+
+    /// Flow classes anywhere: nested in classes, functions and compound
+    /// statements, and in a file with a syntax error (where tree-sitter may
+    /// hang a class under an `ERROR` node), each once, in document order.
+    #[test]
+    fn flow_classes_are_found_at_any_depth_and_past_syntax_errors() {
+        let names = |source: &str| {
+            let snippet = Snippet::new(source);
+            let ctx = &snippet.ctx();
+            flow_classes(ctx)
+                .into_iter()
+                .map(|(class, _)| ctx.text(class.field("name").unwrap()).to_string())
+                .collect::<Vec<_>>()
+        };
+        let nested = "from homeassistant.config_entries import ConfigFlow\n\
+                      class Outer:\n    class A(ConfigFlow):\n        pass\n\
+                      if x:\n    @decorated\n    class B(ConfigFlow):\n        pass\n\
+                      def f():\n    try:\n        class C(ConfigFlow):\n            pass\n    \
+                      except E:\n        pass\n";
+        assert_eq!(names(nested), ["A", "B", "C"]);
+        // With syntax errors: what a walk of every node finds.
+        for broken in [
+            "from homeassistant.config_entries import ConfigFlow\nx = )\nclass D(ConfigFlow):\n    pass\n",
+            "from homeassistant.config_entries import ConfigFlow\nf(class D(ConfigFlow):\n    pass\n",
+            "from homeassistant.config_entries import ConfigFlow\ndef g(:\n    class D(ConfigFlow):\n        pass\n",
+        ] {
+            let snippet = Snippet::new(broken);
+            assert!(snippet.tree.root_node().has_error(), "{broken}");
+            let ctx = &snippet.ctx();
+            let mut everywhere = Vec::new();
+            visit(snippet.tree.root_node(), &mut |node| {
+                if node.kind_name() == "class_definition" && flow_kind(ctx, node).is_some() {
+                    everywhere.push(ctx.text(node.field("name").unwrap()).to_string());
+                }
+            });
+            assert_eq!(names(broken), everywhere, "{broken}");
+        }
+        assert_eq!(
+            names(
+                "from homeassistant.config_entries import ConfigFlow\nx = )\nclass D(ConfigFlow):\n    pass\n"
+            ),
+            ["D"]
+        );
     }
 
     #[test]
