@@ -41,6 +41,19 @@ query = '''
 
 const CODE: &str = "import acme\n\n\ndef go(entry):\n    password = entry.data[\"password\"]\n    acme.unlock(password)\n    acme.unlock(\"the password\")\n    other.unlock(password)\n";
 
+/// What `hassec scan src` prints in `dir`, where it finds something.
+fn findings_in_src(dir: &Path) -> String {
+    let output = hassec()
+        .current_dir(dir)
+        .args(["scan", "--no-cache", "src"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(output).unwrap()
+}
+
 /// A project with the rule pack `hassec-rules/` named by its `.hassec.toml`.
 fn project(rule: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -57,15 +70,7 @@ fn project(rule: &str) -> tempfile::TempDir {
 #[test]
 fn a_pack_rule_fires_and_its_look_alikes_stay_quiet() {
     let dir = project(RULE);
-    let output = hassec()
-        .current_dir(dir.path())
-        .args(["scan", "--no-cache", "src"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let output = String::from_utf8(output).unwrap();
+    let output = findings_in_src(dir.path());
     assert!(
         output.contains("src/a.py:6:5: ACME001 `acme.unlock` receives a secret"),
         "{output}"
@@ -457,15 +462,7 @@ fn a_rule_rooted_inside_strings_sees_every_string() {
         "src/a.py",
         "import pickle\n\nA = \"one\\ttwo\"\nB = b'\\x00'\nC = f\"{pickle.loads(data)}\\n\"\n",
     );
-    let output = hassec()
-        .current_dir(dir.path())
-        .args(["scan", "--no-cache", "src"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let output = String::from_utf8(output).unwrap();
+    let output = findings_in_src(dir.path());
     for place in [
         "src/a.py:3:9: ACME002",
         "src/a.py:4:7: ACME002",
