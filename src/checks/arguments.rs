@@ -1,9 +1,9 @@
 //! Was an argument passed to a call?
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
+use crate::model::syntax::NodeExt;
 
 /// Check `argument-given`: the call (or its argument list) passes the keyword
 /// named by the first string, or, when a second string gives a 0-based position,

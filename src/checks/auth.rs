@@ -1,12 +1,12 @@
 //! Authentication failures: is a statement handling one?
 
-use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use tree_sitter::Node;
 
 use super::FileContext;
+use crate::model::syntax::NodeExt;
 
 /// Exception names that say the credentials were refused (RULES.md, HAS601).
 static AUTH_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {

@@ -1,9 +1,9 @@
 //! Deserialization: is a loader reading the module's own state back?
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, flow};
+use crate::model::syntax::NodeExt;
 
 /// Check `own-state-file`: a file loader (`pickle.load(fh)`, `dill.load`,
 /// `marshal.load`) reads a file opened here with `open(...)`, and the module

@@ -2,7 +2,6 @@
 //! function returns without `async_redact_data`, and does a redaction set cover
 //! the secrets the integration's flows store?
 
-use crate::model::syntax::NodeExt;
 use std::collections::BTreeSet;
 
 use tree_sitter::Node;
@@ -11,6 +10,7 @@ use super::{
     FileContext,
     flow::{self, callee_name, enclosing_function, entry_may_hold_secret, is_entry_mapping},
 };
+use crate::model::syntax::NodeExt;
 use crate::model::{
     integration,
     values::{Label, carries},

@@ -5,11 +5,11 @@
 //! websocket client and exported in diagnostics: whatever goes in is public to
 //! every user of the instance.
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, text};
 use crate::model::enclosing_scope;
+use crate::model::syntax::NodeExt;
 
 const ATTRIBUTES: &str = "_attr_extra_state_attributes";
 pub const PROPERTY: &str = "extra_state_attributes";

@@ -1,13 +1,13 @@
 //! Exception text shown to users: `str(err)` in a form error or an abort reason
 //! shows library internals (URLs, hosts, stack details) in the UI.
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
     FileContext,
     flow::{self, callee_name},
 };
+use crate::model::syntax::NodeExt;
 
 /// Exceptions whose text is a translation key by design.
 const TRANSLATION_KEY_EXCEPTIONS: &[&str] = &["SchemaFlowError", "Invalid", "MultipleInvalid"];

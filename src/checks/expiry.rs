@@ -1,9 +1,9 @@
 //! Token expiry compared with the current time, with no safety margin.
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, imports::pattern_matches, secrets::string_value, text};
+use crate::model::syntax::NodeExt;
 use crate::model::{enclosing_scope, resolve_local};
 use crate::rules::vocabulary::split_words;
 

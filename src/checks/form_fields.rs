@@ -4,13 +4,13 @@
 //! `password`, `secret` or `token`; a `TextSelector` only with
 //! `type=TextSelectorType.PASSWORD`, whatever the name.
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
     FileContext,
     flow::{self, callee_name},
 };
+use crate::model::syntax::NodeExt;
 
 /// Name parts that make the frontend mask a plain text field.
 const MASKED_NAME_PARTS: &[&str] = &["password", "secret", "token"];

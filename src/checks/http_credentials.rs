@@ -1,6 +1,5 @@
 //! Requests that send credentials to a plain `http://` URL (HAS303).
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
@@ -9,6 +8,7 @@ use super::{
     urls::{HOLE, Segment, flatten, literal_http_host, module_constant},
 };
 use crate::model::resolve_local;
+use crate::model::syntax::NodeExt;
 use crate::rules::vocabulary::split_words;
 
 /// Request methods of HTTP clients and sessions.

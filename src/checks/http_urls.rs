@@ -1,6 +1,5 @@
 //! Plain `http://` URLs written to a host on the internet (HAS302).
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{
@@ -12,6 +11,7 @@ use super::{
         literal_http_host,
     },
 };
+use crate::model::syntax::NodeExt;
 use crate::rules::vocabulary::split_words;
 
 /// The literal http host of a string-building expression, if it starts with one.

@@ -1,9 +1,9 @@
 //! Is an expression a constant?
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
+use crate::model::syntax::NodeExt;
 
 /// Check `literal`: strings without interpolation (or only of literals), numbers,
 /// `True`/`False`/`None`, and tuples, lists or concatenations of those.

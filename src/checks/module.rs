@@ -1,9 +1,9 @@
 //! Facts about the module a node sits in.
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
+use crate::model::syntax::NodeExt;
 
 /// Check `module-defines`: the file defines, at its top level, a function or class
 /// with one of the names given (`async_get_clientsession` marks Home Assistant's

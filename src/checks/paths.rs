@@ -1,13 +1,13 @@
 //! Paths chosen by a user: does a value from service-call data, a config-flow form
 //! or a service handler's parameters reach a file API without being checked?
 
-use crate::model::syntax::NodeExt;
 use std::{collections::HashSet, sync::LazyLock};
 
 use regex::Regex;
 use tree_sitter::Node;
 
 use super::FileContext;
+use crate::model::syntax::NodeExt;
 
 /// What, written before the file API in the same function, shows the path was checked.
 const VALIDATIONS: &[&str] = &[

@@ -1,7 +1,6 @@
 //! Secrets: names that hold them, expressions whose value comes from one, and
 //! literals that are one.
 
-use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use regex::RegexSet;
@@ -9,6 +8,7 @@ use tree_sitter::Node;
 
 use super::{FileContext, text};
 pub use crate::model::names::{secret_like, string_value};
+use crate::model::syntax::NodeExt;
 use crate::model::{
     names::bound_name,
     values::{Label, carries, in_dead_branch, labelled_log_argument},

@@ -1,10 +1,10 @@
 //! Shell commands: is every variable part quoted for the shell, or the code's own?
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::FileContext;
 use crate::model::internal::is_internal;
+use crate::model::syntax::NodeExt;
 
 /// Check `shell-quoted`: the command is built only from the code's own values
 /// (literals, constants, generated ids, Home Assistant's paths; followed

@@ -1,12 +1,12 @@
 //! SQL text built from values: is a query string interpolated?
 
-use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use tree_sitter::Node;
 
 use super::{FileContext, literals::is_literal};
+use crate::model::syntax::NodeExt;
 
 /// Words that make a string SQL rather than any text passed to an `execute` method.
 static SQL: LazyLock<Regex> = LazyLock::new(|| {

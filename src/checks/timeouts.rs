@@ -1,10 +1,10 @@
 //! Request timeouts: is a call bounded by a timeout around it, and is an object an
 //! HTTP session whose requests need one?
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, imports::pattern_matches};
+use crate::model::syntax::NodeExt;
 
 /// Context managers that bound everything in their body.
 const TIMEOUT_BLOCKS: &[&str] = &[

@@ -1,10 +1,10 @@
 //! Is a place that turns TLS verification off the user's own choice?
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, text};
 use crate::model::enclosing_scope;
+use crate::model::syntax::NodeExt;
 use crate::rules::vocabulary::split_words;
 
 /// Helpers that build an unverified context on request; HAS301 reports their

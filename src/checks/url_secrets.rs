@@ -1,7 +1,6 @@
 //! Secrets spliced into URLs: into the query or path (HAS202), or into the
 //! userinfo, `scheme://user:password@host` (HAS203).
 
-use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use tree_sitter::Node;
@@ -11,6 +10,7 @@ use super::{
     secrets::{is_secret_sourced, secret_like},
     urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
 };
+use crate::model::syntax::NodeExt;
 use crate::model::{enclosing_scope, names::string_value};
 
 /// The query parameter a value is assigned to, when the text before it ends

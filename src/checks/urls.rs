@@ -6,13 +6,13 @@
 //! sequence of literal text and spliced-in expressions, whatever the syntax that
 //! builds it (f-string, `+` chain, `"...".format(...)`, `"..." % args`).
 
-use crate::model::syntax::NodeExt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use tree_sitter::Node;
 
 use super::{FileContext, flow};
 use crate::model::names::percent_arguments;
+use crate::model::syntax::NodeExt;
 
 use super::text;
 

@@ -3,13 +3,13 @@
 //! file defines and where they are called. Value flow (`values.rs`) asks these
 //! tables instead of walking the tree again per question.
 
-use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Tree};
 
 use super::text;
+use crate::model::syntax::NodeExt;
 
 /// A scope's id: the node id of its function, class or module.
 pub type ScopeId = usize;

@@ -7,12 +7,12 @@
 //! (HAS101, HAS102, HAS104, HAS502, HAS602) ask these questions, so they are
 //! answered once here.
 
-use crate::model::syntax::NodeExt;
 use std::collections::HashMap;
 
 use tree_sitter::Node;
 
 use super::{FileContext, names::string_value, text, values};
+use crate::model::syntax::NodeExt;
 
 /// What a flow class stores, and where.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

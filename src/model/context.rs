@@ -1,6 +1,5 @@
 //! What checks may ask about the file being scanned, computed at most once per file.
 
-use crate::model::syntax::NodeExt;
 use std::{
     cell::{Cell, OnceCell, RefCell},
     collections::HashMap,
@@ -14,6 +13,7 @@ use tree_sitter::{Node, Tree};
 
 use super::integration::IntegrationFacts;
 use super::{bindings::Bindings, config_flow::FlowKind, imports::ImportTable, values::Label};
+use crate::model::syntax::NodeExt;
 use crate::rules::vocabulary::Vocabulary;
 
 /// `name = value` assignments of a scope: byte ranges of the name and the value.

@@ -3,12 +3,12 @@
 //! `pickle.loads`, and `import xml.etree.ElementTree as ET; ET.parse(f)` calls
 //! `xml.etree.ElementTree.parse`.
 
-use crate::model::syntax::NodeExt;
 use std::{collections::HashMap, sync::LazyLock};
 
 use tree_sitter::Node;
 
 use super::{FileContext, text};
+use crate::model::syntax::NodeExt;
 
 /// Local name bound by an import → the qualified name it stands for.
 #[derive(Debug, Default)]

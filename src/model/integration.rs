@@ -3,7 +3,6 @@
 //! has `async_step_reauth`, its manifest's requirements), derived from the
 //! parsed files the scanner reads (`scan::integration`).
 
-use crate::model::syntax::NodeExt;
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     path::{Path, PathBuf},
@@ -18,6 +17,7 @@ use super::{
     config_flow::{self as flow, FlowKind},
     values::{self, Label},
 };
+use crate::model::syntax::NodeExt;
 use crate::{digest::digest, rules::vocabulary::Vocabulary};
 
 /// Checks that read integration facts: the scanner gathers them only when an

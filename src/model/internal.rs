@@ -11,10 +11,10 @@
 //! Limit: a function called from another file with outside data is judged by
 //! this file's calls alone.
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, enclosing_scope, names::is_constant_name, values};
+use crate::model::syntax::NodeExt;
 
 /// How many hops a value is followed (a chain longer than this is not internal).
 const MAX_HOPS: usize = 12;

@@ -1,10 +1,10 @@
 //! Names that say a value is a secret, read with the shared vocabulary
 //! (`rules/secrets.toml`) and the file's own words.
 
-use crate::model::syntax::NodeExt;
 use tree_sitter::Node;
 
 use super::{FileContext, text};
+use crate::model::syntax::NodeExt;
 
 /// The name a node stands for: an identifier, the last part of an attribute,
 /// a string's value, a keyword argument's or a dictionary pair's key.

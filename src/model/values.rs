@@ -12,7 +12,6 @@
 //! comes back to itself, or a file that spends its resolution budget, answers
 //! "no" (less reported, never a hang).
 
-use crate::model::syntax::NodeExt;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -24,6 +23,7 @@ use super::{
     config_flow, enclosing_scope,
     names::{bound_name, is_constant_name, percent_arguments, secret_like, string_value},
 };
+use crate::model::syntax::NodeExt;
 use crate::rules::vocabulary::split_words;
 
 /// What a value may carry.

@@ -11,7 +11,6 @@
 //! at that node. A gate is implied by one of the pattern's predicates, so the
 //! pattern finds exactly what it found when run everywhere.
 
-use crate::model::syntax::NodeExt;
 use std::{
     collections::{HashMap, HashSet},
     ops::Range,
@@ -20,6 +19,7 @@ use std::{
 use tree_sitter::Node;
 
 use crate::checks::FileContext;
+use crate::model::syntax::NodeExt;
 
 /// What a call's callee must be for a pattern to match it (one of the pattern's
 /// predicates, read as a condition on the callee).
