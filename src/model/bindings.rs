@@ -134,8 +134,9 @@ impl<'t> Bindings<'t> {
                 }
                 _ => None,
             };
-            // Only named nodes are entered, as `named_children` would. A string's
-            // quotes and text bind nothing; strings are a third of the nodes.
+            // Only named nodes are entered, as `named_children` would; not the
+            // quotes and text of a plain string, which bind nothing (a file
+            // has many strings).
             let enter = node.is_named()
                 && !(string_parts == StringParts::Skipped && is_plain_string(node, source));
             if enter && cursor.goto_first_child() {
