@@ -316,25 +316,19 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
             facts.stored_keys.extend(keys);
         }
     }
-    if !STORING_CALLS.iter().any(|name| ctx.contains(name)) {
+    if !STORING_CALLS.iter().any(|(name, ..)| ctx.contains(name)) {
         return; // nothing stored: no opaque classes either
     }
-    let mut calls: Vec<(Node, &str)> = STORING_CALLS
-        .iter()
-        .flat_map(|&name| {
+    let mut calls = Vec::new();
+    for &(name, keywords, in_flow_only) in STORING_CALLS {
+        calls.extend(
             ctx.calls_named(name)
                 .iter()
-                .map(move |&call| (call, name))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    calls.sort_by_key(|(call, _)| (call.start_byte(), std::cmp::Reverse(call.end_byte())));
-    for (call, name) in calls {
-        let (keywords, in_flow_only): (&[&str], bool) = match name {
-            "async_create_entry" => (&["data", "options"], true),
-            "async_update_entry" => (&["data", "options"], false),
-            _ => (&["data", "options", "data_updates"], true),
-        };
+                .map(|&call| (call, keywords, in_flow_only)),
+        );
+    }
+    calls.sort_by_key(|(call, ..)| (call.start_byte(), std::cmp::Reverse(call.end_byte())));
+    for (call, keywords, in_flow_only) in calls {
         let class = ctx
             .ancestors(call)
             .filter(|n| n.kind_name() == "class_definition")
@@ -377,11 +371,16 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     }
 }
 
-/// The calls whose arguments are stored in a config entry.
-const STORING_CALLS: &[&str] = &[
-    "async_create_entry",
-    "async_update_entry",
-    "async_update_reload_and_abort",
+/// The calls whose arguments are stored in a config entry: the keywords that
+/// hold what is stored, and whether only a flow's call stores (not a repair's).
+const STORING_CALLS: &[(&str, &[&str], bool)] = &[
+    ("async_create_entry", &["data", "options"], true),
+    ("async_update_entry", &["data", "options"], false),
+    (
+        "async_update_reload_and_abort",
+        &["data", "options", "data_updates"],
+        true,
+    ),
 ];
 
 /// `SchemaFlowFormStep(SCHEMA)`: a schema flow stores every field of every step.
