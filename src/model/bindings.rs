@@ -3,8 +3,6 @@
 //! file defines and where they are called. Value flow (`values.rs`) asks these
 //! tables instead of walking the tree again per question.
 
-use std::sync::LazyLock;
-
 use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Tree};
 
@@ -57,9 +55,7 @@ pub enum StringParts {
 
 /// A string without interpolations: no `f` (or `t`) before its quote.
 fn is_plain_string(node: Node, source: &[u8]) -> bool {
-    static STRING: LazyLock<u16> =
-        LazyLock::new(|| super::language().id_for_node_kind("string", true));
-    if node.kind_id() != *STRING {
+    if node.kind_name() != "string" {
         return false;
     }
     let prefix = &source[node.start_byte()..];
