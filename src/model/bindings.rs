@@ -6,6 +6,7 @@
 use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Tree};
 
+use super::imports::{holds_statements, is_import};
 use super::text;
 use crate::model::syntax::NodeExt;
 
@@ -43,6 +44,9 @@ pub struct Bindings<'t> {
     functions: FxHashMap<&'t str, Vec<Node<'t>>>,
     /// Every call of a plain name or of `self.NAME`, by that name.
     calls: FxHashMap<&'t str, Vec<Node<'t>>>,
+    /// The import statements among the file's statements, in document order
+    /// (not those inside an expression or an error).
+    imports: Vec<Node<'t>>,
 }
 
 /// Whether a walk shows the parts of strings without interpolations (their
@@ -91,10 +95,16 @@ impl<'t> Bindings<'t> {
         let mut scopes: Vec<(usize, ScopeId, Option<ScopeId>)> = vec![(0, root.id(), None)];
         let mut cursor = root.walk();
         let mut depth = 0;
+        // The depth of the outermost node the walk is inside that holds no
+        // statements: imports below it are not statements of the file.
+        let mut off_statements: Option<usize> = None;
         loop {
             let node = cursor.node();
             while scopes.len() > 1 && scopes.last().is_some_and(|&(at, ..)| at >= depth) {
                 scopes.pop();
+            }
+            if off_statements.is_some_and(|at| at >= depth) {
+                off_statements = None;
             }
             let (scope, class) = scopes.last().map_or((root.id(), None), |&(_, s, c)| (s, c));
             let kind = if node.is_named() {
@@ -135,9 +145,15 @@ impl<'t> Bindings<'t> {
             // has many strings).
             let enter = node.is_named()
                 && !(string_parts == StringParts::Skipped && is_plain_string(node, source));
+            if off_statements.is_none() && is_import(node) {
+                bindings.imports.push(node);
+            }
             if enter && cursor.goto_first_child() {
                 if let Some((inner_scope, inner_class)) = inner {
                     scopes.push((depth, inner_scope, inner_class));
+                }
+                if off_statements.is_none() && !holds_statements(node) {
+                    off_statements = Some(depth);
                 }
                 depth += 1;
                 continue;
@@ -362,6 +378,11 @@ impl<'t> Bindings<'t> {
     /// The calls of `name(...)` and `self.name(...)`.
     pub fn calls(&self, name: &str) -> &[Node<'t>] {
         self.calls.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The file's import statements, in document order.
+    pub fn imports(&self) -> &[Node<'t>] {
+        &self.imports
     }
 }
 

@@ -319,8 +319,11 @@ impl<'a> FileContext<'a> {
     }
 
     pub fn imports(&self) -> &ImportTable {
-        self.imports
-            .get_or_init(|| ImportTable::of(self.tree.root_node(), self.source))
+        self.imports.get_or_init(|| match self.bindings.get() {
+            // The walk that gathered the bindings found the import statements.
+            Some(bindings) => ImportTable::of_statements(bindings.imports(), self.source),
+            None => ImportTable::of(self.tree.root_node(), self.source),
+        })
     }
 
     /// The qualified name of a dotted expression, resolved through the file's

@@ -11,7 +11,7 @@ use super::{FileContext, text};
 use crate::model::syntax::NodeExt;
 
 /// Local name bound by an import → the qualified name it stands for.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct ImportTable {
     bindings: HashMap<String, String>,
 }
@@ -24,18 +24,35 @@ impl ImportTable {
         let mut cursor = root.walk();
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
-            match node.kind_id() {
-                kind if kind == *IMPORT => table.add_import(node, source),
-                kind if kind == *IMPORT_FROM => table.add_import_from(node, source),
+            if is_import(node) {
+                table.add(node, source);
+            } else if holds_statements(node) {
                 // Imports are statements: only what holds statements is entered,
                 // not the simple statements and expressions that are most of a file.
-                kind if HOLDS_STATEMENT_IDS.get(usize::from(kind)) == Some(&true) => {
-                    stack.extend(node.named_children(&mut cursor));
-                }
-                _ => {}
+                stack.extend(node.named_children(&mut cursor));
             }
         }
         table
+    }
+
+    /// The same table from the file's import statements already found, in
+    /// document order, by a walk that entered only what holds statements (as
+    /// [`Bindings`](super::bindings::Bindings) gathers them): the first import
+    /// of a name wins, as in [`Self::of`], which meets them last to first.
+    pub fn of_statements(statements: &[Node], source: &[u8]) -> Self {
+        let mut table = Self::default();
+        for &statement in statements.iter().rev() {
+            table.add(statement, source);
+        }
+        table
+    }
+
+    fn add(&mut self, statement: Node, source: &[u8]) {
+        if statement.kind_id() == *IMPORT {
+            self.add_import(statement, source);
+        } else {
+            self.add_import_from(statement, source);
+        }
     }
 
     /// `import a.b.c` binds `a`; `import a.b as c` binds `c` to `a.b`.
@@ -171,6 +188,13 @@ pub(super) fn holds_statements(node: Node) -> bool {
     HOLDS_STATEMENT_IDS.get(usize::from(node.kind_id())) == Some(&true)
 }
 
+/// Is the node an `import` or `from ... import` statement (not `from
+/// __future__ import`, which binds no name)?
+pub(super) fn is_import(node: Node) -> bool {
+    let kind = node.kind_id();
+    kind == *IMPORT || kind == *IMPORT_FROM
+}
+
 fn kind_id(kind: &str) -> u16 {
     super::language().id_for_node_kind(kind, true)
 }
@@ -200,7 +224,7 @@ pub fn qualname_matches<'t>(ctx: &FileContext<'t>, node: Node<'t>, patterns: &[&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_support::Snippet;
+    use crate::model::{bindings::Bindings, test_support::Snippet};
 
     fn resolve(source: &str, expression: &str) -> Option<String> {
         let snippet = Snippet::new(source);
@@ -290,6 +314,44 @@ class K:
                 "{local}"
             );
         }
+    }
+
+    #[test]
+    fn the_bindings_walk_finds_the_same_imports() {
+        // Shadowed names (the first import wins), every kind of block, and
+        // imports inside an error, which the statement walk does not enter.
+        let source = "\
+import json as j
+from os import path
+def f():
+    from a import path
+    import yaml as j
+class K:
+    try:
+        import ujson as u
+    except ImportError:
+        from b import u
+f(x for
+import pickle as e)
+";
+        let snippet = Snippet::new(source);
+        let bindings = Bindings::of(&snippet.tree, source.as_bytes());
+        let walked = ImportTable::of(snippet.root(), source.as_bytes());
+        let gathered = ImportTable::of_statements(bindings.imports(), source.as_bytes());
+        // Some import sits inside an error, out of the file's statements.
+        let everywhere = snippet
+            .nodes()
+            .into_iter()
+            .filter(|n| is_import(*n))
+            .count();
+        assert!(bindings.imports().len() < everywhere);
+        assert_eq!(walked.bindings.get("j").map(String::as_str), Some("json"));
+        assert_eq!(
+            walked.bindings.get("path").map(String::as_str),
+            Some("os.path")
+        );
+        assert_eq!(walked.bindings.get("e"), None);
+        assert_eq!(gathered, walked);
     }
 
     #[test]
