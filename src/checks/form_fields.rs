@@ -18,7 +18,17 @@ const MASKED_NAME_PARTS: &[&str] = &["password", "secret", "token"];
 /// Check `unmasked-secret-field`: the schema pair (`vol.Required(CONF_API_KEY): str`)
 /// has a secret-like key that the form would show in clear.
 pub fn is_unmasked_secret_field<'t>(ctx: &FileContext<'t>, pair: Node<'t>, _: &[&str]) -> bool {
-    let (Some(key), Some(validator)) = (pair.field("key"), pair.field("value")) else {
+    let (key, validator) = match pair.kind_name() {
+        // `schema[vol.Optional(CONF_API_KEY)] = str`
+        "assignment" => (
+            pair.field("left")
+                .filter(|left| left.kind_name() == "subscript")
+                .and_then(|left| left.field("subscript")),
+            pair.field("right"),
+        ),
+        _ => (pair.field("key"), pair.field("value")),
+    };
+    let (Some(key), Some(validator)) = (key, validator) else {
         return false;
     };
     let Some(name) = flow::marker_key(ctx, key) else {

@@ -11,7 +11,7 @@ pub use crate::model::names::{secret_like, string_value};
 use crate::model::syntax::NodeExt;
 use crate::model::{
     names::bound_name,
-    values::{Label, carries, in_dead_branch, labelled_log_argument},
+    values::{Label, carries, in_dead_branch, known_empty, labelled_log_argument},
 };
 use crate::rules::vocabulary::split_words;
 
@@ -26,6 +26,7 @@ pub fn names_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bo
 pub fn is_secret_sourced<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     (carries(ctx, node, Label::Secret) || labelled_log_argument(ctx, node))
         && !in_dead_branch(ctx, node)
+        && !known_empty(ctx, node)
 }
 
 /// Well-known credential formats, matched anywhere in a string literal.
@@ -176,6 +177,15 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         && !ctx.vocabulary.is_secret_like(&value)
         && !is_stand_in_name(&name)
         && !is_description_field(ctx, binding, ctx.source)
+        && !talks_to_hosted_search(ctx)
+}
+
+/// Does the file query a hosted search service whose search-only keys are
+/// public by design (Algolia, Meilisearch: the websites an integration scrapes
+/// send them from every visitor's browser)? A key written in such a file is
+/// that key, not an account's credential.
+fn talks_to_hosted_search(ctx: &FileContext) -> bool {
+    ctx.mentions("algolia") || ctx.mentions("meilisearch")
 }
 
 #[cfg(test)]
@@ -317,6 +327,23 @@ mod tests {
         ] {
             assert!(hardcoded(source), "{source}");
         }
+    }
+
+    #[test]
+    fn public_search_keys_of_hosted_search_are_not_hardcoded_secrets() {
+        let key = "SEARCH_API_KEY = '7a3b39eba83ef97796c682e6a749be71'\n";
+        assert!(hardcoded(key));
+        for service in [
+            "URL = 'https://x-dsn.algolia.net/1/indexes/*/queries'\n",
+            "HOST = 'https://search.example.org'  # Meilisearch\n",
+        ] {
+            assert!(!hardcoded(&format!("{service}{key}")), "{service}");
+        }
+        // A credential format is reported wherever it is.
+        let token = "TOKEN = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'\n";
+        assert!(hardcoded(&format!(
+            "URL = 'https://x.algolia.net'\n{token}"
+        )));
     }
 
     #[test]

@@ -76,6 +76,15 @@ pub fn is_secret_url_template<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&s
     let Some(template) = string_value(node, ctx.source) else {
         return false;
     };
+    // A template no file of the integration uses sends nothing.
+    if let (Some(facts), Some(name)) = (
+        ctx.integration.as_ref(),
+        ctx.parent(node)
+            .and_then(|assignment| assignment.field("left")),
+    ) && facts.unused_url_templates.contains(ctx.text(name))
+    {
+        return false;
+    }
     let url_like = template.contains("://") || template.starts_with(['?', '&']);
     url_like
         && PARAMETER.captures_iter(&template).any(|found| {

@@ -515,16 +515,7 @@ pub fn module_schemas<'t>(ctx: &FileContext<'t>) -> Vec<(&'t str, Vec<String>)> 
             out.push((ctx.text(left), keys));
         }
     }
-    let mut cursor = root.walk();
-    for statement in root.named_children(&mut cursor) {
-        let function = match statement.kind_name() {
-            "function_definition" => statement,
-            "decorated_definition" => match statement.field("definition") {
-                Some(definition) if definition.kind_name() == "function_definition" => definition,
-                _ => continue,
-            },
-            _ => continue,
-        };
+    for function in module_functions(ctx, root) {
         let Some(name) = function.field("name") else {
             continue;
         };
@@ -539,6 +530,59 @@ pub fn module_schemas<'t>(ctx: &FileContext<'t>) -> Vec<(&'t str, Vec<String>)> 
         }
     }
     out
+}
+
+/// The module's functions, and the static and class methods of its classes
+/// (`ConfigData.default_schema(...)` is called like a function of the module).
+fn module_functions<'t>(ctx: &FileContext<'t>, root: Node<'t>) -> Vec<Node<'t>> {
+    let mut functions = Vec::new();
+    let mut cursor = root.walk();
+    for statement in root.named_children(&mut cursor) {
+        match definition(statement) {
+            Some(function) if function.kind_name() == "function_definition" => {
+                functions.push(function);
+            }
+            Some(class) if class.kind_name() == "class_definition" => {
+                let Some(body) = class.field("body") else {
+                    continue;
+                };
+                let mut inner = body.walk();
+                for member in body.named_children(&mut inner) {
+                    if member.kind_name() == "decorated_definition"
+                        && is_static_or_class_method(ctx, member)
+                        && let Some(method) = definition(member)
+                    {
+                        functions.push(method);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    functions
+}
+
+/// The function or class a statement defines, decorated or not.
+fn definition(statement: Node) -> Option<Node> {
+    match statement.kind_name() {
+        "function_definition" | "class_definition" => Some(statement),
+        "decorated_definition" => statement.field("definition"),
+        _ => None,
+    }
+}
+
+/// `@staticmethod` or `@classmethod` decorates the definition.
+fn is_static_or_class_method<'t>(ctx: &FileContext<'t>, decorated: Node<'t>) -> bool {
+    let mut cursor = decorated.walk();
+    decorated
+        .named_children(&mut cursor)
+        .filter(|child| child.kind_name() == "decorator")
+        .any(|decorator| {
+            matches!(
+                ctx.text(decorator).trim_start_matches('@').trim(),
+                "staticmethod" | "classmethod"
+            )
+        })
 }
 
 /// The values a name is assigned: in the enclosing function (before or after:
@@ -722,7 +766,8 @@ pub fn removed_keys<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<String> {
 pub fn step_input_name<'s>(ctx: &FileContext<'s>, node: Node<'s>) -> Option<&'s str> {
     let function = enclosing_function(ctx, node)?;
     let name = ctx.text(function.field("name")?);
-    if !name.starts_with("async_step_") {
+    // `async_step` alone: a helper that runs every step for the flow handler.
+    if !(name.starts_with("async_step_") || name == "async_step") {
         return None;
     }
     let parameters = function.field("parameters")?;

@@ -142,6 +142,11 @@ pub struct IntegrationFacts {
     /// `stored_keys` plus every form field of a flow that stores a mapping this
     /// analysis cannot see into (`data=self._data`).
     pub maybe_stored_keys: BTreeSet<String>,
+    /// Module constants holding a URL template with a query parameter to fill
+    /// (`"...?key={api_key}"`) whose name no file of the integration uses:
+    /// nothing ever sends such a URL.
+    #[serde(default)]
+    pub unused_url_templates: BTreeSet<String>,
     pub manifest: Option<Manifest>,
     pub manifest_error: Option<String>,
     /// How many Python files were read.
@@ -156,13 +161,14 @@ impl IntegrationFacts {
         let key_sets: BTreeMap<_, _> = self.key_sets.iter().collect();
         let schemas: BTreeMap<_, _> = self.schemas.iter().collect();
         let rendered = format!(
-            "{constants:?}|{key_sets:?}|{schemas:?}|{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{constants:?}|{key_sets:?}|{schemas:?}|{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
             self.form_schema_names,
             self.flow_found,
             self.has_reauth,
             self.stored_keys,
             self.secret_valued_keys,
             self.maybe_stored_keys,
+            self.unused_url_templates,
             self.manifest,
             self.manifest_error
         );
@@ -228,6 +234,7 @@ impl IntegrationFacts {
                 .constants
                 .extend(flow::module_constants(tree.root_node(), text.as_bytes()));
         }
+        facts.unused_url_templates = unused_url_templates(&facts.constants, parsed);
         // Then schemas: a flow may show a form another module builds.
         let with_constants = Arc::new(Self {
             constants: facts.constants.clone(),
@@ -260,6 +267,42 @@ impl IntegrationFacts {
         facts.finish();
         facts
     }
+}
+
+/// The constants holding a URL template with a query parameter to fill whose
+/// name is written only once in all the files: where it is defined.
+fn unused_url_templates(
+    constants: &HashMap<String, String>,
+    parsed: &[(&str, &Tree)],
+) -> BTreeSet<String> {
+    constants
+        .iter()
+        .filter(|(_, value)| {
+            (value.contains("://") || value.starts_with(['?', '&']))
+                && (value.contains("={") || value.contains("=%s"))
+        })
+        .filter(|(name, _)| {
+            let uses: usize = parsed
+                .iter()
+                .map(|(text, _)| whole_name_count(text, name))
+                .sum();
+            uses <= 1
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// How many times `name` is written in `text` as a whole identifier.
+fn whole_name_count(text: &str, name: &str) -> usize {
+    let bytes = text.as_bytes();
+    let is_name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    memchr::memmem::find_iter(bytes, name.as_bytes())
+        .filter(|&at| {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(at + name.len()).copied();
+            !before.is_some_and(is_name_byte) && !after.is_some_and(is_name_byte)
+        })
+        .count()
 }
 
 /// Adds what one file says to the facts (constants excepted: gathered before).

@@ -1364,6 +1364,63 @@ pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     false
 }
 
+/// Is the name or `self.` attribute known to be empty where it is read: the
+/// first statement of the branch of `if NAME == "":` (or `not NAME`, `NAME is
+/// None`) holds it, before anything could fill it (`if self._token == "":
+/// _LOGGER.debug("Found empty token: %s", self._token)`)?
+pub fn known_empty<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    if !matches!(node.kind_name(), "identifier" | "attribute") {
+        return false;
+    }
+    let name = ctx.text(node);
+    let mut current = node;
+    while let Some(parent) = ctx.parent(current) {
+        match parent.kind_name() {
+            "block" => {
+                // Only the branch's first statement: a call before it may fill the name.
+                let first = parent
+                    .named_child(0)
+                    .is_some_and(|s| s.id() == current.id());
+                let Some(branch) = ctx.parent(parent).filter(|_| first) else {
+                    return false;
+                };
+                return matches!(branch.kind_name(), "if_statement" | "elif_clause")
+                    && branch
+                        .field("consequence")
+                        .is_some_and(|c| c.id() == parent.id())
+                    && branch
+                        .field("condition")
+                        .is_some_and(|condition| tests_empty(ctx, condition, name));
+            }
+            "function_definition" | "class_definition" | "lambda" => return false,
+            _ => current = parent,
+        }
+    }
+    false
+}
+
+/// `NAME == ""`, `"" == NAME`, `NAME is None`, `NAME == None`, `not NAME`.
+fn tests_empty<'t>(ctx: &FileContext<'t>, condition: Node<'t>, name: &str) -> bool {
+    match condition.kind_name() {
+        "not_operator" => condition
+            .field("argument")
+            .is_some_and(|argument| ctx.text(argument) == name),
+        "comparison_operator" => {
+            let mut cursor = condition.walk();
+            let operands: Vec<Node<'t>> = condition.named_children(&mut cursor).collect();
+            let operators: Vec<&str> = condition
+                .children_by_field_name("operators", &mut condition.walk())
+                .map(|operator| ctx.text(operator))
+                .collect();
+            let empty = |n: &Node<'t>| matches!(ctx.text(*n), "\"\"" | "''" | "None");
+            matches!(operators.as_slice(), ["=="] | ["is"])
+                && matches!(operands.as_slice(), [a, b]
+                    if (ctx.text(*a) == name && empty(b)) || (empty(a) && ctx.text(*b) == name))
+        }
+        _ => false,
+    }
+}
+
 /// Is the expression (a name, a `self.` attribute, a call) an object made by a
 /// call whose qualified name `wanted` accepts?
 pub fn made_by<'t>(ctx: &FileContext<'t>, node: Node<'t>, wanted: &dyn Fn(&str) -> bool) -> bool {

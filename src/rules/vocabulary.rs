@@ -282,6 +282,8 @@ mod tests {
             "BASE_TOKEN_FILENAME",
             "TOKEN_TYPE_NORMAL",
             "OAUTH2_TOKEN_ENDPOINT",
+            "InvalidCredentials",
+            "INVALID_TOKEN",
         ] {
             assert!(!secret(name), "{name} should not be secret-like");
         }
