@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use tree_sitter::{Node, Tree};
 
 use super::imports::{holds_statements, is_import};
+use super::parents::Parents;
 use super::text;
 use crate::model::syntax::NodeExt;
 
@@ -47,6 +48,8 @@ pub struct Bindings<'t> {
     /// The import statements among the file's statements, in document order
     /// (not those inside an expression or an error).
     imports: Vec<Node<'t>>,
+    /// Each named node the walk met, with its parent.
+    parents: Parents<'t>,
 }
 
 /// Whether a walk shows the parts of strings without interpolations (their
@@ -98,8 +101,11 @@ impl<'t> Bindings<'t> {
         // The depth of the outermost node the walk is inside that holds no
         // statements: imports below it are not statements of the file.
         let mut off_statements: Option<usize> = None;
+        // Where the nodes the walk is inside are recorded in `parents`.
+        let mut path: Vec<u32> = Vec::new();
         loop {
             let node = cursor.node();
+            path.truncate(depth);
             while scopes.len() > 1 && scopes.last().is_some_and(|&(at, ..)| at >= depth) {
                 scopes.pop();
             }
@@ -107,11 +113,12 @@ impl<'t> Bindings<'t> {
                 off_statements = None;
             }
             let (scope, class) = scopes.last().map_or((root.id(), None), |&(_, s, c)| (s, c));
-            let kind = if node.is_named() {
+            let (kind, recorded) = if node.is_named() {
                 visit(node);
-                node.kind_name()
+                let parent = path.last().copied();
+                (node.kind_name(), bindings.parents.push(node, parent))
             } else {
-                ""
+                ("", u32::MAX)
             };
             let inner = match kind {
                 "function_definition" => {
@@ -149,6 +156,7 @@ impl<'t> Bindings<'t> {
                 bindings.imports.push(node);
             }
             if enter && cursor.goto_first_child() {
+                path.push(recorded);
                 if let Some((inner_scope, inner_class)) = inner {
                     scopes.push((depth, inner_scope, inner_class));
                 }
@@ -383,6 +391,11 @@ impl<'t> Bindings<'t> {
     /// The file's import statements, in document order.
     pub fn imports(&self) -> &[Node<'t>] {
         &self.imports
+    }
+
+    /// Each named node's parent, as the walk met them.
+    pub fn parents(&self) -> &Parents<'t> {
+        &self.parents
     }
 }
 

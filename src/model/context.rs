@@ -100,6 +100,10 @@ impl<'a> FileContext<'a> {
     /// the cost stays within twice a walk of the tree, where climbing with
     /// `Node::parent` alone costs depth × width per step.
     pub fn parent(&self, node: Node<'a>) -> Option<Node<'a>> {
+        // The walk that gathered the bindings recorded every named node's parent.
+        if let Some(answer) = self.bindings.get().and_then(|b| b.parents().parent(node)) {
+            return answer;
+        }
         let root = self.tree.root_node();
         if self.descent_cost.get() > root.descendant_count() {
             let parents = self.parents.get_or_init(|| parents(self.tree));
@@ -245,6 +249,12 @@ impl<'a> FileContext<'a> {
     pub fn bindings(&self) -> &Bindings<'a> {
         self.bindings
             .get_or_init(|| Bindings::of(self.tree, self.source))
+    }
+
+    /// The scopes and bindings, if gathered: another context of the same file
+    /// can take them over ([`Self::set_bindings`]).
+    pub fn into_bindings(self) -> Option<Bindings<'a>> {
+        self.bindings.into_inner()
     }
 
     /// Scopes and bindings gathered by the caller's own walk of the tree (see

@@ -14,6 +14,7 @@ use tree_sitter::{Node, Tree};
 
 use super::{
     FileContext,
+    bindings::Bindings,
     config_flow::{self as flow, FlowKind},
     values::{self, Label},
 };
@@ -240,8 +241,11 @@ impl IntegrationFacts {
             constants: facts.constants.clone(),
             ..Self::default()
         });
+        // The bindings a file's schemas needed, kept for its facts below.
+        let mut bindings: Vec<Option<Bindings>> = Vec::with_capacity(parsed.len());
         for (text, tree) in parsed {
             if !text.contains("Schema") {
+                bindings.push(None);
                 continue;
             }
             let ctx = FileContext::new(text.as_bytes(), tree, vocabulary)
@@ -253,15 +257,19 @@ impl IntegrationFacts {
                     .or_default()
                     .extend(keys);
             }
+            bindings.push(ctx.into_bindings());
         }
         let known = Arc::new(Self {
             constants: facts.constants.clone(),
             schemas: facts.schemas.clone(),
             ..Self::default()
         });
-        for (text, tree) in parsed {
+        for ((text, tree), bindings) in parsed.iter().zip(bindings) {
             let ctx = FileContext::new(text.as_bytes(), tree, vocabulary)
                 .with_integration(Some(Arc::clone(&known)));
+            if let Some(bindings) = bindings {
+                ctx.set_bindings(bindings);
+            }
             add_file_facts(&ctx, &mut facts);
         }
         facts.finish();

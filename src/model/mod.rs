@@ -13,6 +13,7 @@ pub mod imports;
 pub mod integration;
 pub mod internal;
 pub mod names;
+pub mod parents;
 pub mod syntax;
 pub mod values;
 

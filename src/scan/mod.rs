@@ -643,7 +643,8 @@ fn too_deep_statement(tree: &tree_sitter::Tree, limit: usize) -> Option<tree_sit
 pub(crate) fn prepared_for_parse(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let lone = |at: usize| bytes[at] == b'\r' && bytes.get(at + 1) != Some(&b'\n');
-    if !(0..bytes.len()).any(|at| lone(at) || bytes[at] == 0) {
+    // Nearly every file has neither: look only where a CR or a NUL is.
+    if !memchr::memchr2_iter(b'\r', 0, bytes).any(|at| lone(at) || bytes[at] == 0) {
         return None;
     }
     let mut normalized = bytes.to_vec();
