@@ -212,14 +212,21 @@ fn returns_name(function: Node, name: &str, source: &[u8]) -> bool {
     returns_text(function, name, source)
 }
 
-/// Does the function return an expression written exactly `returned`?
+/// Does the function return an expression written exactly `returned`, or
+/// that with a fallback (`return attrs or None`)?
 fn returns_text(function: Node, returned: &str, source: &[u8]) -> bool {
+    let is_returned = |value: Node| text(value, source) == returned;
     let mut stack = vec![function];
     while let Some(node) = stack.pop() {
         if node.kind_name() == "return_statement"
-            && node
-                .named_child(0)
-                .is_some_and(|value| text(value, source) == returned)
+            && node.named_child(0).is_some_and(|value| {
+                is_returned(value)
+                    || (value.kind_name() == "boolean_operator"
+                        && [value.field("left"), value.field("right")]
+                            .into_iter()
+                            .flatten()
+                            .any(is_returned))
+            })
         {
             return true;
         }

@@ -91,6 +91,14 @@ pub static CHECKS: &[Check] = &[
         file_words: &[],
     },
     Check {
+        name: "credential-format",
+        doc: "the node's text holds a secret in a well-known credential format (GitHub, AWS, \
+              Slack, Stripe and Google API keys, private keys with their key material, JWTs)",
+        needs_strings: false,
+        eval: secrets::has_credential_format,
+        file_words: secrets::CREDENTIAL_PREFIXES,
+    },
+    Check {
         name: "argument-given",
         doc: "the call passes the keyword named by the first string (or, when a second string \
               gives a 0-based position, that positional argument), with a value other than \

@@ -45,6 +45,33 @@ static CREDENTIAL_FORMATS: LazyLock<RegexSet> = LazyLock::new(|| {
     .expect("credential patterns compile")
 });
 
+/// What every credential format above starts with: a file holding none of
+/// them holds no such secret.
+pub const CREDENTIAL_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "AKIA",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxr-",
+    "sk_live_",
+    "rk_live_",
+    "AIza",
+    "PRIVATE KEY-----",
+    "eyJ",
+];
+
+/// Check `credential-format`: the node's text (a comment: a log or a request
+/// pasted into the code) holds a secret in a well-known credential format.
+pub fn has_credential_format<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    CREDENTIAL_FORMATS.is_match(ctx.text(node))
+}
+
 /// Values that stand in for a secret or name one, rather than being one,
 /// whatever they are bound to.
 fn is_placeholder(value: &str) -> bool {
