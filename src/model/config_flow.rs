@@ -657,7 +657,7 @@ fn helper_returns<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> Vec<Node<'t>> {
         return Vec::new();
     }
     let mut returns = Vec::new();
-    for function in ctx.bindings().functions(name) {
+    for function in ctx.functions_named(name).iter() {
         if !function.byte_range().contains(&call.start_byte()) {
             values::returns_of(*function, &mut returns);
         }

@@ -60,6 +60,9 @@ pub struct FileContext<'a> {
     bindings: OnceCell<Bindings<'a>>,
     /// The calls of each callee name asked about (see `calls_named`).
     calls_named: RefCell<HashMap<String, Rc<[Node<'a>]>>>,
+    /// The functions of each name asked about before the bindings are known
+    /// (see `functions_named`).
+    functions_named: RefCell<HashMap<String, Rc<[Node<'a>]>>>,
     /// What value flow answered, by node id and label: rules ask the same
     /// questions about the same expressions, and flow follows shared chains.
     verdicts: RefCell<FxHashMap<(usize, Label), bool>>,
@@ -86,6 +89,7 @@ impl<'a> FileContext<'a> {
             last_path: RefCell::new(Vec::new()),
             bindings: OnceCell::new(),
             calls_named: RefCell::default(),
+            functions_named: RefCell::default(),
             verdicts: RefCell::default(),
         }
     }
@@ -212,6 +216,43 @@ impl<'a> FileContext<'a> {
             .borrow_mut()
             .insert(name.to_string(), Rc::clone(&calls));
         calls
+    }
+
+    /// The functions and methods the file defines under `name`, in document
+    /// order: from the bindings when they are gathered, else where `def name`
+    /// is written (a module's schema helpers are looked up before, and often
+    /// without, any other question that needs the bindings).
+    pub fn functions_named(&self, name: &str) -> Rc<[Node<'a>]> {
+        if let Some(bindings) = self.bindings.get() {
+            return bindings.functions(name).into();
+        }
+        if let Some(known) = self.functions_named.borrow().get(name) {
+            return Rc::clone(known);
+        }
+        let root = self.tree.root_node();
+        let mut functions = Vec::new();
+        for at in memchr::memmem::find_iter(self.source, name.as_bytes()) {
+            let written = at..at + name.len();
+            // `def` and blanks before the name, as Python writes a definition.
+            let before = self.source[..at].trim_ascii_end();
+            if before.len() == at || !before.ends_with(b"def") {
+                continue;
+            }
+            let function = root
+                .descendant_for_byte_range(written.start, written.end)
+                .filter(|n| n.kind_name() == "identifier" && n.byte_range() == written)
+                .and_then(|identifier| self.parent(identifier))
+                .filter(|f| {
+                    f.kind_name() == "function_definition"
+                        && f.field("name").is_some_and(|n| n.byte_range() == written)
+                });
+            functions.extend(function);
+        }
+        let functions: Rc<[Node<'a>]> = functions.into();
+        self.functions_named
+            .borrow_mut()
+            .insert(name.to_string(), Rc::clone(&functions));
+        functions
     }
 
     /// Does the file's text contain `word` (lowercase), case-insensitively?
@@ -430,6 +471,7 @@ pub fn resolve_local<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'
 
 #[cfg(test)]
 mod tests {
+    use crate::model::bindings::Bindings;
     use crate::model::test_support::Snippet;
 
     #[test]
@@ -454,6 +496,30 @@ mod tests {
             ]
         );
         assert!(ctx.calls_named("nowhere").is_empty());
+    }
+
+    #[test]
+    fn functions_found_where_def_is_written_are_those_of_the_bindings() {
+        let source = "\
+def schema(x):  # schema
+    return schema_of(x)
+class Flow:
+    @staticmethod
+    async def  schema (self):
+        def schema(): pass
+        return 'def schema'
+    def schema_extra(self): pass
+redef = schema
+";
+        let snippet = Snippet::new(source);
+        let found = snippet.ctx().functions_named("schema");
+        let bindings = Bindings::of(&snippet.tree, source.as_bytes());
+        assert_eq!(found.len(), 3);
+        assert_eq!(&*found, bindings.functions("schema"));
+        let known = snippet.ctx();
+        known.set_bindings(Bindings::of(&snippet.tree, source.as_bytes()));
+        assert_eq!(known.functions_named("schema"), found);
+        assert!(snippet.ctx().functions_named("missing").is_empty());
     }
 
     #[test]

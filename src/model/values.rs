@@ -606,7 +606,7 @@ fn container_literals<'t>(ctx: &FileContext<'t>, container: Node<'t>) -> Vec<Nod
 /// The returns of the file's functions named `name` (not the caller itself).
 fn helper_returns<'t>(ctx: &FileContext<'t>, name: &str, call: Node<'t>) -> Vec<Node<'t>> {
     let mut found = Vec::new();
-    for function in ctx.bindings().functions(name) {
+    for function in ctx.functions_named(name).iter() {
         if function.byte_range().contains(&call.start_byte()) {
             continue;
         }
@@ -626,7 +626,7 @@ fn self_method_returns<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<Nod
     }
     let class = enclosing_class(ctx, function);
     let mut found = Vec::new();
-    for candidate in ctx.bindings().functions(ctx.text(method)) {
+    for candidate in ctx.functions_named(ctx.text(method)).iter() {
         let same_class = ctx
             .ancestors(*candidate)
             .find(|n| n.kind_name() == "class_definition")
