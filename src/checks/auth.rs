@@ -45,7 +45,8 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
         match parent.kind_name() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "except_clause" => {
-                return catches_auth_failure(ctx, parent)
+                return (catches_auth_failure(ctx, parent)
+                    || (catches_everything(ctx, parent) && reauth_unreachable(ctx)))
                     && !STARTS_REAUTH.is_match(ctx.text(parent));
             }
             "if_statement" | "elif_clause"
@@ -76,6 +77,35 @@ fn in_setup_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         current = parent;
     }
     false
+}
+
+/// `except:`, `except Exception` or `except BaseException` (with `as err` or not).
+fn catches_everything<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
+    let mut cursor = clause.walk();
+    let caught: Vec<Node> = clause
+        .named_children(&mut cursor)
+        .filter(|c| c.kind_name() != "block")
+        .collect();
+    match caught.as_slice() {
+        [] => true,
+        [only] => {
+            let exception = match only.kind_name() {
+                "as_pattern" => only.named_child(0),
+                _ => Some(*only),
+            };
+            exception.is_some_and(|e| matches!(ctx.text(e), "Exception" | "BaseException"))
+        }
+        _ => false,
+    }
+}
+
+/// Does the integration define a reauth step that nothing can start (no
+/// `ConfigEntryAuthFailed` raised, no `async_start_reauth`)? Then an error
+/// handler that catches everything is where an expired password is lost.
+fn reauth_unreachable(ctx: &FileContext) -> bool {
+    ctx.integration
+        .as_ref()
+        .is_some_and(|facts| facts.has_reauth && !facts.starts_reauth)
 }
 
 /// Does the `except` clause catch an authentication-like exception (alone or in a tuple)?

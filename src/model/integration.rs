@@ -128,6 +128,10 @@ pub struct IntegrationFacts {
     pub flow_found: bool,
     /// Is `async_step_reauth` defined?
     pub has_reauth: bool,
+    /// Can anything start that step: `ConfigEntryAuthFailed` used (not only
+    /// imported), `async_start_reauth` or `SOURCE_REAUTH` in some file?
+    #[serde(default)]
+    pub starts_reauth: bool,
     /// Keys its flows certainly store in entries: dictionary keys given to
     /// `async_create_entry`/`async_update_entry`, fields of the form whose
     /// `user_input` is stored, the OAuth2 helper's `token`.
@@ -166,7 +170,7 @@ impl IntegrationFacts {
             self.form_schema_names,
             self.flow_found,
             self.has_reauth,
-            self.stored_keys,
+            (self.starts_reauth, &self.stored_keys),
             self.secret_valued_keys,
             self.maybe_stored_keys,
             self.unused_url_templates,
@@ -277,6 +281,20 @@ impl IntegrationFacts {
     }
 }
 
+/// Is the name written in the file's code other than in its imports?
+fn used_outside_imports(ctx: &FileContext, name: &str) -> bool {
+    let root = ctx.tree.root_node();
+    memchr::memmem::find_iter(ctx.source, name.as_bytes()).any(|at| {
+        let written = at..at + name.len();
+        root.descendant_for_byte_range(written.start, written.end)
+            .filter(|n| n.kind_name() == "identifier" && n.byte_range() == written)
+            .is_some_and(|identifier| {
+                !ctx.ancestors(identifier)
+                    .any(|a| matches!(a.kind_name(), "import_statement" | "import_from_statement"))
+            })
+    })
+}
+
 /// The constants holding a URL template with a query parameter to fill whose
 /// name is written only once in all the files: where it is defined.
 fn unused_url_templates(
@@ -324,6 +342,12 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     // Whole-tree walks only where the names they look for are written: a name in
     // the tree is in the source, so skipping on a byte search loses nothing, and
     // most files of an integration define no flow and store nothing.
+    if ctx.contains("async_start_reauth")
+        || ctx.contains("SOURCE_REAUTH")
+        || used_outside_imports(ctx, "ConfigEntryAuthFailed")
+    {
+        facts.starts_reauth = true;
+    }
     if ctx.contains("async_step_reauth") {
         flow::visit(root, &mut |node| {
             if node.kind_name() == "function_definition"
