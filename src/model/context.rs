@@ -175,6 +175,17 @@ impl<'a> FileContext<'a> {
         memchr::memmem::find(self.source, text.as_bytes()).is_some()
     }
 
+    /// The identifiers spelled `name`, in document order, found where the
+    /// name is written (not inside a longer name, a string or a comment).
+    pub fn identifiers_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = Node<'a>> + 's {
+        let root = self.tree.root_node();
+        memchr::memmem::find_iter(self.source, name.as_bytes()).filter_map(move |at| {
+            let written = at..at + name.len();
+            root.descendant_for_byte_range(written.start, written.end)
+                .filter(|n| n.kind_name() == "identifier" && n.byte_range() == written)
+        })
+    }
+
     /// The calls whose callee's last name is `name` (`name(...)`,
     /// `x.name(...)`), in document order. They are found where the name is
     /// written, not by walking the tree: a flow's few `async_show_form` calls
@@ -183,16 +194,8 @@ impl<'a> FileContext<'a> {
         if let Some(known) = self.calls_named.borrow().get(name) {
             return Rc::clone(known);
         }
-        let root = self.tree.root_node();
         let mut calls = Vec::new();
-        for at in memchr::memmem::find_iter(self.source, name.as_bytes()) {
-            let written = at..at + name.len();
-            let Some(identifier) = root
-                .descendant_for_byte_range(written.start, written.end)
-                .filter(|n| n.kind_name() == "identifier" && n.byte_range() == written)
-            else {
-                continue; // part of a longer name, a string or a comment
-            };
+        for identifier in self.identifiers_named(name) {
             let callee = match self.parent(identifier) {
                 Some(attribute)
                     if attribute.kind_name() == "attribute"
@@ -229,26 +232,15 @@ impl<'a> FileContext<'a> {
         if let Some(known) = self.functions_named.borrow().get(name) {
             return Rc::clone(known);
         }
-        let root = self.tree.root_node();
-        let mut functions = Vec::new();
-        for at in memchr::memmem::find_iter(self.source, name.as_bytes()) {
-            let written = at..at + name.len();
-            // `def` and blanks before the name, as Python writes a definition.
-            let before = self.source[..at].trim_ascii_end();
-            if before.len() == at || !before.ends_with(b"def") {
-                continue;
-            }
-            let function = root
-                .descendant_for_byte_range(written.start, written.end)
-                .filter(|n| n.kind_name() == "identifier" && n.byte_range() == written)
-                .and_then(|identifier| self.parent(identifier))
-                .filter(|f| {
-                    f.kind_name() == "function_definition"
-                        && f.field("name").is_some_and(|n| n.byte_range() == written)
-                });
-            functions.extend(function);
-        }
-        let functions: Rc<[Node<'a>]> = functions.into();
+        let functions: Rc<[Node<'a>]> = self
+            .identifiers_named(name)
+            .filter_map(|identifier| {
+                self.parent(identifier).filter(|function| {
+                    function.kind_name() == "function_definition"
+                        && function.field("name") == Some(identifier)
+                })
+            })
+            .collect();
         self.functions_named
             .borrow_mut()
             .insert(name.to_string(), Rc::clone(&functions));

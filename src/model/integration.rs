@@ -283,15 +283,9 @@ impl IntegrationFacts {
 
 /// Is the name written in the file's code other than in its imports?
 fn used_outside_imports(ctx: &FileContext, name: &str) -> bool {
-    let root = ctx.tree.root_node();
-    memchr::memmem::find_iter(ctx.source, name.as_bytes()).any(|at| {
-        let written = at..at + name.len();
-        root.descendant_for_byte_range(written.start, written.end)
-            .filter(|n| n.kind_name() == "identifier" && n.byte_range() == written)
-            .is_some_and(|identifier| {
-                !ctx.ancestors(identifier)
-                    .any(|a| matches!(a.kind_name(), "import_statement" | "import_from_statement"))
-            })
+    ctx.identifiers_named(name).any(|identifier| {
+        !ctx.ancestors(identifier)
+            .any(|a| matches!(a.kind_name(), "import_statement" | "import_from_statement"))
     })
 }
 
