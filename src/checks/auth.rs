@@ -46,7 +46,9 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
             "function_definition" | "lambda" | "class_definition" => return false,
             "except_clause" => {
                 return (catches_auth_failure(ctx, parent)
-                    || (catches_everything(ctx, parent) && reauth_unreachable(ctx)))
+                    || (catches_everything(ctx, parent)
+                        && !after_auth_clause(ctx, parent)
+                        && reauth_unreachable(ctx, node)))
                     && !STARTS_REAUTH.is_match(ctx.text(parent));
             }
             "if_statement" | "elif_clause"
@@ -99,13 +101,32 @@ fn catches_everything<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
     }
 }
 
-/// Does the integration define a reauth step that nothing can start (no
-/// `ConfigEntryAuthFailed` raised, no `async_start_reauth`)? Then an error
-/// handler that catches everything is where an expired password is lost.
-fn reauth_unreachable(ctx: &FileContext) -> bool {
-    ctx.integration
-        .as_ref()
-        .is_some_and(|facts| facts.has_reauth && !facts.starts_reauth)
+/// Does the integration define a reauth step that nothing can start where
+/// `raised` is (no `ConfigEntryAuthFailed` raised, no `async_start_reauth`)?
+/// Then an error handler that catches everything is where an expired password
+/// is lost. An `UpdateFailed` outside setup also counts when only
+/// `async_setup_entry` starts the step: a password changed while the entry runs
+/// fails every update until a restart.
+fn reauth_unreachable<'t>(ctx: &FileContext<'t>, raised: Node<'t>) -> bool {
+    let Some(facts) = ctx.integration.as_ref() else {
+        return false;
+    };
+    if !facts.has_reauth {
+        return false;
+    }
+    if !facts.starts_reauth {
+        return true;
+    }
+    !facts.starts_reauth_after_setup
+        && !in_setup_entry(ctx, raised)
+        && ctx.text(raised).contains("UpdateFailed")
+}
+
+/// Does an earlier clause of the same `try` catch authentication failures? Then
+/// they never reach this catch-all (that clause is where they end).
+fn after_auth_clause<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
+    std::iter::successors(clause.prev_named_sibling(), |c| c.prev_named_sibling())
+        .any(|earlier| earlier.kind_name() == "except_clause" && catches_auth_failure(ctx, earlier))
 }
 
 /// Does the `except` clause catch an authentication-like exception (alone or in a tuple)?

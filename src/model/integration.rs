@@ -132,6 +132,12 @@ pub struct IntegrationFacts {
     /// imported), `async_start_reauth` or `SOURCE_REAUTH` in some file?
     #[serde(default)]
     pub starts_reauth: bool,
+    /// Can anything start it once the entry is set up: one of those uses
+    /// outside `async_setup_entry` (a coordinator's update, a callback)? When
+    /// only setup starts it, a password changed later is asked for again only
+    /// after a restart.
+    #[serde(default)]
+    pub starts_reauth_after_setup: bool,
     /// Keys its flows certainly store in entries: dictionary keys given to
     /// `async_create_entry`/`async_update_entry`, fields of the form whose
     /// `user_input` is stored, the OAuth2 helper's `token`.
@@ -170,7 +176,11 @@ impl IntegrationFacts {
             self.form_schema_names,
             self.flow_found,
             self.has_reauth,
-            (self.starts_reauth, &self.stored_keys),
+            (
+                self.starts_reauth,
+                self.starts_reauth_after_setup,
+                &self.stored_keys
+            ),
             self.secret_valued_keys,
             self.maybe_stored_keys,
             self.unused_url_templates,
@@ -282,11 +292,24 @@ impl IntegrationFacts {
 }
 
 /// Is the name written in the file's code other than in its imports?
-fn used_outside_imports(ctx: &FileContext, name: &str) -> bool {
-    ctx.identifiers_named(name).any(|identifier| {
-        !ctx.ancestors(identifier)
-            .any(|a| matches!(a.kind_name(), "import_statement" | "import_from_statement"))
-    })
+/// Where a file can start a reauth flow: `ConfigEntryAuthFailed` used (not
+/// only imported), `async_start_reauth`, `SOURCE_REAUTH` (not compared with, as
+/// a flow's `self.source == SOURCE_REAUTH` does).
+fn reauth_starts<'a>(ctx: &FileContext<'a>) -> Vec<Node<'a>> {
+    let mut starts = Vec::new();
+    for name in [
+        "ConfigEntryAuthFailed",
+        "async_start_reauth",
+        "SOURCE_REAUTH",
+    ] {
+        starts.extend(ctx.identifiers_named(name).filter(|&identifier| {
+            !ctx.ancestors(identifier).any(|a| {
+                matches!(a.kind_name(), "import_statement" | "import_from_statement")
+                    || (name == "SOURCE_REAUTH" && a.kind_name() == "comparison_operator")
+            })
+        }));
+    }
+    starts
 }
 
 /// The constants holding a URL template with a query parameter to fill whose
@@ -336,11 +359,14 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     // Whole-tree walks only where the names they look for are written: a name in
     // the tree is in the source, so skipping on a byte search loses nothing, and
     // most files of an integration define no flow and store nothing.
-    if ctx.contains("async_start_reauth")
-        || ctx.contains("SOURCE_REAUTH")
-        || used_outside_imports(ctx, "ConfigEntryAuthFailed")
-    {
+    for start in reauth_starts(ctx) {
         facts.starts_reauth = true;
+        let in_setup = flow::enclosing_function(ctx, start)
+            .and_then(|function| function.field("name"))
+            .is_some_and(|name| ctx.text(name) == "async_setup_entry");
+        if !in_setup {
+            facts.starts_reauth_after_setup = true;
+        }
     }
     if ctx.contains("async_step_reauth") {
         flow::visit(root, &mut |node| {
