@@ -168,7 +168,7 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                     .field("key")
                     .map(|k| string_value(k, source).unwrap_or_else(|| ctx.text(k).to_string()))
                     .unwrap_or_default();
-                if is_non_request_name(&key_name) {
+                if is_non_request_name(&key_name) || is_link_record(ctx, parent, &key_name) {
                     return false;
                 }
                 // A value of a dictionary: what is the dictionary for?
@@ -208,6 +208,26 @@ fn is_request_like_use<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     false
 }
 
+/// Is `pair` the `url` of a link record, a dictionary that also has a `title`
+/// (`{"title": "City of Adelaide", "url": "http://www.adelaide..."}`)? Such a
+/// record names a page for people to open, as a list of supported services does.
+fn is_link_record<'t>(ctx: &FileContext<'t>, pair: Node<'t>, key: &str) -> bool {
+    if !matches!(key, "url" | "link" | "href") {
+        return false;
+    }
+    let Some(dictionary) = ctx.parent(pair) else {
+        return false;
+    };
+    let mut cursor = dictionary.walk();
+    dictionary.named_children(&mut cursor).any(|sibling| {
+        sibling.kind_name() == "pair"
+            && sibling
+                .field("key")
+                .and_then(|k| string_value(k, ctx.source))
+                .is_some_and(|k| k == "title")
+    })
+}
+
 /// The callee of the call whose argument list is `arguments`.
 fn call_of_arguments<'t>(ctx: &FileContext<'t>, arguments: Option<Node<'t>>) -> Option<Node<'t>> {
     let call = ctx.parent(arguments?)?;
@@ -235,6 +255,7 @@ mod tests {
             "url = f'http://api.vendor.com/{device}'",
             "url = 'http://api.vendor.com/{}'.format(device)",
             "url = 'http://api.vendor.com/%s' % device",
+            "SERVICES = [{'name': 'City of X', 'url': 'http://api.city-x.gov'}]",
         ] {
             assert!(insecure(source), "{source}");
         }
@@ -264,6 +285,8 @@ mod tests {
             "headers = {'X-JNAP-Action': 'http://vendor.com/jnap/core/Transaction'}",
             "DeviceInfo(configuration_url='http://docs.vendor.com/device')",
             "async_create_issue(hass, DOMAIN, 'x', learn_more_url='http://vendor.com/why')",
+            "SERVICES = [{'title': 'City of X', 'url': 'http://www.city-x.gov'}]",
+            "FEATURES = ['http://jabber.org/protocol/caps']",
         ] {
             assert!(!insecure(source), "{source}");
         }

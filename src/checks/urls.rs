@@ -470,12 +470,15 @@ pub fn is_namespace_url(url: &str, host: &str) -> bool {
         "www.wsdl.org",
         "www.openarchives.org",
         "www.opengis.net",
+        "jabber.org",
     ];
     NAMESPACE_HOSTS.contains(&host.as_str())
         || host.starts_with("schemas.")
         || host.starts_with("xmlns.")
         || host.starts_with("ns.")
         || lower.contains("/ns/")
+        // XMPP service discovery features (`http://jabber.org/protocol/caps`).
+        || lower.contains("/protocol/")
         || lower.contains("/xmlns")
         || lower.contains("/schema")
         || lower.contains("/wsdl")
@@ -629,6 +632,10 @@ mod tests {
         ));
         assert!(is_namespace_url(
             "http://vendor.com/ns/device-1-0",
+            "vendor.com"
+        ));
+        assert!(is_namespace_url(
+            "http://vendor.com/protocol/update+notify",
             "vendor.com"
         ));
         assert!(!is_namespace_url(
