@@ -16,6 +16,7 @@ use super::{
     FileContext,
     bindings::Bindings,
     config_flow::{self as flow, FlowKind},
+    names::whole_name_positions,
     values::{self, Label},
 };
 use crate::model::syntax::NodeExt;
@@ -327,25 +328,12 @@ fn unused_url_templates(
         .filter(|(name, _)| {
             let uses: usize = parsed
                 .iter()
-                .map(|(text, _)| whole_name_count(text, name))
+                .map(|(text, _)| whole_name_positions(text.as_bytes(), name).count())
                 .sum();
             uses <= 1
         })
         .map(|(name, _)| name.clone())
         .collect()
-}
-
-/// How many times `name` is written in `text` as a whole identifier.
-fn whole_name_count(text: &str, name: &str) -> usize {
-    let bytes = text.as_bytes();
-    let is_name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    memchr::memmem::find_iter(bytes, name.as_bytes())
-        .filter(|&at| {
-            let before = at.checked_sub(1).map(|i| bytes[i]);
-            let after = bytes.get(at + name.len()).copied();
-            !before.is_some_and(is_name_byte) && !after.is_some_and(is_name_byte)
-        })
-        .count()
 }
 
 /// Adds what one file says to the facts (constants excepted: gathered before).

@@ -22,6 +22,21 @@ pub fn bound_name(node: Node, source: &[u8]) -> Option<String> {
     }
 }
 
+/// Where `source` holds `name` as a whole name, not inside a longer one. A
+/// byte beyond ASCII next to it may be part of a name too, so it does not
+/// count as a boundary.
+pub fn whole_name_positions<'s>(
+    source: &'s [u8],
+    name: &'s str,
+) -> impl Iterator<Item = usize> + 's {
+    let part_of_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii();
+    memchr::memmem::find_iter(source, name.as_bytes()).filter(move |&at| {
+        let end = at + name.len();
+        (at == 0 || !part_of_name(source[at - 1]))
+            && source.get(end).is_none_or(|&b| !part_of_name(b))
+    })
+}
+
 /// The value of a string literal without interpolation, or `None`.
 pub fn string_value(node: Node, source: &[u8]) -> Option<String> {
     if node.kind_name() != "string" {
@@ -71,5 +86,21 @@ pub fn percent_arguments(right: Node) -> Vec<Node> {
             .collect()
     } else {
         vec![right]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_found_whole() {
+        let source = b"domain = x.main_y\nmy_main2 = 1\nr\xc3\xa9main = 2\n";
+        assert_eq!(whole_name_positions(source, "main").count(), 0);
+        let source = b"pip.main(args)\nmain\n(main)\n";
+        assert_eq!(
+            whole_name_positions(source, "main").collect::<Vec<_>>(),
+            [4, 15, 21]
+        );
     }
 }

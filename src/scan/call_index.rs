@@ -19,7 +19,7 @@ use std::{
 use tree_sitter::Node;
 
 use crate::checks::FileContext;
-use crate::model::syntax::NodeExt;
+use crate::model::{names::whole_name_positions, syntax::NodeExt};
 
 /// What a call's callee must be for a pattern to match it (one of the pattern's
 /// predicates, read as a condition on the callee).
@@ -118,18 +118,6 @@ fn is_name(word: &str) -> bool {
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
-/// Does `source` hold `name` as a whole name, not inside a longer one? A byte
-/// beyond ASCII next to it may be part of a name too, so it does not count as
-/// a boundary.
-fn contains_name(source: &[u8], name: &str) -> bool {
-    let part_of_name = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii();
-    memchr::memmem::find_iter(source, name.as_bytes()).any(|at| {
-        let end = at + name.len();
-        (at == 0 || !part_of_name(source[at - 1]))
-            && source.get(end).is_none_or(|&b| !part_of_name(b))
-    })
 }
 
 /// Adds a word set to those a file must hold, unless a word is too short to
@@ -364,7 +352,7 @@ impl FoundWords {
         let (these, whole) = &words.0[set];
         *self.0[set].get_or_insert_with(|| {
             these.iter().any(|word| match whole {
-                true => contains_name(ctx.source, word),
+                true => whole_name_positions(ctx.source, word).next().is_some(),
                 false => ctx.contains(word),
             })
         })
@@ -1152,12 +1140,7 @@ mod tests {
     }
 
     #[test]
-    fn names_are_found_whole() {
-        let source = b"domain = x.main_y\nmy_main2 = 1\nr\xc3\xa9main = 2\n";
-        assert!(!contains_name(source, "main"));
-        assert!(contains_name(b"pip.main(args)", "main"));
-        assert!(contains_name(b"main", "main"));
-        assert!(contains_name(b"(main)\n", "main"));
+    fn names_are_told_apart() {
         assert!(is_name("_attr_state") && is_name("CERT_NONE"));
         assert!(!is_name("def state") && !is_name("a.b") && !is_name("1x") && !is_name(""));
     }
