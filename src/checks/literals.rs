@@ -6,9 +6,11 @@ use super::FileContext;
 use crate::model::syntax::NodeExt;
 
 /// Check `literal`: strings without interpolation (or only of literals), numbers,
-/// `True`/`False`/`None`, and tuples, lists or concatenations of those.
-pub fn is_literal<'t>(_: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    literal(node)
+/// `True`/`False`/`None`, and tuples, lists or concatenations of those; and
+/// names that only ever hold a plain string (`API_KEY = "..."`, see
+/// `values::only_literals`).
+pub fn is_literal<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    literal(node) || crate::model::values::only_literals(ctx, node)
 }
 
 /// Check `internal`: every part of the value is the code's own (see
@@ -67,6 +69,26 @@ mod tests {
         ] {
             assert!(is_literal_expr(expression), "{expression}");
         }
+    }
+
+    #[test]
+    fn names_that_only_hold_plain_strings_are_literal() {
+        let source = "API_KEY = 'abc'\n\
+            class C:\n\
+            \x20   def __init__(self, token):\n\
+            \x20       self._key = 'k'\n\
+            \x20       self._mixed = 'm'\n\
+            \x20       self._mixed = token\n\
+            \x20   def f(self, token):\n\
+            \x20       a = API_KEY\n\
+            \x20       use(API_KEY, self._key, a, token, self._mixed, self._other)\n";
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
+        let call = "use(API_KEY, self._key, a, token, self._mixed, self._other)";
+        let literal: Vec<bool> = (0..6)
+            .map(|n| is_literal(&ctx, snippet.argument(call, n), &[]))
+            .collect();
+        assert_eq!(literal, [true, true, true, false, false, false]);
     }
 
     #[test]

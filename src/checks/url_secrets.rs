@@ -11,7 +11,7 @@ use super::{
     urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
 };
 use crate::model::syntax::NodeExt;
-use crate::model::{enclosing_scope, names::string_value};
+use crate::model::{enclosing_scope, names::string_value, values};
 
 /// The query parameter a value is assigned to, when the text before it ends
 /// with `?name=` or `&name=`.
@@ -60,8 +60,9 @@ pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         if !(past_authority || parameter.is_some()) {
             return false;
         }
-        parameter.is_some_and(|name| secret_like(ctx, name))
-            || is_secret_sourced(ctx, expression, &[])
+        (parameter.is_some_and(|name| secret_like(ctx, name))
+            || is_secret_sourced(ctx, expression, &[]))
+            && !values::only_literals(ctx, expression)
     })
 }
 

@@ -173,10 +173,11 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 return false;
             };
             let name = ctx.text(attribute);
-            (!is_constant_name(name) && secret_like(ctx, name))
-                || slot_values(ctx, node)
-                    .into_iter()
-                    .any(|v| carries(ctx, v, Label::Secret))
+            let values = slot_values(ctx, node);
+            // `self._api_key = "..."` in every assignment: written in the code.
+            let holds_literal = !values.is_empty() && only_literals(ctx, node);
+            (!is_constant_name(name) && secret_like(ctx, name) && !holds_literal)
+                || values.into_iter().any(|v| carries(ctx, v, Label::Secret))
         }
         "subscript" => {
             let Some(key) = node.field("subscript") else {
@@ -1103,6 +1104,52 @@ fn pair_holds_secret<'t>(ctx: &FileContext<'t>, pair: Node<'t>) -> bool {
         return false;
     };
     key_is_secret(ctx, key) && !is_constant_value(ctx, value)
+}
+
+/// Does `node` stand only for text written in the code: a plain string, or a
+/// name every value of which is one (the assignments reaching it in its
+/// function, else the module's, else a string constant of a sibling module; a
+/// `self.` attribute's assignments across its class)? A hard-coded key is
+/// HAS105's concern, not a secret the integration was given.
+pub fn only_literals<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    literals_within(ctx, node, 4)
+}
+
+fn literals_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bool {
+    let all = |values: &[Node<'t>]| {
+        hops > 0 && !values.is_empty() && values.iter().all(|&v| literals_within(ctx, v, hops - 1))
+    };
+    match node.kind_name() {
+        "string" => string_value(node, ctx.source).is_some(),
+        "parenthesized_expression" => node.named_child(0).is_some_and(|inner| all(&[inner])),
+        "identifier" => {
+            let reaching = reaching(ctx, node);
+            if !reaching.is_empty() {
+                let values: Vec<Node> = reaching.iter().map(|a| a.value).collect();
+                return reaching.iter().all(|a| !is_loop(a)) && all(&values);
+            }
+            let scope = enclosing_scope(ctx, node);
+            let name = ctx.text(node);
+            if scope.kind_name() != "module" && parameter_names(ctx, scope).contains(&name) {
+                return false;
+            }
+            let root = ctx.tree.root_node();
+            let module: Vec<Node> = ctx
+                .bindings()
+                .assignments(root.id(), name)
+                .iter()
+                .map(|a| a.value)
+                .collect();
+            if !module.is_empty() {
+                return all(&module);
+            }
+            ctx.integration
+                .as_ref()
+                .is_some_and(|facts| facts.constants.contains_key(name))
+        }
+        "attribute" => all(&slot_values(ctx, node)),
+        _ => false,
+    }
 }
 
 /// `None`, `True`, a number or a plain string: no secret came from the code's input.
