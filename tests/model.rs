@@ -33,6 +33,7 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/mode
 
 /// One fixture file per feature of the model.
 const FEATURES: &[&str] = &[
+    "ambiguity",
     "branches",
     "dumps",
     "helpers",

@@ -723,6 +723,9 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
         }
         _ => return false,
     };
+    if value.kind_name() == "identifier" && holds_no_labelled_value(ctx, value) {
+        return false;
+    }
     let lower = name.trim_start_matches('_').to_ascii_lowercase();
     let words = split_words(&lower);
     !(matches!(
@@ -758,10 +761,42 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
                 | "valid"
                 | "is"
                 | "has"
+                | "use"
+                | "enabled"
                 | "masked"
                 | "redacted"
         )
     }) || bound_by_except(ctx, value))
+}
+
+/// Does what a name holds show the label around it is only text: every value
+/// reaching it is a constant or is made from a caught exception (`detail =
+/// error_detail(err)`), or, for a parameter, every call of the file passes a
+/// constant (`await setup_connection("initial setup")`)?
+fn holds_no_labelled_value<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> bool {
+    let reaching = reaching(ctx, name);
+    if !reaching.is_empty() {
+        return reaching.iter().all(|a| {
+            !is_loop(a) && (is_constant_value(ctx, a.value) || from_exception(ctx, a.value))
+        });
+    }
+    let arguments = parameter_arguments(ctx, name);
+    !arguments.is_empty() && arguments.iter().all(|&a| is_constant_value(ctx, a))
+}
+
+/// A call given an exception (`error_detail(err)`, `str(err)`): its text.
+fn from_exception<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
+    value.kind_name() == "call"
+        && arguments(value).into_iter().any(|argument| {
+            bound_by_except(ctx, argument)
+                || (argument.kind_name() == "identifier"
+                    && split_words(ctx.text(argument)).last().is_some_and(|word| {
+                        matches!(
+                            word.as_str(),
+                            "e" | "ex" | "exc" | "err" | "error" | "exception"
+                        )
+                    }))
+        })
 }
 
 /// Is the name the `as` target of an `except` clause?

@@ -321,6 +321,13 @@ mod tests {
     fn ambiguous_words_say_what_gives_them_another_meaning() {
         let vocabulary = Vocabulary::default();
         assert!(vocabulary.ambiguity("self._pin").unwrap().contains(&"gpio"));
+        assert!(vocabulary.ambiguity("pin").unwrap().contains(&"blynk"));
+        assert!(
+            vocabulary
+                .ambiguity("tokens_in")
+                .unwrap()
+                .contains(&"max_tokens")
+        );
         assert!(
             vocabulary
                 .ambiguity("session_id")
