@@ -23,21 +23,33 @@ pub type Counts = BTreeMap<(usize, String), usize>;
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Expectations {
     pub expected: Counts,
+    /// The level a finding must have where the fixture says so
+    /// (`# expect: HAS704 note`).
+    pub levels: BTreeMap<(usize, String), String>,
     /// Lines of look-alikes that must not fire.
     pub ok_lines: Vec<usize>,
 }
 
-/// Reads `# expect: ID[, ID...]` and `# ok` comments of a Python fixture. Words
-/// after `# expect:` that are not rule ids (an explanation) are ignored.
+/// Reads `# expect: ID[, ID...]` and `# ok` comments of a Python fixture. A
+/// level right after an id (`# expect: HAS704 note`) is the level its finding
+/// must have; other words after `# expect:` (an explanation) are ignored.
 pub fn python_expectations(source: &str) -> Expectations {
     let mut out = Expectations::default();
     for (index, line) in source.lines().enumerate() {
         if let Some(at) = line.find("# expect:") {
-            for id in line[at + 9..]
-                .split([',', ' '])
-                .filter(|word| looks_like_id(word))
-            {
-                *out.expected.entry((index + 1, id.to_string())).or_default() += 1;
+            let words: Vec<&str> = line[at + 9..].split([',', ' ']).collect();
+            for (position, id) in words.iter().enumerate() {
+                if !looks_like_id(id) {
+                    continue;
+                }
+                let key = (index + 1, id.to_string());
+                *out.expected.entry(key.clone()).or_default() += 1;
+                if let Some(level) = words
+                    .get(position + 1)
+                    .filter(|w| matches!(**w, "note" | "warning" | "error"))
+                {
+                    out.levels.insert(key, level.to_string());
+                }
             }
         }
         if line.contains("# ok") {
@@ -201,9 +213,19 @@ fn test_rule(rule: &'static Rule, fixtures: &Path) -> Result<Option<Vec<Problem>
     }
     let mut found = Counts::new();
     for finding in &result.findings {
-        *found
-            .entry((finding.start.line, finding.rule.id.clone()))
-            .or_default() += 1;
+        let key = (finding.start.line, finding.rule.id.clone());
+        if let Some(level) = expectations.levels.get(&key)
+            && finding.level.as_str() != level
+        {
+            problems.push(Problem {
+                rule: finding.rule.id.clone(),
+                ..problem(
+                    finding.start.line,
+                    format!("level: expected {level}, got {}", finding.level),
+                )
+            });
+        }
+        *found.entry(key).or_default() += 1;
     }
     let lines: Vec<&str> = source.lines().collect();
     let code = |line: usize| lines.get(line.wrapping_sub(1)).map_or("", |l| l.trim());
@@ -286,6 +308,12 @@ mod tests {
             ]
         );
         assert_eq!(expectations.ok_lines, [3]);
+        assert!(expectations.levels.is_empty());
+        let levels = python_expectations("a = 1  # expect: HAS704 note (why)\n").levels;
+        assert_eq!(
+            levels.get(&(1, "HAS704".to_string())).map(String::as_str),
+            Some("note")
+        );
     }
 
     #[test]
