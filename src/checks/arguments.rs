@@ -107,6 +107,24 @@ pub fn keyword_value(ctx: &FileContext, node: Node, strings: &[&str]) -> bool {
         })
 }
 
+/// The positional argument at the 0-based `position` of a call (or of its
+/// argument list), comments and keywords not counted; `None` past a
+/// `*args`, which may hold it.
+pub fn positional_argument(node: Node, position: usize) -> Option<Node> {
+    let arguments = argument_list(node)?;
+    let mut cursor = arguments.walk();
+    let mut positional = 0;
+    for argument in arguments.named_children(&mut cursor) {
+        match argument.kind_name() {
+            "keyword_argument" | "dictionary_splat" | "comment" => {}
+            "list_splat" => return None,
+            _ if positional == position => return Some(argument),
+            _ => positional += 1,
+        }
+    }
+    None
+}
+
 fn argument_list(node: Node) -> Option<Node> {
     match node.kind_name() {
         "argument_list" => Some(node),

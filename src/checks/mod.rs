@@ -22,6 +22,7 @@ mod module;
 mod paths;
 pub mod reauth;
 mod secrets;
+mod services;
 mod shell;
 mod sql;
 mod timeouts;
@@ -105,6 +106,15 @@ pub static CHECKS: &[Check] = &[
               `None`; `*args`/`**kwargs` count as given",
         needs_strings: true,
         eval: arguments::argument_given,
+        file_words: &[],
+    },
+    Check {
+        name: "handler-reads-call",
+        doc: "the call's positional argument at the 0-based position given is a service \
+              handler that may read the call it is given: not a function, method of `self` or \
+              lambda of this file that never uses its call parameter (or takes none)",
+        needs_strings: true,
+        eval: services::handler_reads_call,
         file_words: &[],
     },
     Check {
