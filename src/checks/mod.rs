@@ -23,6 +23,7 @@ mod paths;
 pub mod reauth;
 mod secrets;
 mod services;
+mod sessions;
 mod shell;
 mod sql;
 mod timeouts;
@@ -115,6 +116,15 @@ pub static CHECKS: &[Check] = &[
               lambda of this file that never uses its call parameter (or takes none)",
         needs_strings: true,
         eval: services::handler_reads_call,
+        file_words: &[],
+    },
+    Check {
+        name: "shared-session-elsewhere",
+        doc: "the node is in a branch of an `if` whose other branch asks Home Assistant for \
+              its shared HTTP session (`async_get_clientsession`, `async_create_clientsession`, \
+              `get_async_client`, `create_async_httpx_client`)",
+        needs_strings: false,
+        eval: sessions::shared_session_elsewhere,
         file_words: &[],
     },
     Check {

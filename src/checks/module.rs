@@ -34,8 +34,9 @@ pub fn in_integration<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> boo
         .is_some_and(|facts| facts.root.is_some())
 }
 
-/// Check `script-module`: the file runs as a program (`if __name__ == "__main__":` or
-/// `asyncio.run(...)` at its top level): a tool or test script shipped beside an
+/// Check `script-module`: the file runs as a program (`if __name__ == "__main__":`,
+/// or at its top level `asyncio.run(...)`, `loop.run_until_complete(...)` or a
+/// call of the file's own `main()`): a tool or test script shipped beside an
 /// integration, not code Home Assistant runs (an event loop of its own would fail there).
 pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> bool {
     let root = ctx.tree.root_node();
@@ -50,10 +51,27 @@ pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> b
                 .named_child(0)
                 .filter(|e| e.kind_name() == "call")
                 .and_then(|call| call.field("function"))
-                .and_then(|f| ctx.qualified_name(f))
-                .is_some_and(|name| &*name == "asyncio.run"),
+                .is_some_and(|function| runs_the_program(ctx, function)),
             _ => false,
         })
+}
+
+/// Is a top-level call of `function` how a program starts?
+fn runs_the_program<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
+    match function.kind_name() {
+        "identifier" if ctx.text(function) == "main" => {
+            module_defines(ctx, ctx.tree.root_node(), &["main"])
+        }
+        "attribute" => {
+            function
+                .field("attribute")
+                .is_some_and(|a| ctx.text(a) == "run_until_complete")
+                || ctx
+                    .qualified_name(function)
+                    .is_some_and(|name| &*name == "asyncio.run")
+        }
+        _ => false,
+    }
 }
 
 /// Check `lua-runtime`: the expression holds an embedded Lua interpreter made
@@ -88,6 +106,11 @@ mod tests {
         assert!(script(
             "import asyncio\nasync def main():\n    pass\nasyncio.run(main())\n"
         ));
+        assert!(script(
+            "import asyncio\nasync def main():\n    pass\nLOOP = asyncio.get_event_loop()\nLOOP.run_until_complete(main())\n"
+        ));
+        assert!(script("def main():\n    pass\n\nmain()\n"));
+        assert!(!script("main()\n"), "a main defined elsewhere");
         assert!(!script(
             "import asyncio\ndef f():\n    asyncio.run(main())\n"
         ));
