@@ -45,7 +45,10 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
         match parent.kind_name() {
             "function_definition" | "lambda" | "class_definition" => return false,
             "except_clause" => {
-                return (catches_auth_failure(ctx, parent)
+                return ((catches_auth_failure(ctx, parent)
+                    && !(ctx.text(node).contains("UpdateFailed")
+                        && sibling_starts_reauth(ctx, parent))
+                    && !calls_reauth_helper(ctx, parent))
                     || (catches_everything(ctx, parent)
                         && !after_auth_clause(ctx, parent)
                         && reauth_unreachable(ctx, node)))
@@ -120,6 +123,50 @@ fn reauth_unreachable<'t>(ctx: &FileContext<'t>, raised: Node<'t>) -> bool {
     !facts.starts_reauth_after_setup
         && !in_setup_entry(ctx, raised)
         && ctx.text(raised).contains("UpdateFailed")
+}
+
+/// Does another clause of the same `try` start reauthentication (`except
+/// LoginError: raise ConfigEntryAuthFailed`)? Then an update that raises
+/// `UpdateFailed` for another authentication error tells refused credentials
+/// from the failures it retries (an expired session token).
+fn sibling_starts_reauth<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
+    let Some(statement) = ctx.parent(clause) else {
+        return false;
+    };
+    let mut cursor = statement.walk();
+    statement.named_children(&mut cursor).any(|other| {
+        other.kind_name() == "except_clause"
+            && other.id() != clause.id()
+            && STARTS_REAUTH.is_match(ctx.text(other))
+    })
+}
+
+/// Does the clause call a function of this file that starts reauthentication
+/// (`await self._try_renew_token()`, which raises `ConfigEntryAuthFailed` when
+/// the renewal is refused)? Then what is raised after it is a retry.
+fn calls_reauth_helper<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
+    let mut stack = vec![clause];
+    while let Some(node) = stack.pop() {
+        if node.kind_name() == "call"
+            && let Some(function) = node.field("function")
+        {
+            let name = match function.kind_name() {
+                "identifier" => Some(function),
+                "attribute" => function.field("attribute"),
+                _ => None,
+            };
+            if name.is_some_and(|name| {
+                ctx.functions_named(ctx.text(name))
+                    .iter()
+                    .any(|helper| STARTS_REAUTH.is_match(ctx.text(*helper)))
+            }) {
+                return true;
+            }
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+    false
 }
 
 /// Does an earlier clause of the same `try` catch authentication failures? Then
