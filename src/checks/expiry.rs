@@ -4,7 +4,7 @@ use tree_sitter::Node;
 
 use super::{FileContext, imports::pattern_matches, secrets::string_value, text};
 use crate::model::syntax::NodeExt;
-use crate::model::{enclosing_scope, resolve_local};
+use crate::model::{enclosing_scope, resolve_local, values};
 use crate::rules::vocabulary::split_words;
 
 /// Functions that return "now".
@@ -245,6 +245,29 @@ pub fn expiry_without_buffer<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
         return false;
     };
     is_token_refresh_decision(ctx, node, expiry_operand)
+        && !margin_taken_when_stored(ctx, expiry_operand)
+}
+
+/// Was the margin taken where the expiry is stored (`self._expires_at =
+/// time.time() + expires_in - MARGIN`, `jwt["exp"] - 5`)? Every value the
+/// name or `self.` attribute is assigned subtracts something, or is a
+/// constant (the `0` or `None` it starts as).
+fn margin_taken_when_stored<'t>(ctx: &FileContext<'t>, expiry: Node<'t>) -> bool {
+    let values: Vec<Node> = match expiry.kind_name() {
+        "identifier" => values::reaching(ctx, expiry)
+            .iter()
+            .map(|a| a.value)
+            .collect(),
+        "attribute" => values::slot_values(ctx, expiry),
+        _ => Vec::new(),
+    };
+    let subtracts = |value: Node| {
+        value.kind_name() == "binary_operator"
+            && value.field("operator").is_some_and(|o| ctx.text(o) == "-")
+            && value.field("right").is_some_and(|r| ctx.text(r) != "0")
+    };
+    let constant = |value: Node| matches!(value.kind_name(), "integer" | "float" | "none");
+    values.iter().any(|&v| subtracts(v)) && values.iter().all(|&v| subtracts(v) || constant(v))
 }
 
 #[cfg(test)]
@@ -343,5 +366,25 @@ mod tests {
         ] {
             assert!(!flagged(expression), "{expression}");
         }
+    }
+
+    #[test]
+    fn a_margin_taken_where_the_expiry_is_stored_counts() {
+        let class = |stored: &str| {
+            format!(
+                "import time\nclass Auth:\n    def __init__(self):\n        self._token_expires_at = 0\n    \
+                 def store(self, expires_in):\n        self._token_expires_at = {stored}\n    \
+                 def ensure_token(self):\n        if time.time() > self._token_expires_at:\n            self.refresh()\n"
+            )
+        };
+        let expression = "time.time() > self._token_expires_at";
+        assert!(!flagged_at(
+            &class("time.time() + expires_in - MARGIN"),
+            expression
+        ));
+        assert!(flagged_at(&class("time.time() + expires_in"), expression));
+        let local = "import time\ndef ensure(self, jwt):\n    expires_at = jwt['exp'] - 5\n    \
+                     if time.time() > expires_at:\n        self.refresh()\n";
+        assert!(!flagged_at(local, "time.time() > expires_at"));
     }
 }

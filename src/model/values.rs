@@ -523,7 +523,7 @@ pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> 
 }
 
 /// The values assigned to `self.NAME` across the enclosing class.
-fn slot_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+pub fn slot_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
     let Some(name) = self_attribute(node, ctx.source) else {
         return Vec::new();
     };
