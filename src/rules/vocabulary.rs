@@ -133,6 +133,20 @@ impl Vocabulary {
                 .iter()
                 .any(|s| words.ends_with(s) && words.len() > s.len())
             || self.metadata_follows_secret(words)
+            || self.metadata_precedes_secret(words)
+    }
+
+    /// `reasoning_max_tokens`, `owner_use_token`: a metadata prefix right
+    /// before a secret word, inside the name.
+    fn metadata_precedes_secret(&self, words: &[String]) -> bool {
+        self.words.iter().any(|entry| {
+            (1..=words.len().saturating_sub(entry.len())).any(|start| {
+                words[start..].starts_with(entry)
+                    && self.metadata_prefixes.iter().any(|prefix| {
+                        start >= prefix.len() && words[start - prefix.len()..start] == prefix[..]
+                    })
+            })
+        })
     }
 
     /// `TOKEN_TYPE_BEARER`: a metadata word right after a secret word.
@@ -284,9 +298,15 @@ mod tests {
             "OAUTH2_TOKEN_ENDPOINT",
             "InvalidCredentials",
             "INVALID_TOKEN",
+            "require_pin_code",
+            "CONF_OPENROUTER_REASONING_MAX_TOKENS",
+            "owner_use_token",
         ] {
             assert!(!secret(name), "{name} should not be secret-like");
         }
+        // A prefix word after the secret word says nothing of it.
+        assert!(secret("password_max"));
+        assert!(secret("user_password"));
     }
 
     #[test]
