@@ -171,11 +171,11 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         return false;
     };
     if CREDENTIAL_FORMATS.is_match(&value) {
-        return true;
+        return !is_public_client_key(ctx, &value);
     }
     // Most strings are no secret by their value alone: decide that before
     // looking at what they are bound to.
-    if is_placeholder(&value) {
+    if is_placeholder(&value) || names_a_field(&value) {
         return false;
     }
     let Some(binding) = ctx.parent(node) else {
@@ -205,6 +205,54 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         && !is_stand_in_name(&name)
         && !is_description_field(ctx, binding, ctx.source)
         && !talks_to_hosted_search(ctx)
+        && !is_public_client_key(ctx, &value)
+}
+
+/// Values that name where a secret goes rather than hold one: header and
+/// cookie names (`AUTH_KEY = "Authorization"`, `COOKIE = "PHPSESSID"`), and the
+/// word for a password in the languages forms are written in (`"Passwort"`).
+fn names_a_field(value: &str) -> bool {
+    const FIELD_NAMES: &[&str] = &[
+        "authorization",
+        "proxy-authorization",
+        "www-authenticate",
+        "set-cookie",
+        "x-api-key",
+        "phpsessid",
+        "jsessionid",
+        "asp.net_sessionid",
+        "csrftoken",
+        "passwort",
+        "kennwort",
+        "wachtwoord",
+        "mot de passe",
+        "contraseña",
+        "senha",
+        "lösenord",
+        "salasana",
+        "hasło",
+        "heslo",
+        "jelszó",
+    ];
+    let lower = value.trim().to_lowercase();
+    FIELD_NAMES.contains(&lower.as_str())
+}
+
+/// A key its service gives every client, so writing it down gives nothing away:
+/// a Firebase web API key (`AIza...`) in a file that signs in with Firebase
+/// Authentication (Google documents those keys as public project ids, unlike
+/// a Maps or YouTube key), a Gigya (SAP Customer Data Cloud) site key (`3_...`).
+fn is_public_client_key(ctx: &FileContext, value: &str) -> bool {
+    (value.starts_with("AIza")
+        && [
+            "identitytoolkit.googleapis",
+            "securetoken.googleapis",
+            "firebaseio.com",
+            "firebaseapp.com",
+        ]
+        .iter()
+        .any(|host| ctx.mentions(host)))
+        || (value.starts_with("3_") && ctx.mentions("gigya"))
 }
 
 /// Does the file query a hosted search service whose search-only keys are
@@ -374,8 +422,25 @@ mod tests {
     }
 
     #[test]
+    fn public_client_keys_of_firebase_and_gigya_are_not_hardcoded_secrets() {
+        let firebase = "API_KEY = 'AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW'\n";
+        assert!(hardcoded(firebase), "a Google API key anywhere else");
+        assert!(!hardcoded(&format!(
+            "{firebase}URL = 'https://identitytoolkit.googleapis.com/v1/accounts:signUp'\n"
+        )));
+        let gigya = "API_KEY = '3_abcdefghijklmnopqrstuvwxyz0123'\n";
+        assert!(hardcoded(gigya));
+        assert!(!hardcoded(&format!(
+            "{gigya}URL = 'https://accounts.eu1.gigya.com/accounts.login'\n"
+        )));
+    }
+
+    #[test]
     fn key_names_and_placeholders_are_not_hardcoded_secrets() {
         for source in [
+            "AUTH_KEY = 'Authorization'",
+            "COOKIE_PHPSESSID = 'PHPSESSID'",
+            "LABELS = {'password': 'Passwort'}",
             "CONF_PASSWORD = 'password'",
             "api_key = 'api_key'",
             "token = ''",
