@@ -6,15 +6,7 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::FileContext;
-use crate::model::syntax::NodeExt;
-
-/// Exception names that say the credentials were refused (RULES.md, HAS601).
-static AUTH_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)auth|unauthori[sz]ed|forbidden|credential|login|permission|token\w*(invalid|expired)|(invalid|expired)\w*token",
-    )
-    .unwrap()
-});
+use crate::model::{names::is_auth_failure_name, syntax::NodeExt};
 
 /// A condition that tests for HTTP 401 or 403.
 static AUTH_STATUS: LazyLock<Regex> =
@@ -25,11 +17,6 @@ static AUTH_STATUS: LazyLock<Regex> =
 static STARTS_REAUTH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"ConfigEntryAuthFailed|async_start_reauth|SOURCE_REAUTH|async_step_reauth|handle_unauthorized|create_config_flow").unwrap()
 });
-
-/// Exceptions whose names match but that are not about credentials:
-/// `ConfigEntryAuthFailed` is the right answer itself, and the built-in
-/// `PermissionError` is a file-system error.
-const NOT_AUTH: &[&str] = &["ConfigEntryAuthFailed", "PermissionError"];
 
 /// Check `auth-failure-handler`: the statement runs because the credentials were
 /// refused: in an `except` clause catching an authentication-like exception, or in
@@ -109,18 +96,18 @@ fn catches_everything<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
 /// Then an error handler that catches everything is where an expired password
 /// is lost. An `UpdateFailed` outside setup also counts when only
 /// `async_setup_entry` starts the step: a password changed while the entry runs
-/// fails every update until a restart.
+/// fails every update until a restart; and, with no reauth step at all, when
+/// the integration's own client raises authentication errors that nothing but
+/// such a catch-all turns into anything.
 fn reauth_unreachable<'t>(ctx: &FileContext<'t>, raised: Node<'t>) -> bool {
     let Some(facts) = ctx.integration.as_ref() else {
         return false;
     };
-    if !facts.has_reauth {
-        return false;
-    }
-    if !facts.starts_reauth {
+    if facts.has_reauth && !facts.starts_reauth {
         return true;
     }
-    !facts.starts_reauth_after_setup
+    (facts.has_reauth || facts.raises_auth_error)
+        && !facts.starts_reauth_after_setup
         && !in_setup_entry(ctx, raised)
         && ctx.text(raised).contains("UpdateFailed")
 }
@@ -190,7 +177,7 @@ fn catches_auth_failure<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
             "identifier" | "attribute" => {
                 let name = ctx.text(node);
                 let last = name.rsplit('.').next().unwrap_or(name);
-                if !NOT_AUTH.contains(&last) && AUTH_EXCEPTION.is_match(last) {
+                if is_auth_failure_name(last) {
                     return true;
                 }
             }

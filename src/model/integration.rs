@@ -16,7 +16,7 @@ use super::{
     FileContext,
     bindings::Bindings,
     config_flow::{self as flow, FlowKind},
-    names::whole_name_positions,
+    names::{is_auth_failure_name, whole_name_positions},
     values::{self, Label},
 };
 use crate::model::syntax::NodeExt;
@@ -139,6 +139,11 @@ pub struct IntegrationFacts {
     /// after a restart.
     #[serde(default)]
     pub starts_reauth_after_setup: bool,
+    /// Does a file without a flow raise an exception whose name says the
+    /// credentials were refused (the integration's own client telling them
+    /// apart: `raise ApiAuthenticationError(...)`)?
+    #[serde(default)]
+    pub raises_auth_error: bool,
     /// Keys its flows certainly store in entries: dictionary keys given to
     /// `async_create_entry`/`async_update_entry`, fields of the form whose
     /// `user_input` is stored, the OAuth2 helper's `token`.
@@ -293,6 +298,30 @@ impl IntegrationFacts {
 }
 
 /// Is the name written in the file's code other than in its imports?
+/// Does the file raise an authentication-named exception (`raise
+/// AuthError(...)`, `raise AuthError`)? Found where `raise` is written.
+fn raises_auth_error(ctx: &FileContext) -> bool {
+    let root = ctx.tree.root_node();
+    memchr::memmem::find_iter(ctx.source, b"raise").any(|at| {
+        let Some(statement) = root
+            .descendant_for_byte_range(at, at + 5)
+            .and_then(|keyword| ctx.parent(keyword))
+            .filter(|s| s.kind_name() == "raise_statement" && s.start_byte() == at)
+        else {
+            return false;
+        };
+        let raised = statement.named_child(0).map(|e| match e.kind_name() {
+            "call" => e.field("function").unwrap_or(e),
+            _ => e,
+        });
+        raised.is_some_and(|e| {
+            let name = ctx.text(e);
+            matches!(e.kind_name(), "identifier" | "attribute")
+                && is_auth_failure_name(name.rsplit('.').next().unwrap_or(name))
+        })
+    })
+}
+
 /// Where a file can start a reauth flow: `ConfigEntryAuthFailed` used (not
 /// only imported), `async_start_reauth`, `SOURCE_REAUTH` (not compared with, as
 /// a flow's `self.source == SOURCE_REAUTH` does).
@@ -377,6 +406,12 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
         Vec::new()
     };
     facts.flow_found |= !classes.is_empty();
+    // A flow raises `InvalidAuth` to show a form error; elsewhere an
+    // authentication error is the integration's client telling refused
+    // credentials apart.
+    if classes.is_empty() && raises_auth_error(ctx) {
+        facts.raises_auth_error = true;
+    }
     for &(class, _) in &classes {
         for form in flow::forms_in(ctx, class) {
             facts.form_schema_names.extend(
@@ -694,4 +729,31 @@ pub fn key_set_of_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTre
         return local.or_else(|| ctx.integration.as_ref()?.key_sets.get(name).cloned());
     }
     key_set(ctx, node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_support::Snippet;
+
+    #[test]
+    fn raised_authentication_errors_are_found_where_raise_is_written() {
+        let raises = |source: &str| raises_auth_error(&Snippet::new(source).ctx());
+        assert!(raises("def f():\n    raise ApiAuthenticationError('no')\n"));
+        assert!(raises("def f():\n    raise errors.InvalidAuth\n"));
+        assert!(!raises("def f():\n    raise CannotConnect\n"));
+        assert!(!raises("def f():\n    raise ConfigEntryAuthFailed\n"));
+        assert!(!raises("# raise AuthError\nx = 'raise AuthError'\n"));
+    }
+
+    #[test]
+    fn reauth_starts_outside_imports_and_comparisons() {
+        let starts = |source: &str| reauth_starts(&Snippet::new(source).ctx()).len();
+        assert_eq!(starts("from x import ConfigEntryAuthFailed\n"), 0);
+        assert_eq!(starts("if self.source == SOURCE_REAUTH:\n    pass\n"), 0);
+        assert_eq!(
+            starts("raise ConfigEntryAuthFailed\nentry.async_start_reauth(hass)\n"),
+            2
+        );
+    }
 }

@@ -1,6 +1,9 @@
 //! Names that say a value is a secret, read with the shared vocabulary
 //! (`rules/secrets.toml`) and the file's own words.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use tree_sitter::Node;
 
 use super::{FileContext, text};
@@ -52,6 +55,19 @@ pub fn string_value(node: Node, source: &[u8]) -> Option<String> {
         }
     }
     Some(value)
+}
+
+/// Does an exception's name say the credentials were refused (RULES.md,
+/// HAS601)? `ConfigEntryAuthFailed` is the right answer itself, and the
+/// built-in `PermissionError` is a file-system error.
+pub fn is_auth_failure_name(name: &str) -> bool {
+    static AUTH_EXCEPTION: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)auth|unauthori[sz]ed|forbidden|credential|login|permission|token\w*(invalid|expired)|(invalid|expired)\w*token",
+        )
+        .expect("pattern compiles")
+    });
+    !matches!(name, "ConfigEntryAuthFailed" | "PermissionError") && AUTH_EXCEPTION.is_match(name)
 }
 
 /// Constants such as `CONF_PASSWORD` and `ATTR_TOKEN` hold key names, not secrets.
