@@ -1121,7 +1121,7 @@ fn is_login_response<'t>(
     callee: &str,
 ) -> bool {
     let request = listed(&SPEC.sources.response_calls, callee);
-    if !request || function.kind_name() != "attribute" {
+    if !request || function.kind_name() != "attribute" || in_failure_branch(ctx, call) {
         return false;
     }
     config_flow::enclosing_function(ctx, call)
@@ -1427,6 +1427,51 @@ pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 
 /// Is the node inside `if NAME:` whose NAME is a module constant assigned only
 /// `False` (logging switched off in the code)?
+/// Is `node` where a response is known to have failed: the body of `if
+/// resp.status != 200:` (`>= 400`, `== 401`, `not resp.ok`, `"token" not in
+/// data`), or the `else:` of `if resp.status == 200:`? A refused login's body
+/// holds an error message, not the token.
+pub fn in_failure_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    static FAILURE: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r"status(_code)?\s*(!=\s*2\d\d|>=?\s*[3-5]\d\d|==\s*[3-5]\d\d)|\bnot\s+[\w.]+\.ok\b|\bnot\s+in\b",
+        )
+        .expect("pattern compiles")
+    });
+    static SUCCESS: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(r"^([\w.]+\.status(_code)?\s*==\s*2\d\d|[\w.]+\.ok)$")
+            .expect("pattern compiles")
+    });
+    let mut current = node;
+    while let Some(parent) = ctx.parent(current) {
+        match parent.kind_name() {
+            "function_definition" | "lambda" => return false,
+            "if_statement" | "elif_clause"
+                if parent
+                    .field("consequence")
+                    .is_some_and(|c| c.id() == current.id())
+                    && parent
+                        .field("condition")
+                        .is_some_and(|c| FAILURE.is_match(ctx.text(c))) =>
+            {
+                return true;
+            }
+            "else_clause"
+                if ctx
+                    .parent(parent)
+                    .filter(|statement| statement.kind_name() == "if_statement")
+                    .and_then(|statement| statement.field("condition"))
+                    .is_some_and(|c| SUCCESS.is_match(ctx.text(c).trim())) =>
+            {
+                return true;
+            }
+            _ => {}
+        }
+        current = parent;
+    }
+    false
+}
+
 pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
