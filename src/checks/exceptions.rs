@@ -17,7 +17,48 @@ const TRANSLATION_KEY_EXCEPTIONS: &[&str] = &["SchemaFlowError", "Invalid", "Mul
 /// `err.args[0]`), or is `traceback.format_exc()`. An exception caught as
 /// `SchemaFlowError` or `vol.Invalid` carries a translation key and is fine.
 pub fn is_exception_text<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    shows_exception(ctx, node, 0)
+    shows_exception(ctx, node, 0) && !text_already_known(ctx, node)
+}
+
+/// Is `node` in the body of an `if` that compares the exception's text with
+/// a message written in the code (`if str(err) == "temporary_suspension":`,
+/// `if "Temporary Suspension" in str(err):`)? Then the text shown is that
+/// message, which the code knows, not whatever a library put there.
+fn text_already_known<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let mut current = node;
+    while let Some(parent) = ctx.parent(current) {
+        match parent.kind_name() {
+            "function_definition" | "lambda" | "except_clause" => return false,
+            "if_statement" | "elif_clause"
+                if parent
+                    .field("consequence")
+                    .is_some_and(|c| c.id() == current.id()) =>
+            {
+                if let Some(condition) = parent.field("condition")
+                    && condition.kind_name() == "comparison_operator"
+                {
+                    let mut cursor = condition.walk();
+                    let operands: Vec<Node> = condition.named_children(&mut cursor).collect();
+                    let literal = operands
+                        .iter()
+                        .any(|o| crate::model::names::string_value(*o, ctx.source).is_some());
+                    let text_of_exception = operands.iter().any(|&o| {
+                        o.kind_name() == "call"
+                            && callee_name(ctx, o) == "str"
+                            && flow::positional_args(o)
+                                .first()
+                                .is_some_and(|a| is_caught_exception(ctx, *a))
+                    });
+                    if literal && text_of_exception {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        current = parent;
+    }
+    false
 }
 
 fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> bool {
