@@ -49,6 +49,9 @@ fn is_non_request_name(name: &str) -> bool {
                 | "learn"
                 | "homepage"
                 | "website"
+                // The page a request claims to come from, sent as a header.
+                | "referer"
+                | "referrer"
         ) || word.starts_with("manufacturer") // SSDP matchers compare it
     })
 }
@@ -287,6 +290,9 @@ mod tests {
             "async_create_issue(hass, DOMAIN, 'x', learn_more_url='http://vendor.com/why')",
             "SERVICES = [{'title': 'City of X', 'url': 'http://www.city-x.gov'}]",
             "FEATURES = ['http://jabber.org/protocol/caps']",
+            "vol.Optional(CONF_URL, default='http://replace.with.your.host.com')",
+            "URL = 'http://yourserver.com/api'",
+            "HEADERS = {'Referer': 'http://www.vendor.com/app/'}",
         ] {
             assert!(!insecure(source), "{source}");
         }

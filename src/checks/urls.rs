@@ -427,6 +427,14 @@ pub fn is_local_or_placeholder_host(host: &str) -> bool {
             && host
                 .split('.')
                 .all(|label| label.chars().all(|c| c.is_ascii_digit() || c == 'x')))
+        // `replace.with.your.host.com`, `yourserver.com`, `your-domain.org`: a
+        // host for the user to write in.
+        || host.split(['.', '-']).any(|part| {
+            matches!(part, "your" | "replace" | "changeme" | "insert")
+                || part.strip_prefix("your").is_some_and(|rest| {
+                    matches!(rest, "domain" | "server" | "host" | "site" | "ip" | "instance" | "name")
+                })
+        })
 }
 
 fn is_local_ipv4(ip: Ipv4Addr) -> bool {
