@@ -136,6 +136,50 @@ def hits(case: dict, findings: list[dict]) -> list[dict]:
     ]
 
 
+REVIEW_COLUMNS = ["rule", "repo", "commit", "file", "line", "verdict", "reason"]
+
+
+def read_review(path: Path) -> list[dict]:
+    """Findings hassec once made on the corpus's checkouts, each read in its code
+    and judged TP (the risk the rule names applies), FP (a look-alike) or UNSURE."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [row for row in csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE) if row]
+    if rows[0] != REVIEW_COLUMNS:
+        sys.exit(f"{path}: header must be {' '.join(REVIEW_COLUMNS)}")
+    reviewed = [dict(zip(REVIEW_COLUMNS, row)) for row in rows[1:]]
+    for number, row in enumerate(reviewed, start=2):
+        if row["verdict"] not in ("TP", "FP", "UNSURE"):
+            sys.exit(f"{path}:{number}: verdict must be TP, FP or UNSURE")
+    return reviewed
+
+
+def score_review(reviewed: list[dict], findings_of: dict[tuple[str, str], list[dict]]) -> None:
+    """How each reviewed finding is reported now: at warning or error level,
+    only as a note, or not at all (same rule, file and starting line)."""
+    table: collections.Counter = collections.Counter()
+    for row in reviewed:
+        findings = findings_of.get((row["repo"], row["commit"]))
+        if findings is None:
+            sys.exit(f"reviewed {row['repo']}@{row['commit'][:12]} is not a checkout of the cases")
+        levels = {
+            f["level"]
+            for f in findings
+            if f["rule"] == row["rule"]
+            and f["path"].removeprefix("./") == row["file"]
+            and f["start"]["line"] == int(row["line"])
+        }
+        now = "gone" if not levels else ("noted" if levels == {"note"} else "flagged")
+        table[(row["verdict"], now)] += 1
+    print()
+    print("| reviewed | flagged | as notes | gone |")
+    print("|---|---:|---:|---:|")
+    for verdict in ("TP", "FP", "UNSURE"):
+        print(f"| {verdict} | {table[(verdict, 'flagged')]} | {table[(verdict, 'noted')]} | {table[(verdict, 'gone')]} |")
+    true, false = table[("TP", "flagged")], table[("FP", "flagged")]
+    share = true / (true + false) if true + false else 0.0
+    print(f"true share of what is flagged (warnings and errors): {share:.0%}")
+
+
 def main() -> int:
     root = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -145,10 +189,29 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=root / ".bench/wild")
     parser.add_argument("--json", type=Path, help="also write every row's verdict here")
     parser.add_argument("--only", help="comma-separated case ids to score")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only read and check the cases (and the review, with --review); scan nothing",
+    )
+    parser.add_argument(
+        "--review",
+        nargs="?",
+        const=root / "tests/wild/review.tsv",
+        type=Path,
+        help="also score the reviewed findings (default tests/wild/review.tsv)",
+    )
     args = parser.parse_args()
 
     args.hassec = str(Path(args.hassec).resolve())
     cases = read_cases(args.cases)
+    if args.check:
+        known = {(c["repo"], c["commit"]) for c in cases}
+        reviewed = read_review(args.review) if args.review else []
+        if strays := sorted({f"{r['repo']}@{r['commit'][:12]}" for r in reviewed} - {f"{r}@{c[:12]}" for r, c in known}):
+            sys.exit(f"reviewed findings in checkouts no case names: {', '.join(strays)}")
+        print(f"{len(cases)} cases, {len(reviewed)} reviewed findings: well formed")
+        return 0
     if args.only:
         wanted = set(args.only.split(","))
         cases = [c for c in cases if c["id"] in wanted]
@@ -191,6 +254,8 @@ def main() -> int:
         if (v["kind"] == "leak") != v["reported_by_hassec"]:
             what = "missed leak" if v["kind"] == "leak" else "flagged trap"
             print(f"{what}: {v['id']} {v['family']} {v['repo']} {v['file']}:{v['lines'][0]} ({v['note']})")
+    if args.review:
+        score_review(read_review(args.review), findings_of)
     if args.json:
         args.json.write_text(json.dumps(verdicts, indent=1))
     return 0
