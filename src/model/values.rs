@@ -151,11 +151,16 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 return false;
             }
             let reaching = reaching(ctx, node);
-            // `password = None`, `token = ""`: the name says secret, the value is a constant.
+            // `password = None`, `token = ""`: the name says secret, the value is a
+            // constant; `for token in text.split()`: a word of some text.
             let holds_constant = !reaching.is_empty()
-                && reaching
-                    .iter()
-                    .all(|a| !is_loop(a) && is_constant_value(ctx, a.value));
+                && reaching.iter().all(|a| {
+                    if is_loop(a) {
+                        splits_text(ctx, a.value)
+                    } else {
+                        is_constant_value(ctx, a.value)
+                    }
+                });
             (!is_constant_name(name) && secret_like(ctx, name) && !holds_constant)
                 || reaching.iter().any(|a| {
                     if is_loop(a) {
@@ -334,9 +339,18 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
                         object_carries() || any_argument()
                     }
                 }
+                // url.replace(password, "HIDDEN"): the secret is taken out.
+                "replace"
+                    if arguments
+                        .first()
+                        .is_some_and(|a| carries(ctx, *a, Label::Secret))
+                        && arguments.get(1).is_some_and(|a| is_constant_value(ctx, *a)) =>
+                {
+                    false
+                }
                 method if listed(&spec.same_value_methods, method) => object_carries(),
                 method => {
-                    secret_like(ctx, method)
+                    (secret_like(ctx, method) && !sends_a_request(method))
                         || self_method_returns(ctx, function)
                             .into_iter()
                             .any(|r| carries(ctx, r, Label::Secret))
@@ -345,7 +359,7 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         }
         // get_token(), helpers of the file whose return is a secret.
         "identifier" => {
-            secret_like(ctx, callee)
+            (secret_like(ctx, callee) && !sends_a_request(callee))
                 || helper_returns(ctx, callee, call)
                     .into_iter()
                     .any(|r| carries(ctx, r, Label::Secret))
@@ -355,6 +369,12 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
 }
 
 /// The last word of a callee: `f` of `f(...)`, `m` of `x.y.m(...)`.
+/// `do_bearer_request(...)`, `token_request(...)`: a call that sends a request
+/// (with a secret) answers with the service's response, not the secret.
+fn sends_a_request(callee: &str) -> bool {
+    split_words(callee).last().is_some_and(|w| w == "request")
+}
+
 fn callee_word<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> &'t str {
     config_flow::last_name(ctx, function)
 }
@@ -442,6 +462,27 @@ pub fn reaching<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Assignment<'t>
 /// Does the assignment bind a `for` loop's target (to an element of its iterable)?
 fn is_loop(assignment: &Assignment) -> bool {
     assignment.statement.kind_name() == "for_statement"
+}
+
+/// `text.split()`, `re.findall(...)`: the words of a text that holds no secret.
+fn splits_text<'t>(ctx: &FileContext<'t>, iterable: Node<'t>) -> bool {
+    let Some(function) = iterable
+        .field("function")
+        .filter(|_| iterable.kind_name() == "call")
+    else {
+        return false;
+    };
+    let splits = matches!(
+        callee_word(ctx, function),
+        "split" | "rsplit" | "splitlines" | "findall" | "finditer"
+    );
+    // `api_keys.split(",")`, `re.findall(pattern, tokens)`: the text is secrets.
+    let text_is_secret = function
+        .field("object")
+        .into_iter()
+        .chain(arguments(iterable))
+        .any(|part| carries(ctx, part, Label::Secret));
+    splits && !text_is_secret
 }
 
 /// Is an element of `iterable` a secret: an item of a list of secrets, or a
