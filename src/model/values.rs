@@ -1136,7 +1136,8 @@ fn call_mapping<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         {
             return object_holds_secret(ctx, *object);
         }
-        return false;
+        // `await response.json()` of a response a login function was given.
+        return is_login_response(ctx, call, function, callee);
     }
     if is_login_response(ctx, call, function, callee) {
         return true;
