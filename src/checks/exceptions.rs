@@ -75,7 +75,10 @@ fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> b
             }
             let args = flow::positional_args(node);
             match name {
-                "str" | "repr" => args.first().is_some_and(|a| is_caught_exception(ctx, *a)),
+                // str(err), str(err.args): the library's words.
+                "str" | "repr" => args.first().is_some_and(|a| {
+                    is_caught_exception(ctx, *a) || arguments_of_caught_exception(ctx, *a)
+                }),
                 "format" => args
                     .iter()
                     .any(|a| shows_exception(ctx, *a, next) || is_caught_exception(ctx, *a)),
@@ -114,6 +117,17 @@ fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> b
             .is_some_and(|i| shows_exception(ctx, i, next)),
         _ => false,
     }
+}
+
+/// `err.args` of a caught exception.
+fn arguments_of_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    node.kind_name() == "attribute"
+        && node
+            .field("attribute")
+            .is_some_and(|a| ctx.text(a) == "args")
+        && node
+            .field("object")
+            .is_some_and(|o| is_caught_exception(ctx, o))
 }
 
 /// Is the node the name an enclosing `except ... as name:` binds (to an exception
