@@ -1476,7 +1476,7 @@ pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 pub fn in_failure_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     static FAILURE: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(
-            r"status(_code)?\s*(!=\s*2\d\d|>=?\s*[3-5]\d\d|==\s*[3-5]\d\d)|\bnot\s+[\w.]+\.ok\b|\bnot\s+in\b",
+            r#"status(_code)?\s*(!=\s*2\d\d|>=?\s*[3-5]\d\d|==\s*[3-5]\d\d)|\bnot\s+[\w.]+\.ok\b|["'][^"']*["']\s+not\s+in\b"#,
         )
         .expect("pattern compiles")
     });
