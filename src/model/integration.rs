@@ -185,6 +185,7 @@ impl IntegrationFacts {
             (
                 self.starts_reauth,
                 self.starts_reauth_after_setup,
+                self.raises_auth_error,
                 &self.stored_keys
             ),
             self.secret_valued_keys,
@@ -297,7 +298,6 @@ impl IntegrationFacts {
     }
 }
 
-/// Is the name written in the file's code other than in its imports?
 /// Does the file raise an authentication-named exception (`raise
 /// AuthError(...)`, `raise AuthError`)? Found where `raise` is written.
 fn raises_auth_error(ctx: &FileContext) -> bool {
@@ -744,6 +744,24 @@ mod tests {
         assert!(!raises("def f():\n    raise CannotConnect\n"));
         assert!(!raises("def f():\n    raise ConfigEntryAuthFailed\n"));
         assert!(!raises("# raise AuthError\nx = 'raise AuthError'\n"));
+    }
+
+    #[test]
+    fn every_reauth_fact_changes_the_digest() {
+        // The results cache keys on the digest: a fact left out of it would
+        // serve findings made with other facts.
+        let base = IntegrationFacts::default().digest();
+        let flips: [fn(&mut IntegrationFacts); 4] = [
+            |f| f.has_reauth = true,
+            |f| f.starts_reauth = true,
+            |f| f.starts_reauth_after_setup = true,
+            |f| f.raises_auth_error = true,
+        ];
+        for flip in flips {
+            let mut facts = IntegrationFacts::default();
+            flip(&mut facts);
+            assert_ne!(facts.digest(), base);
+        }
     }
 
     #[test]
