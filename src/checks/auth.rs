@@ -33,8 +33,7 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
             "function_definition" | "lambda" | "class_definition" => return false,
             "except_clause" => {
                 return ((catches_auth_failure(ctx, parent)
-                    && !(ctx.text(node).contains("UpdateFailed")
-                        && sibling_starts_reauth(ctx, parent))
+                    && !(raises_update_failed(ctx, node) && sibling_starts_reauth(ctx, parent))
                     && !calls_reauth_helper(ctx, parent))
                     || (catches_everything(ctx, parent)
                         && !after_auth_clause(ctx, parent)
@@ -109,7 +108,12 @@ fn reauth_unreachable<'t>(ctx: &FileContext<'t>, raised: Node<'t>) -> bool {
     (facts.has_reauth || facts.raises_auth_error)
         && !facts.starts_reauth_after_setup
         && !in_setup_entry(ctx, raised)
-        && ctx.text(raised).contains("UpdateFailed")
+        && raises_update_failed(ctx, raised)
+}
+
+/// Does the statement raise `UpdateFailed` (a coordinator's retry)?
+fn raises_update_failed<'t>(ctx: &FileContext<'t>, statement: Node<'t>) -> bool {
+    ctx.text(statement).contains("UpdateFailed")
 }
 
 /// Does another clause of the same `try` start reauthentication (`except

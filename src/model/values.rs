@@ -368,13 +368,13 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     }
 }
 
-/// The last word of a callee: `f` of `f(...)`, `m` of `x.y.m(...)`.
 /// `do_bearer_request(...)`, `token_request(...)`: a call that sends a request
 /// (with a secret) answers with the service's response, not the secret.
 fn sends_a_request(callee: &str) -> bool {
     split_words(callee).last().is_some_and(|w| w == "request")
 }
 
+/// The last word of a callee: `f` of `f(...)`, `m` of `x.y.m(...)`.
 fn callee_word<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> &'t str {
     config_flow::last_name(ctx, function)
 }
@@ -1467,8 +1467,6 @@ pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     values.contains(&"false")
 }
 
-/// Is the node inside `if NAME:` whose NAME is a module constant assigned only
-/// `False` (logging switched off in the code)?
 /// Is `node` where a response is known to have failed: the body of `if
 /// resp.status != 200:` (`>= 400`, `== 401`, `not resp.ok`, `"token" not in
 /// data`), or the `else:` of `if resp.status == 200:`? A refused login's body
@@ -1514,6 +1512,8 @@ pub fn in_failure_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     false
 }
 
+/// Is the node inside `if NAME:` whose NAME is a module constant assigned only
+/// `False` (logging switched off in the code)?
 pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
