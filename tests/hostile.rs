@@ -264,6 +264,24 @@ fn an_empty_repository_and_one_without_python_are_clean() {
     }
 }
 
+/// Module names defined from themselves (`SENSORS = SENSORS + (...)`) or from
+/// each other, used wherever a check follows a name
+/// (`tests/fixtures/integrations/cyclic_names`): every check ends, and the scan
+/// reports what lies past them.
+#[test]
+fn names_defined_from_themselves_or_each_other_end() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/integrations/cyclic_names"
+    );
+    hassec()
+        .current_dir(fixture)
+        .args(["scan", "--no-cache", "--isolated", "--format", "json", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(r#""rule": "HAS702""#));
+}
+
 #[cfg(unix)]
 /// A file that cannot be read is named on stderr and as a SARIF tool notification,
 /// the other files are scanned, and the exit code is what the findings make it.

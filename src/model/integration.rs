@@ -669,9 +669,26 @@ fn stored_keys_of<'t>(ctx: &FileContext<'t>, value: Node<'t>, depth: usize, foun
     }
 }
 
+/// How many names a key set may be followed through (`REDACT = BASE | {...}`,
+/// `BASE = (...)`): enough for any real chain, and a bound on a cycle.
+const KEY_SET_HOPS: usize = 8;
+
 /// The keys of a literal set, list or tuple of keys (`{CONF_PASSWORD, "token"}`,
 /// `frozenset(...)`), or `None` when it is not one.
 pub fn key_set<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<String>> {
+    key_set_within(ctx, node, KEY_SET_HOPS)
+}
+
+/// A key set given literally or by a module-level name (this file's or the integration's).
+pub fn key_set_of_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<String>> {
+    key_set_of_name_within(ctx, node, KEY_SET_HOPS)
+}
+
+fn key_set_within<'t>(
+    ctx: &FileContext<'t>,
+    node: Node<'t>,
+    hops: usize,
+) -> Option<BTreeSet<String>> {
     match node.kind_name() {
         "set" | "list" | "tuple" => {
             let mut keys = BTreeSet::new();
@@ -681,7 +698,7 @@ pub fn key_set<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<Str
                     continue;
                 }
                 if element.kind_name() == "list_splat" {
-                    keys.extend(key_set_of_name(ctx, element.named_child(0)?)?);
+                    keys.extend(key_set_of_name_within(ctx, element.named_child(0)?, hops)?);
                     continue;
                 }
                 keys.insert(flow::key_name(ctx, element)?);
@@ -696,39 +713,43 @@ pub fn key_set<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<Str
         {
             let args = flow::positional_args(node);
             match args.first() {
-                Some(first) => key_set(ctx, *first),
+                Some(first) => key_set_within(ctx, *first, hops),
                 None => Some(BTreeSet::new()),
             }
         }
         "binary_operator" => {
-            let mut keys = key_set_of_name(ctx, node.field("left")?)?;
-            keys.extend(key_set_of_name(ctx, node.field("right")?)?);
+            let mut keys = key_set_of_name_within(ctx, node.field("left")?, hops)?;
+            keys.extend(key_set_of_name_within(ctx, node.field("right")?, hops)?);
             Some(keys)
         }
-        "parenthesized_expression" => key_set(ctx, node.named_child(0)?),
+        "parenthesized_expression" => key_set_within(ctx, node.named_child(0)?, hops),
         _ => None,
     }
 }
 
-/// A key set given literally or by a module-level name (this file's or the integration's).
-pub fn key_set_of_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<BTreeSet<String>> {
+fn key_set_of_name_within<'t>(
+    ctx: &FileContext<'t>,
+    node: Node<'t>,
+    hops: usize,
+) -> Option<BTreeSet<String>> {
     if node.kind_name() == "identifier" || node.kind_name() == "attribute" {
         let name = match node.kind_name() {
             "attribute" => ctx.text(node.field("attribute")?),
             _ => ctx.text(node),
         };
+        let hops = hops.checked_sub(1)?;
+        // `KEYS = KEYS + (...)` reads the assignment before its own.
+        let inside = |right: Node| {
+            right.start_byte() <= node.start_byte() && node.end_byte() <= right.end_byte()
+        };
         let local = flow::module_assignments(ctx.tree.root_node())
             .into_iter()
             .rev()
-            .find(|(left, _)| ctx.text(*left) == name)
-            .and_then(|(_, right)| {
-                (right.id() != node.id())
-                    .then(|| key_set(ctx, right))
-                    .flatten()
-            });
+            .find(|(left, right)| ctx.text(*left) == name && !inside(*right))
+            .and_then(|(_, right)| key_set_within(ctx, right, hops));
         return local.or_else(|| ctx.integration.as_ref()?.key_sets.get(name).cloned());
     }
-    key_set(ctx, node)
+    key_set_within(ctx, node, hops)
 }
 
 #[cfg(test)]
