@@ -10,6 +10,8 @@ mod position;
 pub(crate) mod query_rewrite;
 pub mod sources;
 mod suppress;
+#[cfg(feature = "git")]
+mod tracked;
 
 use std::{
     cell::RefCell,

@@ -1,5 +1,6 @@
 //! Which files a scan reads: `.py` files under the given paths, honouring
-//! `.gitignore` and the excludes, never following a symbolic link.
+//! `.gitignore` (for files git does not track) and the excludes, never
+//! following a symbolic link.
 
 use std::{
     path::{Path, PathBuf},
@@ -261,6 +262,16 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
             })
         });
     let mut found = found.into_inner().unwrap_or_else(PoisonError::into_inner);
+    #[cfg(feature = "git")]
+    {
+        let walked: std::collections::HashSet<PathBuf> = found.files.iter().cloned().collect();
+        let wanted = |path: &Path| is_python(path) || is_manifest(path);
+        found.files.extend(
+            super::tracked::tracked_files(root, excludes, wanted)
+                .into_iter()
+                .filter(|path| !walked.contains(path)),
+        );
+    }
     found
         .skipped
         .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));
