@@ -125,7 +125,7 @@ fn named_source<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool
         }),
         (Label::Secret, "subscript") => node
             .field("subscript")
-            .is_some_and(|key| key.kind_name() != "slice" && key_is_secret(ctx, key)),
+            .is_some_and(|key| key.kind_name() != "slice" && element_key_is_secret(ctx, key)),
         (Label::Mapping, "attribute") => {
             (config_flow::is_entry_mapping(ctx, node) && config_flow::entry_may_hold_secret(ctx))
                 || is_request_headers(ctx, node)
@@ -151,17 +151,17 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 return false;
             }
             let reaching = reaching(ctx, node);
-            // `password = None`, `token = ""`: the name says secret, the value is a
-            // constant; `for token in text.split()`: a word of some text.
-            let holds_constant = !reaching.is_empty()
+            // `password = None`, `key = redact(key)`: the name says secret, the
+            // value is not one; `for token in text.split()`: a word of some text.
+            let holds_no_secret_value = !reaching.is_empty()
                 && reaching.iter().all(|a| {
                     if is_loop(a) {
                         splits_text(ctx, a.value)
                     } else {
-                        is_constant_value(ctx, a.value)
+                        holds_no_secret(ctx, a.value)
                     }
                 });
-            (!is_constant_name(name) && secret_like(ctx, name) && !holds_constant)
+            (!is_constant_name(name) && secret_like(ctx, name) && !holds_no_secret_value)
                 || reaching.iter().any(|a| {
                     if is_loop(a) {
                         element_secret(ctx, a.value)
@@ -191,7 +191,7 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             if key.kind_name() == "slice" {
                 return false; // token[:4] shows a prefix, not the secret
             }
-            key_is_secret(ctx, key)
+            element_key_is_secret(ctx, key)
                 || (key.kind_name() == "integer" && child("value"))
                 || node.field("value").is_some_and(|container| {
                     stored_under(ctx, container, key)
@@ -314,7 +314,7 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
                 // data.get("token"), entry.data.get(CONF_PASSWORD), and items
                 // stored under the key: data["k"] = token; data.get("k").
                 "get" | "pop" => arguments.first().is_some_and(|key| {
-                    key_is_secret(ctx, *key)
+                    element_key_is_secret(ctx, *key)
                         || object.is_some_and(|container| {
                             stored_under(ctx, container, *key)
                                 .into_iter()
@@ -394,6 +394,16 @@ pub(super) fn arguments(call: Node) -> Vec<Node> {
 /// Does a mapping key name a secret? A string, or a constant resolved to its
 /// string (`CONF_REFRESH = "refresh"` is read as `refresh`), or an unresolved
 /// constant whose own name is secret-like (`CONF_PASSWORD`).
+/// Is the element read under `key` a secret by the key's name? Not when the
+/// key is a variable (`used[api_key]`): its name says what the key's value is,
+/// and what is stored under that value is not the secret.
+fn element_key_is_secret<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
+    let variable = key.kind_name() == "identifier"
+        && !is_constant_name(ctx.text(key))
+        && config_flow::key_name(ctx, key).is_none();
+    !variable && key_is_secret(ctx, key)
+}
+
 fn key_is_secret<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
     if key.kind_name() == "identifier"
         && let Some(value) = config_flow::key_name(ctx, key)
@@ -817,12 +827,37 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
 fn holds_no_labelled_value<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> bool {
     let reaching = reaching(ctx, name);
     if !reaching.is_empty() {
-        return reaching.iter().all(|a| {
-            !is_loop(a) && (is_constant_value(ctx, a.value) || from_exception(ctx, a.value))
-        });
+        return reaching
+            .iter()
+            .all(|a| !is_loop(a) && holds_no_secret(ctx, a.value));
     }
     let arguments = parameter_arguments(ctx, name);
     !arguments.is_empty() && arguments.iter().all(|&a| is_constant_value(ctx, a))
+}
+
+/// A value that cannot be a secret whatever the label says: a constant, a
+/// caught exception's text, a comparison, a length or a masked value
+/// (`redact(key) if multi else ALL`).
+fn holds_no_secret<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
+    match value.kind_name() {
+        "comparison_operator" | "not_operator" | "true" | "false" => true,
+        "conditional_expression" => {
+            let count = value.named_child_count() as u32;
+            [0, count.saturating_sub(1)]
+                .into_iter()
+                .filter_map(|i| value.named_child(i))
+                .all(|branch| holds_no_secret(ctx, branch))
+        }
+        "call" => {
+            let callee = value.field("function").map_or("", |f| callee_word(ctx, f));
+            clears_secret(callee)
+                || matches!(callee, "len" | "bool" | "type")
+                || from_exception(ctx, value)
+        }
+        // `ALL`, `DEFAULT_KEY`: a module constant holding text written in the code.
+        "identifier" => is_constant_name(ctx.text(value)) && only_literals(ctx, value),
+        _ => is_constant_value(ctx, value),
+    }
 }
 
 /// A call given an exception (`error_detail(err)`, `str(err)`): its text.
