@@ -74,9 +74,11 @@ def git_dir(repo: str, mirrors: Path | None, clones: Path) -> Path:
 
 
 def materialise(git: Path, commit: str, into: Path) -> None:
-    """Writes the files of `commit` that a scan reads (Python files, manifests,
-    .gitignore) into `into`, blob by blob: no checkout, no hooks, no links, and
-    mirrors that lack large unrelated files still serve."""
+    """Writes the files of `commit` that a scan reads (Python files, manifests)
+    into `into`, blob by blob: no checkout, no hooks, no links, and mirrors that
+    lack large unrelated files still serve. Every file written is one git
+    tracks, which a scan of a clone reads whatever .gitignore says: so
+    .gitignore is not written."""
     if into.exists():
         return
     listing = subprocess.run(
@@ -89,7 +91,7 @@ def materialise(git: Path, commit: str, into: Path) -> None:
         meta, path = entry.split("\t", 1)
         mode, kind, blob = meta.split()
         name = path.rsplit("/", 1)[-1]
-        wanted = name.endswith(".py") or name in ("manifest.json", ".gitignore")
+        wanted = name.endswith(".py") or name == "manifest.json"
         if kind != "blob" or mode == "120000" or not wanted or ".." in path.split("/"):
             continue
         read = subprocess.run(["git", f"--git-dir={git}", "cat-file", "blob", blob], capture_output=True)
@@ -117,12 +119,16 @@ def scan(hassec: str, checkout: Path) -> list[dict]:
     return json.loads(result.stdout)
 
 
+# A secret reaching a log: HAS501 reports it as a value, HAS502 inside a whole
+# mapping, and which of them fires depends on how the code holds it.
+LOG_FAMILY = {"HAS501", "HAS502"}
+
+
 def hits(case: dict, findings: list[dict]) -> list[dict]:
     """A leak's findings: on its line, or starting within LINE_SLACK lines of it.
     A trap's: only those whose span covers its line. HAS501 and HAS502 are one
-    family here: both report a secret reaching a log, one as a value, one inside
-    a whole mapping, and which of them fires depends on how the code holds it."""
-    family = {"HAS501", "HAS502"} if case["family"] in ("HAS501", "HAS502") else {case["family"]}
+    family (LOG_FAMILY)."""
+    family = LOG_FAMILY if case["family"] in LOG_FAMILY else {case["family"]}
     near = LINE_SLACK if case["kind"] == "leak" else 0
     return [
         f
@@ -155,16 +161,18 @@ def read_review(path: Path) -> list[dict]:
 
 def score_review(reviewed: list[dict], findings_of: dict[tuple[str, str], list[dict]]) -> None:
     """How each reviewed finding is reported now: at warning or error level,
-    only as a note, or not at all (same rule, file and starting line)."""
+    only as a note, or not at all (same rule, file and starting line; HAS501
+    and HAS502 one family, as in `hits`)."""
     table: collections.Counter = collections.Counter()
     for row in reviewed:
         findings = findings_of.get((row["repo"], row["commit"]))
         if findings is None:
             sys.exit(f"reviewed {row['repo']}@{row['commit'][:12]} is not a checkout of the cases")
+        family = LOG_FAMILY if row["rule"] in LOG_FAMILY else {row["rule"]}
         levels = {
             f["level"]
             for f in findings
-            if f["rule"] == row["rule"]
+            if f["rule"] in family
             and f["path"].removeprefix("./") == row["file"]
             and f["start"]["line"] == int(row["line"])
         }
