@@ -215,7 +215,11 @@ fn is_plain_file(path: &Path) -> bool {
 /// finds them (`.gitignore` honoured, hidden entries and symbolic links passed
 /// over, excludes matched relative to it), at most [`MAX_DEPTH`] levels down. A
 /// full scan takes them from its own walk instead
-/// ([`super::sources::Sources::python_files_under`]).
+/// ([`super::sources::Sources::python_files_under`]), which also reads the
+/// files git tracks that `.gitignore` names; this listing, made for a pull
+/// request's scan, does not: reading the index costs about 25 ms on a
+/// repository of 42,000 files, a quarter of a pull request's budget, for files
+/// that are rare and only inform the integration's facts.
 pub fn python_files(root: &Path, excludes: &GlobSet) -> Vec<PathBuf> {
     let root_owned = root.to_path_buf();
     let excludes = excludes.clone();

@@ -10,7 +10,6 @@ mod position;
 pub(crate) mod query_rewrite;
 pub mod sources;
 mod suppress;
-#[cfg(feature = "git")]
 mod tracked;
 
 use std::{

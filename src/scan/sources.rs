@@ -262,16 +262,13 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
             })
         });
     let mut found = found.into_inner().unwrap_or_else(PoisonError::into_inner);
-    #[cfg(feature = "git")]
-    {
-        let walked: std::collections::HashSet<PathBuf> = found.files.iter().cloned().collect();
-        let wanted = |path: &Path| is_python(path) || is_manifest(path);
-        found.files.extend(
-            super::tracked::tracked_files(root, excludes, wanted)
-                .into_iter()
-                .filter(|path| !walked.contains(path)),
-        );
-    }
+    super::tracked::add_tracked(
+        &mut found.files,
+        root,
+        excludes,
+        |path| is_python(path) || is_manifest(path),
+        usize::MAX,
+    );
     found
         .skipped
         .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));

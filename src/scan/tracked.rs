@@ -5,148 +5,219 @@
 //! committed before `query_*.py` was added to `.gitignore` still holds the
 //! token written in it.
 
-use std::path::{Component, Path, PathBuf};
+#[cfg(feature = "git")]
+pub use with_git::add_tracked;
 
-use git2::{Repository, RepositoryOpenFlags};
-use globset::GlobSet;
+/// Built without git (feature `git`), `.gitignore` alone decides.
+#[cfg(not(feature = "git"))]
+pub fn add_tracked(
+    _: &mut Vec<std::path::PathBuf>,
+    _: &std::path::Path,
+    _: &globset::GlobSet,
+    _: fn(&std::path::Path) -> bool,
+    _: usize,
+) {
+}
 
-/// Regular files in the index (no links, no submodules).
-const REGULAR_MODES: [u32; 2] = [0o100_644, 0o100_755];
+#[cfg(feature = "git")]
+mod with_git {
+    use std::{
+        collections::{HashMap, HashSet},
+        path::{Component, Path, PathBuf},
+        sync::{Arc, LazyLock, Mutex, PoisonError},
+    };
 
-/// The files of the index under `root` (`root`, joined with the path below it)
-/// that `wanted` accepts, that lie in no hidden directory and under no exclude
-/// (matched relative to `root`, as the walk matches them), and that are regular
-/// files on disk reached without a symbolic link. Empty when `root` is not in a
-/// git work tree or its index cannot be read: then `.gitignore` alone decides.
-pub fn tracked_files(root: &Path, excludes: &GlobSet, wanted: fn(&Path) -> bool) -> Vec<PathBuf> {
-    let Ok(repo) = Repository::open_ext(root, RepositoryOpenFlags::empty(), &[] as &[&str]) else {
-        return Vec::new();
-    };
-    let (Some(workdir), Ok(index)) = (repo.workdir(), repo.index()) else {
-        return Vec::new();
-    };
-    let (Ok(workdir), Ok(absolute)) = (workdir.canonicalize(), root.canonicalize()) else {
-        return Vec::new();
-    };
-    let Ok(prefix) = absolute.strip_prefix(&workdir) else {
-        return Vec::new();
-    };
-    index
-        .iter()
-        .filter(|entry| REGULAR_MODES.contains(&entry.mode))
-        .filter_map(|entry| {
-            let path = PathBuf::from(String::from_utf8(entry.path).ok()?);
-            let relative = path.strip_prefix(prefix).ok()?.to_path_buf();
-            let plain = relative.components().all(|c| match c {
-                Component::Normal(name) => !name.to_string_lossy().starts_with('.'),
-                _ => false,
-            });
-            let excluded = relative
-                .ancestors()
-                .filter(|part| !part.as_os_str().is_empty())
-                .any(|part| excludes.is_match(part));
-            (plain && !excluded && wanted(&relative) && reached_without_links(root, &relative))
+    use git2::{Repository, RepositoryOpenFlags};
+    use globset::GlobSet;
+
+    /// Regular files in the index (no links, no submodules).
+    const REGULAR_MODES: [u32; 2] = [0o100_644, 0o100_755];
+
+    /// Each work tree's tracked paths (relative to it), read once per process: a
+    /// pull request's scan lists several integration directories of one repository.
+    static INDEXES: LazyLock<Mutex<HashMap<PathBuf, Arc<Vec<PathBuf>>>>> =
+        LazyLock::new(Mutex::default);
+
+    /// The files of the index under `root` (`root`, joined with the path below it,
+    /// at most `max_depth` levels down) that `wanted` accepts, that lie in no
+    /// hidden directory and under no exclude (matched relative to `root`, as the
+    /// walk matches them), and that are regular files on disk reached without a
+    /// symbolic link. Empty when `root` is not in a git work tree or its index
+    /// cannot be read: then `.gitignore` alone decides.
+    pub fn tracked_files(
+        root: &Path,
+        excludes: &GlobSet,
+        wanted: fn(&Path) -> bool,
+        max_depth: usize,
+    ) -> Vec<PathBuf> {
+        let Some((tracked, prefix)) = index_under(root) else {
+            return Vec::new();
+        };
+        tracked
+            .iter()
+            .filter_map(|path| {
+                let relative = path.strip_prefix(&prefix).ok()?;
+                let plain = relative.components().all(|c| match c {
+                    Component::Normal(name) => !name.to_string_lossy().starts_with('.'),
+                    _ => false,
+                });
+                let excluded = || {
+                    relative
+                        .ancestors()
+                        .filter(|part| !part.as_os_str().is_empty())
+                        .any(|part| excludes.is_match(part))
+                };
+                (plain
+                    && relative.components().count() <= max_depth
+                    && wanted(relative)
+                    && !excluded()
+                    && reached_without_links(root, relative))
                 .then(|| root.join(relative))
-        })
-        .collect()
-}
-
-/// Is `root/relative` a regular file, every directory on the way a directory
-/// and not a symbolic link (a work tree changed after checkout may have one)?
-fn reached_without_links(root: &Path, relative: &Path) -> bool {
-    let mut path = root.to_path_buf();
-    let mut parts = relative.components().peekable();
-    while let Some(part) = parts.next() {
-        path.push(part);
-        let Ok(metadata) = std::fs::symlink_metadata(&path) else {
-            return false;
-        };
-        let expected = if parts.peek().is_some() {
-            metadata.is_dir()
-        } else {
-            metadata.is_file()
-        };
-        if !expected {
-            return false;
-        }
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn python(path: &Path) -> bool {
-        path.extension().is_some_and(|ext| ext == "py")
+            })
+            .collect()
     }
 
-    #[test]
-    fn tracked_files_are_listed_whatever_gitignore_says_untracked_ones_are_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let repo = Repository::init(root).unwrap();
-        std::fs::write(root.join(".gitignore"), "query_*.py\n").unwrap();
-        std::fs::create_dir_all(root.join("tools")).unwrap();
-        std::fs::create_dir_all(root.join(".github")).unwrap();
-        for name in [
-            "query_cloud.py",
-            "tools/query_site.py",
-            ".github/query_ci.py",
-        ] {
-            std::fs::write(root.join(name), "TOKEN = 'x'\n").unwrap();
-        }
-        let mut index = repo.index().unwrap();
-        for name in [
-            "query_cloud.py",
-            "tools/query_site.py",
-            ".github/query_ci.py",
-        ] {
-            index.add_path(Path::new(name)).unwrap();
-        }
-        index.write().unwrap();
-        // Ignored and untracked: left to `.gitignore`.
-        std::fs::write(root.join("query_local.py"), "x = 1\n").unwrap();
+    /// Adds to `files` (found by walking `root`) the tracked ones the walk left
+    /// to `.gitignore`: [`tracked_files`] not already in it.
+    pub fn add_tracked(
+        files: &mut Vec<PathBuf>,
+        root: &Path,
+        excludes: &GlobSet,
+        wanted: fn(&Path) -> bool,
+        max_depth: usize,
+    ) {
+        let walked: HashSet<PathBuf> = files.iter().cloned().collect();
+        let tracked = tracked_files(root, excludes, wanted, max_depth);
+        files.extend(tracked.into_iter().filter(|path| !walked.contains(path)));
+    }
 
-        let none = GlobSet::empty();
-        let mut found = tracked_files(root, &none, python);
-        found.sort();
-        assert_eq!(
-            found,
-            vec![
-                root.join("query_cloud.py"),
-                root.join("tools/query_site.py")
-            ]
-        );
-        // Below the root, paths are relative to the directory scanned.
-        assert_eq!(
-            tracked_files(&root.join("tools"), &none, python),
-            vec![root.join("tools").join("query_site.py")]
-        );
-        // Excludes apply as they do to the walk.
-        let tools = crate::scan::sources::exclude_set(&["tools/**".into()]).unwrap();
-        assert_eq!(
-            tracked_files(root, &tools, python),
-            vec![root.join("query_cloud.py")]
-        );
-        // A tracked path whose directory became a symbolic link is not read.
-        std::fs::remove_dir_all(root.join("tools")).unwrap();
-        std::fs::create_dir_all(root.join("elsewhere")).unwrap();
-        std::fs::write(root.join("elsewhere/query_site.py"), "x = 1\n").unwrap();
-        #[cfg(unix)]
-        {
-            std::os::unix::fs::symlink(root.join("elsewhere"), root.join("tools")).unwrap();
+    /// The tracked paths of the work tree holding `root`, and `root`'s path in it.
+    fn index_under(root: &Path) -> Option<(Arc<Vec<PathBuf>>, PathBuf)> {
+        let repo = Repository::open_ext(root, RepositoryOpenFlags::empty(), &[] as &[&str]).ok()?;
+        let workdir = repo.workdir()?.canonicalize().ok()?;
+        let prefix = root
+            .canonicalize()
+            .ok()?
+            .strip_prefix(&workdir)
+            .ok()?
+            .to_path_buf();
+        let mut indexes = INDEXES.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tracked) = indexes.get(&workdir) {
+            return Some((Arc::clone(tracked), prefix));
+        }
+        let index = repo.index().ok()?;
+        let tracked: Vec<PathBuf> = index
+            .iter()
+            .filter(|entry| REGULAR_MODES.contains(&entry.mode))
+            .filter_map(|entry| String::from_utf8(entry.path).ok().map(PathBuf::from))
+            .collect();
+        let tracked = Arc::new(tracked);
+        indexes.insert(workdir, Arc::clone(&tracked));
+        Some((tracked, prefix))
+    }
+
+    /// Is `root/relative` a regular file, every directory on the way a directory
+    /// and not a symbolic link (a work tree changed after checkout may have one)?
+    fn reached_without_links(root: &Path, relative: &Path) -> bool {
+        let mut path = root.to_path_buf();
+        let mut parts = relative.components().peekable();
+        while let Some(part) = parts.next() {
+            path.push(part);
+            let Ok(metadata) = std::fs::symlink_metadata(&path) else {
+                return false;
+            };
+            let expected = if parts.peek().is_some() {
+                metadata.is_dir()
+            } else {
+                metadata.is_file()
+            };
+            if !expected {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn python(path: &Path) -> bool {
+            path.extension().is_some_and(|ext| ext == "py")
+        }
+
+        #[test]
+        fn tracked_files_are_listed_whatever_gitignore_says_untracked_ones_are_not() {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path();
+            let repo = Repository::init(root).unwrap();
+            std::fs::write(root.join(".gitignore"), "query_*.py\n").unwrap();
+            std::fs::create_dir_all(root.join("tools")).unwrap();
+            std::fs::create_dir_all(root.join(".github")).unwrap();
+            for name in [
+                "query_cloud.py",
+                "tools/query_site.py",
+                ".github/query_ci.py",
+            ] {
+                std::fs::write(root.join(name), "TOKEN = 'x'\n").unwrap();
+            }
+            let mut index = repo.index().unwrap();
+            for name in [
+                "query_cloud.py",
+                "tools/query_site.py",
+                ".github/query_ci.py",
+            ] {
+                index.add_path(Path::new(name)).unwrap();
+            }
+            index.write().unwrap();
+            // Ignored and untracked: left to `.gitignore`.
+            std::fs::write(root.join("query_local.py"), "x = 1\n").unwrap();
+
+            let none = GlobSet::empty();
+            let mut found = tracked_files(root, &none, python, usize::MAX);
+            found.sort();
             assert_eq!(
-                tracked_files(root, &none, python),
+                found,
+                vec![
+                    root.join("query_cloud.py"),
+                    root.join("tools/query_site.py")
+                ]
+            );
+            // At most `max_depth` levels down, as the walk.
+            assert_eq!(
+                tracked_files(root, &none, python, 1),
                 vec![root.join("query_cloud.py")]
             );
+            // Below the root, paths are relative to the directory scanned.
+            assert_eq!(
+                tracked_files(&root.join("tools"), &none, python, usize::MAX),
+                vec![root.join("tools").join("query_site.py")]
+            );
+            // Excludes apply as they do to the walk.
+            let tools = crate::scan::sources::exclude_set(&["tools/**".into()]).unwrap();
+            assert_eq!(
+                tracked_files(root, &tools, python, usize::MAX),
+                vec![root.join("query_cloud.py")]
+            );
+            // A tracked path whose directory became a symbolic link is not read.
+            std::fs::remove_dir_all(root.join("tools")).unwrap();
+            std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+            std::fs::write(root.join("elsewhere/query_site.py"), "x = 1\n").unwrap();
+            #[cfg(unix)]
+            {
+                std::os::unix::fs::symlink(root.join("elsewhere"), root.join("tools")).unwrap();
+                assert_eq!(
+                    tracked_files(root, &none, python, usize::MAX),
+                    vec![root.join("query_cloud.py")]
+                );
+            }
         }
-    }
 
-    #[test]
-    fn outside_a_work_tree_nothing_is_added() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
-        assert!(tracked_files(dir.path(), &GlobSet::empty(), python).is_empty());
+        #[test]
+        fn outside_a_work_tree_nothing_is_added() {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
+            assert!(tracked_files(dir.path(), &GlobSet::empty(), python, usize::MAX).is_empty());
+        }
     }
 }
