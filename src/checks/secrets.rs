@@ -148,14 +148,35 @@ fn is_stand_in_name(name: &str) -> bool {
 }
 
 /// A keyword of an entity description (`SensorEntityDescription(api_key="powerToday")`)
-/// names a field of the device's data, whatever the keyword is called.
+/// names a field of the device's data, whatever the keyword is called; so does
+/// an item of a dict that describes an entity the same way (`{"icon": "mdi:counter",
+/// "device_class": "distance", "api_key": "odometer"}`).
 fn is_description_field<'t>(ctx: &FileContext<'t>, binding: Node<'t>, source: &[u8]) -> bool {
-    binding.kind_name() == "keyword_argument"
-        && ctx
+    const ENTITY_FIELDS: &[&str] = &[
+        "icon",
+        "device_class",
+        "state_class",
+        "unit_of_measurement",
+        "native_unit_of_measurement",
+        "entity_category",
+        "translation_key",
+    ];
+    match binding.kind_name() {
+        "keyword_argument" => ctx
             .parent(binding)
             .and_then(|arguments| ctx.parent(arguments))
             .and_then(|call| call.field("function"))
-            .is_some_and(|callee| text(callee, source).ends_with("Description"))
+            .is_some_and(|callee| text(callee, source).ends_with("Description")),
+        "pair" => ctx.parent(binding).is_some_and(|dict| {
+            let mut cursor = dict.walk();
+            dict.named_children(&mut cursor).any(|pair| {
+                pair.field("key")
+                    .and_then(|key| string_value(key, source))
+                    .is_some_and(|key| ENTITY_FIELDS.contains(&key.as_str()))
+            })
+        }),
+        _ => false,
+    }
 }
 
 /// Check `hardcoded-secret`: a string literal bound to a secret-like name (by
@@ -399,6 +420,7 @@ mod tests {
             "DEFAULT_PASSWORD = 'dreambox'",
             "PASSWORD = 'SUPERSECRET'",
             "password = 'letMeIn42'",
+            "CLOUD = {'name': 'vendor', 'api_key': 'a8f5f167f44f4964e6c9'}",
         ] {
             assert!(hardcoded(source), "{source}");
         }
@@ -464,6 +486,7 @@ mod tests {
             "DUMMY_SECRET = 'FPPTH34D4E3MI2HG'",
             "SensorEntityDescription(key='a', api_key='pactogrid')",
             "Description(api_key='eBatChargeToday')",
+            "SENSORS = {'odometer': {'icon': 'mdi:counter', 'api_key': 'odometer'}}",
             "client(api_key='powerToday')",
             "PIN_MODE_ANALOG = 'ANALOG'",
             "STORE = {'token': 'VENDOR_TOKEN_STORE'}",
