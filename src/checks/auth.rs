@@ -6,7 +6,10 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::FileContext;
-use crate::model::{names::is_auth_failure_name, syntax::NodeExt};
+use crate::model::{
+    names::{is_auth_failure_name, secret_like},
+    syntax::NodeExt,
+};
 
 /// A condition that tests for HTTP 401 or 403.
 static AUTH_STATUS: LazyLock<Regex> =
@@ -48,13 +51,42 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
                         .field("condition")
                         .is_some_and(|c| AUTH_STATUS.is_match(ctx.text(c))) =>
             {
-                return !STARTS_REAUTH.is_match(ctx.text(current));
+                return !STARTS_REAUTH.is_match(ctx.text(current))
+                    && !drops_stored_token(ctx, current);
             }
             _ => {}
         }
         current = parent;
     }
     false
+}
+
+/// Does the body drop a stored token (`self.token = None`) before it fails?
+/// A 401 on a data request then means an expired token: the next update logs
+/// in again, and a refused login is handled (or not) where it is made.
+fn drops_stored_token<'t>(ctx: &FileContext<'t>, body: Node<'t>) -> bool {
+    let mut cursor = body.walk();
+    body.named_children(&mut cursor).any(|statement| {
+        statement
+            .named_child(0)
+            .filter(|a| {
+                statement.kind_name() == "expression_statement" && a.kind_name() == "assignment"
+            })
+            .is_some_and(|assignment| {
+                let cleared = assignment
+                    .field("right")
+                    .is_some_and(|r| r.kind_name() == "none" || ctx.text(r) == "\"\"");
+                let names_secret = assignment.field("left").is_some_and(|left| {
+                    let name = match left.kind_name() {
+                        "attribute" => left.field("attribute").map_or("", |a| ctx.text(a)),
+                        "identifier" => ctx.text(left),
+                        _ => "",
+                    };
+                    secret_like(ctx, name)
+                });
+                cleared && names_secret
+            })
+    })
 }
 
 fn in_setup_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {

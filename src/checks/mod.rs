@@ -222,6 +222,14 @@ pub static CHECKS: &[Check] = &[
         file_words: &[],
     },
     Check {
+        name: "existence-test-only",
+        doc: "the call's result goes straight into a test of whether the path exists \
+              (`os.path.isfile`, `os.path.exists`, ...), which reads and writes nothing",
+        needs_strings: false,
+        eval: paths::existence_test_only,
+        file_words: &[],
+    },
+    Check {
         name: "dynamic-sql",
         doc: "the expression (or the local it names) is SQL text built by f-string, `%`, `+` or \
               `.format` from parts other than literals and UPPER_CASE constants",

@@ -24,6 +24,23 @@ const VALIDATIONS: &[&str] = &[
     "'..'",
 ];
 
+/// Check `existence-test-only`: the call's result (a joined path) goes straight
+/// into a test of whether a file exists (`os.path.isfile(os.path.join(base,
+/// name))`), which reads, writes and lists nothing.
+pub fn existence_test_only<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    const TESTS: &[&str] = &[
+        "os.path.isfile",
+        "os.path.isdir",
+        "os.path.exists",
+        "os.path.lexists",
+    ];
+    ctx.parent(node)
+        .filter(|list| list.kind_name() == "argument_list")
+        .and_then(|list| ctx.parent(list))
+        .and_then(|call| call.field("function"))
+        .is_some_and(|callee| crate::model::imports::qualname_matches(ctx, callee, TESTS))
+}
+
 /// Check `untrusted-path`: the expression is built from a user-chosen value
 /// (`call.data[...]`, `call.data.get(...)`, `user_input[...]`, `user_input.get(...)`,
 /// a parameter of an entity-service method, or a local assigned from one of

@@ -150,6 +150,10 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
             if is_view_path_parameter(ctx, node) {
                 return false;
             }
+            // `safe_url = url.replace(password, "***")`: the name says it is masked.
+            if says_masked(name) {
+                return false;
+            }
             let reaching = reaching(ctx, node);
             // `password = None`, `key = redact(key)`: the name says secret, the
             // value is not one; `for token in text.split()`: a word of some text.
@@ -278,6 +282,13 @@ fn parameter_names<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> Vec<&'t str
         .collect()
 }
 
+/// Calls that make new random bytes, as many as their first argument says.
+const RANDOM_VALUES: &[&str] = &[
+    "secrets.token_hex",
+    "secrets.token_urlsafe",
+    "secrets.token_bytes",
+];
+
 fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
     let Some(function) = call.field("function") else {
         return false;
@@ -292,6 +303,18 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
             value.is_some_and(|v| carries(ctx, v, Label::Secret))
         })
     };
+    // `secrets.token_hex(4)`: a few random bytes made here are an id (a trace,
+    // a request), a secret only by the name they are given; 16 bytes and more
+    // (the default is 32) make a key.
+    if crate::model::imports::qualname_matches(ctx, function, RANDOM_VALUES) {
+        let bytes = arguments
+            .first()
+            .filter(|a| a.kind_name() == "integer")
+            .and_then(|a| ctx.text(*a).parse::<u32>().ok());
+        if bytes.is_some_and(|n| n < 16) {
+            return false;
+        }
+    }
     let callee = callee_word(ctx, function);
     let spec = &SPEC.propagators;
     // `token.strip()` is the token: a string method keeps the value, even where
@@ -391,9 +414,6 @@ pub(super) fn arguments(call: Node) -> Vec<Node> {
         .unwrap_or_default()
 }
 
-/// Does a mapping key name a secret? A string, or a constant resolved to its
-/// string (`CONF_REFRESH = "refresh"` is read as `refresh`), or an unresolved
-/// constant whose own name is secret-like (`CONF_PASSWORD`).
 /// Is the element read under `key` a secret by the key's name? Not when the
 /// key is a variable (`used[api_key]`): its name says what the key's value is,
 /// and what is stored under that value is not the secret.
@@ -404,6 +424,9 @@ fn element_key_is_secret<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
     !variable && key_is_secret(ctx, key)
 }
 
+/// Does a mapping key name a secret? A string, or a constant resolved to its
+/// string (`CONF_REFRESH = "refresh"` is read as `refresh`), or an unresolved
+/// constant whose own name is secret-like (`CONF_PASSWORD`).
 fn key_is_secret<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
     if key.kind_name() == "identifier"
         && let Some(value) = config_flow::key_name(ctx, key)
@@ -1273,16 +1296,20 @@ fn is_constant_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
     }
 }
 
-/// A copy whose secret items were masked (`safe = {**entry.data}` then
-/// `safe[CONF_PASSWORD] = "***"`), or whose name says it was (`redacted_data`).
-fn is_masked_copy<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let says_so = split_words(ctx.text(node)).iter().any(|w| {
+/// Does the name say its value was masked (`safe_url`, `redacted_data`)?
+fn says_masked(name: &str) -> bool {
+    split_words(name).iter().any(|w| {
         matches!(
             w.as_str(),
             "redacted" | "masked" | "sanitized" | "sanitised" | "anonymized" | "safe"
         )
-    });
-    says_so
+    })
+}
+
+/// A copy whose secret items were masked (`safe = {**entry.data}` then
+/// `safe[CONF_PASSWORD] = "***"`), or whose name says it was (`redacted_data`).
+fn is_masked_copy<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    says_masked(ctx.text(node))
         || container_items(ctx, node).iter().any(|store| {
             store
                 .key
