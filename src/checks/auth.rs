@@ -10,6 +10,7 @@ use crate::model::{
     names::{is_auth_failure_name, secret_like},
     syntax::NodeExt,
 };
+use crate::rules::vocabulary::split_words;
 
 /// A condition that tests for HTTP 401 or 403.
 static AUTH_STATUS: LazyLock<Regex> =
@@ -47,9 +48,9 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
                 if parent
                     .field("consequence")
                     .is_some_and(|body| body.id() == current.id())
-                    && parent
-                        .field("condition")
-                        .is_some_and(|c| AUTH_STATUS.is_match(ctx.text(c))) =>
+                    && parent.field("condition").is_some_and(|c| {
+                        AUTH_STATUS.is_match(ctx.text(c)) || tests_failed_login(ctx, c)
+                    }) =>
             {
                 return !STARTS_REAUTH.is_match(ctx.text(current))
                     && !drops_stored_token(ctx, current);
@@ -59,6 +60,36 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
         current = parent;
     }
     false
+}
+
+/// `if not await api.authenticate():`, `if not client.login():`: the body runs
+/// because the login was refused. Not where the integration raises
+/// `ConfigEntryAuthFailed` somewhere: its login helper may raise it for refused
+/// credentials and answer `False` for the rest (core's `verisure`).
+fn tests_failed_login<'t>(ctx: &FileContext<'t>, condition: Node<'t>) -> bool {
+    if ctx
+        .integration
+        .as_ref()
+        .is_some_and(|facts| facts.starts_reauth)
+    {
+        return false;
+    }
+    let Some(mut tested) = condition
+        .field("argument")
+        .filter(|_| condition.kind_name() == "not_operator")
+    else {
+        return false;
+    };
+    while matches!(tested.kind_name(), "await" | "parenthesized_expression") {
+        let Some(inner) = tested.named_child(0) else {
+            return false;
+        };
+        tested = inner;
+    }
+    tested.kind_name() == "call"
+        && split_words(crate::model::config_flow::callee_name(ctx, tested))
+            .iter()
+            .any(|w| matches!(w.as_str(), "login" | "authenticate" | "auth" | "authorize"))
 }
 
 /// Does the body drop a stored token (`self.token = None`) before it fails?

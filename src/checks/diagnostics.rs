@@ -202,10 +202,14 @@ fn is_assignment_target<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     })
 }
 
-/// `data[CONF_PASSWORD] = "**REDACTED**"` or `data.pop(CONF_TOKEN)`: the function
-/// masks a secret-like key of `name` itself.
+/// `data[CONF_PASSWORD] = "**REDACTED**"` or `data.pop(CONF_TOKEN)` (also under
+/// each key of a literal list: `for k in ("token",): data[k] = "***"`): the
+/// function masks the secret keys of `name` itself, every secret key the
+/// integration's flows store (any secret key when the flows cannot tell), or
+/// assigns it a redaction's result.
 fn redacted_by_hand<'t>(ctx: &FileContext<'t>, function: Node<'t>, name: &str) -> bool {
-    let mut redacted = false;
+    let mut redaction = false;
+    let mut keys: Vec<Node<'t>> = Vec::new();
     flow::visit(function, &mut |node| {
         // entry_dict["data"] = async_redact_data(entry_dict["data"], TO_REDACT)
         if node.kind_name() == "assignment"
@@ -217,7 +221,7 @@ fn redacted_by_hand<'t>(ctx: &FileContext<'t>, function: Node<'t>, name: &str) -
                 .field("right")
                 .is_some_and(|r| r.kind_name() == "call" && is_redaction(ctx, r))
         {
-            redacted = true;
+            redaction = true;
         }
         let key = match node.kind_name() {
             "assignment" => node
@@ -232,11 +236,30 @@ fn redacted_by_hand<'t>(ctx: &FileContext<'t>, function: Node<'t>, name: &str) -
                 .and_then(|_| flow::positional_args(node).first().copied()),
             _ => None,
         };
-        if key.is_some_and(|k| flow::is_secret_key(ctx, k)) {
-            redacted = true;
-        }
+        keys.extend(key);
     });
-    redacted
+    if redaction {
+        return true;
+    }
+    let mut masked = BTreeSet::new();
+    for key in keys {
+        masked.extend(flow::key_name(ctx, key));
+        masked.extend(
+            crate::model::values::loop_elements(ctx, key)
+                .into_iter()
+                .filter_map(|element| flow::key_name(ctx, element)),
+        );
+    }
+    let facts = ctx.facts();
+    let mut stored = facts
+        .stored_keys
+        .iter()
+        .filter(|key| facts.is_secret_key(key, ctx.vocabulary))
+        .peekable();
+    if stored.peek().is_none() {
+        return masked.iter().any(|key| ctx.vocabulary.is_secret_like(key));
+    }
+    stored.all(|key| covers(&masked, key))
 }
 
 /// For the key set given to a redaction call, `async_redact_data(data, KEYS)`:

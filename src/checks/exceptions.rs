@@ -25,40 +25,25 @@ pub fn is_exception_text<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) 
 /// `if "Temporary Suspension" in str(err):`)? Then the text shown is that
 /// message, which the code knows, not whatever a library put there.
 fn text_already_known<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let mut current = node;
-    while let Some(parent) = ctx.parent(current) {
-        match parent.kind_name() {
-            "function_definition" | "lambda" | "except_clause" => return false,
-            "if_statement" | "elif_clause"
-                if parent
-                    .field("consequence")
-                    .is_some_and(|c| c.id() == current.id()) =>
-            {
-                if let Some(condition) = parent.field("condition")
-                    && condition.kind_name() == "comparison_operator"
-                {
-                    let mut cursor = condition.walk();
-                    let operands: Vec<Node> = condition.named_children(&mut cursor).collect();
-                    let literal = operands
-                        .iter()
-                        .any(|o| crate::model::names::string_value(*o, ctx.source).is_some());
-                    let text_of_exception = operands.iter().any(|&o| {
-                        o.kind_name() == "call"
-                            && callee_name(ctx, o) == "str"
-                            && flow::positional_args(o)
-                                .first()
-                                .is_some_and(|a| is_caught_exception(ctx, *a))
-                    });
-                    if literal && text_of_exception {
-                        return true;
-                    }
-                }
-            }
-            _ => {}
+    ctx.guards(node).any(|guard| {
+        let condition = guard.condition;
+        if !guard.holds || condition.kind_name() != "comparison_operator" {
+            return false;
         }
-        current = parent;
-    }
-    false
+        let mut cursor = condition.walk();
+        let operands: Vec<Node> = condition.named_children(&mut cursor).collect();
+        let literal = operands
+            .iter()
+            .any(|o| crate::model::names::string_value(*o, ctx.source).is_some());
+        let text_of_exception = operands.iter().any(|&o| {
+            o.kind_name() == "call"
+                && callee_name(ctx, o) == "str"
+                && flow::positional_args(o)
+                    .first()
+                    .is_some_and(|a| is_caught_exception(ctx, *a))
+        });
+        literal && text_of_exception
+    })
 }
 
 fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> bool {

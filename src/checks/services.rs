@@ -15,9 +15,32 @@ pub fn handler_reads_call<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[
     let Some(position) = strings.first().and_then(|s| s.parse::<usize>().ok()) else {
         return true;
     };
-    let Some(handler) = positional_argument(node, position) else {
+    let Some(mut handler) = positional_argument(node, position) else {
         return true;
     };
+    // `partial(handler, coordinator)`: the call comes after the bound arguments.
+    let mut bound = Vec::new();
+    if handler.kind_name() == "call"
+        && crate::model::config_flow::callee_name(ctx, handler) == "partial"
+    {
+        let Some(arguments) = handler.field("arguments") else {
+            return true;
+        };
+        let Some(inner) = positional_argument(arguments, 0) else {
+            return true;
+        };
+        let mut cursor = arguments.walk();
+        bound = arguments
+            .named_children(&mut cursor)
+            .skip(1)
+            .filter(|a| a.kind_name() != "comment")
+            .map(|a| match a.kind_name() {
+                "keyword_argument" => a.field("name").map_or("", |n| ctx.text(n)),
+                _ => "",
+            })
+            .collect();
+        handler = inner;
+    }
     let functions: Vec<Node> = match handler.kind_name() {
         "lambda" => vec![handler],
         "identifier" => ctx.functions_named(ctx.text(handler)).to_vec(),
@@ -33,11 +56,13 @@ pub fn handler_reads_call<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[
         }
         _ => Vec::new(),
     };
-    functions.is_empty() || functions.iter().any(|&f| reads_its_call(ctx, f))
+    functions.is_empty() || functions.iter().any(|&f| reads_its_call(ctx, f, &bound))
 }
 
-/// Does the function (or lambda) use its first parameter other than `self`?
-fn reads_its_call<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
+/// Does the function (or lambda) use its first parameter other than `self`
+/// that `bound` (what `partial` gave: "" for each positional argument, the
+/// name of each keyword one) leaves free?
+fn reads_its_call<'t>(ctx: &FileContext<'t>, function: Node<'t>, bound: &[&str]) -> bool {
     let Some(parameters) = function.field("parameters") else {
         return false; // `lambda: ...` takes nothing
     };
@@ -51,7 +76,9 @@ fn reads_its_call<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
             // *args, **kwargs: the call may be read through them.
             _ => Some(p),
         })
-        .find(|p| !matches!(ctx.text(*p), "self" | "cls"));
+        .filter(|p| !matches!(ctx.text(*p), "self" | "cls"))
+        .skip(bound.iter().filter(|name| name.is_empty()).count())
+        .find(|p| !bound.contains(&ctx.text(*p)));
     let Some(call) = call else {
         return false;
     };
@@ -84,6 +111,7 @@ mod tests {
             "hass.services.async_register(D, 's', imported_handler)\n",
             "hass.services.async_register(D, 's', lambda call: send(call.data))\n",
             "hass.services.async_register(D, 's', partial(h, x))\n",
+            "async def h(coordinator, call):\n    send(call.data)\nhass.services.async_register(D, 's', partial(h, c))\n",
             "async def h(*args):\n    pass\nhass.services.async_register(D, 's', h)\n",
             "class C:\n    async def h(self, call: ServiceCall):\n        send(call.data)\n    def setup(self):\n        hass.services.async_register(D, 's', self.h)\n",
         ] {
@@ -98,6 +126,8 @@ mod tests {
             "async def h(_call: ServiceCall) -> None:\n    reboot()\nhass.services.async_register(D, 's', h)\n",
             "async def h():\n    reboot()\nhass.services.async_register(D, 's', h)\n",
             "hass.services.async_register(D, 's', lambda _: refresh())\n",
+            "async def h(coordinator, call):\n    await coordinator.async_refresh()\nhass.services.async_register(D, 's', partial(h, c))\n",
+            "async def h(call, coordinator):\n    await coordinator.async_refresh()\nhass.services.async_register(D, 's', partial(h, coordinator=c))\n",
             "class C:\n    async def h(self, call):\n        self.reboot()\n    def setup(self):\n        hass.services.async_register(D, 's', self.h)\n",
         ] {
             assert!(!reads(source), "{source}");

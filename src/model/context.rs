@@ -22,6 +22,14 @@ pub type Assignments = Vec<(Range<usize>, Range<usize>)>;
 /// Resolution steps per file (a few hundred suffice for real flows).
 pub(super) const RESOLUTION_BUDGET: usize = 5_000;
 
+/// A branch a node runs in: the condition tested, and whether the branch runs
+/// when it holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Guard<'t> {
+    pub condition: Node<'t>,
+    pub holds: bool,
+}
+
 /// One parsed file, with the facts checks derive from it on demand.
 pub struct FileContext<'a> {
     pub source: &'a [u8],
@@ -167,6 +175,48 @@ impl<'a> FileContext<'a> {
     /// The strict ancestors of `node`, innermost first.
     pub fn ancestors(&self, node: Node<'a>) -> impl Iterator<Item = Node<'a>> + '_ {
         std::iter::successors(self.parent(node), |n| self.parent(*n))
+    }
+
+    /// The `if`/`elif`/`else` branches enclosing `node` in its function,
+    /// innermost first: each branch's condition, and whether the branch runs
+    /// when it holds (the body) or not (`else`, read against the `if`'s own
+    /// condition).
+    pub fn guards(&self, node: Node<'a>) -> impl Iterator<Item = Guard<'a>> + '_ {
+        let mut current = node;
+        std::iter::from_fn(move || {
+            while let Some(parent) = self.parent(current) {
+                let child = std::mem::replace(&mut current, parent);
+                match parent.kind_name() {
+                    "function_definition" | "lambda" | "class_definition" => return None,
+                    "if_statement" | "elif_clause"
+                        if parent
+                            .field("consequence")
+                            .is_some_and(|body| body.id() == child.id()) =>
+                    {
+                        if let Some(condition) = parent.field("condition") {
+                            return Some(Guard {
+                                condition,
+                                holds: true,
+                            });
+                        }
+                    }
+                    "else_clause" => {
+                        let condition = self
+                            .parent(parent)
+                            .filter(|statement| statement.kind_name() == "if_statement")
+                            .and_then(|statement| statement.field("condition"));
+                        if let Some(condition) = condition {
+                            return Some(Guard {
+                                condition,
+                                holds: false,
+                            });
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
+        })
     }
 
     /// Does the file's text contain `text`, as written? A name a check looks for

@@ -17,7 +17,7 @@ pub mod parents;
 pub mod syntax;
 pub mod values;
 
-pub use context::{FileContext, enclosing_scope, resolve_local};
+pub use context::{FileContext, Guard, enclosing_scope, resolve_local};
 pub use imports::ImportTable;
 
 use tree_sitter::{Language, Node};

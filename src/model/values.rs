@@ -1311,10 +1311,35 @@ fn says_masked(name: &str) -> bool {
 fn is_masked_copy<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     says_masked(ctx.text(node))
         || container_items(ctx, node).iter().any(|store| {
-            store
-                .key
-                .is_some_and(|key| key_is_secret(ctx, key) && is_constant_value(ctx, store.value))
+            store.key.is_some_and(|key| {
+                (key_is_secret(ctx, key) || loops_over_secret_keys(ctx, key))
+                    && is_constant_value(ctx, store.value)
+            })
         })
+}
+
+/// `for key in ("token", "cookie"): data[key] = "***"`: a key taken in turn
+/// from a literal list that names a secret.
+fn loops_over_secret_keys<'t>(ctx: &FileContext<'t>, key: Node<'t>) -> bool {
+    loop_elements(ctx, key)
+        .into_iter()
+        .any(|element| key_is_secret(ctx, element))
+}
+
+/// The elements a name takes in turn from a literal list, tuple or set it
+/// loops over (`for key in ("token", "cookie")`).
+pub fn loop_elements<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>> {
+    if name.kind_name() != "identifier" {
+        return Vec::new();
+    }
+    reaching(ctx, name)
+        .iter()
+        .filter(|a| is_loop(a) && matches!(a.value.kind_name(), "tuple" | "list" | "set"))
+        .flat_map(|a| {
+            let mut cursor = a.value.walk();
+            a.value.named_children(&mut cursor).collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// A container with an item stored under a secret key (`data[CONF_TOKEN] = t`).
@@ -1544,55 +1569,26 @@ pub fn in_failure_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         regex::Regex::new(r"^([\w.]+\.status(_code)?\s*==\s*2\d\d|[\w.]+\.ok)$")
             .expect("pattern compiles")
     });
-    let mut current = node;
-    while let Some(parent) = ctx.parent(current) {
-        match parent.kind_name() {
-            "function_definition" | "lambda" => return false,
-            "if_statement" | "elif_clause"
-                if parent
-                    .field("consequence")
-                    .is_some_and(|c| c.id() == current.id())
-                    && parent
-                        .field("condition")
-                        .is_some_and(|c| FAILURE.is_match(ctx.text(c))) =>
-            {
-                return true;
-            }
-            "else_clause"
-                if ctx
-                    .parent(parent)
-                    .filter(|statement| statement.kind_name() == "if_statement")
-                    .and_then(|statement| statement.field("condition"))
-                    .is_some_and(|c| SUCCESS.is_match(ctx.text(c).trim())) =>
-            {
-                return true;
-            }
-            _ => {}
+    ctx.guards(node).any(|guard| {
+        let condition = ctx.text(guard.condition);
+        if guard.holds {
+            FAILURE.is_match(condition)
+        } else {
+            SUCCESS.is_match(condition.trim())
         }
-        current = parent;
-    }
-    false
+    })
 }
 
 /// Is the node inside `if NAME:` whose NAME is a module constant assigned only
 /// `False` (logging switched off in the code)?
 pub fn in_dead_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    let mut current = node;
-    while let Some(parent) = ctx.parent(current) {
-        if parent.kind_name() == "if_statement"
-            && parent
-                .field("consequence")
-                .is_some_and(|c| c.id() == current.id())
-            && let Some(condition) = parent.field("condition")
+    ctx.guards(node).any(|guard| {
+        let condition = guard.condition;
+        guard.holds
             && matches!(condition.kind_name(), "identifier" | "attribute")
             && is_constant_name(ctx.text(condition).rsplit('.').next().unwrap_or_default())
             && resolves_to_false(ctx, condition)
-        {
-            return true;
-        }
-        current = parent;
-    }
-    false
+    })
 }
 
 /// Is the name or `self.` attribute known to be empty where it is read: the
