@@ -173,6 +173,14 @@ pub static CHECKS: &[Check] = &[
         file_words: &[],
     },
     Check {
+        name: "developer-script",
+        doc: "code Home Assistant never runs: the file's `if __name__ == \"__main__\":` block, or \
+              a whole file that starts a program at its top level (`asyncio.run(main())`)",
+        needs_strings: false,
+        eval: module::is_developer_script,
+        file_words: &[],
+    },
+    Check {
         name: "shell-quoted",
         doc: "the command is built only from the code's own values (literals, constants, generated \
               ids, Home Assistant's paths; followed through locals and the file's calls of a \

@@ -42,18 +42,47 @@ pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> b
     let root = ctx.tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)
-        .any(|statement| match statement.kind_name() {
-            "if_statement" => statement.field("condition").is_some_and(|c| {
-                let condition: String = ctx.text(c).split_whitespace().collect();
-                condition == "__name__==\"__main__\"" || condition == "__name__=='__main__'"
-            }),
-            "expression_statement" => statement
+        .any(|statement| is_main_guard(ctx, statement))
+        || starts_a_program(ctx)
+}
+
+/// `if __name__ == "__main__":`
+fn is_main_guard<'t>(ctx: &FileContext<'t>, statement: Node<'t>) -> bool {
+    statement.kind_name() == "if_statement"
+        && statement.field("condition").is_some_and(|c| {
+            let condition: String = ctx.text(c).split_whitespace().collect();
+            condition == "__name__==\"__main__\"" || condition == "__name__=='__main__'"
+        })
+}
+
+/// Check `developer-script`: code Home Assistant never runs: the file's
+/// top-level `if __name__ == "__main__":` block, or a whole file that starts a
+/// program when it is imported (`asyncio.run(main())`, `main()` at its top
+/// level, unguarded): importing it inside Home Assistant's running event loop
+/// would fail, so it is a tool run by hand. A file with a main block may also
+/// be imported: only the block counts there.
+pub fn is_developer_script<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    let in_main_block = ctx.ancestors(node).any(|ancestor| {
+        is_main_guard(ctx, ancestor)
+            && ctx
+                .parent(ancestor)
+                .is_some_and(|p| p.kind_name() == "module")
+    });
+    in_main_block || starts_a_program(ctx)
+}
+
+/// Does the file start a program at its top level, outside any guard?
+fn starts_a_program<'t>(ctx: &FileContext<'t>) -> bool {
+    let root = ctx.tree.root_node();
+    let mut cursor = root.walk();
+    root.named_children(&mut cursor).any(|statement| {
+        statement.kind_name() == "expression_statement"
+            && statement
                 .named_child(0)
                 .filter(|e| e.kind_name() == "call")
                 .and_then(|call| call.field("function"))
-                .is_some_and(|function| runs_the_program(ctx, function)),
-            _ => false,
-        })
+                .is_some_and(|function| runs_the_program(ctx, function))
+    })
 }
 
 /// Is a top-level call of `function` how a program starts?
@@ -118,6 +147,26 @@ mod tests {
             "def f():\n    if __name__ == '__main__':\n        pass\n"
         ));
         assert!(!script("if DEBUG:\n    pass\n"));
+    }
+
+    #[test]
+    fn developer_scripts_are_main_blocks_and_files_that_start_a_program() {
+        let tool = "import asyncio, requests\nasync def main():\n    requests.get(URL)\nasyncio.run(main())\n";
+        let module = "import requests\ndef f():\n    requests.get(URL)\nif __name__ == '__main__':\n    requests.post(URL)\n";
+        let verdict = |source: &str, call: &str| {
+            let snippet = Snippet::new(source);
+            let node = snippet.find_starting("call", call);
+            is_developer_script(&snippet.ctx(), node, &[])
+        };
+        // Starting a loop on import: never imported by Home Assistant.
+        assert!(verdict(tool, "requests.get"));
+        // A module's main block; not the rest of it, which may be imported.
+        assert!(verdict(module, "requests.post"));
+        assert!(!verdict(module, "requests.get"));
+        assert!(!verdict(
+            "import requests\nrequests.get(URL)\n",
+            "requests.get"
+        ));
     }
 
     #[test]

@@ -106,7 +106,23 @@ pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
     if !(last == "session" || last.ends_with("_session") || last == "websession") {
         return false;
     }
-    !assigned_from_timed_client(ctx, node, spelled) && !annotated_otherwise(ctx, node, spelled)
+    !assigned_from_timed_client(ctx, node, spelled)
+        && !annotated_otherwise(ctx, node, spelled)
+        && !sessions_carry_timeout(ctx)
+}
+
+/// Does every session the file makes carry a timeout of its own
+/// (`aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))`), and the
+/// file take none from Home Assistant (whose shared session has aiohttp's
+/// 300 s default)? Then its session-named objects are those sessions.
+fn sessions_carry_timeout<'t>(ctx: &FileContext<'t>) -> bool {
+    let made = ctx.calls_named("ClientSession");
+    !made.is_empty()
+        && made
+            .iter()
+            .all(|&call| super::arguments::argument_given(ctx, call, &["timeout"]))
+        && ctx.calls_named("async_get_clientsession").is_empty()
+        && ctx.calls_named("async_create_clientsession").is_empty()
 }
 
 /// Is `name` a parameter of the enclosing function annotated with a type that is
@@ -338,5 +354,23 @@ mod tests {
                 .unwrap();
             assert!(!is_http_session(&ctx, object, &[]), "{call}");
         }
+    }
+
+    #[test]
+    fn sessions_a_file_makes_with_a_timeout_carry_it() {
+        let timed = "import aiohttp\nclass Api:\n    async def _ensure(self):\n\
+            \x20       self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))\n\
+            \x20       return self._session\n\
+            \x20   async def call(self):\n        session = await self._ensure()\n        await session.post(a)\n";
+        assert!(!check(timed, "identifier", "session", is_http_session));
+        // One session made without a timeout, or Home Assistant's shared one,
+        // and the name may stand for it.
+        let untimed =
+            format!("{timed}    def other(self):\n        self._plain = aiohttp.ClientSession()\n");
+        assert!(check(&untimed, "identifier", "session", is_http_session));
+        let shared = format!(
+            "{timed}    def other(self, hass):\n        self._shared = async_get_clientsession(hass)\n"
+        );
+        assert!(check(&shared, "identifier", "session", is_http_session));
     }
 }
