@@ -88,9 +88,34 @@ fn in_opt_out_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -
         {
             return true;
         }
+        if parent.kind_name() == "block" && after_guard_clause_when_off(current, source) {
+            return true;
+        }
         current = parent;
     }
     false
+}
+
+/// Is `statement` preceded, in its block, by a guard clause that leaves when
+/// verification is on (`if self.verify_ssl: return None`)? Then it runs only
+/// with verification off.
+fn after_guard_clause_when_off(statement: Node, source: &[u8]) -> bool {
+    std::iter::successors(statement.prev_named_sibling(), |s| s.prev_named_sibling()).any(
+        |earlier| {
+            let leaves = earlier.field("consequence").is_some_and(|body| {
+                body.named_child(body.named_child_count().saturating_sub(1) as u32)
+                    .is_some_and(|last| {
+                        matches!(last.kind_name(), "return_statement" | "raise_statement")
+                    })
+            });
+            earlier.kind_name() == "if_statement"
+                && earlier.field("alternative").is_none()
+                && leaves
+                && earlier
+                    .field("condition")
+                    .is_some_and(|condition| taken_only_when_off(condition, false, source))
+        },
+    )
 }
 
 /// Is a branch taken (when `condition` is `taken_when`) only with verification
