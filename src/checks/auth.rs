@@ -104,9 +104,11 @@ fn drops_stored_token<'t>(ctx: &FileContext<'t>, body: Node<'t>) -> bool {
                 statement.kind_name() == "expression_statement" && a.kind_name() == "assignment"
             })
             .is_some_and(|assignment| {
-                let cleared = assignment
-                    .field("right")
-                    .is_some_and(|r| r.kind_name() == "none" || ctx.text(r) == "\"\"");
+                let cleared = assignment.field("right").is_some_and(|r| {
+                    r.kind_name() == "none"
+                        || crate::model::names::string_value(r, ctx.source)
+                            .is_some_and(|v| v.is_empty())
+                });
                 let names_secret = assignment.field("left").is_some_and(|left| {
                     let name = match left.kind_name() {
                         "attribute" => left.field("attribute").map_or("", |a| ctx.text(a)),

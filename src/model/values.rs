@@ -232,14 +232,9 @@ fn secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         | "expression_list" => node
             .named_children(&mut cursor)
             .any(|c| carries(ctx, c, Label::Secret)),
-        "conditional_expression" => {
-            // `a if cond else b`: the first and last named children are the values.
-            let count = node.named_child_count() as u32;
-            [0, count.saturating_sub(1)]
-                .into_iter()
-                .filter_map(|i| node.named_child(i))
-                .any(|value| carries(ctx, value, Label::Secret))
-        }
+        "conditional_expression" => conditional_values(node)
+            .into_iter()
+            .any(|value| carries(ctx, value, Label::Secret)),
         "dictionary" => node.named_children(&mut cursor).any(|pair| {
             pair.kind_name() == "pair"
                 && pair
@@ -858,24 +853,27 @@ fn holds_no_labelled_value<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> bool {
     !arguments.is_empty() && arguments.iter().all(|&a| is_constant_value(ctx, a))
 }
 
+/// The two values of `a if cond else b`: its first and last named children.
+fn conditional_values(node: Node) -> Vec<Node> {
+    let count = node.named_child_count() as u32;
+    [0, count.saturating_sub(1)]
+        .into_iter()
+        .filter_map(|i| node.named_child(i))
+        .collect()
+}
+
 /// A value that cannot be a secret whatever the label says: a constant, a
 /// caught exception's text, a comparison, a length or a masked value
 /// (`redact(key) if multi else ALL`).
 fn holds_no_secret<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
     match value.kind_name() {
         "comparison_operator" | "not_operator" | "true" | "false" => true,
-        "conditional_expression" => {
-            let count = value.named_child_count() as u32;
-            [0, count.saturating_sub(1)]
-                .into_iter()
-                .filter_map(|i| value.named_child(i))
-                .all(|branch| holds_no_secret(ctx, branch))
-        }
+        "conditional_expression" => conditional_values(value)
+            .into_iter()
+            .all(|branch| holds_no_secret(ctx, branch)),
         "call" => {
             let callee = value.field("function").map_or("", |f| callee_word(ctx, f));
-            clears_secret(callee)
-                || matches!(callee, "len" | "bool" | "type")
-                || from_exception(ctx, value)
+            clears_secret(callee) || from_exception(ctx, value)
         }
         // `ALL`, `DEFAULT_KEY`: a module constant holding text written in the code.
         "identifier" => is_constant_name(ctx.text(value)) && only_literals(ctx, value),
