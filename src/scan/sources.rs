@@ -262,13 +262,9 @@ fn walk(root: &Path, excludes: &GlobSet, sources: &mut Sources) {
             })
         });
     let mut found = found.into_inner().unwrap_or_else(PoisonError::into_inner);
-    super::tracked::add_tracked(
-        &mut found.files,
-        root,
-        excludes,
-        |path| is_python(path) || is_manifest(path),
-        usize::MAX,
-    );
+    super::tracked::add_tracked(&mut found.files, root, excludes, |path| {
+        is_python(path) || is_manifest(path)
+    });
     found
         .skipped
         .sort_by(|a, b| (&a.path, &a.reason).cmp(&(&b.path, &b.reason)));

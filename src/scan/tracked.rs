@@ -15,7 +15,6 @@ pub fn add_tracked(
     _: &std::path::Path,
     _: &globset::GlobSet,
     _: fn(&std::path::Path) -> bool,
-    _: usize,
 ) {
 }
 
@@ -33,13 +32,13 @@ mod with_git {
     /// Regular files in the index (no links, no submodules).
     const REGULAR_MODES: [u32; 2] = [0o100_644, 0o100_755];
 
-    /// Each work tree's tracked paths (relative to it), read once per process: a
-    /// pull request's scan lists several integration directories of one repository.
+    /// Each work tree's tracked paths (relative to it), read once per process:
+    /// `hassec scan a/ b/` walks two directories of one repository.
     static INDEXES: LazyLock<Mutex<HashMap<PathBuf, Arc<Vec<PathBuf>>>>> =
         LazyLock::new(Mutex::default);
 
-    /// The files of the index under `root` (`root`, joined with the path below it,
-    /// at most `max_depth` levels down) that `wanted` accepts, that lie in no
+    /// The files of the index under `root` (`root`, joined with the path below it)
+    /// that `wanted` accepts, that lie in no
     /// hidden directory and under no exclude (matched relative to `root`, as the
     /// walk matches them), and that are regular files on disk reached without a
     /// symbolic link. Empty when `root` is not in a git work tree or its index
@@ -48,7 +47,6 @@ mod with_git {
         root: &Path,
         excludes: &GlobSet,
         wanted: fn(&Path) -> bool,
-        max_depth: usize,
     ) -> Vec<PathBuf> {
         let Some((tracked, prefix)) = index_under(root) else {
             return Vec::new();
@@ -67,12 +65,8 @@ mod with_git {
                         .filter(|part| !part.as_os_str().is_empty())
                         .any(|part| excludes.is_match(part))
                 };
-                (plain
-                    && relative.components().count() <= max_depth
-                    && wanted(relative)
-                    && !excluded()
-                    && reached_without_links(root, relative))
-                .then(|| root.join(relative))
+                (plain && wanted(relative) && !excluded() && reached_without_links(root, relative))
+                    .then(|| root.join(relative))
             })
             .collect()
     }
@@ -84,10 +78,9 @@ mod with_git {
         root: &Path,
         excludes: &GlobSet,
         wanted: fn(&Path) -> bool,
-        max_depth: usize,
     ) {
         let walked: HashSet<PathBuf> = files.iter().cloned().collect();
-        let tracked = tracked_files(root, excludes, wanted, max_depth);
+        let tracked = tracked_files(root, excludes, wanted);
         files.extend(tracked.into_iter().filter(|path| !walked.contains(path)));
     }
 
@@ -174,7 +167,7 @@ mod with_git {
             std::fs::write(root.join("query_local.py"), "x = 1\n").unwrap();
 
             let none = GlobSet::empty();
-            let mut found = tracked_files(root, &none, python, usize::MAX);
+            let mut found = tracked_files(root, &none, python);
             found.sort();
             assert_eq!(
                 found,
@@ -183,20 +176,15 @@ mod with_git {
                     root.join("tools/query_site.py")
                 ]
             );
-            // At most `max_depth` levels down, as the walk.
-            assert_eq!(
-                tracked_files(root, &none, python, 1),
-                vec![root.join("query_cloud.py")]
-            );
             // Below the root, paths are relative to the directory scanned.
             assert_eq!(
-                tracked_files(&root.join("tools"), &none, python, usize::MAX),
+                tracked_files(&root.join("tools"), &none, python),
                 vec![root.join("tools").join("query_site.py")]
             );
             // Excludes apply as they do to the walk.
             let tools = crate::scan::sources::exclude_set(&["tools/**".into()]).unwrap();
             assert_eq!(
-                tracked_files(root, &tools, python, usize::MAX),
+                tracked_files(root, &tools, python),
                 vec![root.join("query_cloud.py")]
             );
             // A tracked path whose directory became a symbolic link is not read.
@@ -207,7 +195,7 @@ mod with_git {
             {
                 std::os::unix::fs::symlink(root.join("elsewhere"), root.join("tools")).unwrap();
                 assert_eq!(
-                    tracked_files(root, &none, python, usize::MAX),
+                    tracked_files(root, &none, python),
                     vec![root.join("query_cloud.py")]
                 );
             }
@@ -217,7 +205,7 @@ mod with_git {
         fn outside_a_work_tree_nothing_is_added() {
             let dir = tempfile::tempdir().unwrap();
             std::fs::write(dir.path().join("a.py"), "x = 1\n").unwrap();
-            assert!(tracked_files(dir.path(), &GlobSet::empty(), python, usize::MAX).is_empty());
+            assert!(tracked_files(dir.path(), &GlobSet::empty(), python).is_empty());
         }
     }
 }
