@@ -54,13 +54,68 @@ fn unpinned_requirements(manifest: &Manifest) -> Vec<&Requirement> {
     manifest
         .requirements
         .iter()
-        .filter(|r| !is_pinned(&r.text))
+        .filter(|r| !is_pinned(&r.text) && !pinned_by_home_assistant(&r.text))
         .collect()
+}
+
+/// Is the requirement a package Home Assistant pins itself (`aiohttp`,
+/// `requests`)? Its package constraints hold whatever the manifest asks, so
+/// the installed version is the one Home Assistant ships with.
+fn pinned_by_home_assistant(requirement: &str) -> bool {
+    static PINS: LazyLock<Vec<&str>> = LazyLock::new(|| {
+        include_str!("home_assistant_pins.txt")
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+            .collect()
+    });
+    let spec = requirement.split(';').next().unwrap_or("").trim();
+    if spec.contains("://") || spec.contains(" @ ") {
+        return false; // a URL installs what it names, constraints or not
+    }
+    let name: String = spec
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .map(|c| match c {
+            '_' | '.' => '-',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    PINS.contains(&name.as_str())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packages_home_assistant_pins_are_pinned_whatever_the_manifest_says() {
+        let manifest = Manifest {
+            requirements: [
+                "aiohttp",
+                "requests>=2.0",
+                "PyYAML",
+                "Jinja2~=3.0",
+                "pyfoo>=1",
+                "aiohttp @ git+https://github.com/o/aiohttp.git",
+            ]
+            .into_iter()
+            .map(|text| Requirement {
+                text: text.into(),
+                offset: None,
+                line: None,
+            })
+            .collect(),
+            ..Manifest::default()
+        };
+        let unpinned: Vec<&str> = unpinned_requirements(&manifest)
+            .into_iter()
+            .map(|r| r.text.as_str())
+            .collect();
+        assert_eq!(
+            unpinned,
+            ["pyfoo>=1", "aiohttp @ git+https://github.com/o/aiohttp.git"]
+        );
+    }
 
     #[test]
     fn pinned_and_unpinned_requirements() {

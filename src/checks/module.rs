@@ -3,25 +3,13 @@
 use tree_sitter::Node;
 
 use super::FileContext;
-use crate::model::syntax::NodeExt;
+use crate::model::{program, syntax::NodeExt};
 
 /// Check `module-defines`: the file defines, at its top level, a function or class
 /// with one of the names given (`async_get_clientsession` marks Home Assistant's
 /// own shared-session helper, which is where a session *should* be created).
 pub fn module_defines<'t>(ctx: &FileContext<'t>, _: Node<'t>, names: &[&str]) -> bool {
-    let root = ctx.tree.root_node();
-    let mut cursor = root.walk();
-    root.named_children(&mut cursor).any(|statement| {
-        let definition = if statement.kind_name() == "decorated_definition" {
-            statement.field("definition")
-        } else {
-            Some(statement)
-        };
-        definition
-            .filter(|d| matches!(d.kind_name(), "function_definition" | "class_definition"))
-            .and_then(|d| d.field("name"))
-            .is_some_and(|name| names.contains(&ctx.text(name)))
-    })
+    program::defines_at_top_level(ctx, names)
 }
 
 /// Check `in-integration`: the file belongs to an integration (a directory
@@ -42,64 +30,37 @@ pub fn is_script_module<'t>(ctx: &FileContext<'t>, _: Node<'t>, _: &[&str]) -> b
     let root = ctx.tree.root_node();
     let mut cursor = root.walk();
     root.named_children(&mut cursor)
-        .any(|statement| is_main_guard(ctx, statement))
-        || starts_a_program(ctx)
-}
-
-/// `if __name__ == "__main__":`
-fn is_main_guard<'t>(ctx: &FileContext<'t>, statement: Node<'t>) -> bool {
-    statement.kind_name() == "if_statement"
-        && statement.field("condition").is_some_and(|c| {
-            let condition: String = ctx.text(c).split_whitespace().collect();
-            condition == "__name__==\"__main__\"" || condition == "__name__=='__main__'"
-        })
+        .any(|statement| program::is_main_guard(ctx, statement))
+        || program::starts_a_program(ctx)
 }
 
 /// Check `developer-script`: code Home Assistant never runs: the file's
-/// top-level `if __name__ == "__main__":` block, or a whole file that starts a
+/// top-level `if __name__ == "__main__":` block; a whole file that starts a
 /// program when it is imported (`asyncio.run(main())`, `main()` at its top
-/// level, unguarded): importing it inside Home Assistant's running event loop
-/// would fail, so it is a tool run by hand. A file with a main block may also
-/// be imported: only the block counts there.
+/// level, unguarded: importing it inside Home Assistant's running event loop
+/// would fail); a whole program run by hand: a file that runs something when
+/// started (a main block, a `print` or `parse_args()` at its top level) that
+/// nothing imports ([`program::run_by_hand`]), or outside any integration. A
+/// file with a main block that the integration imports keeps the rest.
 pub fn is_developer_script<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let in_main_block = ctx.ancestors(node).any(|ancestor| {
-        is_main_guard(ctx, ancestor)
+        program::is_main_guard(ctx, ancestor)
             && ctx
                 .parent(ancestor)
                 .is_some_and(|p| p.kind_name() == "module")
     });
-    in_main_block || starts_a_program(ctx)
+    in_main_block || program::starts_a_program(ctx) || is_run_by_hand(ctx)
 }
 
-/// Does the file start a program at its top level, outside any guard?
-fn starts_a_program<'t>(ctx: &FileContext<'t>) -> bool {
-    let root = ctx.tree.root_node();
-    let mut cursor = root.walk();
-    root.named_children(&mut cursor).any(|statement| {
-        statement.kind_name() == "expression_statement"
-            && statement
-                .named_child(0)
-                .filter(|e| e.kind_name() == "call")
-                .and_then(|call| call.field("function"))
-                .is_some_and(|function| runs_the_program(ctx, function))
-    })
-}
-
-/// Is a top-level call of `function` how a program starts?
-fn runs_the_program<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
-    match function.kind_name() {
-        "identifier" if ctx.text(function) == "main" => {
-            module_defines(ctx, ctx.tree.root_node(), &["main"])
-        }
-        "attribute" => {
-            function
-                .field("attribute")
-                .is_some_and(|a| ctx.text(a) == "run_until_complete")
-                || ctx
-                    .qualified_name(function)
-                    .is_some_and(|name| &*name == "asyncio.run")
-        }
-        _ => false,
+/// Is the whole file a program run by hand (see `developer-script`)?
+fn is_run_by_hand(ctx: &FileContext) -> bool {
+    let Some(module) = ctx.module() else {
+        return false;
+    };
+    match &ctx.integration {
+        Some(facts) if facts.root.is_some() => facts.run_by_hand.contains(module),
+        // No integration around it: nothing Home Assistant loads imports it.
+        _ => program::runs_as_program(ctx),
     }
 }
 
@@ -167,6 +128,33 @@ mod tests {
             "import requests\nrequests.get(URL)\n",
             "requests.get"
         ));
+    }
+
+    #[test]
+    fn a_whole_program_run_by_hand_is_a_developer_script() {
+        use crate::model::integration::IntegrationFacts;
+        use std::sync::Arc;
+        let source = "import requests\ndef f():\n    requests.get(URL)\nif __name__ == '__main__':\n    f()\n";
+        let snippet = Snippet::new(source);
+        let node = snippet.find_starting("call", "requests.get");
+        let in_integration = |run_by_hand: &[&str]| {
+            Some(Arc::new(IntegrationFacts {
+                root: Some("x".into()),
+                run_by_hand: run_by_hand.iter().map(ToString::to_string).collect(),
+                ..IntegrationFacts::default()
+            }))
+        };
+        let verdict = |module: Option<&str>, facts| {
+            let ctx = snippet.ctx().with_module(module).with_integration(facts);
+            is_developer_script(&ctx, node, &[])
+        };
+        // Outside any integration, a program is run by hand.
+        assert!(verdict(Some("get_token"), None));
+        // In one, when the integration's facts say so.
+        assert!(verdict(Some("get_token"), in_integration(&["get_token"])));
+        assert!(!verdict(Some("api"), in_integration(&["get_token"])));
+        // A file of no known name: its main block only.
+        assert!(!verdict(None, None));
     }
 
     #[test]

@@ -95,7 +95,24 @@ fn is_placeholder(value: &str) -> bool {
         // A URL or a path: where a secret is sent or kept, not the secret.
         || trimmed.contains("://")
         || trimmed.starts_with('/')
+        || is_relative_path(trimmed)
         || is_identifier_like(trimmed)
+}
+
+/// A path of lower-case words (`jdev/sys/getkey2`, `authwithtoken/`): an API
+/// command or a file's place, not random characters (a key with a `/` in it,
+/// base64, mixes cases).
+fn is_relative_path(value: &str) -> bool {
+    value.contains('/')
+        && value
+            .split('/')
+            .filter(|part| !part.is_empty())
+            .all(|part| {
+                part.starts_with(|c: char| c.is_ascii_lowercase())
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            })
 }
 
 /// snake_case words, numbers allowed as words of their own: a translation or
@@ -260,28 +277,35 @@ fn names_a_field(value: &str) -> bool {
 }
 
 /// A key its service gives every client, so writing it down gives nothing away:
-/// a Firebase web API key (`AIza...`) in a file that signs in with Firebase
-/// Authentication (Google documents those keys as public project ids, unlike
-/// a Maps or YouTube key), a Gigya (SAP Customer Data Cloud) site key (`3_...`).
+/// a Firebase API key (`AIza...`) in a file that uses Firebase (its
+/// Authentication, or the Cloud Messaging registration of a vendor's app:
+/// Google documents those keys as public project ids, shipped in every copy of
+/// the app, unlike a Maps or YouTube key), a Gigya (SAP Customer Data Cloud)
+/// site key (`3_...`, `4_...`: its data center's digit first).
 fn is_public_client_key(ctx: &FileContext, value: &str) -> bool {
     (value.starts_with("AIza")
         && [
             "identitytoolkit.googleapis",
             "securetoken.googleapis",
-            "firebaseio.com",
-            "firebaseapp.com",
+            "firebase",
         ]
         .iter()
         .any(|host| ctx.mentions(host)))
-        || (value.starts_with("3_") && ctx.mentions("gigya"))
+        || (value.len() > 2
+            && value.as_bytes()[0].is_ascii_digit()
+            && value.as_bytes()[1] == b'_'
+            && ctx.mentions("gigya"))
 }
 
-/// Does the file query a hosted search service whose search-only keys are
-/// public by design (Algolia, Meilisearch: the websites an integration scrapes
-/// send them from every visitor's browser)? A key written in such a file is
-/// that key, not an account's credential.
+/// Does the file query a hosted service whose read-only keys are public by
+/// design: a search service (Algolia, Meilisearch: the websites an
+/// integration scrapes send them from every visitor's browser) or a content
+/// delivery API (Contentstack's delivery tokens, made for client-side code)?
+/// A key written in such a file is that key, not an account's credential.
 fn talks_to_hosted_search(ctx: &FileContext) -> bool {
-    ctx.mentions("algolia") || ctx.mentions("meilisearch")
+    ["algolia", "meilisearch", "contentstack"]
+        .iter()
+        .any(|service| ctx.mentions(service))
 }
 
 #[cfg(test)]
@@ -450,7 +474,20 @@ mod tests {
         assert!(!hardcoded(&format!(
             "{firebase}URL = 'https://identitytoolkit.googleapis.com/v1/accounts:signUp'\n"
         )));
+        // The Cloud Messaging registration of a vendor's app.
+        assert!(!hardcoded(&format!(
+            "# Firebase project of the vendor's Android app\n{firebase}APP_ID = '1:289722593072:android:3cfcf5bc'\n"
+        )));
         let gigya = "API_KEY = '3_abcdefghijklmnopqrstuvwxyz0123'\n";
+        let gigya_eu = "GIGYA_API_KEY = '4_DRIMLu7jk9bkKwpRRoQOuw'\n";
+        assert!(!hardcoded(gigya_eu), "a Gigya key of another data center");
+        assert!(
+            hardcoded("API_KEY = '4_DRIMLu7jk9bkKwpRRoQOuw'\n"),
+            "no Gigya in the file"
+        );
+        assert!(!hardcoded(
+            "# Contentstack delivery API\nCS_TOKEN = 'csf710b7815abf44748585d287'\n"
+        ));
         assert!(hardcoded(gigya));
         assert!(!hardcoded(&format!(
             "{gigya}URL = 'https://accounts.eu1.gigya.com/accounts.login'\n"
@@ -491,6 +528,7 @@ mod tests {
             "PIN_MODE_ANALOG = 'ANALOG'",
             "STORE = {'token': 'VENDOR_TOKEN_STORE'}",
             "header = '-----BEGIN PRIVATE KEY-----'",
+            "CMD_GET_KEY = 'jdev/sys/getkey2'",
         ] {
             assert!(!hardcoded(source), "{source}");
         }

@@ -186,15 +186,30 @@ pub fn is_false_valued<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
 /// device on the local network: a host from the configuration is passed in the
 /// same call (`host=self._host`), or the class (else the file) builds its URLs
 /// around a host it was given (`f"http://{host}/config"`), or the file reads
-/// `CONF_HOST`; and no URL in that class (else file) names an internet host. Such devices often serve self-signed
-/// certificates; a cloud host written in the code does not.
+/// `CONF_HOST`, or the integration's manifest declares a local `iot_class`; and
+/// no URL in that class (else file) names an internet host. Such devices often
+/// serve self-signed certificates; a cloud host written in the code does not.
 pub fn is_local_device<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let scope = ctx
         .ancestors(node)
         .find(|n| n.kind_name() == "class_definition")
         .unwrap_or_else(|| ctx.tree.root_node());
     let (cloud, given_host) = url_hosts(ctx, scope);
-    !cloud && (given_host || host_passed_alongside(ctx, node) || mentions_configured_host(ctx))
+    !cloud
+        && (given_host
+            || host_passed_alongside(ctx, node)
+            || mentions_configured_host(ctx)
+            || declares_local_devices(ctx))
+}
+
+/// Does the integration's manifest say it talks to devices on the local
+/// network (`"iot_class": "local_push"` or `"local_polling"`)?
+fn declares_local_devices(ctx: &FileContext) -> bool {
+    ctx.integration
+        .as_ref()
+        .and_then(|facts| facts.manifest.as_ref())
+        .and_then(|manifest| manifest.iot_class.as_deref())
+        .is_some_and(|class| class.starts_with("local_"))
 }
 
 /// Does `scope` (the enclosing class, or the module) write a URL to an internet
@@ -373,5 +388,34 @@ mod tests {
                 "{source}"
             );
         }
+    }
+
+    #[test]
+    fn a_local_iot_class_says_the_device_is_local_unless_a_cloud_host_is_written() {
+        use crate::checks::test_support::Snippet;
+        use crate::model::integration::{IntegrationFacts, Manifest};
+        use std::sync::Arc;
+        let facts = |class: &str| {
+            Some(Arc::new(IntegrationFacts {
+                root: Some("x".into()),
+                manifest: Some(Manifest {
+                    iot_class: Some(class.into()),
+                    ..Manifest::default()
+                }),
+                ..IntegrationFacts::default()
+            }))
+        };
+        let verdict = |source: &str, class: &str| {
+            let snippet = Snippet::new(source);
+            let node = snippet.find("keyword_argument", "verify_ssl=False");
+            is_local_device(&snippet.ctx().with_integration(facts(class)), node, &[])
+        };
+        let session = "def f(hass):\n    return make(hass, verify_ssl=False)\n";
+        let cloud = "def f(hass):\n    s = make(hass, verify_ssl=False)\n    \
+                     return s.get(\"https://cloud.example.com/v1\")\n";
+        assert!(verdict(session, "local_push"));
+        assert!(verdict(session, "local_polling"));
+        assert!(!verdict(session, "cloud_polling"));
+        assert!(!verdict(cloud, "local_push"));
     }
 }

@@ -47,7 +47,7 @@ pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
     // path or a bare query string counts: `"app--login?token=..."` is not a URL.
     let url_like =
         layout.is_some() || matches!(built.template.chars().next(), Some(HOLE | '/' | '?' | '&'));
-    if !url_like {
+    if !url_like || links_to_a_view(ctx, &built.template) {
         return false;
     }
     built.parts_with_prefix().into_iter().any(|(part, prefix)| {
@@ -64,6 +64,59 @@ pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
             || is_secret_sourced(ctx, expression, &[]))
             && !values::only_literals(ctx, expression)
     })
+}
+
+/// Home Assistant's own views that take an entity's access token in the query:
+/// a browser (an `<img>`, a media player) can send nothing else, and the token
+/// is the entity's own, rotated every few minutes.
+const TOKEN_VIEWS: &[&str] = &[
+    "/api/camera_proxy/",
+    "/api/camera_proxy_stream/",
+    "/api/image_proxy/",
+    "/api/image_proxy_stream/",
+    "/api/media_player_proxy/",
+];
+
+/// Is the URL a link to Home Assistant itself, to one of the views above or to
+/// one the integration registers (`IntegrationFacts::view_paths`): its path
+/// starts right after a base (`f"{get_url(hass)}/api/..."`), a host or
+/// nothing? Such a view checks the token it minted (as Home Assistant's signed
+/// paths do with `authSig`), and a clickable link has no header to carry it.
+fn links_to_a_view(ctx: &FileContext, template: &str) -> bool {
+    let Some(at) = template.find("/api/") else {
+        return false;
+    };
+    let base = &template[..at];
+    let after_authority = base
+        .split_once("://")
+        .map_or(base, |(_, authority)| authority);
+    if after_authority.contains('/') {
+        return false;
+    }
+    let path = template[at..].split(['?', '#']).next().unwrap_or_default();
+    TOKEN_VIEWS.iter().any(|view| path.starts_with(view))
+        || ctx
+            .facts()
+            .view_paths
+            .iter()
+            .any(|view| path_fits_view(path, view))
+}
+
+/// Does a link's path (with [`HOLE`]s where values go) fit a view's path
+/// (with `{placeholders}`)? Segment by segment, a placeholder or a hole fits
+/// anything, except in the first two (`/api/<domain>`), which must be written.
+fn path_fits_view(path: &str, view: &str) -> bool {
+    let link: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let view: Vec<&str> = view.trim_end_matches('/').split('/').collect();
+    link.len() == view.len()
+        && link.len() > 3
+        && link
+            .iter()
+            .zip(&view)
+            .enumerate()
+            .all(|(at, (link, view))| {
+                link == view || (at > 2 && (view.starts_with('{') || link.contains(HOLE)))
+            })
 }
 
 /// Check `secret-url-template`: a plain string (a template for `.format` or `%`)
@@ -202,6 +255,23 @@ pub fn credentials_in_url<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str])
 mod tests {
     use super::*;
     use crate::checks::test_support::{CheckFn, Snippet, passes};
+
+    #[test]
+    fn links_fit_views_segment_by_segment() {
+        let hole = HOLE.to_string();
+        let link = |path: &str| path.replace('~', &hole);
+        let view = "/api/my_domain/map/{device_id}";
+        assert!(path_fits_view(&link("/api/my_domain/map/~"), view));
+        assert!(path_fits_view(&link("/api/my_domain/~/~"), view));
+        assert!(path_fits_view("/api/my_domain/map/abc", view));
+        assert!(
+            !path_fits_view(&link("/api/~/map/~"), view),
+            "the domain must be written"
+        );
+        assert!(!path_fits_view(&link("/api/my_domain/map/~/more"), view));
+        assert!(!path_fits_view(&link("/api/v1/state/~"), view));
+        assert!(!path_fits_view(&link("/api/my_domain"), "/api/my_domain"));
+    }
 
     /// Runs `check` on the value of the last statement of `body`, inside a function.
     fn on_value(check: CheckFn, body: &str) -> bool {

@@ -294,7 +294,7 @@ impl<'t> Bindings<'t> {
                     return;
                 };
                 let method_name = text(method, source);
-                if text(object, source) == "self" {
+                if matches!(text(object, source), "self" | "cls") {
                     self.calls.entry(method_name).or_default().push(node);
                 }
                 // `c.update(m)`, `c.update(k=v)`, `c.setdefault(k, v)`.
@@ -383,7 +383,7 @@ impl<'t> Bindings<'t> {
         self.functions.get(name).map_or(&[], Vec::as_slice)
     }
 
-    /// The calls of `name(...)` and `self.name(...)`.
+    /// The calls of `name(...)`, `self.name(...)` and `cls.name(...)`.
     pub fn calls(&self, name: &str) -> &[Node<'t>] {
         self.calls.get(name).map_or(&[], Vec::as_slice)
     }

@@ -267,11 +267,24 @@ pub fn keyword_arg<'t>(ctx: &FileContext<'t>, call: Node<'t>, name: &str) -> Opt
 // ---------------------------------------------------------------------------
 // Key names
 
-/// Module-level `NAME = "string"` assignments of a file.
+/// Module-level `NAME = "string"` assignments of a file, and the names given
+/// to a key constant (`API_KEY = CONF_API_KEY` means `"api_key"`).
 pub fn module_constants(root: Node, source: &[u8]) -> HashMap<String, String> {
     let mut constants = HashMap::new();
     for (left, right) in module_assignments(root) {
-        if let Some(value) = string_value(right, source) {
+        let value = match right.kind_name() {
+            // Another name for a key: `API_KEY = CONF_API_KEY`, or for a
+            // constant written above.
+            "identifier" => {
+                let name = text(right, source);
+                constants
+                    .get(name)
+                    .cloned()
+                    .or_else(|| home_assistant_key(name))
+            }
+            _ => string_value(right, source),
+        };
+        if let Some(value) = value {
             constants.insert(text(left, source).to_string(), value);
         }
     }
@@ -320,6 +333,11 @@ fn constant_key<'t>(ctx: &FileContext<'t>, name: &str) -> Option<String> {
     if let Some(value) = ctx.integration.as_ref().and_then(|f| f.constants.get(name)) {
         return Some(value.clone());
     }
+    home_assistant_key(name)
+}
+
+/// `CONF_X` and `ATTR_X` of `homeassistant.const` mean `"x"`.
+fn home_assistant_key(name: &str) -> Option<String> {
     let rest = name
         .strip_prefix("CONF_")
         .or_else(|| name.strip_prefix("ATTR_"))?;
@@ -1078,6 +1096,25 @@ pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 mod tests {
     use super::*;
     use crate::model::test_support::Snippet;
+
+    #[test]
+    fn module_constants_hold_strings_and_other_names_of_keys() {
+        let snippet = Snippet::new(
+            "API_KEY = CONF_API_KEY\nPIN = ATTR_PIN\nDEVICE_PIN = PIN\nHOST = 'host'\nOTHER = something\nLATER = AFTER\nAFTER = 'x'\n",
+        );
+        let constants = module_constants(snippet.root(), snippet.ctx().source);
+        let value = |name: &str| constants.get(name).map(String::as_str);
+        assert_eq!(value("API_KEY"), Some("api_key"));
+        assert_eq!(value("PIN"), Some("pin"));
+        assert_eq!(value("DEVICE_PIN"), Some("pin"));
+        assert_eq!(value("HOST"), Some("host"));
+        assert_eq!(value("OTHER"), None);
+        assert_eq!(
+            value("LATER"),
+            None,
+            "a name defined below is not known yet"
+        );
+    }
 
     const FLOWS: &str = r#"
 from homeassistant import config_entries

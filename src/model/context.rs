@@ -38,6 +38,9 @@ pub struct FileContext<'a> {
     /// Facts about the integration the file belongs to, gathered across its files
     /// by the scanner; `None` when the file is not in an integration directory.
     pub integration: Option<Arc<IntegrationFacts>>,
+    /// The module's name, the file's stem (`api` for `api.py`), when the file
+    /// has a name.
+    module: Option<String>,
     imports: OnceCell<ImportTable>,
     /// Qualified names already resolved, by node id: several rules ask about
     /// every call's callee.
@@ -83,6 +86,7 @@ impl<'a> FileContext<'a> {
             tree,
             vocabulary,
             integration: None,
+            module: None,
             imports: OnceCell::new(),
             qualified_names: RefCell::default(),
             module_constants: OnceCell::new(),
@@ -376,6 +380,17 @@ impl<'a> FileContext<'a> {
     pub fn with_integration(mut self, facts: Option<Arc<IntegrationFacts>>) -> Self {
         self.integration = facts;
         self
+    }
+
+    /// Names the file's module (see [`Self::module`]).
+    pub fn with_module(mut self, module: Option<&str>) -> Self {
+        self.module = module.map(str::to_string);
+        self
+    }
+
+    /// The module's name: the file's stem, when the file has a name.
+    pub fn module(&self) -> Option<&str> {
+        self.module.as_deref()
     }
 
     /// The integration's facts; for a file outside any integration, the facts of

@@ -16,7 +16,8 @@ use super::{
     FileContext,
     bindings::Bindings,
     config_flow::{self as flow, FlowKind},
-    names::{is_auth_failure_name, whole_name_positions},
+    names::{self, is_auth_failure_name, whole_name_positions},
+    program,
     values::{self, Label},
 };
 use crate::model::syntax::NodeExt;
@@ -35,6 +36,9 @@ pub const USES_FACTS: &[&str] = &[
     "unmasked-secret-field",
     "credential-mapping",
     "in-integration",
+    "developer-script",
+    "secret-in-url-query",
+    "local-device",
 ];
 
 /// One `requirements` entry of a manifest, with where it is written.
@@ -51,6 +55,9 @@ pub struct Requirement {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     pub requirements: Vec<Requirement>,
+    /// How it talks to its devices or services (`local_polling`, `cloud_push`...).
+    #[serde(default)]
+    pub iot_class: Option<String>,
 }
 
 impl Manifest {
@@ -61,8 +68,15 @@ impl Manifest {
         let Some(object) = value.as_object() else {
             return Err("invalid manifest.json: not a JSON object".into());
         };
+        let iot_class = object
+            .get("iot_class")
+            .and_then(|class| class.as_str())
+            .map(str::to_string);
         let Some(requirements) = object.get("requirements") else {
-            return Ok(Self::default());
+            return Ok(Self {
+                iot_class,
+                ..Self::default()
+            });
         };
         let Some(list) = requirements.as_array() else {
             return Err("invalid manifest.json: `requirements` is not a list".into());
@@ -89,7 +103,10 @@ impl Manifest {
                 line: offset.map(|at| text[..at].matches('\n').count() + 1),
             });
         }
-        Ok(Self { requirements: out })
+        Ok(Self {
+            requirements: out,
+            iot_class,
+        })
     }
 }
 
@@ -164,6 +181,17 @@ pub struct IntegrationFacts {
     /// nothing ever sends such a URL.
     #[serde(default)]
     pub unused_url_templates: BTreeSet<String>,
+    /// The module names (file stems) of its files that are programs run by
+    /// hand: each runs something at its top level (a `__main__` block, a
+    /// `print`, `asyncio.run(...)`), no file of the integration imports it and
+    /// Home Assistant does not load it by name (see `program::run_by_hand`).
+    #[serde(default)]
+    pub run_by_hand: BTreeSet<String>,
+    /// The paths of the HTTP views it registers with Home Assistant
+    /// (`url = "/api/my_domain/map/{device_id}"` of a `HomeAssistantView`):
+    /// links to them lead to Home Assistant itself.
+    #[serde(default)]
+    pub view_paths: BTreeSet<String>,
     pub manifest: Option<Manifest>,
     pub manifest_error: Option<String>,
     /// How many Python files were read.
@@ -178,7 +206,7 @@ impl IntegrationFacts {
         let key_sets: BTreeMap<_, _> = self.key_sets.iter().collect();
         let schemas: BTreeMap<_, _> = self.schemas.iter().collect();
         let rendered = format!(
-            "{constants:?}|{key_sets:?}|{schemas:?}|{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "{constants:?}|{key_sets:?}|{schemas:?}|{:?}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
             self.form_schema_names,
             self.flow_found,
             self.has_reauth,
@@ -191,6 +219,7 @@ impl IntegrationFacts {
             self.secret_valued_keys,
             self.maybe_stored_keys,
             self.unused_url_templates,
+            (&self.run_by_hand, &self.view_paths),
             self.manifest,
             self.manifest_error
         );
@@ -231,12 +260,11 @@ impl IntegrationFacts {
 
     /// The facts of an integration whose files are read and parsed (a file
     /// tree-sitter could not parse gives no facts).
-    /// `parsed` holds each file's text and tree; `manifest` is `None` when
-    /// there is no `manifest.json`.
+    /// `manifest` is `None` when there is no `manifest.json`.
     pub fn of_parsed(
         root: &Path,
         manifest: Option<&Result<Manifest, String>>,
-        parsed: &[(&str, &Tree)],
+        parsed: &[ParsedFile],
         vocabulary: &Vocabulary,
     ) -> Self {
         let mut facts = Self {
@@ -251,7 +279,7 @@ impl IntegrationFacts {
         facts.files_read = parsed.len();
 
         // Constants first: flows name keys with constants from `const.py`.
-        for (text, tree) in parsed {
+        for ParsedFile { text, tree, .. } in parsed {
             facts
                 .constants
                 .extend(flow::module_constants(tree.root_node(), text.as_bytes()));
@@ -264,7 +292,7 @@ impl IntegrationFacts {
         });
         // The bindings a file's schemas needed, kept for its facts below.
         let mut bindings: Vec<Option<Bindings>> = Vec::with_capacity(parsed.len());
-        for (text, tree) in parsed {
+        for ParsedFile { text, tree, .. } in parsed {
             if !text.contains("Schema") {
                 bindings.push(None);
                 continue;
@@ -285,7 +313,7 @@ impl IntegrationFacts {
             schemas: facts.schemas.clone(),
             ..Self::default()
         });
-        for ((text, tree), bindings) in parsed.iter().zip(bindings) {
+        for (ParsedFile { text, tree, .. }, bindings) in parsed.iter().zip(bindings) {
             let ctx = FileContext::new(text.as_bytes(), tree, vocabulary)
                 .with_integration(Some(Arc::clone(&known)));
             if let Some(bindings) = bindings {
@@ -293,9 +321,20 @@ impl IntegrationFacts {
             }
             add_file_facts(&ctx, &mut facts);
         }
+        facts.run_by_hand = program::run_by_hand(parsed, vocabulary)
+            .into_iter()
+            .collect();
         facts.finish();
         facts
     }
+}
+
+/// One parsed file of an integration, as its facts are gathered from it.
+pub struct ParsedFile<'a> {
+    /// The module's name: the file's stem (`api` for `api.py`).
+    pub module: &'a str,
+    pub text: &'a str,
+    pub tree: &'a Tree,
 }
 
 /// Does the file raise an authentication-named exception (`raise
@@ -346,7 +385,7 @@ fn reauth_starts<'a>(ctx: &FileContext<'a>) -> Vec<Node<'a>> {
 /// name is written only once in all the files: where it is defined.
 fn unused_url_templates(
     constants: &HashMap<String, String>,
-    parsed: &[(&str, &Tree)],
+    parsed: &[ParsedFile],
 ) -> BTreeSet<String> {
     constants
         .iter()
@@ -357,12 +396,62 @@ fn unused_url_templates(
         .filter(|(name, _)| {
             let uses: usize = parsed
                 .iter()
-                .map(|(text, _)| whole_name_positions(text.as_bytes(), name).count())
+                .map(|file| whole_name_positions(file.text.as_bytes(), name).count())
                 .sum();
             uses <= 1
         })
         .map(|(name, _)| name.clone())
         .collect()
+}
+
+/// The paths of the file's top-level `HomeAssistantView` classes (`url` and
+/// `extra_urls`).
+fn view_paths(ctx: &FileContext) -> Vec<String> {
+    let root = ctx.tree.root_node();
+    let mut cursor = root.walk();
+    let classes = root.named_children(&mut cursor).filter_map(|statement| {
+        let class = match statement.kind_name() {
+            "decorated_definition" => statement.field("definition")?,
+            _ => statement,
+        };
+        let bases = class.field("superclasses")?;
+        (class.kind_name() == "class_definition" && ctx.text(bases).contains("HomeAssistantView"))
+            .then_some(class.field("body")?)
+    });
+    let mut paths = Vec::new();
+    for body in classes {
+        let mut cursor = body.walk();
+        for statement in body.named_children(&mut cursor) {
+            let Some(assignment) = statement
+                .named_child(0)
+                .filter(|a| a.kind_name() == "assignment")
+            else {
+                continue;
+            };
+            let (Some(left), Some(right)) = (assignment.field("left"), assignment.field("right"))
+            else {
+                continue;
+            };
+            if !matches!(ctx.text(left), "url" | "extra_urls") {
+                continue;
+            }
+            let strings = match right.kind_name() {
+                "string" => vec![right],
+                _ => {
+                    let mut cursor = right.walk();
+                    right.named_children(&mut cursor).collect()
+                }
+            };
+            for string in strings {
+                if let Some(path) = names::string_value(string, ctx.source)
+                    && path.starts_with('/')
+                {
+                    paths.push(path);
+                }
+            }
+        }
+    }
+    paths
 }
 
 /// Adds what one file says to the facts (constants excepted: gathered before).
@@ -406,6 +495,9 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
         Vec::new()
     };
     facts.flow_found |= !classes.is_empty();
+    if ctx.contains("HomeAssistantView") {
+        facts.view_paths.extend(view_paths(ctx));
+    }
     // A flow raises `InvalidAuth` to show a form error; elsewhere an
     // authentication error is the integration's client telling refused
     // credentials apart.

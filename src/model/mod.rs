@@ -14,6 +14,7 @@ pub mod integration;
 pub mod internal;
 pub mod names;
 pub mod parents;
+pub mod program;
 pub mod syntax;
 pub mod values;
 

@@ -554,8 +554,39 @@ pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> 
     let Some(function_name) = scope.field("name").map(|n| ctx.text(n)) else {
         return Vec::new();
     };
-    let is_method = names.first().is_some_and(|first| *first == "self");
+    let is_method = names
+        .first()
+        .is_some_and(|first| matches!(*first, "self" | "cls"));
+    let position = if is_method {
+        index.checked_sub(1)
+    } else {
+        Some(index)
+    };
     let mut found = Vec::new();
+    // Run in an executor: `hass.async_add_executor_job(self._login, user_input)`,
+    // `loop.run_in_executor(None, self._login, user_input)`: the arguments after
+    // the function are its own, by position.
+    for (runner, at) in [("async_add_executor_job", 0), ("run_in_executor", 1)] {
+        for call in ctx.calls_named(runner).iter() {
+            let args = arguments(*call);
+            let Some(target) = args.get(at) else {
+                continue;
+            };
+            let names_it = match target.kind_name() {
+                "identifier" => !is_method && ctx.text(*target) == function_name,
+                "attribute" => {
+                    is_method
+                        && target
+                            .field("attribute")
+                            .is_some_and(|a| ctx.text(a) == function_name)
+                }
+                _ => false,
+            };
+            if names_it {
+                found.extend(position.and_then(|p| args.get(at + 1 + p).copied()));
+            }
+        }
+    }
     for call in ctx.bindings().calls(function_name) {
         let through_self = call
             .field("function")
@@ -563,11 +594,6 @@ pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> 
         if through_self != is_method {
             continue;
         }
-        let position = if is_method {
-            index.checked_sub(1)
-        } else {
-            Some(index)
-        };
         let args = arguments(*call);
         let keyword = args.iter().find_map(|a| {
             (a.kind_name() == "keyword_argument"

@@ -18,6 +18,7 @@ use super::{
     cache,
     sources::{ReadError, read_regular},
 };
+use crate::model::integration::ParsedFile;
 pub use crate::model::integration::{IntegrationFacts, Manifest, USES_FACTS};
 use crate::rules::vocabulary::Vocabulary;
 
@@ -84,10 +85,16 @@ pub fn gather_facts(
 impl IntegrationFiles {
     /// The facts of these files (a file tree-sitter could not parse gives none).
     pub fn facts(&self, vocabulary: &Vocabulary) -> IntegrationFacts {
-        let parsed: Vec<(&str, &Tree)> = self
+        let parsed: Vec<ParsedFile> = self
             .python
             .iter()
-            .filter_map(|file| Some((file.text.as_str(), file.tree.as_ref()?)))
+            .filter_map(|file| {
+                Some(ParsedFile {
+                    module: file.path.file_stem()?.to_str()?,
+                    text: &file.text,
+                    tree: file.tree.as_ref()?,
+                })
+            })
             .collect();
         IntegrationFacts::of_parsed(&self.root, self.manifest.as_ref(), &parsed, vocabulary)
     }

@@ -435,8 +435,10 @@ impl Scanner {
             (Some(a), Some(b)) => Some(format!("{a}; {b}")),
             (a, b) => a.or(b),
         };
-        let ctx =
-            FileContext::new(parsed.as_bytes(), &tree, &self.vocabulary).with_integration(facts);
+        let module = Path::new(path).file_stem().and_then(|stem| stem.to_str());
+        let ctx = FileContext::new(parsed.as_bytes(), &tree, &self.vocabulary)
+            .with_integration(facts)
+            .with_module(module);
         let found = self.engine.run(&ctx, text, path);
         FileResult {
             findings: found.findings,
