@@ -60,27 +60,7 @@ pub fn diagnostics_leak<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -
     let Some(function) = in_diagnostics_function(ctx, node) else {
         return false;
     };
-    let options_only = node.kind_name() == "attribute"
-        && node
-            .field("attribute")
-            .is_some_and(|a| ctx.text(a) == "options");
-    let may_hold = if options_only {
-        options_may_hold_secret(ctx)
-    } else {
-        entry_may_hold_secret(ctx)
-    };
-    may_hold && reaches_return(ctx, node, function, 0)
-}
-
-/// May the entry's options hold a secret (stored there by an options flow or
-/// `options=`)? Yes too when no flow was found to tell.
-pub fn options_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
-    let facts = ctx.facts();
-    !facts.flow_found
-        || facts
-            .maybe_stored_option_keys
-            .iter()
-            .any(|key| facts.is_secret_key(key, ctx.vocabulary))
+    flow::entry_mapping_may_hold_secret(ctx, node) && reaches_return(ctx, node, function, 0)
 }
 
 /// Does the value of `node` reach a `return` of `function` whole, unredacted?

@@ -43,18 +43,7 @@ pub fn handler_reads_call<'t>(ctx: &FileContext<'t>, node: Node<'t>, strings: &[
     }
     let functions: Vec<Node> = match handler.kind_name() {
         "lambda" => vec![handler],
-        "identifier" => ctx.functions_named(ctx.text(handler)).to_vec(),
-        "attribute"
-            if handler
-                .field("object")
-                .is_some_and(|o| ctx.text(o) == "self") =>
-        {
-            handler
-                .field("attribute")
-                .map(|name| ctx.functions_named(ctx.text(name)).to_vec())
-                .unwrap_or_default()
-        }
-        _ => Vec::new(),
+        _ => functions_called(ctx, handler),
     };
     functions.is_empty() || functions.iter().any(|&f| reads_its_call(ctx, f, &bound))
 }
@@ -82,14 +71,113 @@ fn reads_its_call<'t>(ctx: &FileContext<'t>, function: Node<'t>, bound: &[&str])
     let Some(call) = call else {
         return false;
     };
-    if call.kind_name() != "identifier" {
-        return true;
-    }
+    call.kind_name() != "identifier" || parameter_is_read(ctx, function, call, 0)
+}
+
+/// Is the parameter `name` of `function` used in its body, other than handed
+/// on to a function of this file, by position, that does not read it either
+/// (`clear_tokens(hass, call, coordinator)`, also through
+/// `hass.async_add_executor_job(clear_tokens, hass, call, coordinator)`)?
+/// A function it cannot see, or a chain longer than a few calls, reads it.
+fn parameter_is_read<'t>(
+    ctx: &FileContext<'t>,
+    function: Node<'t>,
+    name: Node<'t>,
+    depth: usize,
+) -> bool {
     let Some(body) = function.field("body") else {
         return true;
     };
-    ctx.identifiers_named(ctx.text(call))
-        .any(|use_| body.byte_range().contains(&use_.start_byte()))
+    ctx.identifiers_named(ctx.text(name))
+        .filter(|use_| body.byte_range().contains(&use_.start_byte()))
+        .any(|use_| match handed_on(ctx, use_) {
+            Some((callee, position)) if depth < 3 => {
+                let targets = functions_called(ctx, callee);
+                targets.is_empty()
+                    || targets.iter().any(|&target| {
+                        nth_parameter(ctx, target, position)
+                            .is_none_or(|p| parameter_is_read(ctx, target, p, depth + 1))
+                    })
+            }
+            _ => true,
+        })
+}
+
+/// For a value given as a positional argument of a call, the function that
+/// receives it and its position there (not counting `self`): `f(a, value)`
+/// gives `f` and 1, `hass.async_add_executor_job(f, a, value)` gives `f` and 1.
+fn handed_on<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> Option<(Node<'t>, usize)> {
+    let arguments = ctx
+        .parent(value)
+        .filter(|p| p.kind_name() == "argument_list")?;
+    let call = ctx.parent(arguments).filter(|c| c.kind_name() == "call")?;
+    let mut cursor = arguments.walk();
+    let positional: Vec<Node> = arguments
+        .named_children(&mut cursor)
+        .filter(|a| {
+            !matches!(
+                a.kind_name(),
+                "keyword_argument" | "list_splat" | "dictionary_splat"
+            )
+        })
+        .collect();
+    let at = positional.iter().position(|a| a.id() == value.id())?;
+    let callee = call.field("function")?;
+    let last_name = match callee.kind_name() {
+        "attribute" => callee.field("attribute").map(|a| ctx.text(a)),
+        _ => Some(ctx.text(callee)),
+    };
+    let skipped = match last_name {
+        Some("async_add_executor_job") => 1,
+        Some("run_in_executor") => 2,
+        _ => 0,
+    };
+    if skipped == 0 {
+        return Some((callee, at));
+    }
+    let target = *positional.get(skipped - 1)?;
+    Some((target, at.checked_sub(skipped)?))
+}
+
+/// The functions of this file a callee names (`f`, `self.f`).
+fn functions_called<'t>(ctx: &FileContext<'t>, callee: Node<'t>) -> Vec<Node<'t>> {
+    match callee.kind_name() {
+        "identifier" => ctx.functions_named(ctx.text(callee)).to_vec(),
+        "attribute"
+            if callee
+                .field("object")
+                .is_some_and(|o| ctx.text(o) == "self") =>
+        {
+            callee
+                .field("attribute")
+                .map(|name| ctx.functions_named(ctx.text(name)).to_vec())
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A function's parameter at a position, not counting `self` or `cls`; `None`
+/// when it takes `*args` there or fewer parameters.
+fn nth_parameter<'t>(
+    ctx: &FileContext<'t>,
+    function: Node<'t>,
+    position: usize,
+) -> Option<Node<'t>> {
+    let parameters = function.field("parameters")?;
+    let mut cursor = parameters.walk();
+    let parameter = parameters
+        .named_children(&mut cursor)
+        .filter(|p| !matches!(ctx.text(*p), "self" | "cls"))
+        .nth(position)?;
+    match parameter.kind_name() {
+        "identifier" => Some(parameter),
+        "typed_parameter" => parameter
+            .named_child(0)
+            .filter(|n| n.kind_name() == "identifier"),
+        "default_parameter" | "typed_default_parameter" => parameter.field("name"),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +202,10 @@ mod tests {
             "async def h(coordinator, call):\n    send(call.data)\nhass.services.async_register(D, 's', partial(h, c))\n",
             "async def h(*args):\n    pass\nhass.services.async_register(D, 's', h)\n",
             "class C:\n    async def h(self, call: ServiceCall):\n        send(call.data)\n    def setup(self):\n        hass.services.async_register(D, 's', self.h)\n",
+            // Handed on to a function that reads it, or takes it through *args.
+            "def go(hass, call):\n    send(call.data)\nasync def h(call):\n    await hass.async_add_executor_job(go, hass, call)\nhass.services.async_register(D, 's', h)\n",
+            "def go(*args):\n    pass\nasync def h(call):\n    go(call)\nhass.services.async_register(D, 's', h)\n",
+            "class C:\n    def go(self, call):\n        send(call.data)\n    async def h(self, call):\n        self.go(call)\n    def setup(self):\n        hass.services.async_register(D, 's', self.h)\n",
         ] {
             assert!(reads(source), "{source}");
         }
@@ -129,6 +221,9 @@ mod tests {
             "async def h(coordinator, call):\n    await coordinator.async_refresh()\nhass.services.async_register(D, 's', partial(h, c))\n",
             "async def h(call, coordinator):\n    await coordinator.async_refresh()\nhass.services.async_register(D, 's', partial(h, coordinator=c))\n",
             "class C:\n    async def h(self, call):\n        self.reboot()\n    def setup(self):\n        hass.services.async_register(D, 's', self.h)\n",
+            // Handed on to a function that does not read it either.
+            "def clear(hass, call, c):\n    c.clear()\nasync def h(call):\n    await hass.async_add_executor_job(clear, hass, call, c)\nhass.services.async_register(D, 's', h)\n",
+            "def clear(hass, call):\n    pass\nasync def h(call):\n    clear(hass, call)\nhass.services.async_register(D, 's', h)\n",
         ] {
             assert!(!reads(source), "{source}");
         }

@@ -1056,6 +1056,33 @@ pub fn entry_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
     !facts.flow_found || facts.may_store_secret(ctx.vocabulary)
 }
 
+/// May the entry mapping `node` ([`is_entry_mapping`]) hold a secret? Its
+/// `options` only when the flows (may) store a secret-like key in options, or
+/// no flow was found; its `data` and the whole entry as
+/// [`entry_may_hold_secret`].
+pub fn entry_mapping_may_hold_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let is_options = node.kind_name() == "attribute"
+        && node
+            .field("attribute")
+            .is_some_and(|a| ctx.text(a) == "options");
+    if is_options {
+        options_may_hold_secret(ctx)
+    } else {
+        entry_may_hold_secret(ctx)
+    }
+}
+
+/// May the entry's options hold a secret (stored there by an options flow or
+/// `options=`)? Yes too when no flow was found to tell.
+pub fn options_may_hold_secret<'t>(ctx: &FileContext<'t>) -> bool {
+    let facts = ctx.facts();
+    !facts.flow_found
+        || facts
+            .maybe_stored_option_keys
+            .iter()
+            .any(|key| facts.is_secret_key(key, ctx.vocabulary))
+}
+
 /// `entry.data`, `self.config_entry.options`, `entry.as_dict()`.
 pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let attribute = match node.kind_name() {

@@ -127,7 +127,8 @@ fn named_source<'t>(ctx: &FileContext<'t>, node: Node<'t>, label: Label) -> bool
             .field("subscript")
             .is_some_and(|key| key.kind_name() != "slice" && element_key_is_secret(ctx, key)),
         (Label::Mapping, "attribute") => {
-            (config_flow::is_entry_mapping(ctx, node) && config_flow::entry_may_hold_secret(ctx))
+            (config_flow::is_entry_mapping(ctx, node)
+                && config_flow::entry_mapping_may_hold_secret(ctx, node))
                 || is_request_headers(ctx, node)
                 || is_auth_object(ctx, node)
         }
@@ -1102,7 +1103,8 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     let mut cursor = node.walk();
     match node.kind_name() {
         "attribute" => {
-            (config_flow::is_entry_mapping(ctx, node) && config_flow::entry_may_hold_secret(ctx))
+            (config_flow::is_entry_mapping(ctx, node)
+                && config_flow::entry_mapping_may_hold_secret(ctx, node))
                 || is_request_headers(ctx, node)
                 || is_auth_object(ctx, node)
                 || slot_values(ctx, node)

@@ -19,6 +19,10 @@ pub struct Vocabulary {
     joined_finder: AhoCorasick,
     metadata_prefixes: Vec<Vec<String>>,
     metadata_suffixes: Vec<Vec<String>>,
+    /// Words that, right after a secret word, name what identifies or owns the
+    /// secret (`key_id`, `token_user`): metadata there, not elsewhere
+    /// (`webhook_id` is a secret).
+    identifying_suffixes: Vec<Vec<String>>,
     lookalikes: Vec<Vec<String>>,
     /// An ambiguous entry (split) → the words of a file that give it its other meaning.
     ambiguous: Vec<(Vec<String>, Vec<String>)>,
@@ -30,6 +34,8 @@ struct VocabularyFile {
     words: Vec<String>,
     metadata_prefixes: Vec<String>,
     metadata_suffixes: Vec<String>,
+    #[serde(default)]
+    identifying_suffixes: Vec<String>,
     #[serde(default)]
     lookalikes: Vec<String>,
     #[serde(default)]
@@ -60,6 +66,11 @@ impl Vocabulary {
                 .collect(),
             metadata_suffixes: file
                 .metadata_suffixes
+                .iter()
+                .map(|w| split_words(w))
+                .collect(),
+            identifying_suffixes: file
+                .identifying_suffixes
                 .iter()
                 .map(|w| split_words(w))
                 .collect(),
@@ -149,7 +160,8 @@ impl Vocabulary {
         })
     }
 
-    /// `TOKEN_TYPE_BEARER`: a metadata word right after a secret word.
+    /// `TOKEN_TYPE_BEARER`, `lanip_key_id`: a metadata or identifying word
+    /// right after a secret word.
     fn metadata_follows_secret(&self, words: &[String]) -> bool {
         self.words.iter().any(|entry| {
             (0..words.len().saturating_sub(entry.len())).any(|start| {
@@ -157,6 +169,7 @@ impl Vocabulary {
                     && self
                         .metadata_suffixes
                         .iter()
+                        .chain(&self.identifying_suffixes)
                         .any(|suffix| words[start + entry.len()..].starts_with(suffix))
             })
         })
@@ -307,6 +320,19 @@ mod tests {
         // A prefix word after the secret word says nothing of it.
         assert!(secret("password_max"));
         assert!(secret("user_password"));
+        // What identifies a secret, or whom it belongs to, right after it.
+        for name in [
+            "lanip_key_id",
+            "access_key_id",
+            "token_user",
+            "api_key_owner",
+        ] {
+            assert!(!secret(name), "{name} should not be secret-like");
+        }
+        // Not elsewhere: these are secrets of their own.
+        for name in ["webhook_id", "session_id", "user_token", "id_token"] {
+            assert!(secret(name), "{name} should be secret-like");
+        }
     }
 
     #[test]
