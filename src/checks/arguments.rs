@@ -125,6 +125,42 @@ pub fn positional_argument(node: Node, position: usize) -> Option<Node> {
     None
 }
 
+/// The keys a `%(name)s` format shows of the mapping `node`, when that mapping
+/// is the format's only value (`log("%(id)s for %(user_id)s", record)`): the
+/// mapping's other items are never written. `None` for any other argument.
+pub fn format_keys_shown<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Vec<String>> {
+    let arguments = ctx
+        .parent(node)
+        .filter(|p| p.kind_name() == "argument_list")?;
+    if positional_argument(arguments, 1).map(|a| a.id()) != Some(node.id())
+        || positional_argument(arguments, 2).is_some()
+    {
+        return None;
+    }
+    let format = literal_text(ctx, positional_argument(arguments, 0)?)?;
+    let keys: Vec<String> = format
+        .split("%(")
+        .skip(1)
+        .filter_map(|rest| rest.split_once(')').map(|(key, _)| key.to_string()))
+        .collect();
+    (!keys.is_empty()).then_some(keys)
+}
+
+/// The text of a string literal, of adjacent ones (`"a" "b"`), parenthesized or not.
+fn literal_text(ctx: &FileContext, node: Node) -> Option<String> {
+    match node.kind_name() {
+        "string" => crate::model::names::string_value(node, ctx.source),
+        "parenthesized_expression" => literal_text(ctx, node.named_child(0)?),
+        "concatenated_string" => {
+            let mut cursor = node.walk();
+            node.named_children(&mut cursor)
+                .map(|part| literal_text(ctx, part))
+                .collect()
+        }
+        _ => None,
+    }
+}
+
 fn argument_list(node: Node) -> Option<Node> {
     match node.kind_name() {
         "argument_list" => Some(node),

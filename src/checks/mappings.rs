@@ -2,7 +2,7 @@
 
 use tree_sitter::Node;
 
-use super::FileContext;
+use super::{FileContext, arguments::format_keys_shown};
 use crate::model::values::{Label, carries, in_dead_branch};
 
 /// Check `credential-mapping`: the expression is, or formats, a whole mapping that
@@ -15,7 +15,11 @@ use crate::model::values::{Label, carries, in_dead_branch};
 /// store a secret (or no flow is found). `async_redact_data(...)` clears it, and
 /// so does a branch the code switches off (`if LOG_AUTH: ...` with `LOG_AUTH = False`).
 pub fn is_credential_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
-    carries(ctx, node, Label::Mapping) && !in_dead_branch(ctx, node)
+    // A `%(name)s` format shows only the keys it names: single values, which
+    // are HAS501's to judge.
+    format_keys_shown(ctx, node).is_none()
+        && carries(ctx, node, Label::Mapping)
+        && !in_dead_branch(ctx, node)
 }
 
 #[cfg(test)]

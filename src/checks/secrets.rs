@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::RegexSet;
 use tree_sitter::Node;
 
-use super::{FileContext, text};
+use super::{FileContext, arguments::format_keys_shown, text};
 pub use crate::model::names::{secret_like, string_value};
 use crate::model::syntax::NodeExt;
 use crate::model::{
@@ -24,6 +24,11 @@ pub fn names_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bo
 /// model's value flow), or is bound to a placeholder its log message labels as
 /// one (`"password=%s", value`).
 pub fn is_secret_sourced<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    // A mapping given to a `%(name)s` format shows only the keys it names.
+    if let Some(keys) = format_keys_shown(ctx, node) {
+        return keys.iter().any(|key| ctx.vocabulary.is_secret_like(key))
+            && !in_dead_branch(ctx, node);
+    }
     (carries(ctx, node, Label::Secret) || labelled_log_argument(ctx, node))
         && !in_dead_branch(ctx, node)
         && !known_empty(ctx, node)
