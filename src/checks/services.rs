@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use super::{FileContext, arguments::positional_argument};
-use crate::model::syntax::NodeExt;
+use crate::model::{syntax::NodeExt, values::EXECUTOR_RUNNERS};
 
 /// Check `handler-reads-call`: the positional argument at the 0-based position
 /// the string gives is a handler that may read the `ServiceCall` it is given.
@@ -127,16 +127,14 @@ fn handed_on<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> Option<(Node<'t>, us
         "attribute" => callee.field("attribute").map(|a| ctx.text(a)),
         _ => Some(ctx.text(callee)),
     };
-    let skipped = match last_name {
-        Some("async_add_executor_job") => 1,
-        Some("run_in_executor") => 2,
-        _ => 0,
-    };
-    if skipped == 0 {
+    let runner = EXECUTOR_RUNNERS
+        .iter()
+        .find(|(runner, _)| last_name == Some(*runner));
+    let Some(&(_, function_at)) = runner else {
         return Some((callee, at));
-    }
-    let target = *positional.get(skipped - 1)?;
-    Some((target, at.checked_sub(skipped)?))
+    };
+    let target = *positional.get(function_at)?;
+    Some((target, at.checked_sub(function_at + 1)?))
 }
 
 /// The functions of this file a callee names (`f`, `self.f`).

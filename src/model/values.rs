@@ -540,6 +540,13 @@ fn in_loop_body(statement: Node, node: Node) -> bool {
             .is_some_and(|body| body.byte_range().contains(&node.start_byte()))
 }
 
+/// Calls that run a function in an executor, by name, with that function's
+/// position among their arguments; the function's own arguments follow it,
+/// by position: `hass.async_add_executor_job(f, a)`,
+/// `loop.run_in_executor(None, f, a)`.
+pub const EXECUTOR_RUNNERS: &[(&str, usize)] =
+    &[("async_add_executor_job", 0), ("run_in_executor", 1)];
+
 /// For a use of a parameter of a function of this file (not assigned before
 /// the use), the arguments the file's calls of that function pass for it.
 pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
@@ -564,10 +571,8 @@ pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> 
         Some(index)
     };
     let mut found = Vec::new();
-    // Run in an executor: `hass.async_add_executor_job(self._login, user_input)`,
-    // `loop.run_in_executor(None, self._login, user_input)`: the arguments after
-    // the function are its own, by position.
-    for (runner, at) in [("async_add_executor_job", 0), ("run_in_executor", 1)] {
+    // Run in an executor: `hass.async_add_executor_job(self._login, user_input)`.
+    for &(runner, at) in EXECUTOR_RUNNERS {
         for call in ctx.calls_named(runner).iter() {
             let args = arguments(*call);
             let Some(target) = args.get(at) else {
