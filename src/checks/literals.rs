@@ -92,6 +92,34 @@ mod tests {
     }
 
     #[test]
+    fn loop_variables_over_constant_tables_are_literal() {
+        let source = "NAMES = {Humidity: 'HumiditySensor', Battery: 'BatterySensor'}\n\
+            PAIRS = [('a', 1), ('b', device)]\n\
+            def f(devices, device):\n\
+            \x20   made = [use(c, k) for (k, c) in NAMES.items()]\n\
+            \x20   for name in NAMES.values():\n\
+            \x20       use(name, 0)\n\
+            \x20   for label, value in PAIRS:\n\
+            \x20       use(label, value)\n\
+            \x20   for item in devices:\n\
+            \x20       use(item, 0)\n\
+            \x20   return [use(d, 0) for d in devices]\n";
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
+        let literal = |call: &str, n: usize| is_literal(&ctx, snippet.argument(call, n), &[]);
+        assert!(literal("use(c, k)", 0), "the values of a constant mapping");
+        assert!(!literal("use(c, k)", 1), "its keys are classes");
+        assert!(literal("use(name, 0)", 0), "values() of a constant mapping");
+        assert!(
+            literal("use(label, value)", 0),
+            "the first of constant pairs"
+        );
+        assert!(!literal("use(label, value)", 1), "a pair holds a parameter");
+        assert!(!literal("use(item, 0)", 0), "a loop over a parameter");
+        assert!(!literal("use(d, 0)", 0), "a comprehension over a parameter");
+    }
+
+    #[test]
     fn anything_with_a_name_is_not_literal() {
         for expression in [
             "cmd",

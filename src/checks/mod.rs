@@ -214,6 +214,14 @@ pub static CHECKS: &[Check] = &[
         file_words: &[],
     },
     Check {
+        name: "requests-session",
+        doc: "the expression is an HTTP session (as `http-session`) in a file that imports \
+              `requests`: `session.send(prepared)` is requests' and has no timeout by default",
+        needs_strings: false,
+        eval: timeouts::is_requests_session,
+        file_words: &["requests"],
+    },
+    Check {
         name: "auth-failure-handler",
         doc: "the statement is in an `except` clause catching an authentication-like exception, \
               or in the body of a 401/403 status test, that does not start reauthentication",

@@ -111,6 +111,12 @@ pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
         && !sessions_carry_timeout(ctx)
 }
 
+/// Check `requests-session`: an HTTP session (as `http-session`) in a file that
+/// imports `requests`, whose sessions are the ones with `send(prepared)`.
+pub fn is_requests_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, args: &[&str]) -> bool {
+    ctx.imports().imports_module("requests") && is_http_session(ctx, node, args)
+}
+
 /// Does every session the file makes carry a timeout of its own
 /// (`aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))`), and the
 /// file take none from Home Assistant (whose shared session has aiohttp's

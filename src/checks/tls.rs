@@ -58,32 +58,7 @@ fn pins_own_ca<'t>(ctx: &FileContext<'t>, node: Node<'t>, scope: Node<'t>) -> bo
 fn in_opt_out_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
-        let branch = match parent.kind_name() {
-            "if_statement" | "elif_clause" => {
-                let in_consequence = parent
-                    .field("consequence")
-                    .is_some_and(|c| c.id() == current.id());
-                parent
-                    .field("condition")
-                    .map(|condition| (condition, in_consequence))
-            }
-            // `else:` belongs to the `if` above it.
-            "else_clause" => ctx
-                .parent(parent)
-                .filter(|p| p.kind_name() == "if_statement")
-                .and_then(|p| p.field("condition"))
-                .map(|condition| (condition, false)),
-            "conditional_expression" => {
-                // `a if condition else b`: children are a, condition, b.
-                let (Some(a), Some(condition)) = (parent.named_child(0), parent.named_child(1))
-                else {
-                    return false;
-                };
-                (condition.id() != current.id()).then_some((condition, a.id() == current.id()))
-            }
-            _ => None,
-        };
-        if let Some((condition, taken_when_true)) = branch
+        if let Some((condition, taken_when_true)) = branch_condition(ctx, parent, current)
             && taken_only_when_off(condition, taken_when_true, source)
         {
             return true;
@@ -94,6 +69,53 @@ fn in_opt_out_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -
         current = parent;
     }
     false
+}
+
+/// Does some enclosing branch run only when verification is on (`if
+/// entry.data[CONF_VERIFY_SSL]:`)? Turning it off there inverts the user's choice.
+fn in_branch_when_on<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let mut current = node;
+    while let Some(parent) = ctx.parent(current) {
+        if let Some((condition, taken_when_true)) = branch_condition(ctx, parent, current)
+            && taken_only_when_off(condition, !taken_when_true, ctx.source)
+        {
+            return true;
+        }
+        current = parent;
+    }
+    false
+}
+
+/// When `child` is a branch of `parent` (an `if`, `elif`, `else` or
+/// `a if condition else b`): the condition, and whether the branch is taken
+/// when it holds.
+fn branch_condition<'t>(
+    ctx: &FileContext<'t>,
+    parent: Node<'t>,
+    child: Node<'t>,
+) -> Option<(Node<'t>, bool)> {
+    match parent.kind_name() {
+        "if_statement" | "elif_clause" => {
+            let in_consequence = parent
+                .field("consequence")
+                .is_some_and(|c| c.id() == child.id());
+            parent
+                .field("condition")
+                .map(|condition| (condition, in_consequence))
+        }
+        // `else:` belongs to the `if` above it.
+        "else_clause" => ctx
+            .parent(parent)
+            .filter(|p| p.kind_name() == "if_statement")
+            .and_then(|p| p.field("condition"))
+            .map(|condition| (condition, false)),
+        "conditional_expression" => {
+            // `a if condition else b`: children are a, condition, b.
+            let (a, condition) = (parent.named_child(0)?, parent.named_child(1)?);
+            (condition.id() != child.id()).then_some((condition, a.id() == child.id()))
+        }
+        _ => None,
+    }
 }
 
 /// Is `statement` preceded, in its block, by a guard clause that leaves when
@@ -187,8 +209,10 @@ pub fn is_false_valued<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
 /// same call (`host=self._host`), or the class (else the file) builds its URLs
 /// around a host it was given (`f"http://{host}/config"`), or the file reads
 /// `CONF_HOST`, or the integration's manifest declares a local `iot_class`; and
-/// no URL in that class (else file) names an internet host. Such devices often
-/// serve self-signed certificates; a cloud host written in the code does not.
+/// no URL in that class (else file) names an internet host, nor does the code
+/// run only when the user asked for verification (then it inverts their
+/// choice). Such devices often serve self-signed certificates; a cloud host
+/// written in the code does not.
 pub fn is_local_device<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let scope = ctx
         .ancestors(node)
@@ -196,6 +220,7 @@ pub fn is_local_device<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
         .unwrap_or_else(|| ctx.tree.root_node());
     let (cloud, given_host) = url_hosts(ctx, scope);
     !cloud
+        && !in_branch_when_on(ctx, node)
         && (given_host
             || host_passed_alongside(ctx, node)
             || mentions_configured_host(ctx)
@@ -225,6 +250,11 @@ fn url_hosts<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> (bool, bool) {
         {
             return;
         }
+        // A link in a log message ("see https://github.com/...") is not a host
+        // the code talks to.
+        if in_log_message(ctx, node) {
+            return;
+        }
         let written = ctx.text(node);
         for scheme in ["http://", "https://", "wss://", "ws://"] {
             let Some(at) = written.find(scheme) else {
@@ -248,6 +278,38 @@ fn url_hosts<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> (bool, bool) {
         }
     });
     (cloud, given)
+}
+
+/// Is the string an argument of a logger's call (`_LOGGER.warning("...")`)?
+fn in_log_message<'t>(ctx: &FileContext<'t>, string: Node<'t>) -> bool {
+    let Some(call) = ctx
+        .ancestors(string)
+        .find(|p| {
+            !matches!(
+                p.kind_name(),
+                "binary_operator" | "concatenated_string" | "parenthesized_expression"
+            )
+        })
+        .filter(|p| p.kind_name() == "argument_list")
+        .and_then(|arguments| ctx.parent(arguments))
+    else {
+        return false;
+    };
+    let Some(function) = call
+        .field("function")
+        .filter(|f| f.kind_name() == "attribute")
+    else {
+        return false;
+    };
+    let (Some(logger), Some(method)) = (function.field("object"), function.field("attribute"))
+    else {
+        return false;
+    };
+    let logger = ctx.text(logger).to_ascii_lowercase();
+    matches!(
+        ctx.text(method),
+        "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical"
+    ) && (logger.ends_with("logger") || logger.ends_with("log") || logger == "logging")
 }
 
 /// `{host}`, `{self._host}:{port}`, `%s`: a host the code is given, nothing

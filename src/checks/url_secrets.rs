@@ -185,16 +185,35 @@ pub fn is_query_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str])
     else {
         return false;
     };
-    let name = ctx.text(local);
     let scope = enclosing_scope(ctx, assignment);
+    becomes_query(ctx, scope, ctx.text(local), assignment.end_byte(), 2)
+}
+
+/// Is the local `name` given as `params=` (or to a query builder) after byte
+/// `after` in `scope`, itself or merged into another local that is
+/// (`params.update(base_params)`, up to `merges` times)?
+fn becomes_query<'t>(
+    ctx: &FileContext<'t>,
+    scope: Node<'t>,
+    name: &str,
+    after: usize,
+    merges: usize,
+) -> bool {
     let mut stack = vec![scope];
     while let Some(current) = stack.pop() {
         if current.kind_name() == "identifier"
             && ctx.text(current) == name
-            && current.start_byte() > assignment.end_byte()
-            && is_query_argument(ctx, current)
+            && current.start_byte() > after
         {
-            return true;
+            if is_query_argument(ctx, current) {
+                return true;
+            }
+            if merges > 0
+                && let Some((into, call)) = merged_into(ctx, current)
+                && becomes_query(ctx, scope, ctx.text(into), call.end_byte(), merges - 1)
+            {
+                return true;
+            }
         }
         let mut cursor = current.walk();
         for child in current.named_children(&mut cursor) {
@@ -207,6 +226,24 @@ pub fn is_query_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str])
         }
     }
     false
+}
+
+/// `into.update(value)`: the local `value` is merged into (and the call).
+fn merged_into<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+    let call = ctx
+        .parent(value)
+        .filter(|a| a.kind_name() == "argument_list")
+        .and_then(|arguments| ctx.parent(arguments))?;
+    let function = call
+        .field("function")
+        .filter(|f| f.kind_name() == "attribute")?;
+    let into = function
+        .field("object")
+        .filter(|o| o.kind_name() == "identifier")?;
+    function
+        .field("attribute")
+        .is_some_and(|method| ctx.text(method) == "update")
+        .then_some((into, call))
 }
 
 /// Is `value` given as `params=` or to a query-building call?

@@ -101,6 +101,15 @@ impl ImportTable {
     }
 
     /// Does an import bind `name`?
+    /// Does the file import `module` or anything inside it?
+    pub fn imports_module(&self, module: &str) -> bool {
+        self.bindings.values().any(|qualified| {
+            qualified
+                .strip_prefix(module)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    }
+
     pub fn binds(&self, name: &str) -> bool {
         self.bindings.contains_key(name)
     }

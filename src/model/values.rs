@@ -1289,13 +1289,26 @@ fn literals_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bo
         "string" => string_value(node, ctx.source).is_some(),
         "parenthesized_expression" => node.named_child(0).is_some_and(|inner| all(&[inner])),
         "identifier" => {
+            let name = ctx.text(node);
+            if let Some(clause) = comprehension_clause(ctx, node) {
+                return hops > 0 && loop_takes_literals(ctx, name, clause, hops - 1);
+            }
             let reaching = reaching(ctx, node);
             if !reaching.is_empty() {
-                let values: Vec<Node> = reaching.iter().map(|a| a.value).collect();
-                return reaching.iter().all(|a| !is_loop(a)) && all(&values);
+                return hops > 0
+                    && reaching.iter().all(|a| {
+                        if is_loop(a) {
+                            loop_takes_literals(ctx, name, a.statement, hops - 1)
+                        } else {
+                            literals_within(ctx, a.value, hops - 1)
+                        }
+                    });
+            }
+            // `label` of `for label, value in PAIRS:` (the bindings keep the last name only).
+            if let Some(looping) = enclosing_loop_binding(ctx, node) {
+                return hops > 0 && loop_takes_literals(ctx, name, looping, hops - 1);
             }
             let scope = enclosing_scope(ctx, node);
-            let name = ctx.text(node);
             if scope.kind_name() != "module" && parameter_names(ctx, scope).contains(&name) {
                 return false;
             }
@@ -1315,6 +1328,175 @@ fn literals_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bo
         }
         "attribute" => all(&slot_values(ctx, node)),
         _ => false,
+    }
+}
+
+/// The `for ... in ...` clause of the comprehension around `name` that binds it.
+fn comprehension_clause<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Option<Node<'t>> {
+    let text = ctx.text(name);
+    ctx.ancestors(name)
+        .take_while(|n| !matches!(n.kind_name(), "function_definition" | "block" | "module"))
+        .filter(|n| {
+            n.kind_name().ends_with("comprehension") || n.kind_name() == "generator_expression"
+        })
+        .find_map(|comprehension| {
+            let mut cursor = comprehension.walk();
+            let clauses: Vec<Node> = comprehension
+                .named_children(&mut cursor)
+                .filter(|c| c.kind_name() == "for_in_clause")
+                .collect();
+            clauses.into_iter().find(|clause| {
+                clause
+                    .field("left")
+                    .is_some_and(|left| target_position(ctx, left, text).is_some())
+            })
+        })
+}
+
+/// The `for` statement around `name` (in its body) whose target binds it.
+fn enclosing_loop_binding<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Option<Node<'t>> {
+    let text = ctx.text(name);
+    ctx.ancestors(name)
+        .take_while(|n| !matches!(n.kind_name(), "function_definition" | "class_definition"))
+        .filter(|n| in_loop_body(*n, name))
+        .find(|looping| {
+            looping
+                .field("left")
+                .is_some_and(|left| target_position(ctx, left, text).is_some())
+        })
+}
+
+/// Where `name` sits in a loop target: `None` if not bound there, `Some(None)`
+/// for the whole element (`for x in ...`), `Some(Some(i))` for the i-th of a
+/// pair or tuple (`for k, v in ...`).
+fn target_position(ctx: &FileContext, left: Node, name: &str) -> Option<Option<usize>> {
+    match left.kind_name() {
+        "identifier" => (ctx.text(left) == name).then_some(None),
+        "pattern_list" | "tuple_pattern" => {
+            let mut cursor = left.walk();
+            let parts: Vec<Node> = left.named_children(&mut cursor).collect();
+            parts
+                .iter()
+                .position(|p| p.kind_name() == "identifier" && ctx.text(*p) == name)
+                .map(Some)
+        }
+        _ => None,
+    }
+}
+
+/// Does the loop (a `for` statement or a comprehension's clause) bind `name`
+/// only to text written in the code: `for key, name in NAMES.items()` with
+/// `NAMES = {Sensor: "Temperature", ...}` binds `name` to the strings.
+fn loop_takes_literals<'t>(
+    ctx: &FileContext<'t>,
+    name: &str,
+    looping: Node<'t>,
+    hops: usize,
+) -> bool {
+    let (Some(left), Some(iterable)) = (looping.field("left"), looping.field("right")) else {
+        return false;
+    };
+    let Some(position) = target_position(ctx, left, name) else {
+        return false;
+    };
+    // The part of each element the name takes: dictionary keys, values or whole items.
+    let (container, part) = match iterable.kind_name() {
+        "call" => {
+            let Some(function) = iterable
+                .field("function")
+                .filter(|f| f.kind_name() == "attribute")
+            else {
+                return false;
+            };
+            let (Some(object), Some(method)) =
+                (function.field("object"), function.field("attribute"))
+            else {
+                return false;
+            };
+            if !arguments(iterable).is_empty() {
+                return false;
+            }
+            match (ctx.text(method), position) {
+                ("keys", None) => (object, Part::Keys),
+                ("values", None) => (object, Part::Values),
+                ("items", Some(0)) => (object, Part::Keys),
+                ("items", Some(1)) => (object, Part::Values),
+                _ => return false,
+            }
+        }
+        _ => (iterable, Part::Elements(position)),
+    };
+    let containers = constant_containers(ctx, container);
+    !containers.is_empty()
+        && containers.iter().all(|&c| {
+            let mut cursor = c.walk();
+            let items: Vec<Node> = c
+                .named_children(&mut cursor)
+                .filter(|i| i.kind_name() != "comment")
+                .collect();
+            !items.is_empty()
+                && items.iter().all(|&item| match (c.kind_name(), part) {
+                    ("dictionary", Part::Keys | Part::Elements(None)) => item
+                        .field("key")
+                        .is_some_and(|k| literals_within(ctx, k, hops)),
+                    ("dictionary", Part::Values) => item
+                        .field("value")
+                        .is_some_and(|v| literals_within(ctx, v, hops)),
+                    ("dictionary", Part::Elements(Some(_))) => false,
+                    (_, Part::Elements(None)) => {
+                        literal_value(ctx, item) || literals_within(ctx, item, hops)
+                    }
+                    (_, Part::Elements(Some(i))) => {
+                        matches!(item.kind_name(), "tuple" | "list")
+                            && item
+                                .named_child(i as u32)
+                                .is_some_and(|part| literals_within(ctx, part, hops))
+                    }
+                    _ => false,
+                })
+        })
+}
+
+#[derive(Clone, Copy)]
+enum Part {
+    Keys,
+    Values,
+    Elements(Option<usize>),
+}
+
+/// The literal containers (`{...}`, `[...]`, `(...)`) a name of the module
+/// (or the node itself) stands for; empty when any of its values is another thing.
+fn constant_containers<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    const CONTAINERS: &[&str] = &["dictionary", "list", "tuple", "set"];
+    if CONTAINERS.contains(&node.kind_name()) {
+        return vec![node];
+    }
+    if node.kind_name() != "identifier" {
+        return Vec::new();
+    }
+    let root = ctx.tree.root_node();
+    let values: Vec<Node> = ctx
+        .bindings()
+        .assignments(root.id(), ctx.text(node))
+        .iter()
+        .map(|a| a.value)
+        .collect();
+    if values.iter().all(|v| CONTAINERS.contains(&v.kind_name())) {
+        values
+    } else {
+        Vec::new()
+    }
+}
+
+/// `None`, `True`, a number, a plain string, or a tuple or list of them.
+fn literal_value<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    match node.kind_name() {
+        "tuple" | "list" => {
+            let mut cursor = node.walk();
+            let items: Vec<Node> = node.named_children(&mut cursor).collect();
+            items.into_iter().all(|item| literal_value(ctx, item))
+        }
+        _ => is_constant_value(ctx, node),
     }
 }
 
@@ -1587,12 +1769,13 @@ pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
 
 /// Is `node` where a response is known to have failed: the body of `if
 /// resp.status != 200:` (`>= 400`, `== 401`, `not resp.ok`, `"token" not in
-/// data`), or the `else:` of `if resp.status == 200:`? A refused login's body
-/// holds an error message, not the token.
+/// data`, `not data["success"]`, `not token`), the `else:` of `if resp.status
+/// == 200:`, or what follows `if resp.status == 200: return ...`? A refused
+/// login's body holds an error message, not the token.
 pub fn in_failure_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     static FAILURE: LazyLock<regex::Regex> = LazyLock::new(|| {
         regex::Regex::new(
-            r#"status(_code)?\s*(!=\s*2\d\d|>=?\s*[3-5]\d\d|==\s*[3-5]\d\d)|\bnot\s+[\w.]+\.ok\b|["'][^"']*["']\s+not\s+in\b"#,
+            r#"status(_code)?\s*(!=\s*2\d\d|>=?\s*[3-5]\d\d|==\s*[3-5]\d\d)|\bnot\s+[\w.]+\.ok\b|["'][^"']*["']\s+not\s+in\b|\bnot\s+[\w.]+(\[|\.get\()["']success["']"#,
         )
         .expect("pattern compiles")
     });
@@ -1600,14 +1783,101 @@ pub fn in_failure_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         regex::Regex::new(r"^([\w.]+\.status(_code)?\s*==\s*2\d\d|[\w.]+\.ok)$")
             .expect("pattern compiles")
     });
+    let lacks_secret = |condition: Node<'t>| {
+        // `if not token:` after `token = data.get("token")`: the answer has none.
+        condition.kind_name() == "not_operator"
+            && condition
+                .field("argument")
+                .filter(|a| matches!(a.kind_name(), "identifier" | "attribute"))
+                .is_some_and(|a| {
+                    let name = ctx.text(a);
+                    secret_like(ctx, name.rsplit('.').next().unwrap_or(name))
+                })
+    };
     ctx.guards(node).any(|guard| {
         let condition = ctx.text(guard.condition);
         if guard.holds {
-            FAILURE.is_match(condition)
+            FAILURE.is_match(condition) || lacks_secret(guard.condition)
         } else {
             SUCCESS.is_match(condition.trim())
         }
-    })
+    }) || after_success_return(ctx, node, &SUCCESS)
+}
+
+/// Does a guard clause before `node`, in its function, leave on success
+/// (`if resp.status == 200: return await resp.json()`)? What follows runs only
+/// when the request failed.
+fn after_success_return<'t>(ctx: &FileContext<'t>, node: Node<'t>, success: &regex::Regex) -> bool {
+    let mut current = node;
+    while let Some(parent) = ctx.parent(current) {
+        if matches!(
+            parent.kind_name(),
+            "function_definition" | "lambda" | "class_definition"
+        ) {
+            return false;
+        }
+        if parent.kind_name() == "block" || parent.kind_name() == "module" {
+            let mut sibling = current.prev_named_sibling();
+            while let Some(statement) = sibling {
+                let leaves = statement.kind_name() == "if_statement"
+                    && statement.field("alternative").is_none()
+                    && statement
+                        .field("condition")
+                        .is_some_and(|c| success.is_match(ctx.text(c).trim()))
+                    && statement
+                        .field("consequence")
+                        .and_then(|body| {
+                            body.named_child(body.named_child_count().saturating_sub(1) as u32)
+                        })
+                        .is_some_and(|last| {
+                            matches!(last.kind_name(), "return_statement" | "raise_statement")
+                        });
+                if leaves {
+                    return true;
+                }
+                sibling = statement.prev_named_sibling();
+            }
+        }
+        current = parent;
+    }
+    false
+}
+
+/// Is `node` (through `json.dumps(...)`, `await`, a local) only what a response
+/// was read into (`await resp.json()`, `await resp.text()`), nothing else?
+pub fn response_read_only<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    response_read_within(ctx, node, 3)
+}
+
+fn response_read_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bool {
+    match node.kind_name() {
+        "await" | "parenthesized_expression" => node
+            .named_child(0)
+            .is_some_and(|inner| response_read_within(ctx, inner, hops)),
+        "call" => {
+            let Some(function) = node.field("function") else {
+                return false;
+            };
+            let callee = callee_word(ctx, function);
+            if listed(&SPEC.sources.response_calls, callee) && function.kind_name() == "attribute" {
+                return true;
+            }
+            // json.dumps(data, indent=4), str(data): the same value shown.
+            (listed(&SPEC.propagators.same_value_calls, callee)
+                || listed(&SPEC.propagators.mapping_copies, callee))
+                && arguments(node)
+                    .first()
+                    .is_some_and(|a| response_read_within(ctx, *a, hops))
+        }
+        "identifier" if hops > 0 => {
+            let reaching = reaching(ctx, node);
+            !reaching.is_empty()
+                && reaching
+                    .iter()
+                    .all(|a| !is_loop(a) && response_read_within(ctx, a.value, hops - 1))
+        }
+        _ => false,
+    }
 }
 
 /// Is the node inside `if NAME:` whose NAME is a module constant assigned only
