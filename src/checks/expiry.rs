@@ -235,7 +235,7 @@ pub fn expiry_without_buffer<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     if operands.len() != 2 || !ordering {
         return false;
     }
-    let (a, b) = (operands[0], operands[1]);
+    let (a, b) = (unconverted(ctx, operands[0]), unconverted(ctx, operands[1]));
     let expiry = |n: Node| operand_name(n, ctx.source).is_some_and(|name| is_expiry_name(&name));
     let expiry_operand = if expiry(a) && is_now(ctx, b) {
         a
@@ -246,6 +246,23 @@ pub fn expiry_without_buffer<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     };
     is_token_refresh_decision(ctx, node, expiry_operand)
         && !margin_taken_when_stored(ctx, expiry_operand)
+}
+
+/// `float(self._expires)`, `int(expiry)`: the value converted, compared as itself.
+fn unconverted<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Node<'t> {
+    let converted = node.kind_name() == "call"
+        && node
+            .field("function")
+            .is_some_and(|f| matches!(ctx.text(f), "float" | "int"));
+    let argument = node
+        .field("arguments")
+        .filter(|args| args.named_child_count() == 1)
+        .and_then(|args| args.named_child(0))
+        .filter(|arg| arg.kind_name() != "keyword_argument");
+    match argument {
+        Some(inner) if converted => inner,
+        _ => node,
+    }
 }
 
 /// Was the margin taken where the expiry is stored (`self._expires_at =
@@ -304,6 +321,7 @@ mod tests {
             "token.get('expires_at') <= time.monotonic()",
             "self._expires.timestamp() < dt_util.utcnow().timestamp()",
             "now >= self._token_expires",
+            "float(self._token_expires) > time.time()",
         ] {
             assert!(flagged(expression), "{expression}");
         }

@@ -49,6 +49,10 @@ fn is_non_request_name(name: &str) -> bool {
                 | "learn"
                 | "homepage"
                 | "website"
+                // Where to report a problem (`ISSUE_URL`, `issue_tracker`).
+                | "issue"
+                | "issues"
+                | "tracker"
                 // The page a request claims to come from, sent as a header.
                 | "referer"
                 | "referrer"

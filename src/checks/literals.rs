@@ -120,6 +120,24 @@ mod tests {
     }
 
     #[test]
+    fn items_of_constant_tables_are_literal() {
+        let source = "BASE = 'self.device.'\n\
+            TABLE = {'main': {KIND: Power, FUNC: 'set_power'}, 'eco': {KIND: Eco, FUNC: 'set_eco'}}\n\
+            class S:\n\
+            \x20   def __init__(self, kind):\n\
+            \x20       self.table = TABLE\n\
+            \x20   def on(self, kind, data):\n\
+            \x20       use(BASE + self.table[kind][FUNC] + '(True)', TABLE[kind][KIND], data[kind], BASE + kind)\n";
+        let snippet = Snippet::new(source);
+        let ctx = snippet.ctx();
+        let call = "use(BASE + self.table[kind][FUNC] + '(True)', TABLE[kind][KIND], data[kind], BASE + kind)";
+        let literal: Vec<bool> = (0..4)
+            .map(|n| is_literal(&ctx, snippet.argument(call, n), &[]))
+            .collect();
+        assert_eq!(literal, [true, false, false, false]);
+    }
+
+    #[test]
     fn anything_with_a_name_is_not_literal() {
         for expression in [
             "cmd",

@@ -411,8 +411,9 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         name: "local-stream-url",
-        doc: "the string is an `rtsp://` URL whose host is given at run time (`{host}`): a \
-              camera's stream source on the user's own network",
+        doc: "the string is an `rtsp://` URL (or any URL a `stream_source` method builds) whose \
+              host is given at run time (`{host}`): a camera's stream source on the user's own \
+              network",
         needs_strings: false,
         eval: tls::is_local_stream_url,
         file_words: &[],

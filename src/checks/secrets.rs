@@ -11,7 +11,10 @@ pub use crate::model::names::{secret_like, string_value};
 use crate::model::syntax::NodeExt;
 use crate::model::{
     names::bound_name,
-    values::{Label, carries, in_dead_branch, known_empty, labelled_log_argument},
+    values::{
+        Label, carries, in_dead_branch, in_failure_branch, known_empty, labelled_log_argument,
+        response_read_only,
+    },
 };
 use crate::rules::vocabulary::split_words;
 
@@ -32,6 +35,8 @@ pub fn is_secret_sourced<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) 
     (carries(ctx, node, Label::Secret) || labelled_log_argument(ctx, node))
         && !in_dead_branch(ctx, node)
         && !known_empty(ctx, node)
+        // A refused login's answer holds an error message, not the token.
+        && !(in_failure_branch(ctx, node) && response_read_only(ctx, node))
 }
 
 /// Well-known credential formats, matched anywhere in a string literal.
@@ -238,7 +243,10 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
     let Some(name) = bound_name(key, ctx.source) else {
         return false;
     };
-    let is_key_constant = name.starts_with("CONF_") || name.starts_with("ATTR_");
+    // `CONF_PASSWORD = "password"` names a key; `CONF_DEFAULT_CLIENT_SECRET =
+    // "2mgjqpikbf..."` holds one.
+    let is_key_constant = (name.starts_with("CONF_") || name.starts_with("ATTR_"))
+        && !looks_like_key_material(&value);
     !is_key_constant
         && secret_like(ctx, &name)
         // The value spells its own key (`password="password"`, `API_KEY = "api-key"`).
@@ -249,6 +257,21 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         && !is_description_field(ctx, binding, ctx.source)
         && !talks_to_hosted_search(ctx)
         && !is_public_client_key(ctx, &value)
+}
+
+/// A long run of letters and digits with no words in it (`2mgjqpikbfuok8g4s44o...`):
+/// key material, not the name of a configuration key.
+fn looks_like_key_material(value: &str) -> bool {
+    let value = value.trim();
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let letters = value.chars().filter(char::is_ascii_alphabetic).count();
+    value.len() >= 20
+        && digits >= 4
+        && letters >= 4
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '+' | '/' | '='))
+        && !value.contains("__")
 }
 
 /// Values that name where a secret goes rather than hold one: header and
@@ -450,6 +473,7 @@ mod tests {
             "PASSWORD = 'SUPERSECRET'",
             "password = 'letMeIn42'",
             "CLOUD = {'name': 'vendor', 'api_key': 'a8f5f167f44f4964e6c9'}",
+            "CONF_DEFAULT_CLIENT_SECRET = '2mgjqpikbfuok8g4s44oo4gsw0ks44okk4kc4kkkko0c8soc8s'",
         ] {
             assert!(hardcoded(source), "{source}");
         }
@@ -506,6 +530,7 @@ mod tests {
             "COOKIE_PHPSESSID = 'PHPSESSID'",
             "LABELS = {'password': 'Passwort'}",
             "CONF_PASSWORD = 'password'",
+            "CONF_CLIENT_SECRET = 'client_secret_2'",
             "api_key = 'api_key'",
             "token = ''",
             "token = '<token>'",

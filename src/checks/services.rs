@@ -90,7 +90,9 @@ fn parameter_is_read<'t>(
     };
     ctx.identifiers_named(ctx.text(name))
         .filter(|use_| body.byte_range().contains(&use_.start_byte()))
+        .filter(|use_| !reads_metadata(ctx, *use_))
         .any(|use_| match handed_on(ctx, use_) {
+            Some((callee, _)) if resolves_targets(ctx, callee) => false,
             Some((callee, position)) if depth < 3 => {
                 let targets = functions_called(ctx, callee);
                 targets.is_empty()
@@ -101,6 +103,28 @@ fn parameter_is_read<'t>(
             }
             _ => true,
         })
+}
+
+/// `call.hass`, `call.context`, `call.service`, `call.domain`: what Home
+/// Assistant says about the call, not data the caller sent.
+fn reads_metadata<'t>(ctx: &FileContext<'t>, use_: Node<'t>) -> bool {
+    ctx.parent(use_)
+        .filter(|p| p.kind_name() == "attribute" && p.field("object") == Some(use_))
+        .and_then(|attribute| attribute.field("attribute"))
+        .is_some_and(|a| matches!(ctx.text(a), "hass" | "context" | "service" | "domain"))
+}
+
+/// Home Assistant's helpers that read only a call's target (entity, device,
+/// area, config entry ids) and resolve it: no free-form field reaches the handler.
+fn resolves_targets<'t>(ctx: &FileContext<'t>, callee: Node<'t>) -> bool {
+    let spelled = ctx.text(callee);
+    matches!(
+        spelled.rsplit('.').next().unwrap_or(spelled),
+        "async_extract_config_entry_ids"
+            | "async_extract_entity_ids"
+            | "async_extract_referenced_entity_ids"
+            | "async_extract_entities"
+    )
 }
 
 /// For a value given as a positional argument of a call, the function that

@@ -360,7 +360,18 @@ fn mentions_configured_host<'t>(ctx: &FileContext<'t>) -> bool {
 /// the user's own network.
 pub fn is_local_stream_url<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     let written = ctx.text(node);
-    let Some(at) = written.find("rtsp://").or_else(|| written.find("rtsps://")) else {
+    // A camera's `stream_source` builds the URL its stream worker opens,
+    // whatever the scheme (`f"{scheme}://user:{code}@{host}/live"`).
+    let in_stream_source = || {
+        crate::model::config_flow::enclosing_function(ctx, node)
+            .and_then(|function| function.field("name"))
+            .is_some_and(|name| ctx.text(name).contains("stream_source"))
+    };
+    let Some(at) = written
+        .find("rtsp://")
+        .or_else(|| written.find("rtsps://"))
+        .or_else(|| written.find("://").filter(|_| in_stream_source()))
+    else {
         return false;
     };
     let authority: String = written[at..]

@@ -1327,8 +1327,75 @@ fn literals_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bo
                 .is_some_and(|facts| facts.constants.contains_key(name))
         }
         "attribute" => all(&slot_values(ctx, node)),
+        // "self.device." + NAME + "(True)": pieces of text written in the code.
+        "binary_operator" => {
+            node.field("operator").is_some_and(|o| ctx.text(o) == "+")
+                && ["left", "right"]
+                    .iter()
+                    .all(|side| node.field(side).is_some_and(|part| all(&[part])))
+        }
+        // TABLE[kind][FUNC] of a constant table: its items there.
+        "subscript" => {
+            hops > 0 && {
+                let items = table_items(ctx, node, hops);
+                !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|&item| literals_within(ctx, item, hops - 1))
+            }
+        }
         _ => false,
     }
+}
+
+/// What `TABLE[key]` (also nested, `TABLE[a][b]`) may be, when TABLE is a
+/// literal container of the module (or a `self.` attribute set to one): the
+/// items under a key written like the subscript's, else every item. Empty
+/// when the table is not known.
+fn table_items<'t>(ctx: &FileContext<'t>, subscript: Node<'t>, hops: usize) -> Vec<Node<'t>> {
+    let (Some(table), Some(key)) = (subscript.field("value"), subscript.field("subscript")) else {
+        return Vec::new();
+    };
+    let containers: Vec<Node> = match table.kind_name() {
+        "subscript" if hops > 0 => table_items(ctx, table, hops - 1),
+        "attribute" => slot_values(ctx, table)
+            .into_iter()
+            .flat_map(|value| constant_containers(ctx, value))
+            .collect(),
+        _ => constant_containers(ctx, table),
+    };
+    let mut items = Vec::new();
+    for container in containers {
+        let mut cursor = container.walk();
+        let children: Vec<Node> = container
+            .named_children(&mut cursor)
+            .filter(|c| c.kind_name() != "comment")
+            .collect();
+        if container.kind_name() == "dictionary" {
+            let pairs: Vec<Node> = children
+                .into_iter()
+                .filter(|c| c.kind_name() == "pair")
+                .collect();
+            let keyed: Vec<Node> = pairs
+                .iter()
+                .filter(|pair| {
+                    pair.field("key")
+                        .is_some_and(|k| ctx.text(k) == ctx.text(key))
+                })
+                .filter_map(|pair| pair.field("value"))
+                .collect();
+            if keyed.is_empty() {
+                items.extend(pairs.iter().filter_map(|pair| pair.field("value")));
+            } else {
+                items.extend(keyed);
+            }
+        } else if matches!(container.kind_name(), "list" | "tuple") {
+            items.extend(children);
+        } else {
+            return Vec::new();
+        }
+    }
+    items
 }
 
 /// The `for ... in ...` clause of the comprehension around `name` that binds it.
@@ -1875,6 +1942,23 @@ fn response_read_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) 
                 && reaching
                     .iter()
                     .all(|a| !is_loop(a) && response_read_within(ctx, a.value, hops - 1))
+        }
+        // requests' `response.text`, a property.
+        "attribute" => node
+            .field("attribute")
+            .is_some_and(|a| ctx.text(a) == "text"),
+        // f"Login refused: {resp.text}": what it shows of a secret is the answer.
+        "string" => {
+            let mut cursor = node.walk();
+            let shown: Vec<Node> = node
+                .named_children(&mut cursor)
+                .filter(|c| c.kind_name() == "interpolation")
+                .filter_map(|i| i.field("expression"))
+                .collect();
+            shown.iter().any(|e| response_read_within(ctx, *e, hops))
+                && shown.iter().all(|e| {
+                    response_read_within(ctx, *e, hops) || !carries(ctx, *e, Label::Secret)
+                })
         }
         _ => false,
     }
