@@ -124,15 +124,7 @@ fn branch_condition<'t>(
 fn after_guard_clause_when_off(statement: Node, source: &[u8]) -> bool {
     std::iter::successors(statement.prev_named_sibling(), |s| s.prev_named_sibling()).any(
         |earlier| {
-            let leaves = earlier.field("consequence").is_some_and(|body| {
-                body.named_child(body.named_child_count().saturating_sub(1) as u32)
-                    .is_some_and(|last| {
-                        matches!(last.kind_name(), "return_statement" | "raise_statement")
-                    })
-            });
-            earlier.kind_name() == "if_statement"
-                && earlier.field("alternative").is_none()
-                && leaves
+            crate::model::values::is_guard_clause(earlier)
                 && earlier
                     .field("condition")
                     .is_some_and(|condition| taken_only_when_off(condition, false, source))

@@ -1886,20 +1886,11 @@ fn after_success_return<'t>(ctx: &FileContext<'t>, node: Node<'t>, success: &reg
         if parent.kind_name() == "block" || parent.kind_name() == "module" {
             let mut sibling = current.prev_named_sibling();
             while let Some(statement) = sibling {
-                let leaves = statement.kind_name() == "if_statement"
-                    && statement.field("alternative").is_none()
+                if is_guard_clause(statement)
                     && statement
                         .field("condition")
                         .is_some_and(|c| success.is_match(ctx.text(c).trim()))
-                    && statement
-                        .field("consequence")
-                        .and_then(|body| {
-                            body.named_child(body.named_child_count().saturating_sub(1) as u32)
-                        })
-                        .is_some_and(|last| {
-                            matches!(last.kind_name(), "return_statement" | "raise_statement")
-                        });
-                if leaves {
+                {
                     return true;
                 }
                 sibling = statement.prev_named_sibling();
@@ -1908,6 +1899,17 @@ fn after_success_return<'t>(ctx: &FileContext<'t>, node: Node<'t>, success: &reg
         current = parent;
     }
     false
+}
+
+/// `if condition: ... return` (or `raise`) with no `else`: what follows it in
+/// its block runs only when the condition does not hold.
+pub fn is_guard_clause(statement: Node) -> bool {
+    statement.kind_name() == "if_statement"
+        && statement.field("alternative").is_none()
+        && statement
+            .field("consequence")
+            .and_then(|body| body.named_child(body.named_child_count().saturating_sub(1) as u32))
+            .is_some_and(|last| matches!(last.kind_name(), "return_statement" | "raise_statement"))
 }
 
 /// Is `node` (through `json.dumps(...)`, `await`, a local) only what a response
