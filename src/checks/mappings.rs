@@ -3,7 +3,7 @@
 use tree_sitter::Node;
 
 use super::{FileContext, arguments::format_keys_shown};
-use crate::model::values::{Label, carries, in_dead_branch, in_failure_branch, response_read_only};
+use crate::model::values::{Label, carries, in_dead_branch, refused_login_answer};
 
 /// Check `credential-mapping`: the expression is, or formats, a whole mapping that
 /// holds credentials: `entry.data`, `entry.options`, `entry.as_dict()`, a request's
@@ -20,8 +20,7 @@ pub fn is_credential_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     format_keys_shown(ctx, node).is_none()
         && carries(ctx, node, Label::Mapping)
         && !in_dead_branch(ctx, node)
-        // A refused login's answer holds an error message, not the token.
-        && !(in_failure_branch(ctx, node) && response_read_only(ctx, node))
+        && !refused_login_answer(ctx, node)
 }
 
 #[cfg(test)]

@@ -12,8 +12,7 @@ use crate::model::syntax::NodeExt;
 use crate::model::{
     names::bound_name,
     values::{
-        Label, carries, in_dead_branch, in_failure_branch, known_empty, labelled_log_argument,
-        response_read_only,
+        Label, carries, in_dead_branch, known_empty, labelled_log_argument, refused_login_answer,
     },
 };
 use crate::rules::vocabulary::split_words;
@@ -35,8 +34,7 @@ pub fn is_secret_sourced<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) 
     (carries(ctx, node, Label::Secret) || labelled_log_argument(ctx, node))
         && !in_dead_branch(ctx, node)
         && !known_empty(ctx, node)
-        // A refused login's answer holds an error message, not the token.
-        && !(in_failure_branch(ctx, node) && response_read_only(ctx, node))
+        && !refused_login_answer(ctx, node)
 }
 
 /// Well-known credential formats, matched anywhere in a string literal.

@@ -1912,10 +1912,12 @@ pub fn is_guard_clause(statement: Node) -> bool {
             .is_some_and(|last| matches!(last.kind_name(), "return_statement" | "raise_statement"))
 }
 
-/// Is `node` (through `json.dumps(...)`, `await`, a local) only what a response
-/// was read into (`await resp.json()`, `await resp.text()`), nothing else?
-pub fn response_read_only<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    response_read_within(ctx, node, 3)
+/// Is `node` a refused login's answer: only what a response was read into
+/// (`await resp.json()`, `resp.text`, through `json.dumps(...)` or a local),
+/// where the request is known to have failed? It holds an error message, not
+/// a token.
+pub fn refused_login_answer<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    in_failure_branch(ctx, node) && response_read_within(ctx, node, 3)
 }
 
 fn response_read_within<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bool {
