@@ -7,6 +7,7 @@ use tree_sitter::Node;
 
 use super::FileContext;
 use crate::model::{
+    integration::{auth_error_raised, auth_raises, caught_exceptions},
     names::{is_auth_failure_name, secret_like},
     syntax::NodeExt,
 };
@@ -60,6 +61,74 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
         current = parent;
     }
     false
+}
+
+/// Check `auth-error-without-reauth`: the `raise` statement raises an
+/// authentication error (`raise AuthException(...)`, `raise Exception("Invalid
+/// credentials")`) outside a flow, in an integration that has a config flow
+/// but never starts reauthentication: wherever the error ends (a coordinator's
+/// failed update, a setup retried), the user is never asked to sign in again.
+/// Not in a function only a flow calls (`validate_input` raising `InvalidAuth`
+/// for the form's error), nor for an exception a handler elsewhere turns into
+/// a retry (`except LoginError: raise ConfigEntryNotReady`, a coordinator's
+/// catch-all raising `UpdateFailed`): that handler is reported instead. One
+/// finding per exception and file, at its first raise: the fix is where the
+/// exception is caught, whichever raise it comes from. Not either where
+/// nothing can be asked again (the flows store no secret), where the
+/// integration asks the user another way (a repair issue, a persistent
+/// notification), in a constructor (a check of its arguments), or in an
+/// `except` clause catching no authentication failure (a transport error
+/// given an authentication-like name).
+pub fn raises_auth_error_without_reauth<'t>(
+    ctx: &FileContext<'t>,
+    node: Node<'t>,
+    _: &[&str],
+) -> bool {
+    let Some(facts) = ctx.integration.as_ref() else {
+        return false;
+    };
+    let raised_name = |statement: Node<'t>| {
+        let class = statement
+            .named_child(0)
+            .map(|raised| raised.field("function").unwrap_or(raised))
+            .map_or("", |class| ctx.text(class));
+        class.rsplit('.').next().unwrap_or(class)
+    };
+    let reportable = |statement: Node<'t>| {
+        let function = crate::model::config_flow::enclosing_function(ctx, statement)
+            .and_then(|function| function.field("name"))
+            .map_or("", |name| ctx.text(name));
+        function != "__init__"
+            && facts.auth_raisers_after_setup.contains(function)
+            && !facts
+                .auth_errors_mishandled
+                .contains(raised_name(statement))
+            && !wraps_other_failure(ctx, statement)
+            && auth_error_raised(ctx, statement)
+    };
+    let class = raised_name(node);
+    facts.flow_found
+        && !facts.starts_reauth
+        && !facts.asks_user_otherwise
+        && !facts.auth_errors_mishandled.contains("Exception")
+        && facts.may_store_secret(ctx.vocabulary)
+        && ctx.flow_kinds().is_empty()
+        && reportable(node)
+        && !auth_raises(ctx).into_iter().any(|earlier| {
+            earlier.start_byte() < node.start_byte()
+                && raised_name(earlier) == class
+                && reportable(earlier)
+        })
+}
+
+/// Is the statement in an `except` clause (of its function) that catches no
+/// authentication failure? `except RequestException as e: raise LoginError
+/// from e` names a transport error after a login.
+fn wraps_other_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    ctx.ancestors(node)
+        .take_while(|a| !matches!(a.kind_name(), "function_definition" | "lambda"))
+        .find(|a| a.kind_name() == "except_clause")
+        .is_some_and(|clause| !catches_auth_failure(ctx, clause))
 }
 
 /// `if not await api.authenticate():`, `if not client.login():`: the body runs
@@ -234,29 +303,9 @@ fn after_auth_clause<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
 
 /// Does the `except` clause catch an authentication-like exception (alone or in a tuple)?
 fn catches_auth_failure<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
-    let mut cursor = clause.walk();
-    let mut stack: Vec<Node> = clause
-        .named_children(&mut cursor)
-        .filter(|c| c.kind_name() != "block")
-        .collect();
-    while let Some(node) = stack.pop() {
-        match node.kind_name() {
-            // `except AuthError as err`: the alias is not an exception.
-            "as_pattern" => stack.extend(node.named_child(0)),
-            "identifier" | "attribute" => {
-                let name = ctx.text(node);
-                let last = name.rsplit('.').next().unwrap_or(name);
-                if is_auth_failure_name(last) {
-                    return true;
-                }
-            }
-            _ => {
-                let mut cursor = node.walk();
-                stack.extend(node.named_children(&mut cursor));
-            }
-        }
-    }
-    false
+    caught_exceptions(ctx, clause)
+        .into_iter()
+        .any(is_auth_failure_name)
 }
 
 #[cfg(test)]

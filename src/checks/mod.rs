@@ -230,6 +230,15 @@ pub static CHECKS: &[Check] = &[
         file_words: &[],
     },
     Check {
+        name: "auth-error-without-reauth",
+        doc: "the `raise` raises an authentication error (an authentication-named exception, or a \
+              generic one whose message says the login was refused) outside a flow, in an \
+              integration with a config flow that never starts reauthentication",
+        needs_strings: false,
+        eval: auth::raises_auth_error_without_reauth,
+        file_words: &[],
+    },
+    Check {
         name: "untrusted-path",
         doc: "the expression holds a user-chosen value (service-call data, `user_input`, an \
               entity-service parameter) and no path validation precedes it in the function",

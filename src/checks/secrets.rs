@@ -213,7 +213,7 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
     if node.byte_range().len() < 8 {
         return false;
     }
-    let Some(value) = string_value(node, ctx.source) else {
+    let Some(value) = literal_text(node, ctx.source) else {
         return false;
     };
     if CREDENTIAL_FORMATS.is_match(&value) {
@@ -255,6 +255,18 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         && !is_description_field(ctx, binding, ctx.source)
         && !talks_to_hosted_search(ctx)
         && !is_public_client_key(ctx, &value)
+}
+
+/// The text of a string literal without interpolation, or of adjacent ones
+/// written as one (`"eyJhbGci..." "eyJzdWIi..."`, a token split over lines).
+fn literal_text(node: Node, source: &[u8]) -> Option<String> {
+    if node.kind_name() != "concatenated_string" {
+        return string_value(node, source);
+    }
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor)
+        .map(|part| string_value(part, source))
+        .collect()
 }
 
 /// A long run of letters and digits with no words in it (`2mgjqpikbfuok8g4s44o...`):
@@ -475,6 +487,22 @@ mod tests {
         ] {
             assert!(hardcoded(source), "{source}");
         }
+    }
+
+    #[test]
+    fn adjacent_literals_are_read_as_one() {
+        let split =
+            |source: &str| any_passes(is_hardcoded_secret, source, "concatenated_string", "");
+        assert!(split(
+            "BEARER = (\n    'eyJhbGciOiJIUzI1NiJ9.'\n    'eyJzdWIiOiJnYXRld2F5In0.'\n    'c2lnbmF0dXJl'\n)\n"
+        ));
+        assert!(!split(
+            "MESSAGE = ('Cannot log in: ' 'check the password')\n"
+        ));
+        // Neither half alone is a token.
+        assert!(!hardcoded(
+            "X = ('eyJhbGciOiJIUzI1NiJ9.' 'eyJzdWIiOiJnYXRld2F5In0.')\n"
+        ));
     }
 
     #[test]

@@ -6,9 +6,10 @@
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, LazyLock},
 };
 
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 use tree_sitter::{Node, Tree};
 
@@ -161,6 +162,22 @@ pub struct IntegrationFacts {
     /// apart: `raise ApiAuthenticationError(...)`)?
     #[serde(default)]
     pub raises_auth_error: bool,
+    /// The functions outside its flows that raise an authentication error and
+    /// that code outside the flows calls (their name is written there other
+    /// than where they are defined; `""` for a raise at a module's top level).
+    /// A function only a flow calls (`validate_input` raising `InvalidAuth`)
+    /// raises a form error.
+    #[serde(default)]
+    pub auth_raisers_after_setup: BTreeSet<String>,
+    /// Authentication exceptions that an `except` clause outside the flows
+    /// turns into a retry or a failure (`except LoginError: raise
+    /// ConfigEntryNotReady`): HAS601 reports that clause, not each raise.
+    #[serde(default)]
+    pub auth_errors_mishandled: BTreeSet<String>,
+    /// Does it ask the user some other way: a repair issue
+    /// (`async_create_issue`) or a persistent notification?
+    #[serde(default)]
+    pub asks_user_otherwise: bool,
     /// Keys its flows certainly store in entries: dictionary keys given to
     /// `async_create_entry`/`async_update_entry`, fields of the form whose
     /// `user_input` is stored, the OAuth2 helper's `token`.
@@ -214,7 +231,10 @@ impl IntegrationFacts {
                 self.starts_reauth,
                 self.starts_reauth_after_setup,
                 self.raises_auth_error,
-                &self.stored_keys
+                &self.stored_keys,
+                &self.auth_raisers_after_setup,
+                &self.auth_errors_mishandled,
+                self.asks_user_otherwise,
             ),
             self.secret_valued_keys,
             self.maybe_stored_keys,
@@ -247,6 +267,9 @@ impl IntegrationFacts {
             ..Self::default()
         };
         add_file_facts(ctx, &mut facts);
+        let text = std::str::from_utf8(ctx.source).unwrap_or_default();
+        facts.auth_raisers_after_setup =
+            called_in(std::mem::take(&mut facts.auth_raisers_after_setup), &[text]);
         facts.finish();
         facts
     }
@@ -313,14 +336,22 @@ impl IntegrationFacts {
             schemas: facts.schemas.clone(),
             ..Self::default()
         });
+        // The texts of the files that define no flow (see `auth_raisers_after_setup`).
+        let mut outside_flows: Vec<&str> = Vec::new();
         for (ParsedFile { text, tree, .. }, bindings) in parsed.iter().zip(bindings) {
             let ctx = FileContext::new(text.as_bytes(), tree, vocabulary)
                 .with_integration(Some(Arc::clone(&known)));
             if let Some(bindings) = bindings {
                 ctx.set_bindings(bindings);
             }
-            add_file_facts(&ctx, &mut facts);
+            if !add_file_facts(&ctx, &mut facts) {
+                outside_flows.push(*text);
+            }
         }
+        facts.auth_raisers_after_setup = called_in(
+            std::mem::take(&mut facts.auth_raisers_after_setup),
+            &outside_flows,
+        );
         facts.run_by_hand = program::run_by_hand(parsed, vocabulary)
             .into_iter()
             .collect();
@@ -337,28 +368,161 @@ pub struct ParsedFile<'a> {
     pub tree: &'a Tree,
 }
 
-/// Does the file raise an authentication-named exception (`raise
-/// AuthError(...)`, `raise AuthError`)? Found where `raise` is written.
-fn raises_auth_error(ctx: &FileContext) -> bool {
+/// The file's `raise` statements that raise an authentication error (see
+/// `auth_error_raised`). Found where `raise` is written.
+pub fn auth_raises<'t>(ctx: &FileContext<'t>) -> Vec<Node<'t>> {
     let root = ctx.tree.root_node();
-    memchr::memmem::find_iter(ctx.source, b"raise").any(|at| {
-        let Some(statement) = root
-            .descendant_for_byte_range(at, at + 5)
-            .and_then(|keyword| ctx.parent(keyword))
-            .filter(|s| s.kind_name() == "raise_statement" && s.start_byte() == at)
-        else {
-            return false;
-        };
-        let raised = statement.named_child(0).map(|e| match e.kind_name() {
-            "call" => e.field("function").unwrap_or(e),
-            _ => e,
-        });
-        raised.is_some_and(|e| {
-            let name = ctx.text(e);
-            matches!(e.kind_name(), "identifier" | "attribute")
-                && is_auth_failure_name(name.rsplit('.').next().unwrap_or(name))
+    memchr::memmem::find_iter(ctx.source, b"raise")
+        .filter_map(|at| {
+            root.descendant_for_byte_range(at, at + 5)
+                .and_then(|keyword| ctx.parent(keyword))
+                .filter(|s| s.kind_name() == "raise_statement" && s.start_byte() == at)
+                .filter(|&statement| auth_error_raised(ctx, statement))
         })
-    })
+        .collect()
+}
+
+/// The authentication exceptions the file's `except` clauses turn into a
+/// retry or a failure: the clause raises `UpdateFailed`, `ConfigEntryNotReady`
+/// or `ConfigEntryError`, or returns `False`, and starts no reauthentication.
+/// `Exception` stands for a clause catching everything that raises
+/// `UpdateFailed` (a coordinator's catch-all, where HAS601 reports an
+/// integration's authentication errors ending).
+fn auth_errors_mishandled(ctx: &FileContext) -> Vec<String> {
+    static RETRY_OR_FAILURE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\b(UpdateFailed|ConfigEntryNotReady|ConfigEntryError)\b|return False")
+            .expect("pattern compiles")
+    });
+    let root = ctx.tree.root_node();
+    let mut names = Vec::new();
+    for at in memchr::memmem::find_iter(ctx.source, b"except") {
+        let Some(clause) = root
+            .descendant_for_byte_range(at, at + 6)
+            .and_then(|keyword| ctx.parent(keyword))
+            .filter(|c| c.kind_name() == "except_clause" && c.start_byte() == at)
+        else {
+            continue;
+        };
+        let text = ctx.text(clause);
+        if !RETRY_OR_FAILURE.is_match(text) || text.contains("ConfigEntryAuthFailed") {
+            continue;
+        }
+        let caught = caught_exceptions(ctx, clause);
+        let retries = text.contains("UpdateFailed");
+        if caught.is_empty() && retries {
+            names.push("Exception".to_string());
+        }
+        for name in caught {
+            if is_auth_failure_name(name)
+                || (matches!(name, "Exception" | "BaseException") && retries)
+            {
+                names.push(name.replace("BaseException", "Exception"));
+            }
+        }
+    }
+    names
+}
+
+/// The exceptions an `except` clause catches, by their last name
+/// (`except (api.AuthError, Timeout) as err` catches `AuthError` and
+/// `Timeout`); none for a bare `except:`.
+pub fn caught_exceptions<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> Vec<&'t str> {
+    let mut cursor = clause.walk();
+    let mut stack: Vec<Node> = clause
+        .named_children(&mut cursor)
+        .filter(|c| c.kind_name() != "block")
+        .collect();
+    let mut names = Vec::new();
+    while let Some(node) = stack.pop() {
+        match node.kind_name() {
+            // `except AuthError as err`: the alias is not an exception.
+            "as_pattern" => stack.extend(node.named_child(0)),
+            "identifier" | "attribute" => {
+                let name = ctx.text(node);
+                names.push(name.rsplit('.').next().unwrap_or(name));
+            }
+            _ => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+        }
+    }
+    names
+}
+
+/// The name of the function a statement is in (`""` at a module's top level).
+fn enclosing_function_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> String {
+    flow::enclosing_function(ctx, node)
+        .and_then(|function| function.field("name"))
+        .map_or_else(String::new, |name| ctx.text(name).to_string())
+}
+
+/// The names among `names` written in `texts` other than where a function of
+/// that name is defined (`def name`): the functions some code there calls.
+/// `""` (a module's top level) always counts.
+fn called_in(names: BTreeSet<String>, texts: &[&str]) -> BTreeSet<String> {
+    names
+        .into_iter()
+        .filter(|name| {
+            name.is_empty()
+                || texts.iter().any(|text| {
+                    whole_name_positions(text.as_bytes(), name)
+                        .any(|at| !text[..at].trim_end().ends_with("def"))
+                })
+        })
+        .collect()
+}
+
+/// A refused login told in words, for exceptions whose class says nothing
+/// (`raise Exception("Invalid credentials")`).
+static REFUSED_LOGIN_MESSAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(invalid|wrong|incorrect|bad) (credentials|password|username|user ?name|login|e-?mail or password|username or password)|\b(login|authentication|sign[- ]?in) (failed|refused|rejected|denied)|\bunauthori[sz]ed\b",
+    )
+    .expect("pattern compiles")
+});
+
+/// Does the `raise` statement raise an authentication error: an exception whose
+/// name says the credentials were refused (`raise AuthError(...)`, `raise
+/// AuthError`), or a generic one whose message says so (`raise
+/// Exception("Invalid credentials")`)?
+pub fn auth_error_raised<'t>(ctx: &FileContext<'t>, statement: Node<'t>) -> bool {
+    let Some(raised) = statement.named_child(0) else {
+        return false;
+    };
+    let (class, message) = match raised.kind_name() {
+        "call" => (
+            raised.field("function").unwrap_or(raised),
+            raised
+                .field("arguments")
+                .and_then(|arguments| arguments.named_child(0)),
+        ),
+        _ => (raised, None),
+    };
+    if !matches!(class.kind_name(), "identifier" | "attribute") {
+        return false;
+    }
+    // A web view refusing its caller, Home Assistant refusing a user: not
+    // this integration's credentials.
+    if ctx.qualified_name(class).is_some_and(|qualified| {
+        qualified.starts_with("aiohttp.") || &*qualified == "homeassistant.exceptions.Unauthorized"
+    }) {
+        return false;
+    }
+    let name = ctx.text(class);
+    let name = name.rsplit('.').next().unwrap_or(name);
+    // A second factor asked for is not a refusal (`EzvizAuthVerificationCode`).
+    static SECOND_FACTOR: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)verif|mfa|2fa|two_?factor|otp|captcha").expect("pattern compiles")
+    });
+    if SECOND_FACTOR.is_match(name) {
+        return false;
+    }
+    is_auth_failure_name(name)
+        || (matches!(name, "Exception" | "RuntimeError" | "HomeAssistantError")
+            && message
+                .and_then(|m| names::string_value(m, ctx.source))
+                .is_some_and(|text| REFUSED_LOGIN_MESSAGE.is_match(&text)))
 }
 
 /// Where a file can start a reauth flow: `ConfigEntryAuthFailed` used (not
@@ -455,7 +619,8 @@ fn view_paths(ctx: &FileContext) -> Vec<String> {
 }
 
 /// Adds what one file says to the facts (constants excepted: gathered before).
-fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
+/// Answers whether the file defines a flow class.
+fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) -> bool {
     let root = ctx.tree.root_node();
     for (left, right) in flow::module_assignments(root) {
         if let Some(keys) = key_set(ctx, right) {
@@ -472,6 +637,16 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
             .is_some_and(|name| ctx.text(name) == "async_setup_entry");
         if !in_setup {
             facts.starts_reauth_after_setup = true;
+        }
+    }
+    for name in ["async_create_issue", "persistent_notification"] {
+        if ctx.contains(name)
+            && ctx.identifiers_named(name).any(|identifier| {
+                !ctx.ancestors(identifier)
+                    .any(|a| matches!(a.kind_name(), "import_statement" | "import_from_statement"))
+            })
+        {
+            facts.asks_user_otherwise = true;
         }
     }
     if ctx.contains("async_step_reauth") {
@@ -501,8 +676,19 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
     // A flow raises `InvalidAuth` to show a form error; elsewhere an
     // authentication error is the integration's client telling refused
     // credentials apart.
-    if classes.is_empty() && raises_auth_error(ctx) {
-        facts.raises_auth_error = true;
+    if classes.is_empty() {
+        let raises = auth_raises(ctx);
+        facts.raises_auth_error |= !raises.is_empty();
+        facts.auth_raisers_after_setup.extend(
+            raises
+                .into_iter()
+                .map(|statement| enclosing_function_name(ctx, statement)),
+        );
+        if ctx.contains("except") {
+            facts
+                .auth_errors_mishandled
+                .extend(auth_errors_mishandled(ctx));
+        }
     }
     for &(class, _) in &classes {
         for form in flow::forms_in(ctx, class) {
@@ -527,7 +713,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
         }
     }
     if !STORING_CALLS.iter().any(|(name, ..)| ctx.contains(name)) {
-        return; // nothing stored: no opaque classes either
+        return !classes.is_empty(); // nothing stored: no opaque classes either
     }
     let mut calls = Vec::new();
     for &(name, keywords, in_flow_only) in STORING_CALLS {
@@ -579,6 +765,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) {
             facts.maybe_stored_keys.extend(keys);
         }
     }
+    !classes.is_empty()
 }
 
 /// The calls whose arguments are stored in a config entry: the keywords that
@@ -851,12 +1038,65 @@ mod tests {
 
     #[test]
     fn raised_authentication_errors_are_found_where_raise_is_written() {
-        let raises = |source: &str| raises_auth_error(&Snippet::new(source).ctx());
+        let raises = |source: &str| !auth_raises(&Snippet::new(source).ctx()).is_empty();
         assert!(raises("def f():\n    raise ApiAuthenticationError('no')\n"));
         assert!(raises("def f():\n    raise errors.InvalidAuth\n"));
+        assert!(raises(
+            "def f():\n    raise Exception('Invalid credentials')\n"
+        ));
+        assert!(raises(
+            "def f():\n    raise RuntimeError(\"Login failed\")\n"
+        ));
+        assert!(!raises(
+            "def f():\n    raise Exception('Failed to connect')\n"
+        ));
         assert!(!raises("def f():\n    raise CannotConnect\n"));
+        assert!(!raises(
+            "def f():\n    raise AuthVerificationCodeRequired\n"
+        ));
         assert!(!raises("def f():\n    raise ConfigEntryAuthFailed\n"));
         assert!(!raises("# raise AuthError\nx = 'raise AuthError'\n"));
+        // A web view refusing its caller, and Home Assistant's permission error.
+        assert!(!raises(
+            "from aiohttp import web\ndef f():\n    raise web.HTTPUnauthorized()\n"
+        ));
+        assert!(!raises(
+            "from homeassistant.exceptions import Unauthorized\ndef f():\n    raise Unauthorized(context=c)\n"
+        ));
+    }
+
+    #[test]
+    fn auth_raisers_count_only_where_code_outside_the_flows_calls_them() {
+        let raisers = [
+            "login".to_string(),
+            "validate_input".to_string(),
+            String::new(),
+        ];
+        let outside = [
+            "async def login(self):\n    raise AuthError\n",
+            "async def update(self):\n    await self.api.login()\n",
+            "async def validate_input(hass, data):\n    raise InvalidAuth\n",
+        ];
+        let called = called_in(raisers.into_iter().collect(), &outside);
+        assert_eq!(
+            called.into_iter().collect::<Vec<_>>(),
+            ["".to_string(), "login".to_string()]
+        );
+    }
+
+    #[test]
+    fn auth_errors_turned_into_a_retry_are_mishandled() {
+        let ctx = Snippet::new(
+            "async def f():\n    try:\n        pass\n    except (LoginError, Timeout) as err:\n        raise ConfigEntryNotReady from err\n\
+             \n    try:\n        pass\n    except TokenError:\n        raise ConfigEntryAuthFailed\n\
+             \n    try:\n        pass\n    except api.AuthError:\n        return await retry()\n\
+             \n    try:\n        pass\n    except Exception as err:\n        raise UpdateFailed from err\n\
+             \n    try:\n        pass\n    except Exception:\n        _LOGGER.exception('no')\n",
+        );
+        assert_eq!(
+            auth_errors_mishandled(&ctx.ctx()),
+            ["LoginError", "Exception"]
+        );
     }
 
     #[test]
@@ -864,11 +1104,18 @@ mod tests {
         // The results cache keys on the digest: a fact left out of it would
         // serve findings made with other facts.
         let base = IntegrationFacts::default().digest();
-        let flips: [fn(&mut IntegrationFacts); 4] = [
+        let flips: [fn(&mut IntegrationFacts); 7] = [
             |f| f.has_reauth = true,
             |f| f.starts_reauth = true,
             |f| f.starts_reauth_after_setup = true,
             |f| f.raises_auth_error = true,
+            |f| {
+                f.auth_raisers_after_setup.insert("login".into());
+            },
+            |f| {
+                f.auth_errors_mishandled.insert("LoginError".into());
+            },
+            |f| f.asks_user_otherwise = true,
         ];
         for flip in flips {
             let mut facts = IntegrationFacts::default();

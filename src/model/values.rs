@@ -828,7 +828,8 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
         return false;
     }
     let lower = name.trim_start_matches('_').to_ascii_lowercase();
-    let words = split_words(&lower);
+    // Split before lowering: `tokenName` is two words.
+    let words = split_words(name.trim_start_matches('_'));
     !(matches!(
         lower.as_str(),
         "e" | "ex"

@@ -357,7 +357,13 @@ mod tests {
 
     #[test]
     fn lookalike_runs_are_not_secrets() {
-        for name in ["ATTR_PIN_PAD_LOW_BATTERY", "PIN_MODE_ANALOG", "pin_number"] {
+        for name in [
+            "ATTR_PIN_PAD_LOW_BATTERY",
+            "PIN_MODE_ANALOG",
+            "pin_number",
+            "__RequestVerificationToken",
+            "access_token_date_updated",
+        ] {
             assert!(!secret(name), "{name} should not be secret-like");
         }
         assert!(secret("keypad_pin"));
