@@ -15,7 +15,7 @@ use hassec::{config::Config, scan::Scanner};
 const INTEGRATIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/integrations");
 const RULES: &[&str] = &[
     "HAS101", "HAS102", "HAS104", "HAS202", "HAS301", "HAS303", "HAS304", "HAS501", "HAS502",
-    "HAS601", "HAS602", "HAS706", "HAS707",
+    "HAS402", "HAS601", "HAS602", "HAS706", "HAS707",
 ];
 
 /// (file name, line, rule) → count.

@@ -104,6 +104,7 @@ pub fn raises_auth_error_without_reauth<'t>(
                 .auth_errors_mishandled
                 .contains(raised_name(statement))
             && !wraps_other_failure(ctx, statement)
+            && !caught_where_raised(ctx, statement, raised_name(statement))
             && auth_error_raised(ctx, statement)
     };
     let class = raised_name(node);
@@ -119,6 +120,54 @@ pub fn raises_auth_error_without_reauth<'t>(
                 && raised_name(earlier) == class
                 && reportable(earlier)
         })
+}
+
+/// Is the statement in the body of a `try` (of its function) whose handler
+/// catches what it raises (`class`, or everything) and raises another error
+/// in its place? Then the error does not leave the function as it was raised
+/// (what replaces it is judged where it is raised). A handler that returns
+/// instead is where the failure ends, and is no such exemption.
+fn caught_where_raised<'t>(ctx: &FileContext<'t>, node: Node<'t>, class: &str) -> bool {
+    let mut current = node;
+    for ancestor in ctx.ancestors(node) {
+        if matches!(ancestor.kind_name(), "function_definition" | "lambda") {
+            return false;
+        }
+        if ancestor.kind_name() == "try_statement"
+            && ancestor
+                .field("body")
+                .is_some_and(|body| body.id() == current.id())
+        {
+            let mut cursor = ancestor.walk();
+            let catches = ancestor.named_children(&mut cursor).any(|clause| {
+                clause.kind_name() == "except_clause"
+                    && (catches_everything(ctx, clause)
+                        || caught_exceptions(ctx, clause).contains(&class))
+                    && raises_in(clause)
+            });
+            if catches {
+                return true;
+            }
+        }
+        current = ancestor;
+    }
+    false
+}
+
+/// Does a `raise` statement run in `node` (not in a function it defines)?
+fn raises_in(node: Node) -> bool {
+    let mut stack = vec![node];
+    while let Some(node) = stack.pop() {
+        match node.kind_name() {
+            "raise_statement" => return true,
+            "function_definition" | "lambda" | "class_definition" => continue,
+            _ => {
+                let mut cursor = node.walk();
+                stack.extend(node.named_children(&mut cursor));
+            }
+        }
+    }
+    false
 }
 
 /// Is the statement in an `except` clause (of its function) that catches no
@@ -209,7 +258,7 @@ fn catches_everything<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
     let mut cursor = clause.walk();
     let caught: Vec<Node> = clause
         .named_children(&mut cursor)
-        .filter(|c| c.kind_name() != "block")
+        .filter(|c| !matches!(c.kind_name(), "block" | "comment"))
         .collect();
     match caught.as_slice() {
         [] => true,
@@ -337,6 +386,23 @@ mod tests {
         ] {
             assert!(handles(source, statement), "{statement}");
         }
+    }
+
+    #[test]
+    fn a_comment_on_the_clause_does_not_hide_a_catch_all() {
+        let snippet = crate::model::test_support::Snippet::new(
+            "try:\n    pass\nexcept Exception as err:  # pylint: disable=broad-except\n    raise ApiError from err\n",
+        );
+        let ctx = snippet.ctx();
+        let mut clause = None;
+        crate::model::config_flow::visit(ctx.tree.root_node(), &mut |node| {
+            if node.kind_name() == "except_clause" {
+                clause = Some(node);
+            }
+        });
+        let clause = clause.expect("an except clause");
+        assert!(catches_everything(&ctx, clause));
+        assert!(raises_in(clause));
     }
 
     #[test]

@@ -63,8 +63,15 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     // Most functions that open files read no user input: say so without walking
     // the file for registered handlers.
     let body = function.byte_range();
-    let may_read_input =
-        holds(body.clone(), ".data") || holds(body, "user_input") || view_handler(ctx, function);
+    let given_call_data = function.field("name").is_some_and(|n| {
+        ctx.facts()
+            .service_data_parameters
+            .contains_key(ctx.text(n))
+    });
+    let may_read_input = holds(body.clone(), ".data")
+        || holds(body, "user_input")
+        || view_handler(ctx, function)
+        || given_call_data;
     if !may_read_input && !ctx.contains("register_entity_service") {
         return false;
     }
@@ -78,6 +85,9 @@ struct Sources {
     call_objects: HashSet<String>,
     /// Parameters and locals whose value is user-chosen.
     tainted: HashSet<String>,
+    /// Parameters that receive a service call's data from another function of
+    /// the integration (`IntegrationFacts::service_data_parameters`).
+    call_data: HashSet<String>,
 }
 
 impl Sources {
@@ -85,8 +95,11 @@ impl Sources {
         let mut sources = Sources {
             call_objects: HashSet::new(),
             tainted: HashSet::new(),
+            call_data: HashSet::new(),
         };
         let name = function.field("name").map(|n| ctx.text(n)).unwrap_or("");
+        let given_call_data = ctx.facts().service_data_parameters.get(name).cloned();
+        let mut position = 0;
         let (methods, handlers) = registered_handlers(ctx);
         let entity_service = methods.contains(name);
         // An HTTP view's handler: a parameter named in the view's URL
@@ -106,6 +119,13 @@ impl Sources {
                 if ident.is_empty() || ident == "self" || ident == "cls" {
                     continue;
                 }
+                if given_call_data
+                    .as_ref()
+                    .is_some_and(|positions| positions.contains(&position))
+                {
+                    sources.call_data.insert(ident.to_string());
+                }
+                position += 1;
                 let is_call = std::mem::take(&mut first_of_handler);
                 if is_call
                     || annotation.contains("ServiceCall")
@@ -210,6 +230,7 @@ impl Sources {
         };
         let spelled = ctx.text(base);
         let user_chosen = spelled == "user_input"
+            || self.call_data.contains(spelled)
             || spelled
                 .strip_suffix(".data")
                 .is_some_and(|object| self.call_objects.contains(object));

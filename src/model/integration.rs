@@ -174,6 +174,13 @@ pub struct IntegrationFacts {
     /// ConfigEntryNotReady`): HAS601 reports that clause, not each raise.
     #[serde(default)]
     pub auth_errors_mishandled: BTreeSet<String>,
+    /// Functions some code of the integration gives a service call's data, by
+    /// name: the positions (not counting `self`) of the arguments that are
+    /// `call.data` (`get_gtfs(hass, DEFAULT_PATH, call.data, True)` in the
+    /// module that registers the service, `def get_gtfs(hass, path, data,
+    /// update=False)` in another). What those parameters hold the caller chose.
+    #[serde(default)]
+    pub service_data_parameters: BTreeMap<String, BTreeSet<usize>>,
     /// Does it ask the user some other way: a repair issue
     /// (`async_create_issue`) or a persistent notification?
     #[serde(default)]
@@ -235,6 +242,7 @@ impl IntegrationFacts {
                 &self.auth_raisers_after_setup,
                 &self.auth_errors_mishandled,
                 self.asks_user_otherwise,
+                &self.service_data_parameters,
             ),
             self.secret_valued_keys,
             self.maybe_stored_keys,
@@ -430,7 +438,7 @@ pub fn caught_exceptions<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> Vec<&'t
     let mut cursor = clause.walk();
     let mut stack: Vec<Node> = clause
         .named_children(&mut cursor)
-        .filter(|c| c.kind_name() != "block")
+        .filter(|c| !matches!(c.kind_name(), "block" | "comment"))
         .collect();
     let mut names = Vec::new();
     while let Some(node) = stack.pop() {
@@ -448,6 +456,72 @@ pub fn caught_exceptions<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> Vec<&'t
         }
     }
     names
+}
+
+/// The calls of the file that pass a service call's data on, as (the callee's
+/// last name, the argument's position): `helper(hass, call.data)` gives
+/// `("helper", 1)`. A call object is spelled `call`, `service`,
+/// `service_call` or `..._call`, as service handlers name it.
+fn service_data_arguments(ctx: &FileContext) -> Vec<(String, usize)> {
+    let root = ctx.tree.root_node();
+    let mut found = Vec::new();
+    for at in memchr::memmem::find_iter(ctx.source, b".data") {
+        let Some(attribute) = root
+            .descendant_for_byte_range(at, at + 5)
+            .and_then(|n| {
+                std::iter::once(n)
+                    .chain(ctx.ancestors(n))
+                    .find(|a| a.kind_name() == "attribute")
+            })
+            .filter(|a| a.end_byte() == at + 5)
+        else {
+            continue;
+        };
+        let holder = attribute.field("object").map_or("", |o| ctx.text(o));
+        if !matches!(holder, "call" | "service" | "service_call") && !holder.ends_with("_call") {
+            continue;
+        }
+        let Some(list) = ctx
+            .parent(attribute)
+            .filter(|p| p.kind_name() == "argument_list")
+        else {
+            continue;
+        };
+        let Some(callee) = ctx.parent(list).and_then(|call| call.field("function")) else {
+            continue;
+        };
+        let last_name = |callee: Node| match callee.kind_name() {
+            "identifier" => Some(ctx.text(callee)),
+            "attribute" => callee.field("attribute").map(|a| ctx.text(a)),
+            _ => None,
+        };
+        let Some(mut name) = last_name(callee) else {
+            continue;
+        };
+        let mut cursor = list.walk();
+        let arguments: Vec<Node> = list
+            .named_children(&mut cursor)
+            .filter(|a| !matches!(a.kind_name(), "keyword_argument" | "comment"))
+            .collect();
+        let Some(mut position) = arguments.iter().position(|a| a.id() == attribute.id()) else {
+            continue;
+        };
+        // `hass.async_add_executor_job(export, hass, call.data)` calls `export`.
+        if let Some(&(_, at)) = values::EXECUTOR_RUNNERS
+            .iter()
+            .find(|(runner, _)| *runner == name)
+        {
+            let Some(function) = arguments.get(at).and_then(|f| last_name(*f)) else {
+                continue;
+            };
+            let Some(shifted) = position.checked_sub(at + 1) else {
+                continue;
+            };
+            (name, position) = (function, shifted);
+        }
+        found.push((name.to_string(), position));
+    }
+    found
 }
 
 /// The name of the function a statement is in (`""` at a module's top level).
@@ -637,6 +711,15 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) -> bo
             .is_some_and(|name| ctx.text(name) == "async_setup_entry");
         if !in_setup {
             facts.starts_reauth_after_setup = true;
+        }
+    }
+    if ctx.contains(".data") {
+        for (function, position) in service_data_arguments(ctx) {
+            facts
+                .service_data_parameters
+                .entry(function)
+                .or_default()
+                .insert(position);
         }
     }
     for name in ["async_create_issue", "persistent_notification"] {
@@ -1085,6 +1168,22 @@ mod tests {
     }
 
     #[test]
+    fn service_data_passed_on_is_found_by_position() {
+        let ctx = Snippet::new(
+            "async def handle(call):\n    get_gtfs(hass, PATH, call.data, True)\n    await api.export(call.data, mode=1)\n    log(other.data)\n    x = call.data\n\
+             \n    await hass.async_add_executor_job(write, hass, call.data)\n",
+        );
+        assert_eq!(
+            service_data_arguments(&ctx.ctx()),
+            [
+                ("get_gtfs".to_string(), 2),
+                ("export".to_string(), 0),
+                ("write".to_string(), 1)
+            ]
+        );
+    }
+
+    #[test]
     fn auth_errors_turned_into_a_retry_are_mishandled() {
         let ctx = Snippet::new(
             "async def f():\n    try:\n        pass\n    except (LoginError, Timeout) as err:\n        raise ConfigEntryNotReady from err\n\
@@ -1104,7 +1203,7 @@ mod tests {
         // The results cache keys on the digest: a fact left out of it would
         // serve findings made with other facts.
         let base = IntegrationFacts::default().digest();
-        let flips: [fn(&mut IntegrationFacts); 7] = [
+        let flips: [fn(&mut IntegrationFacts); 8] = [
             |f| f.has_reauth = true,
             |f| f.starts_reauth = true,
             |f| f.starts_reauth_after_setup = true,
@@ -1116,6 +1215,10 @@ mod tests {
                 f.auth_errors_mishandled.insert("LoginError".into());
             },
             |f| f.asks_user_otherwise = true,
+            |f| {
+                f.service_data_parameters
+                    .insert("get_gtfs".into(), [2].into());
+            },
         ];
         for flip in flips {
             let mut facts = IntegrationFacts::default();

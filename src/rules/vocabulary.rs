@@ -86,9 +86,17 @@ impl Vocabulary {
         }
     }
 
-    /// Is `name` (an identifier, attribute or dictionary key) secret-like?
+    /// Is `name` (an identifier, attribute or dictionary key) secret-like? Not
+    /// when its only secret words are ambiguous and the name itself spells
+    /// their harmless meaning (`sdes_pin_h264`: a video codec pinned).
     pub fn is_secret_like(&self, name: &str) -> bool {
-        !self.matched_entries(name).is_empty()
+        if self.matched_entries(name).is_empty() {
+            return false;
+        }
+        self.ambiguity(name).is_none_or(|context| {
+            let lower = name.to_lowercase();
+            !context.iter().any(|word| lower.contains(word))
+        })
     }
 
     /// When `name` is secret-like only through ambiguous words (`pin`,
@@ -367,6 +375,9 @@ mod tests {
             assert!(!secret(name), "{name} should not be secret-like");
         }
         assert!(secret("keypad_pin"));
+        // The name spells the harmless meaning itself.
+        assert!(!secret("CONF_SDES_PIN_H264"));
+        assert!(!secret("gpio_pin"));
     }
 
     #[test]
