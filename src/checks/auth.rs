@@ -7,7 +7,10 @@ use tree_sitter::Node;
 
 use super::FileContext;
 use crate::model::{
-    integration::{auth_error_raised, auth_raises, caught_exceptions},
+    integration::{
+        auth_error_raised, auth_raises, catches_everything, caught_exceptions,
+        enclosing_function_name,
+    },
     names::{is_auth_failure_name, secret_like},
     syntax::NodeExt,
 };
@@ -40,7 +43,7 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
                 return ((catches_auth_failure(ctx, parent)
                     && !(raises_update_failed(ctx, node) && sibling_starts_reauth(ctx, parent))
                     && !calls_reauth_helper(ctx, parent))
-                    || (catches_everything(ctx, parent)
+                    || (catches_everything(&caught_exceptions(ctx, parent))
                         && !after_auth_clause(ctx, parent)
                         && reauth_unreachable(ctx, node)))
                     && !STARTS_REAUTH.is_match(ctx.text(parent));
@@ -95,11 +98,9 @@ pub fn raises_auth_error_without_reauth<'t>(
         class.rsplit('.').next().unwrap_or(class)
     };
     let reportable = |statement: Node<'t>| {
-        let function = crate::model::config_flow::enclosing_function(ctx, statement)
-            .and_then(|function| function.field("name"))
-            .map_or("", |name| ctx.text(name));
+        let function = enclosing_function_name(ctx, statement);
         function != "__init__"
-            && facts.auth_raisers_after_setup.contains(function)
+            && facts.auth_raisers_after_setup.contains(&function)
             && !facts
                 .auth_errors_mishandled
                 .contains(raised_name(statement))
@@ -140,9 +141,9 @@ fn caught_where_raised<'t>(ctx: &FileContext<'t>, node: Node<'t>, class: &str) -
         {
             let mut cursor = ancestor.walk();
             let catches = ancestor.named_children(&mut cursor).any(|clause| {
+                let caught = caught_exceptions(ctx, clause);
                 clause.kind_name() == "except_clause"
-                    && (catches_everything(ctx, clause)
-                        || caught_exceptions(ctx, clause).contains(&class))
+                    && (catches_everything(&caught) || caught.contains(&class))
                     && raises_in(clause)
             });
             if catches {
@@ -251,26 +252,6 @@ fn in_setup_entry<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         current = parent;
     }
     false
-}
-
-/// `except:`, `except Exception` or `except BaseException` (with `as err` or not).
-fn catches_everything<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> bool {
-    let mut cursor = clause.walk();
-    let caught: Vec<Node> = clause
-        .named_children(&mut cursor)
-        .filter(|c| !matches!(c.kind_name(), "block" | "comment"))
-        .collect();
-    match caught.as_slice() {
-        [] => true,
-        [only] => {
-            let exception = match only.kind_name() {
-                "as_pattern" => only.named_child(0),
-                _ => Some(*only),
-            };
-            exception.is_some_and(|e| matches!(ctx.text(e), "Exception" | "BaseException"))
-        }
-        _ => false,
-    }
 }
 
 /// Does the integration define a reauth step that nothing can start where
@@ -401,7 +382,7 @@ mod tests {
             }
         });
         let clause = clause.expect("an except clause");
-        assert!(catches_everything(&ctx, clause));
+        assert!(catches_everything(&caught_exceptions(&ctx, clause)));
         assert!(raises_in(clause));
     }
 

@@ -221,11 +221,7 @@ pub fn expiry_without_buffer<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     if node.kind_name() != "comparison_operator" {
         return false;
     }
-    let mut cursor = node.walk();
-    let operands: Vec<Node> = node
-        .named_children(&mut cursor)
-        .filter(|c| c.kind_name() != "comment")
-        .collect();
+    let operands = node.parts();
     let ordering = {
         let mut cursor = node.walk();
         node.children(&mut cursor)

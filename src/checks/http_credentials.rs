@@ -207,9 +207,14 @@ fn self_attribute_value<'t>(ctx: &FileContext<'t>, attribute: Node<'t>) -> Optio
     None
 }
 
+/// The machine itself, or Home Assistant's Supervisor (`http://supervisor`,
+/// once `http://hassio`): an API on the private network of Home Assistant's
+/// own containers that speaks only HTTP, which core itself calls with its token.
 fn is_loopback(host: &str) -> bool {
     let host = host.to_ascii_lowercase();
-    host == "localhost"
+    let name = host.split(':').next().unwrap_or_default();
+    matches!(name, "supervisor" | "hassio")
+        || host == "localhost"
         || host.ends_with(".localhost")
         || host == "::1"
         || host
@@ -247,6 +252,7 @@ mod tests {
         for body in [
             "session.get('https://api.vendor.com/x', auth=aiohttp.BasicAuth(user, pw))",
             "session.get('http://localhost:8080/x', auth=aiohttp.BasicAuth(user, pw))",
+            "session.get('http://supervisor/addons', headers={'Authorization': f'Bearer {pw}'})",
             "session.get(f'http://{host}/status')",
             "session.get(f'http://{host}/status', headers={'Accept': 'json'})",
             "session.get(f'http://{host}/status', auth=None)",

@@ -411,6 +411,14 @@ pub static CHECKS: &[Check] = &[
         file_words: &[],
     },
     Check {
+        name: "jinja-environment",
+        doc: "the expression (a name, a `self.` attribute or a call) holds a plain Jinja2 \
+              environment (`jinja2.Environment()`), not a sandboxed one",
+        needs_strings: false,
+        eval: module::is_jinja_environment,
+        file_words: &["jinja2"],
+    },
+    Check {
         name: "secret-url-template",
         doc: "the plain string is a URL or query template with a parameter whose name or \
               `{field}` names a secret (`\"...?key={api_key}\"`)",

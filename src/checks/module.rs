@@ -72,6 +72,19 @@ pub fn is_lua_runtime<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     })
 }
 
+/// Check `jinja-environment`: the expression holds a plain Jinja2 environment
+/// (`jinja2.Environment()`), whose templates can reach Python's internals;
+/// not a sandboxed one (`jinja2.sandbox.SandboxedEnvironment`, Home
+/// Assistant's own template engine).
+pub fn is_jinja_environment<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    crate::model::values::made_by(ctx, node, &|name| {
+        matches!(
+            name,
+            "jinja2.Environment" | "jinja2.environment.Environment"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

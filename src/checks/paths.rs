@@ -20,19 +20,26 @@ const VALIDATIONS: &[&str] = &[
     "commonpath",
     "basename",
     "secure_filename",
+    // Home Assistant's `slugify` keeps letters, digits and `_` only.
+    "slugify",
     "\"..\"",
     "'..'",
 ];
 
 /// Check `existence-test-only`: the call's result (a joined path) goes straight
-/// into a test of whether a file exists (`os.path.isfile(os.path.join(base,
-/// name))`), which reads, writes and lists nothing.
+/// into a test of whether a file exists or how large or old it is
+/// (`os.path.isfile(os.path.join(base, name))`, `os.stat(path).st_size`), which
+/// reads, writes and lists nothing.
 pub fn existence_test_only<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     const TESTS: &[&str] = &[
         "os.path.isfile",
         "os.path.isdir",
         "os.path.exists",
         "os.path.lexists",
+        "os.path.getsize",
+        "os.path.getmtime",
+        "os.stat",
+        "os.lstat",
     ];
     ctx.parent(node)
         .filter(|list| list.kind_name() == "argument_list")
@@ -51,6 +58,11 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     let Some(function) = super::flow::enclosing_function(ctx, node) else {
         return false;
     };
+    // `open(hass.config.path(name))`: the inner call that builds the path is
+    // reported, once, where the path is made.
+    if builds_path(ctx, node) || built_where_reported(ctx, node) {
+        return false;
+    }
     // Searched as bytes: the source is text, and checking that a whole
     // function (or file) is valid UTF-8 at every question costs more.
     let holds = |range: std::ops::Range<usize>, word: &str| {
@@ -71,12 +83,55 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     let may_read_input = holds(body.clone(), ".data")
         || holds(body, "user_input")
         || view_handler(ctx, function)
-        || given_call_data;
+        || given_call_data
+        || super::flow::websocket_message_parameter(ctx, function).is_some();
     if !may_read_input && !ctx.contains("register_entity_service") {
         return false;
     }
     let sources = Sources::of(ctx, function);
     sources.reaches(ctx, node)
+}
+
+/// Is the expression a call that builds a path from a user-chosen value
+/// (`hass.config.path(name)`, `os.path.join(base, name)`), reported itself?
+fn builds_path<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    const BUILDERS: &[&str] = &["os.path.join", "pathlib.Path", "pathlib.PurePath"];
+    let Some(callee) = node
+        .field("function")
+        .filter(|_| node.kind_name() == "call")
+    else {
+        return false;
+    };
+    let builder = ctx.text(callee).ends_with("hass.config.path")
+        || crate::model::imports::qualname_matches(ctx, callee, BUILDERS);
+    builder
+        && node.field("arguments").is_some_and(|arguments| {
+            let mut cursor = arguments.walk();
+            let inner: Vec<Node> = arguments.named_children(&mut cursor).collect();
+            inner.into_iter().any(|a| untrusted_path(ctx, a, &[]))
+        })
+}
+
+/// `filename = hass.config.path(name)` then `open(filename)` or
+/// `os.makedirs(os.path.dirname(filename))`: the path was reported where it
+/// was built, and each use of it is the same problem.
+fn built_where_reported<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let mut value = node;
+    while value.kind_name() == "call"
+        && value.field("function").is_some_and(|f| {
+            crate::model::imports::qualname_matches(ctx, f, &["os.path.dirname", "str"])
+        })
+    {
+        let Some(inner) = value.field("arguments").and_then(|a| a.named_child(0)) else {
+            return false;
+        };
+        value = inner;
+    }
+    if value.kind_name() != "identifier" {
+        return false;
+    }
+    let reaching = crate::model::values::reaching(ctx, value);
+    !reaching.is_empty() && reaching.iter().all(|a| builds_path(ctx, a.value))
 }
 
 /// The user-controlled names of one function.
@@ -86,7 +141,8 @@ struct Sources {
     /// Parameters and locals whose value is user-chosen.
     tainted: HashSet<String>,
     /// Parameters that receive a service call's data from another function of
-    /// the integration (`IntegrationFacts::service_data_parameters`).
+    /// the integration (`IntegrationFacts::service_data_parameters`), and a
+    /// websocket command's message.
     call_data: HashSet<String>,
 }
 
@@ -97,6 +153,9 @@ impl Sources {
             tainted: HashSet::new(),
             call_data: HashSet::new(),
         };
+        sources
+            .call_data
+            .extend(super::flow::websocket_message_parameter(ctx, function).map(str::to_string));
         let name = function.field("name").map(|n| ctx.text(n)).unwrap_or("");
         let given_call_data = ctx.facts().service_data_parameters.get(name).cloned();
         let mut position = 0;

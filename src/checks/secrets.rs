@@ -95,9 +95,14 @@ fn is_placeholder(value: &str) -> bool {
         // snake_case words: a translation key or a field name (`invalid_auth`).
         || is_snake_case_words(trimmed)
         || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test",
-            "hidden", "removed", "masked", "none", "null", "unknown", "undefined"]
+            "hidden", "removed", "masked", "none", "null", "unknown", "undefined", "unbekannt", "onbekend", "inconnu"]
             .iter()
             .any(|word| lower.starts_with(word) || lower.trim_matches('*').starts_with(word))
+        // `ingress_session=**REDACTED**`: what a log shows in a secret's place.
+        || lower.contains("redacted")
+        || lower.contains("***")
+        // `1234567890`: the digits in order, a stand-in.
+        || "01234567890".contains(trimmed)
         // Too few distinct characters to be a secret: `00000000000000000000000000000001`.
         || distinct_chars(trimmed) < 4
         // A URL or a path: where a secret is sent or kept, not the secret.
@@ -238,7 +243,22 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
     let Some(key) = key.filter(|k| k.id() != node.id()) else {
         return false;
     };
-    let Some(name) = bound_name(key, ctx.source) else {
+    // `errors["webhook_id"] = "required"`: a form's error for that field.
+    if key.kind_name() == "subscript"
+        && key
+            .field("value")
+            .is_some_and(|container| ctx.text(container).ends_with("errors"))
+    {
+        return false;
+    }
+    // A form's default for a secret field is a hint the user sees and may keep:
+    // a vendor's documented default (`"integration"`) is the device's, and only
+    // key material written there is one secret every installation shares.
+    let form_field = form_field_key(ctx, binding);
+    if form_field.is_some() && !looks_like_key_material(&value) {
+        return false;
+    }
+    let Some(name) = form_field.or_else(|| bound_name(key, ctx.source)) else {
         return false;
     };
     // `CONF_PASSWORD = "password"` names a key; `CONF_DEFAULT_CLIENT_SECRET =
@@ -247,14 +267,43 @@ pub fn is_hardcoded_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         && !looks_like_key_material(&value);
     !is_key_constant
         && secret_like(ctx, &name)
-        // The value spells its own key (`password="password"`, `API_KEY = "api-key"`).
-        && split_words(value.trim()) != split_words(&name)
+        // The value spells its own key (`password="password"`, `API_KEY = "api-key"`),
+        // or the word the name adds to the secret's (`TOKEN_KIND_ACCESS = "access"`,
+        // `API_KEY_ACTIVE = "active"`: a label, a field of the API's answer).
+        && !spells_name_end(&value, &name)
         // The value names a secret itself (`X_AUTH_TOKEN = "X-Supervisor-Token"`).
         && !ctx.vocabulary.is_secret_like(&value)
         && !is_stand_in_name(&name)
         && !is_description_field(ctx, binding, ctx.source)
         && !talks_to_hosted_search(ctx)
         && !is_public_client_key(ctx, &value)
+}
+
+/// `vol.Required(CONF_TOKEN, default="...")`: a form field's default is bound
+/// to the field's key (`"token"`), not to the word `default`.
+fn form_field_key<'t>(ctx: &FileContext<'t>, binding: Node<'t>) -> Option<String> {
+    if binding.kind_name() != "keyword_argument"
+        || binding.field("name").map(|n| ctx.text(n)) != Some("default")
+    {
+        return None;
+    }
+    let call = ctx.parent(binding).and_then(|list| ctx.parent(list))?;
+    let callee = ctx.text(call.field("function")?);
+    if !(callee.ends_with("Required") || callee.ends_with("Optional")) {
+        return None;
+    }
+    let field = crate::model::config_flow::positional_args(call)
+        .into_iter()
+        .next()?;
+    crate::model::config_flow::key_name(ctx, field)
+}
+
+/// Are the value's words the name's last words (all of them, or those after a
+/// secret word)?
+fn spells_name_end(value: &str, name: &str) -> bool {
+    let value = split_words(value.trim());
+    let name = split_words(name);
+    !value.is_empty() && name.ends_with(&value)
 }
 
 /// The text of a string literal without interpolation, or of adjacent ones
@@ -311,7 +360,14 @@ fn names_a_field(value: &str) -> bool {
         "jelszó",
     ];
     let lower = value.trim().to_lowercase();
-    FIELD_NAMES.contains(&lower.as_str())
+    // `x-vtoken`, `X-Auth-Token`: a header's name.
+    let header_name = lower.strip_prefix("x-").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    });
+    header_name || FIELD_NAMES.contains(&lower.as_str())
 }
 
 /// A key its service gives every client, so writing it down gives nothing away:
@@ -462,6 +518,15 @@ mod tests {
         assert!(!sourced_in(stream, "identifier", "session_id"));
         let login = "def f(self, password):\n    start_stream(password)\n";
         assert!(sourced_in(login, "identifier", "password"));
+        // A session id is a login's in a file that logs in, and a context word
+        // counts only where a word starts (`media` is not in `immediately`).
+        let logged_in =
+            "def f(self, session_id):\n    self.login()  # immediately\n    send(session_id)\n";
+        assert!(sourced_in(logged_in, "identifier", "session_id"));
+        let measuring = "def f(self, session_id):\n    send(session_id)\n";
+        assert!(!sourced_in(measuring, "identifier", "session_id"));
+        let media = "def f(self, session_id):\n    self.login()\n    play_media(session_id)\n";
+        assert!(!sourced_in(media, "identifier", "session_id"));
     }
 
     fn hardcoded(source: &str) -> bool {

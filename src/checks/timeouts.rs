@@ -109,6 +109,23 @@ pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
     !assigned_from_timed_client(ctx, node, spelled)
         && !annotated_otherwise(ctx, node, spelled)
         && !sessions_carry_timeout(ctx)
+        && !database_sessions_only(ctx)
+}
+
+/// Does the file work with a database (SQLAlchemy, Home Assistant's recorder)
+/// and with no HTTP client? Its `session.delete(row)` is a database session's.
+fn database_sessions_only(ctx: &FileContext) -> bool {
+    let imports = ctx.imports();
+    ["sqlalchemy", "homeassistant.components.recorder"]
+        .iter()
+        .any(|module| imports.imports_module(module))
+        && ![
+            "aiohttp",
+            "requests",
+            "homeassistant.helpers.aiohttp_client",
+        ]
+        .iter()
+        .any(|module| imports.imports_module(module))
 }
 
 /// Check `requests-session`: an HTTP session (as `http-session`) in a file that
@@ -258,6 +275,16 @@ mod tests {
 
     fn check(source: &str, kind: &str, text: &str, f: CheckFn) -> bool {
         passes(f, source, kind, text, &[])
+    }
+
+    #[test]
+    fn a_database_file_s_sessions_are_not_http_sessions() {
+        let recorder = "from homeassistant.components.recorder import get_instance\n\
+            def purge(session, row):\n    session.delete(row)\n";
+        assert!(!check(recorder, "identifier", "session", is_http_session));
+        let both = "import aiohttp\nfrom homeassistant.components.recorder import get_instance\n\
+            def purge(session, row):\n    session.delete(row)\n";
+        assert!(check(both, "identifier", "session", is_http_session));
     }
 
     #[test]

@@ -244,14 +244,16 @@ fn url_hosts<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> (bool, bool) {
         }
         // A link in a log message ("see https://github.com/...") is not a host
         // the code talks to.
-        if in_log_message(ctx, node) {
+        if in_log_message(ctx, node) || is_link_shown_to_user(ctx, node) {
             return;
         }
         let written = ctx.text(node);
-        for scheme in ["http://", "https://", "wss://", "ws://"] {
-            let Some(at) = written.find(scheme) else {
-                continue;
-            };
+        // `f"{self.protocol}://{self.host}"`: a scheme chosen at run time.
+        let chosen_scheme = written.find("}://").map(|at| (at + 1, "://"));
+        let schemes = ["http://", "https://", "wss://", "ws://"]
+            .into_iter()
+            .filter_map(|scheme| written.find(scheme).map(|at| (at, scheme)));
+        for (at, scheme) in schemes.chain(chosen_scheme) {
             let rest = &written[at + scheme.len()..];
             let host: String = rest
                 .chars()
@@ -302,6 +304,21 @@ fn in_log_message<'t>(ctx: &FileContext<'t>, string: Node<'t>) -> bool {
         ctx.text(method),
         "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical"
     ) && (logger.ends_with("logger") || logger.ends_with("log") || logger == "logging")
+}
+
+/// A link the user is shown, not a host the code talks to: a repair issue's
+/// `learn_more_url=`, or a value of a form's `description_placeholders=`.
+fn is_link_shown_to_user<'t>(ctx: &FileContext<'t>, string: Node<'t>) -> bool {
+    ctx.ancestors(string)
+        .take_while(|n| !n.kind_name().ends_with("statement") && n.kind_name() != "block")
+        .filter(|n| n.kind_name() == "keyword_argument")
+        .filter_map(|argument| argument.field("name"))
+        .any(|name| {
+            matches!(
+                ctx.text(name),
+                "learn_more_url" | "description_placeholders"
+            )
+        })
 }
 
 /// `{host}`, `{self._host}:{port}`, `%s`: a host the code is given, nothing
@@ -434,11 +451,15 @@ mod tests {
                      def url(self, host):\n        return f\"https://{host}/x\" + \"https://cloud.example.com/v1\"\n";
         let passed =
             "def f(hass, host):\n    return Device(host=host, session=make(verify_ssl=False))\n";
+        let chosen_scheme = "class Box:\n    def __init__(self, host):\n        self.host = host\n    \
+                     def origin(self):\n        return f\"{self.protocol}://{self.host}\"\n    \
+                     def get(self):\n        return make(verify_ssl=False)\n";
         let nothing = "def f(hass):\n    return make(verify_ssl=False)\n";
         for (source, expected) in [
             (local, true),
             (cloud, false),
             (passed, true),
+            (chosen_scheme, true),
             (nothing, false),
         ] {
             assert_eq!(
@@ -482,5 +503,9 @@ mod tests {
         assert!(verdict(session, "local_polling"));
         assert!(!verdict(session, "cloud_polling"));
         assert!(!verdict(cloud, "local_push"));
+        // A documentation link shown in a repair issue is no host the code talks to.
+        let link = "def f(hass):\n    s = make(hass, verify_ssl=False)\n    \
+                    async_create_issue(hass, learn_more_url=\"https://docs.example.com/x\")\n";
+        assert!(verdict(link, "local_push"));
     }
 }

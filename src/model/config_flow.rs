@@ -218,6 +218,38 @@ pub fn in_view_class<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
         .is_some_and(|bases| ctx.text(bases).contains("View"))
 }
 
+/// A websocket command's handler (`@websocket_api.websocket_command({...})`
+/// over `def handler(hass, connection, msg)`): its message parameter's
+/// name. The message is what a logged-in frontend sent.
+pub fn websocket_message_parameter<'t>(
+    ctx: &FileContext<'t>,
+    function: Node<'t>,
+) -> Option<&'t str> {
+    let decorated = ctx
+        .parent(function)
+        .filter(|p| p.kind_name() == "decorated_definition")?;
+    let mut cursor = decorated.walk();
+    let is_command = decorated
+        .named_children(&mut cursor)
+        .filter(|c| c.kind_name() == "decorator")
+        .any(|d| ctx.text(d).contains("websocket_command"));
+    if !is_command {
+        return None;
+    }
+    let parameters = function.field("parameters")?;
+    let mut cursor = parameters.walk();
+    let third = parameters
+        .named_children(&mut cursor)
+        .filter(|p| p.kind_name() != "comment")
+        .nth(2)?;
+    let name = match third.kind_name() {
+        "identifier" => Some(third),
+        "typed_parameter" => third.named_child(0),
+        _ => None,
+    }?;
+    Some(ctx.text(name))
+}
+
 /// Positional arguments of a call.
 pub fn positional_args<'t>(call: Node<'t>) -> Vec<Node<'t>> {
     let Some(args) = call.field("arguments") else {
@@ -872,9 +904,10 @@ fn mapping_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -
                 return step_form_has_secret(ctx, node) == Some(true);
             }
             enclosing_function(ctx, node).is_some()
-                && assigned_values(ctx, node)
+                && (assigned_values(ctx, node)
                     .into_iter()
                     .any(|value| mapping_has_secret(ctx, value, next))
+                    || local_items_store_secret(ctx, node, next))
         }
         // self._data, filled by other steps: `self._data.update(user_input)`.
         "attribute" => {
@@ -912,6 +945,36 @@ fn mapping_has_secret<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -
             .is_some_and(|inner| mapping_has_secret(ctx, inner, next)),
         _ => false,
     }
+}
+
+/// `options = dict(entry.options)` then `options[CONF_PASSWORD] = user_input[...]`:
+/// an item stored under a secret key (or a mapping merged in that holds one)
+/// before the local is used. A key cleared (`""`, `None`, `False`) stores
+/// nothing, nor one taken out again before the use (`del options[KEY]`,
+/// `options.pop(KEY)`).
+fn local_items_store_secret<'t>(ctx: &FileContext<'t>, local: Node<'t>, depth: usize) -> bool {
+    let scope = super::context::enclosing_scope(ctx, local);
+    let name = ctx.text(local);
+    ctx.bindings()
+        .items(scope.id(), name)
+        .iter()
+        .filter(|store| store.value.start_byte() < local.start_byte())
+        .any(|store| match store.key {
+            Some(key) => {
+                let cleared = matches!(store.value.kind_name(), "none" | "false")
+                    || string_value(store.value, ctx.source).is_some_and(|v| v.is_empty());
+                let between = &ctx.source[store.value.end_byte()..local.start_byte()];
+                let spelled = ctx.text(key);
+                let taken_out = [
+                    format!("del {name}[{spelled}]"),
+                    format!("{name}.pop({spelled}"),
+                ]
+                .iter()
+                .any(|removal| memchr::memmem::find(between, removal.as_bytes()).is_some());
+                !cleared && !taken_out && is_secret_key(ctx, key)
+            }
+            None => mapping_has_secret(ctx, store.value, depth),
+        })
 }
 
 /// What a flow class writes into one of its mapping attributes (`self._data`).

@@ -45,8 +45,9 @@ pub struct FileContext<'a> {
     /// Qualified names already resolved, by node id: several rules ask about
     /// every call's callee.
     qualified_names: RefCell<FxHashMap<usize, Option<Rc<str>>>>,
-    /// The source in lowercase, for questions about the words a file uses.
-    lowercase: OnceCell<String>,
+    /// The source with ASCII letters in lowercase (same offsets), for
+    /// questions about the words a file uses.
+    lowercase: OnceCell<Vec<u8>>,
     /// The answers `mentions` gave, by word: each question reads the whole file,
     /// and a file with thousands of candidate names asks the same few words again.
     mentioned: RefCell<HashMap<String, bool>>,
@@ -301,15 +302,25 @@ impl<'a> FileContext<'a> {
         functions
     }
 
-    /// Does the file's text contain `word` (lowercase), case-insensitively?
+    /// Does the file's text use `word` (lowercase), case-insensitively, where
+    /// a word starts: after a character that is no letter, or as the capital
+    /// of a camelCase part? `media` is in `media_player` and `liveMedia`, not
+    /// in `immediately`.
     pub fn mentions(&self, word: &str) -> bool {
         if let Some(&known) = self.mentioned.borrow().get(word) {
             return known;
         }
-        let found = self
+        let lowercase = self
             .lowercase
-            .get_or_init(|| String::from_utf8_lossy(self.source).to_lowercase())
-            .contains(word);
+            .get_or_init(|| self.source.to_ascii_lowercase());
+        let starts_word = |at: usize| {
+            at == 0 || {
+                let before = self.source[at - 1];
+                !before.is_ascii_alphabetic()
+                    || (before.is_ascii_lowercase() && self.source[at].is_ascii_uppercase())
+            }
+        };
+        let found = memchr::memmem::find_iter(lowercase, word.as_bytes()).any(starts_word);
         self.mentioned.borrow_mut().insert(word.to_string(), found);
         found
     }

@@ -377,17 +377,26 @@ pub struct ParsedFile<'a> {
 }
 
 /// The file's `raise` statements that raise an authentication error (see
-/// `auth_error_raised`). Found where `raise` is written.
+/// `auth_error_raised`).
 pub fn auth_raises<'t>(ctx: &FileContext<'t>) -> Vec<Node<'t>> {
-    let root = ctx.tree.root_node();
-    memchr::memmem::find_iter(ctx.source, b"raise")
-        .filter_map(|at| {
-            root.descendant_for_byte_range(at, at + 5)
-                .and_then(|keyword| ctx.parent(keyword))
-                .filter(|s| s.kind_name() == "raise_statement" && s.start_byte() == at)
-                .filter(|&statement| auth_error_raised(ctx, statement))
-        })
+    statements_at_keyword(ctx, "raise", "raise_statement")
+        .filter(|&statement| auth_error_raised(ctx, statement))
         .collect()
+}
+
+/// The nodes of `kind` that start with `keyword`, found where the keyword is
+/// written (a byte search, then the node there) rather than by walking the tree.
+fn statements_at_keyword<'a, 't>(
+    ctx: &'a FileContext<'t>,
+    keyword: &'static str,
+    kind: &'static str,
+) -> impl Iterator<Item = Node<'t>> + use<'a, 't> {
+    let root = ctx.tree.root_node();
+    memchr::memmem::find_iter(ctx.source, keyword.as_bytes()).filter_map(move |at| {
+        root.descendant_for_byte_range(at, at + keyword.len())
+            .and_then(|word| ctx.parent(word))
+            .filter(|s| s.kind_name() == kind && s.start_byte() == at)
+    })
 }
 
 /// The authentication exceptions the file's `except` clauses turn into a
@@ -401,32 +410,22 @@ fn auth_errors_mishandled(ctx: &FileContext) -> Vec<String> {
         Regex::new(r"\b(UpdateFailed|ConfigEntryNotReady|ConfigEntryError)\b|return False")
             .expect("pattern compiles")
     });
-    let root = ctx.tree.root_node();
     let mut names = Vec::new();
-    for at in memchr::memmem::find_iter(ctx.source, b"except") {
-        let Some(clause) = root
-            .descendant_for_byte_range(at, at + 6)
-            .and_then(|keyword| ctx.parent(keyword))
-            .filter(|c| c.kind_name() == "except_clause" && c.start_byte() == at)
-        else {
-            continue;
-        };
+    for clause in statements_at_keyword(ctx, "except", "except_clause") {
         let text = ctx.text(clause);
         if !RETRY_OR_FAILURE.is_match(text) || text.contains("ConfigEntryAuthFailed") {
             continue;
         }
         let caught = caught_exceptions(ctx, clause);
-        let retries = text.contains("UpdateFailed");
-        if caught.is_empty() && retries {
+        if catches_everything(&caught) && text.contains("UpdateFailed") {
             names.push("Exception".to_string());
         }
-        for name in caught {
-            if is_auth_failure_name(name)
-                || (matches!(name, "Exception" | "BaseException") && retries)
-            {
-                names.push(name.replace("BaseException", "Exception"));
-            }
-        }
+        names.extend(
+            caught
+                .into_iter()
+                .filter(|name| is_auth_failure_name(name))
+                .map(str::to_string),
+        );
     }
     names
 }
@@ -456,6 +455,15 @@ pub fn caught_exceptions<'t>(ctx: &FileContext<'t>, clause: Node<'t>) -> Vec<&'t
         }
     }
     names
+}
+
+/// Does a clause catching `caught` (see `caught_exceptions`) catch
+/// everything: a bare `except:`, or one naming `Exception` or `BaseException`?
+pub fn catches_everything(caught: &[&str]) -> bool {
+    caught.is_empty()
+        || caught
+            .iter()
+            .any(|name| matches!(*name, "Exception" | "BaseException"))
 }
 
 /// The calls of the file that pass a service call's data on, as (the callee's
@@ -525,7 +533,7 @@ fn service_data_arguments(ctx: &FileContext) -> Vec<(String, usize)> {
 }
 
 /// The name of the function a statement is in (`""` at a module's top level).
-fn enclosing_function_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> String {
+pub fn enclosing_function_name<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> String {
     flow::enclosing_function(ctx, node)
         .and_then(|function| function.field("name"))
         .map_or_else(String::new, |name| ctx.text(name).to_string())
@@ -803,11 +811,11 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) -> bo
         calls.extend(
             ctx.calls_named(name)
                 .iter()
-                .map(|&call| (call, keywords, in_flow_only)),
+                .map(|&call| (call, name, keywords, in_flow_only)),
         );
     }
     calls.sort_by_key(|(call, ..)| (call.start_byte(), std::cmp::Reverse(call.end_byte())));
-    for (call, keywords, in_flow_only) in calls {
+    for (call, name, keywords, in_flow_only) in calls {
         let class = ctx
             .ancestors(call)
             .filter(|n| n.kind_name() == "class_definition")
@@ -825,7 +833,10 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) -> bo
             if let Some(value) = flow::keyword_arg(ctx, call, keyword) {
                 let mut found = Stored::default();
                 stored_keys_of(ctx, value, 0, &mut found);
-                let to_options = *keyword == "options" || in_options_flow;
+                // An options flow's `async_create_entry(data=...)` sets the
+                // options; its `async_update_entry(entry, data=...)` the data.
+                let to_options =
+                    *keyword == "options" || (in_options_flow && name == "async_create_entry");
                 if to_options {
                     facts.stored_option_keys.extend(found.keys.iter().cloned());
                 }

@@ -81,15 +81,22 @@ pub fn is_constant_name(name: &str) -> bool {
 
 /// Is `name` secret-like in this file? A name that is secret-like only through
 /// an ambiguous word (`pin`, `session_id`) is not, in a file that uses the
-/// word's other meaning (a GPIO pin, a stream session).
+/// word's other meaning (a GPIO pin, a stream session); nor one secret-like
+/// only through a word that is a secret only where a login is (`session_id`),
+/// in a file that never speaks of one.
 pub fn secret_like<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
     if !ctx.vocabulary.is_secret_like(name) {
         return false;
     }
-    match ctx.vocabulary.ambiguity(name) {
-        Some(context) => !context.iter().any(|word| ctx.mentions(word)),
-        None => true,
-    }
+    let harmless = ctx
+        .vocabulary
+        .ambiguity(name)
+        .is_some_and(|context| context.iter().any(|word| ctx.mentions(word)));
+    let unrequired = ctx
+        .vocabulary
+        .requirement(name)
+        .is_some_and(|context| !context.iter().any(|word| ctx.mentions(word)));
+    !harmless && !unrequired
 }
 
 /// The values a `%` operator formats: a tuple's items, or the single value.

@@ -38,6 +38,9 @@ pub trait NodeExt<'t> {
     fn kind_name(&self) -> &'static str;
     /// The child in the field `name`, as `Node::child_by_field_name` finds it.
     fn field(&self, name: &str) -> Option<Node<'t>>;
+    /// The named children, comments left out (a comment can sit between any
+    /// two parts of an expression or a statement).
+    fn parts(&self) -> Vec<Node<'t>>;
 }
 
 impl<'t> NodeExt<'t> for Node<'t> {
@@ -51,6 +54,13 @@ impl<'t> NodeExt<'t> for Node<'t> {
 
     fn field(&self, name: &str) -> Option<Node<'t>> {
         self.child_by_field_id(*FIELD_IDS.get(name)?)
+    }
+
+    fn parts(&self) -> Vec<Node<'t>> {
+        let mut cursor = self.walk();
+        self.named_children(&mut cursor)
+            .filter(|c| c.kind_name() != "comment")
+            .collect()
     }
 }
 

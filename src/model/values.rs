@@ -1174,12 +1174,16 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 "pair" => pair_holds_secret(ctx, child),
                 _ => false,
             }),
-        // `{k: v for k, v in entry.data.items() if ...}`: a filtered copy.
-        "dictionary_comprehension" => node
-            .named_children(&mut cursor)
-            .filter(|c| c.kind_name() == "for_in_clause")
-            .filter_map(|clause| clause.field("right"))
-            .any(|iterable| carries(ctx, iterable, Label::Mapping)),
+        // `{k: v for k, v in entry.data.items() if ...}`: a filtered copy,
+        // unless it leaves out or masks a secret key.
+        "dictionary_comprehension" => {
+            !comprehension_hides_secret(ctx, node)
+                && node
+                    .named_children(&mut cursor)
+                    .filter(|c| c.kind_name() == "for_in_clause")
+                    .filter_map(|clause| clause.field("right"))
+                    .any(|iterable| carries(ctx, iterable, Label::Mapping))
+        }
         _ => false,
     }
 }
@@ -1367,11 +1371,7 @@ fn table_items<'t>(ctx: &FileContext<'t>, subscript: Node<'t>, hops: usize) -> V
     };
     let mut items = Vec::new();
     for container in containers {
-        let mut cursor = container.walk();
-        let children: Vec<Node> = container
-            .named_children(&mut cursor)
-            .filter(|c| c.kind_name() != "comment")
-            .collect();
+        let children = container.parts();
         if container.kind_name() == "dictionary" {
             let pairs: Vec<Node> = children
                 .into_iter()
@@ -1597,6 +1597,118 @@ fn is_masked_copy<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                     && is_constant_value(ctx, store.value)
             })
         })
+}
+
+/// Does a dictionary comprehension leave out a secret key (`{k: v for k, v
+/// in data.items() if k != "password"}`, `if k not in SECRET_KEYS`) or mask
+/// it (`{k: v if k != "password" else "***" ...}`, `{k: "***" if k in
+/// SECRET_KEYS else v ...}`)?
+fn comprehension_hides_secret<'t>(ctx: &FileContext<'t>, comprehension: Node<'t>) -> bool {
+    let Some(pair) = comprehension
+        .field("body")
+        .filter(|b| b.kind_name() == "pair")
+    else {
+        return false;
+    };
+    let (Some(key), Some(value)) = (pair.field("key"), pair.field("value")) else {
+        return false;
+    };
+    if key.kind_name() != "identifier" {
+        return false;
+    }
+    let key_name = ctx.text(key);
+    let mut cursor = comprehension.walk();
+    let left_out = comprehension
+        .named_children(&mut cursor)
+        .filter(|c| c.kind_name() == "if_clause")
+        .filter_map(|clause| clause.named_child(0))
+        .any(|test| secret_key_test(ctx, test, key_name) == Some(false));
+    left_out || masks_secret_value(ctx, value, key_name)
+}
+
+/// `v if k != "password" else "***"` or `"***" if k in SECRET_KEYS else v`:
+/// the branch taken for a secret key is a constant.
+fn masks_secret_value<'t>(ctx: &FileContext<'t>, value: Node<'t>, key_name: &str) -> bool {
+    if value.kind_name() != "conditional_expression" {
+        return false;
+    }
+    let parts = value.parts();
+    let [when_true, test, when_false] = parts.as_slice() else {
+        return false;
+    };
+    match secret_key_test(ctx, *test, key_name) {
+        Some(true) => is_constant_value(ctx, *when_true),
+        Some(false) => is_constant_value(ctx, *when_false),
+        None => false,
+    }
+}
+
+/// Compares the comprehension's key (`k`, `k.lower()`) with a secret key or
+/// a literal collection holding one: `Some(true)` when the test holds for
+/// that key (`==`, `in`), `Some(false)` when it fails for it (`!=`, `not in`).
+fn secret_key_test<'t>(ctx: &FileContext<'t>, test: Node<'t>, key_name: &str) -> Option<bool> {
+    if test.kind_name() != "comparison_operator" {
+        return None;
+    }
+    let mut cursor = test.walk();
+    let operands: Vec<Node> = test.named_children(&mut cursor).collect();
+    let [left, right] = operands.as_slice() else {
+        return None;
+    };
+    let is_key = |n: Node| {
+        let text = ctx.text(n);
+        text == key_name
+            || text
+                .strip_prefix(key_name)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    let other = match (is_key(*left), is_key(*right)) {
+        (true, false) => *right,
+        (false, true) => *left,
+        _ => return None,
+    };
+    let operator: String = test
+        .children(&mut test.walk())
+        .filter(|c| !c.is_named())
+        .map(|c| ctx.text(c))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let names_secret = || {
+        key_is_secret(ctx, other)
+            || literal_collection(ctx, other)
+                .into_iter()
+                .any(|element| key_is_secret(ctx, element))
+    };
+    let holds = match operator.as_str() {
+        "==" | "in" => true,
+        "!=" | "not in" => false,
+        _ => return None,
+    };
+    names_secret().then_some(holds)
+}
+
+/// The elements of a literal tuple, list or set, written in place or bound
+/// to a name (in the function or at the module's top level).
+fn literal_collection<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
+    let collection = match node.kind_name() {
+        "tuple" | "list" | "set" => Some(node),
+        "identifier" => {
+            let local = reaching(ctx, node);
+            let module = ctx
+                .bindings()
+                .assignments(ctx.tree.root_node().id(), ctx.text(node));
+            local
+                .iter()
+                .chain(module.iter())
+                .map(|a| a.value)
+                .find(|v| matches!(v.kind_name(), "tuple" | "list" | "set"))
+        }
+        _ => None,
+    };
+    collection.map_or_else(Vec::new, |c| {
+        let mut cursor = c.walk();
+        c.named_children(&mut cursor).collect()
+    })
 }
 
 /// `for key in ("token", "cookie"): data[key] = "***"`: a key taken in turn

@@ -26,6 +26,8 @@ pub struct Vocabulary {
     lookalikes: Vec<Vec<String>>,
     /// An ambiguous entry (split) → the words of a file that give it its other meaning.
     ambiguous: Vec<(Vec<String>, Vec<String>)>,
+    /// An entry (split) that is a secret only in a file using one of these words.
+    only_where: Vec<(Vec<String>, Vec<String>)>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +42,22 @@ struct VocabularyFile {
     lookalikes: Vec<String>,
     #[serde(default)]
     ambiguous: std::collections::BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    only_where: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// A table of entries and the words of a file that decide them, the entries
+/// split into words and the words in lowercase.
+fn context_table(
+    table: &std::collections::BTreeMap<String, Vec<String>>,
+) -> Vec<(Vec<String>, Vec<String>)> {
+    table
+        .iter()
+        .map(|(word, context)| {
+            let context = context.iter().map(|c| c.to_lowercase()).collect();
+            (split_words(word), context)
+        })
+        .collect()
 }
 
 impl Default for Vocabulary {
@@ -75,14 +93,8 @@ impl Vocabulary {
                 .map(|w| split_words(w))
                 .collect(),
             lookalikes: file.lookalikes.iter().map(|w| split_words(w)).collect(),
-            ambiguous: file
-                .ambiguous
-                .iter()
-                .map(|(word, context)| {
-                    let context = context.iter().map(|c| c.to_lowercase()).collect();
-                    (split_words(word), context)
-                })
-                .collect(),
+            ambiguous: context_table(&file.ambiguous),
+            only_where: context_table(&file.only_where),
         }
     }
 
@@ -102,13 +114,30 @@ impl Vocabulary {
     /// When `name` is secret-like only through ambiguous words (`pin`,
     /// `session_id`), the words of a file that give it its harmless meaning.
     pub fn ambiguity(&self, name: &str) -> Option<Vec<&str>> {
+        self.context_words(&self.ambiguous, name)
+    }
+
+    /// When `name` is secret-like only through entries that are secrets only in
+    /// some files (`session_id`: a login's session, not a measuring or a
+    /// scraping session), the words of a file that make them one.
+    pub fn requirement(&self, name: &str) -> Option<Vec<&str>> {
+        self.context_words(&self.only_where, name)
+    }
+
+    /// The words `table` lists for every entry `name` holds; `None` when the
+    /// name holds no entry, or one the table does not list.
+    fn context_words<'a>(
+        &'a self,
+        table: &'a [(Vec<String>, Vec<String>)],
+        name: &str,
+    ) -> Option<Vec<&'a str>> {
         let matched = self.matched_entries(name);
         if matched.is_empty() {
             return None;
         }
         let mut context = Vec::new();
         for entry in matched {
-            let (_, words) = self.ambiguous.iter().find(|(word, _)| *word == *entry)?;
+            let (_, words) = table.iter().find(|(word, _)| *word == *entry)?;
             context.extend(words.iter().map(String::as_str));
         }
         Some(context)
@@ -408,7 +437,7 @@ mod tests {
     #[test]
     fn every_ambiguous_word_and_lookalike_is_about_a_listed_word() {
         let vocabulary = Vocabulary::default();
-        for (word, context) in &vocabulary.ambiguous {
+        for (word, context) in vocabulary.ambiguous.iter().chain(&vocabulary.only_where) {
             assert!(
                 vocabulary.words.contains(word),
                 "{word:?} is not a secret word"
