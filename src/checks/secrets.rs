@@ -287,15 +287,12 @@ fn form_field_key<'t>(ctx: &FileContext<'t>, binding: Node<'t>) -> Option<String
     {
         return None;
     }
-    let call = ctx.parent(binding).and_then(|list| ctx.parent(list))?;
-    let callee = ctx.text(call.field("function")?);
-    if !(callee.ends_with("Required") || callee.ends_with("Optional")) {
-        return None;
-    }
-    let field = crate::model::config_flow::positional_args(call)
-        .into_iter()
-        .next()?;
-    crate::model::config_flow::key_name(ctx, field)
+    let marker = ctx
+        .parent(binding)
+        .and_then(|list| ctx.parent(list))
+        .filter(|call| call.kind_name() == "call")?;
+    // A call that is no schema marker names no key (`key_name` reads none).
+    crate::model::config_flow::marker_key(ctx, marker)
 }
 
 /// Are the value's words the name's last words (all of them, or those after a
