@@ -57,6 +57,7 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
                     }) =>
             {
                 return !STARTS_REAUTH.is_match(ctx.text(current))
+                    && !calls_reauth_helper(ctx, current)
                     && !drops_stored_token(ctx, current);
             }
             _ => {}

@@ -104,22 +104,32 @@ fn shows_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>, depth: usize) -> b
     }
 }
 
-/// `err.args` of a caught exception.
+/// `err.args` of a caught exception, or the exception it was raised from
+/// (`err.__cause__`: most often a library's, with the library's words, even
+/// when `err` itself carries a translation key).
 fn arguments_of_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    node.kind_name() == "attribute"
-        && node
-            .field("attribute")
-            .is_some_and(|a| ctx.text(a) == "args")
-        && node
-            .field("object")
-            .is_some_and(|o| is_caught_exception(ctx, o))
+    let (Some(attribute), Some(object)) = (node.field("attribute"), node.field("object")) else {
+        return false;
+    };
+    match ctx.text(attribute) {
+        "args" => is_caught_exception(ctx, object),
+        "__cause__" | "__context__" => caught_exception(ctx, object).is_some(),
+        _ => false,
+    }
 }
 
 /// Is the node the name an enclosing `except ... as name:` binds (to an exception
 /// that is not a translation-key carrier)?
 fn is_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    caught_exception(ctx, node) == Some(true)
+}
+
+/// For the name an enclosing `except ... as name:` binds: whether the
+/// exception's own text is the library's (`false` for a translation-key
+/// carrier). `None` for any other node.
+fn caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<bool> {
     if node.kind_name() != "identifier" {
-        return false;
+        return None;
     }
     let name = ctx.text(node);
     for clause in ctx
@@ -163,9 +173,9 @@ fn is_caught_exception<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 }
             });
         }
-        return !carriers;
+        return Some(!carriers);
     }
-    false
+    None
 }
 
 /// Is the exception class `name` raised in this file, and always with a
@@ -217,6 +227,7 @@ def step(self):
         d = "%s" % err
         e = traceback.format_exc()
         f = str(other)
+        j = str(err.__cause__)
     except vol.Invalid as err:
         g = str(err)
     except SchemaFlowError as err:
@@ -243,6 +254,6 @@ def check():
             .filter(|v| v.1)
             .map(|v| v.0.as_str())
             .collect();
-        assert_eq!(fired, ["a", "b", "d", "e"]);
+        assert_eq!(fired, ["a", "b", "d", "e", "j"]);
     }
 }

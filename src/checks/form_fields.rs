@@ -12,7 +12,8 @@ use super::{
 };
 use crate::model::syntax::NodeExt;
 
-/// Name parts that make the frontend mask a plain text field.
+/// Name parts that make the frontend mask a plain text field (lower case, as
+/// written: `ha-form-string` compares them case-sensitively).
 const MASKED_NAME_PARTS: &[&str] = &["password", "secret", "token"];
 
 /// Check `unmasked-secret-field`: the schema pair (`vol.Required(CONF_API_KEY): str`)
@@ -37,10 +38,9 @@ pub fn is_unmasked_secret_field<'t>(ctx: &FileContext<'t>, pair: Node<'t>, _: &[
     if !ctx.vocabulary.is_secret_like(&name) {
         return false;
     }
-    let masked_by_name = {
-        let lower = name.to_ascii_lowercase();
-        MASKED_NAME_PARTS.iter().any(|part| lower.contains(part))
-    };
+    // The frontend's test is case-sensitive: a field named `User_Password`
+    // is shown in clear.
+    let masked_by_name = MASKED_NAME_PARTS.iter().any(|part| name.contains(part));
     match shown_as(ctx, validator, 0) {
         Shown::PlainText => !masked_by_name,
         Shown::TextSelector { password } => !password,

@@ -22,10 +22,13 @@ fn http_host_of(node: Node, source: &[u8]) -> Option<String> {
 
 /// Names that say the string is an XML namespace or schema, or a text for people.
 fn is_non_request_name(name: &str) -> bool {
-    split_words(name).iter().any(|word| {
-        matches!(
-            word.as_str(),
-            "ns" | "xmlns"
+    // The `Origin` header: the site a request claims to come from (a name
+    // that only contains the word may be a base URL: `API_ORIGIN`).
+    name.eq_ignore_ascii_case("origin")
+        || split_words(name).iter().any(|word| {
+            matches!(
+                word.as_str(),
+                "ns" | "xmlns"
                 | "namespace"
                 | "namespaces"
                 | "schema"
@@ -56,8 +59,8 @@ fn is_non_request_name(name: &str) -> bool {
                 // The page a request claims to come from, sent as a header.
                 | "referer"
                 | "referrer"
-        ) || word.starts_with("manufacturer") // SSDP matchers compare it
-    })
+            ) || word.starts_with("manufacturer") // SSDP matchers compare it
+        })
 }
 
 /// Calls whose string arguments are compared, searched, logged or shown, not requested.
@@ -297,6 +300,7 @@ mod tests {
             "vol.Optional(CONF_URL, default='http://replace.with.your.host.com')",
             "URL = 'http://yourserver.com/api'",
             "HEADERS = {'Referer': 'http://www.vendor.com/app/'}",
+            "HEADERS = {'Origin': 'http://www.vendor.com'}",
         ] {
             assert!(!insecure(source), "{source}");
         }

@@ -247,6 +247,14 @@ pub static CHECKS: &[Check] = &[
         file_words: &[],
     },
     Check {
+        name: "path-value",
+        doc: "the expression is a path: `Path(...)`, `hass.config.path(...)`, `os.path.join(...)`, \
+              a `/` join onto one, or a local bound to one",
+        needs_strings: false,
+        eval: paths::path_value,
+        file_words: &[],
+    },
+    Check {
         name: "existence-test-only",
         doc: "the call's result goes straight into a test of whether the path exists \
               (`os.path.isfile`, `os.path.exists`, ...), which reads and writes nothing",
@@ -339,6 +347,15 @@ pub static CHECKS: &[Check] = &[
               `schema-config` (SchemaConfigFlowHandler), `schema-options` (SchemaOptionsFlowHandler)",
         needs_strings: true,
         eval: flow::in_flow_class,
+        file_words: &[],
+    },
+    Check {
+        name: "moved-out-of-options",
+        doc: "the secret read from options (`options[KEY]`, `options.get(KEY)`) is taken out of \
+              them in the same function (`del options[KEY]`, `options.pop(KEY)`): code moving it \
+              to the entry's data",
+        needs_strings: false,
+        eval: flow::moved_out_of_options,
         file_words: &[],
     },
     Check {

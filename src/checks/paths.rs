@@ -17,6 +17,7 @@ const VALIDATIONS: &[&str] = &[
     "is_absolute",
     "isabs",
     "is_relative_to",
+    ".relative_to(",
     "commonpath",
     "basename",
     "secure_filename",
@@ -69,7 +70,7 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
         memchr::memmem::find(&ctx.source[range], word.as_bytes()).is_some()
     };
     let before = function.start_byte()..node.start_byte();
-    if VALIDATIONS.iter().any(|v| holds(before.clone(), v)) {
+    if validated_before(&ctx.source[before]) || checked_after_join(ctx, node, function) {
         return false;
     }
     // Most functions that open files read no user input: say so without walking
@@ -92,10 +93,94 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     sources.reaches(ctx, node)
 }
 
+/// `base / name` where `base` is a path (`Path(...)`, `hass.config.path(...)`,
+/// another `/` join, or a local bound to one): the joined part.
+fn joined_onto_path<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t>> {
+    if node.kind_name() != "binary_operator"
+        || node.field("operator").is_none_or(|o| ctx.text(o) != "/")
+    {
+        return None;
+    }
+    node.field("left")
+        .is_some_and(|base| is_path_value(ctx, base, 2))
+        .then(|| node.field("right"))
+        .flatten()
+}
+
+/// Check `path-value`: the expression is a path object or string.
+pub fn path_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    is_path_value(ctx, node, 2)
+}
+
+fn is_path_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bool {
+    match node.kind_name() {
+        "call" => node.field("function").is_some_and(|callee| {
+            ctx.text(callee).ends_with("hass.config.path")
+                || crate::model::imports::qualname_matches(
+                    ctx,
+                    callee,
+                    &[
+                        "pathlib.Path",
+                        "pathlib.PurePath",
+                        "os.path.join",
+                        "os.path.dirname",
+                    ],
+                )
+        }),
+        "binary_operator" => joined_onto_path(ctx, node).is_some(),
+        "parenthesized_expression" => node
+            .named_child(0)
+            .is_some_and(|i| is_path_value(ctx, i, hops)),
+        "identifier" if hops > 0 => crate::model::values::reaching(ctx, node)
+            .iter()
+            .any(|a| is_path_value(ctx, a.value, hops - 1)),
+        _ => false,
+    }
+}
+
+/// `full = base / name`, then `full.resolve().relative_to(base)`: a join is
+/// most often checked after it is made, on a line that names its result.
+fn checked_after_join<'t>(ctx: &FileContext<'t>, node: Node<'t>, function: Node<'t>) -> bool {
+    let Some(join) = ctx
+        .parent(node)
+        .filter(|parent| joined_onto_path(ctx, *parent).is_some_and(|j| j.id() == node.id()))
+    else {
+        return false;
+    };
+    let Some(result) = ctx
+        .parent(join)
+        .filter(|a| a.kind_name() == "assignment")
+        .and_then(|a| a.field("left"))
+        .filter(|left| left.kind_name() == "identifier")
+    else {
+        return false;
+    };
+    let name = ctx.text(result).as_bytes();
+    ctx.source[join.end_byte()..function.end_byte()]
+        .split(|&b| b == b'\n')
+        .filter(|line| memchr::memmem::find(line, name).is_some())
+        .any(validated_before)
+}
+
+/// Does a line of `text` validate a path? Not where the validation only makes a
+/// default (`name = call.data.get("file") or slugify(alias)`): the value the
+/// caller gave is then used as it came.
+fn validated_before(text: &[u8]) -> bool {
+    text.split(|&b| b == b'\n').any(|line| {
+        VALIDATIONS.iter().any(|v| {
+            memchr::memmem::find(line, v.as_bytes())
+                .is_some_and(|at| memchr::memmem::find(&line[..at], b" or ").is_none())
+        })
+    })
+}
+
 /// Is the expression a call that builds a path from a user-chosen value
 /// (`hass.config.path(name)`, `os.path.join(base, name)`), reported itself?
 fn builds_path<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     const BUILDERS: &[&str] = &["os.path.join", "pathlib.Path", "pathlib.PurePath"];
+    if let Some(joined) = joined_onto_path(ctx, node) {
+        return untrusted_path(ctx, joined, &[]);
+    }
     let Some(callee) = node
         .field("function")
         .filter(|_| node.kind_name() == "call")

@@ -97,7 +97,18 @@ fn is_placeholder(value: &str) -> bool {
         || ["changeme", "example", "dummy", "redacted", "placeholder", "your", "secret", "password", "token", "test",
             "hidden", "removed", "masked", "none", "null", "unknown", "undefined", "unbekannt", "onbekend", "inconnu"]
             .iter()
-            .any(|word| lower.starts_with(word) || lower.trim_matches('*').starts_with(word))
+            .any(|word| {
+                lower.starts_with(word)
+                    || lower.trim_matches('*').starts_with(word)
+                    // `pa$$word`, `p@ssw0rd`: the same words, spelled to look clever.
+                    || unleet(&lower).starts_with(word)
+            })
+        // `dabcsauthtoken`: lower-case letters naming a token, a cookie's or
+        // a field's name.
+        || (trimmed.chars().all(|c| c.is_ascii_lowercase())
+            && ["token", "auth", "password", "secret", "cookie", "session"]
+                .iter()
+                .any(|word| trimmed.contains(word)))
         // `ingress_session=**REDACTED**`: what a log shows in a secret's place.
         || lower.contains("redacted")
         || lower.contains("***")
@@ -110,6 +121,21 @@ fn is_placeholder(value: &str) -> bool {
         || trimmed.starts_with('/')
         || is_relative_path(trimmed)
         || is_identifier_like(trimmed)
+}
+
+/// The letters that digits and signs stand for in `p@ssw0rd`.
+fn unleet(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '$' | '5' => 's',
+            '@' | '4' => 'a',
+            '0' => 'o',
+            '3' => 'e',
+            '1' | '!' => 'i',
+            other => other,
+        })
+        .collect()
 }
 
 /// A path of lower-case words (`jdev/sys/getkey2`, `authwithtoken/`): an API

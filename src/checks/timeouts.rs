@@ -22,7 +22,8 @@ pub fn in_timeout_block<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
         match parent.kind_name() {
-            "function_definition" | "lambda" | "class_definition" => return false,
+            "function_definition" => return called_under_timeout(ctx, parent),
+            "lambda" | "class_definition" => return false,
             "with_statement" if with_bounds_time(ctx, parent) => return true,
             "call" if is_timeout_call(ctx, parent, &["asyncio.wait_for"]) => return true,
             _ => {}
@@ -30,6 +31,20 @@ pub fn in_timeout_block<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -
         current = parent;
     }
     false
+}
+
+/// Entity methods Home Assistant itself calls inside `asyncio.timeout(...)`:
+/// a camera's still image (`camera.async_get_image` and the camera proxy view
+/// both bound it to ten seconds).
+const CALLED_UNDER_TIMEOUT: &[&str] = &["async_camera_image"];
+
+fn called_under_timeout<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
+    function
+        .field("name")
+        .is_some_and(|name| CALLED_UNDER_TIMEOUT.contains(&ctx.text(name)))
+        && ctx
+            .ancestors(function)
+            .any(|n| n.kind_name() == "class_definition")
 }
 
 /// Does a `with` statement's header open a timeout block?

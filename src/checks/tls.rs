@@ -122,14 +122,15 @@ fn branch_condition<'t>(
 /// verification is on (`if self.verify_ssl: return None`)? Then it runs only
 /// with verification off.
 fn after_guard_clause_when_off(statement: Node, source: &[u8]) -> bool {
-    std::iter::successors(statement.prev_named_sibling(), |s| s.prev_named_sibling()).any(
-        |earlier| {
-            crate::model::values::is_guard_clause(earlier)
-                && earlier
-                    .field("condition")
-                    .is_some_and(|condition| taken_only_when_off(condition, false, source))
-        },
-    )
+    let Some(block) = statement.parent() else {
+        return false;
+    };
+    crate::model::values::statements_before(block, statement).any(|earlier| {
+        crate::model::values::is_guard_clause(earlier)
+            && earlier
+                .field("condition")
+                .is_some_and(|condition| taken_only_when_off(condition, false, source))
+    })
 }
 
 /// Is a branch taken (when `condition` is `taken_when`) only with verification

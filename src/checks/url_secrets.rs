@@ -60,10 +60,27 @@ pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
         if !(past_authority || parameter.is_some()) {
             return false;
         }
-        (parameter.is_some_and(|name| secret_like(ctx, name))
+        (parameter
+            .is_some_and(|name| secret_like(ctx, name) || key_given_a_key(ctx, name, expression))
             || is_secret_sourced(ctx, expression, &[]))
             && !values::only_literals(ctx, expression)
     })
+}
+
+/// `?key={self._key}`: a parameter called `key` sent a value called `key`,
+/// the way many web APIs (WorldTides, Google's) take their API key. A `key`
+/// parameter sent anything else (`?key={sensor}`) may be a lookup key.
+fn key_given_a_key<'t>(ctx: &FileContext<'t>, parameter: &str, value: Node<'t>) -> bool {
+    let name = match value.kind_name() {
+        "identifier" => value,
+        "attribute" => match value.field("attribute") {
+            Some(attribute) => attribute,
+            None => return false,
+        },
+        _ => return false,
+    };
+    parameter.eq_ignore_ascii_case("key")
+        && ctx.text(name).trim_matches('_').eq_ignore_ascii_case("key")
 }
 
 /// Home Assistant's own views that take an entity's access token in the query:
@@ -179,14 +196,31 @@ pub fn is_query_parameter<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str])
     else {
         return false;
     };
-    let Some(local) = assignment
-        .field("left")
-        .filter(|l| l.kind_name() == "identifier")
-    else {
+    let Some(left) = assignment.field("left") else {
         return false;
     };
-    let scope = enclosing_scope(ctx, assignment);
-    becomes_query(ctx, scope, ctx.text(local), assignment.end_byte(), 2)
+    match left.kind_name() {
+        "identifier" => {
+            let scope = enclosing_scope(ctx, assignment);
+            becomes_query(ctx, scope, ctx.text(left), assignment.end_byte(), 2)
+        }
+        // self._params = {...} in `__init__`, then params=self._params in a method.
+        "attribute" if left.field("object").is_some_and(|o| ctx.text(o) == "self") => {
+            crate::model::config_flow::enclosing_class(ctx, assignment).is_some_and(|class| {
+                let wanted = ctx.text(left);
+                let mut sent = false;
+                crate::model::config_flow::visit(class, &mut |n| {
+                    sent = sent
+                        || (n.kind_name() == "attribute"
+                            && n.id() != left.id()
+                            && ctx.text(n) == wanted
+                            && is_query_argument(ctx, n));
+                });
+                sent
+            })
+        }
+        _ => false,
+    }
 }
 
 /// Is the local `name` given as `params=` (or to a query builder) after byte
@@ -364,6 +398,7 @@ mod tests {
             "def f(s, t):\n    q = urlencode({'token': t})\n",
             "def f(u, t):\n    u = u.with_query({'token': t})\n",
             "def f(s, t):\n    params = {'token': t}\n    params['x'] = 1\n    s.get(URL, params=params)\n",
+            "class C:\n    def __init__(self, t):\n        self._q = {'token': t}\n    def g(self, s):\n        s.get(URL, params=self._q)\n",
         ] {
             assert!(query_parameter_in(source, "'token': t"), "{source}");
         }
@@ -371,6 +406,7 @@ mod tests {
             "def f(s, t):\n    s.get(URL, headers={'token': t})\n",
             "def f(s, t):\n    params = {'token': t}\n    s.post(URL, json=params)\n",
             "def f(s, t):\n    s.get(URL, params=params)\n    params = {'token': t}\n",
+            "class C:\n    def __init__(self, t):\n        self._q = {'token': t}\n    def g(self, s):\n        s.post(URL, json=self._q)\n",
         ] {
             assert!(!query_parameter_in(source, "'token': t"), "{source}");
         }

@@ -163,6 +163,13 @@ fn template_string<'t>(node: Node<'t>, source: &[u8]) -> Option<Node<'t>> {
     if is_string(node) {
         return Some(node);
     }
+    // ("https://host/v2?" "key={}").format(key): a template split over lines.
+    if node.kind_name() == "parenthesized_expression" {
+        return node
+            .parts()
+            .first()
+            .and_then(|inner| template_string(*inner, source));
+    }
     let name = text(node, source);
     let constant = node.kind_name() == "identifier"
         && name
@@ -228,8 +235,8 @@ fn push_concat<'t>(node: Node<'t>, source: &[u8], built: &mut Built<'t>) -> bool
     }
     match node.kind_name() {
         "string" | "concatenated_string" => push_string(node, source, built),
-        "parenthesized_expression" => match node.named_child(0) {
-            Some(inner) => return push_concat(inner, source, built),
+        "parenthesized_expression" => match node.parts().first() {
+            Some(inner) => return push_concat(*inner, source, built),
             None => return false,
         },
         "integer" | "float" | "list" | "tuple" | "dictionary" => return false,

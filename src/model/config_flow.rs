@@ -7,7 +7,7 @@
 //! (HAS101, HAS102, HAS104, HAS502, HAS602) ask these questions, so they are
 //! answered once here.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use tree_sitter::Node;
 
@@ -321,6 +321,34 @@ pub fn module_constants(root: Node, source: &[u8]) -> HashMap<String, String> {
         }
     }
     constants
+}
+
+/// Module-level names whose value is `False`: `FLAG = False`, or `FLAG = not
+/// OTHER` where `OTHER` was set to `True` above (a developer's proxy switch).
+pub fn false_constants(root: Node, source: &[u8]) -> BTreeSet<String> {
+    let mut truth: HashMap<&str, bool> = HashMap::new();
+    for (left, right) in module_assignments(root) {
+        let value = match right.kind_name() {
+            "true" => Some(true),
+            "false" => Some(false),
+            "identifier" => truth.get(text(right, source)).copied(),
+            "not_operator" => right
+                .field("argument")
+                .filter(|a| a.kind_name() == "identifier")
+                .and_then(|a| truth.get(text(a, source)))
+                .map(|v| !v),
+            _ => None,
+        };
+        match value {
+            Some(v) => truth.insert(text(left, source), v),
+            None => truth.remove(text(left, source)),
+        };
+    }
+    truth
+        .into_iter()
+        .filter(|(_, value)| !value)
+        .map(|(name, _)| name.to_string())
+        .collect()
 }
 
 /// Module-level `name = value` (and `name: T = value`) statements, in order.
@@ -870,6 +898,54 @@ pub fn secret_key_item_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
         })
 }
 
+/// Check `moved-out-of-options`: the options read (`self.options[KEY]`,
+/// `entry.options.get(KEY)`) sits in a function that takes that key out of
+/// the same options (`del self.options[KEY]`, `.pop(KEY)`): a migration moving
+/// the secret to the entry's data, not evidence that it is kept in options.
+pub fn moved_out_of_options<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    let (options, key) = match node.kind_name() {
+        "subscript" => (node.field("value"), node.field("subscript")),
+        "call" => (
+            node.field("function").and_then(|f| f.field("object")),
+            node.field("arguments")
+                .and_then(|a| a.parts().first().copied()),
+        ),
+        _ => return false,
+    };
+    let (Some(options), Some(key), Some(function)) = (options, key, enclosing_function(ctx, node))
+    else {
+        return false;
+    };
+    let (options, key) = (ctx.text(options), ctx.text(key));
+    let body = String::from_utf8_lossy(&ctx.source[function.start_byte()..function.end_byte()]);
+    if !body.contains(key) {
+        return false;
+    }
+    let key = regex::escape(key);
+    let Ok(removal) = regex::Regex::new(&format!(
+        r"del\s+([\w.]+)\[\s*{key}\s*\]|([\w.]+)\.pop\(\s*{key}\b"
+    )) else {
+        return false;
+    };
+    // The options themselves, or a copy of them made in the function
+    // (`options = dict(entry.options)`).
+    let copy_of_options = |name: &str| {
+        name == options
+            || body.lines().any(|line| {
+                line.trim_start()
+                    .strip_prefix(name)
+                    .and_then(|rest| rest.trim_start().strip_prefix('='))
+                    .is_some_and(|value| value.contains(options))
+            })
+    };
+    removal.captures_iter(&body).any(|found| {
+        found
+            .get(1)
+            .or_else(|| found.get(2))
+            .is_some_and(|name| copy_of_options(name.as_str()))
+    })
+}
+
 /// Check `secret-schema`: the schema expression has a secret-like field.
 pub fn secret_schema_check<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     schema_has_secret(ctx, node)
@@ -1064,7 +1140,11 @@ fn is_yaml_schema<'t>(ctx: &FileContext<'t>, assignment: Node<'t>) -> bool {
 pub fn is_form_schema<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     for ancestor in ctx.ancestors(node) {
         match ancestor.kind_name() {
-            "class_definition" if flow_kind(ctx, ancestor).is_some() => return true,
+            "class_definition"
+                if flow_kind(ctx, ancestor).is_some() || defines_steps(ctx, ancestor) =>
+            {
+                return true;
+            }
             "assignment" if is_yaml_schema(ctx, ancestor) => return false,
             "function_definition" => {
                 let name = ancestor.field("name").map_or("", |n| ctx.text(n));
@@ -1076,6 +1156,24 @@ pub fn is_form_schema<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
         }
     }
     file_has_flow(ctx, &[]) || uses_schema_flow_steps(ctx) || shown_by_a_flow(ctx, node)
+}
+
+/// Does the class define a flow step (`async def async_step_user`)? A mixin
+/// that the integration's config and options flows share, in a module of its
+/// own, shows their forms without deriving from a flow class itself.
+fn defines_steps<'t>(ctx: &FileContext<'t>, class: Node<'t>) -> bool {
+    class.field("body").is_some_and(|body| {
+        body.parts().into_iter().any(|statement| {
+            let definition = match statement.kind_name() {
+                "decorated_definition" => statement.field("definition"),
+                _ => Some(statement),
+            };
+            definition
+                .filter(|d| d.kind_name() == "function_definition")
+                .and_then(|d| d.field("name"))
+                .is_some_and(|name| ctx.text(name).starts_with("async_step_"))
+        })
+    })
 }
 
 /// Is the node inside a module-level schema or schema function that one of

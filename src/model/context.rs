@@ -78,6 +78,9 @@ pub struct FileContext<'a> {
     /// What value flow answered, by node id and label: rules ask the same
     /// questions about the same expressions, and flow follows shared chains.
     verdicts: RefCell<FxHashMap<(usize, Label), bool>>,
+    /// The guard clauses (`if ...: return`) of each block asked about, by the
+    /// block's id, in order.
+    guard_clauses: RefCell<FxHashMap<usize, Rc<[Node<'a>]>>>,
 }
 
 impl<'a> FileContext<'a> {
@@ -104,7 +107,27 @@ impl<'a> FileContext<'a> {
             calls_named: RefCell::default(),
             functions_named: RefCell::default(),
             verdicts: RefCell::default(),
+            guard_clauses: RefCell::default(),
         }
+    }
+
+    /// The guard clauses among `block`'s statements (see
+    /// [`values::is_guard_clause`](super::values::is_guard_clause)), gathered
+    /// once per block: a statement asks about those before it, and a block of
+    /// thousands of statements would otherwise be walked for each.
+    pub fn guard_clauses(&self, block: Node<'a>) -> Rc<[Node<'a>]> {
+        if let Some(known) = self.guard_clauses.borrow().get(&block.id()) {
+            return known.clone();
+        }
+        let mut cursor = block.walk();
+        let found: Rc<[Node<'a>]> = block
+            .named_children(&mut cursor)
+            .filter(|statement| super::values::is_guard_clause(*statement))
+            .collect();
+        self.guard_clauses
+            .borrow_mut()
+            .insert(block.id(), found.clone());
+        found
     }
 
     /// `node`'s parent. Checks ask about the nodes of matches, which come in

@@ -216,6 +216,11 @@ pub struct IntegrationFacts {
     /// links to them lead to Home Assistant itself.
     #[serde(default)]
     pub view_paths: BTreeSet<String>,
+    /// Module-level names set to `False` in some file (`VERIFY_SSL = False`,
+    /// `DISABLE_CHECK = not ENABLED` where `ENABLED = True`): a flag another
+    /// module imports is as off there.
+    #[serde(default)]
+    pub false_constants: BTreeSet<String>,
     pub manifest: Option<Manifest>,
     pub manifest_error: Option<String>,
     /// How many Python files were read.
@@ -247,7 +252,7 @@ impl IntegrationFacts {
             self.secret_valued_keys,
             self.maybe_stored_keys,
             self.unused_url_templates,
-            (&self.run_by_hand, &self.view_paths),
+            (&self.run_by_hand, &self.view_paths, &self.false_constants),
             self.manifest,
             self.manifest_error
         );
@@ -314,6 +319,9 @@ impl IntegrationFacts {
             facts
                 .constants
                 .extend(flow::module_constants(tree.root_node(), text.as_bytes()));
+            facts
+                .false_constants
+                .extend(flow::false_constants(tree.root_node(), text.as_bytes()));
         }
         facts.unused_url_templates = unused_url_templates(&facts.constants, parsed);
         // Then schemas: a flow may show a form another module builds.

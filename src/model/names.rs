@@ -73,10 +73,17 @@ pub fn is_auth_failure_name(name: &str) -> bool {
 /// Constants such as `CONF_PASSWORD` and `ATTR_TOKEN` hold key names, not secrets.
 pub fn is_constant_name(name: &str) -> bool {
     let name = name.trim_start_matches('_');
+    // A unit after a number stays lowercase: `TOKEN_401s_BEFORE_REAUTH`.
+    let mut previous = '_';
     !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().all(|c| {
+            let capital = c.is_ascii_uppercase()
+                || c.is_ascii_digit()
+                || c == '_'
+                || (c.is_ascii_lowercase() && previous.is_ascii_digit());
+            previous = c;
+            capital
+        })
 }
 
 /// Is `name` secret-like in this file? A name that is secret-like only through

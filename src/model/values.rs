@@ -388,9 +388,18 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
 }
 
 /// `do_bearer_request(...)`, `token_request(...)`: a call that sends a request
-/// (with a secret) answers with the service's response, not the secret.
+/// (with a secret) answers with the service's response, not the secret; so
+/// does one that hands the secret over or tries it (`_submit_password(...)`,
+/// `test_credentials(...)`, `verify_token(...)`).
 fn sends_a_request(callee: &str) -> bool {
-    split_words(callee).last().is_some_and(|w| w == "request")
+    let words = split_words(callee);
+    words.last().is_some_and(|w| w == "request")
+        || words.first().is_some_and(|w| {
+            matches!(
+                w.as_str(),
+                "submit" | "send" | "post" | "test" | "check" | "verify" | "validate"
+            )
+        })
 }
 
 /// The last word of a callee: `f` of `f(...)`, `m` of `x.y.m(...)`.
@@ -828,6 +837,13 @@ pub fn plausible_labelled_value<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> b
         return false;
     }
     let lower = name.trim_start_matches('_').to_ascii_lowercase();
+    // `"request PIN for %s", email`: the account the secret is for.
+    if matches!(
+        lower.as_str(),
+        "email" | "mail" | "username" | "user_name" | "user" | "host" | "hostname"
+    ) {
+        return false;
+    }
     // Split before lowering: `tokenName` is two words.
     let words = split_words(name.trim_start_matches('_'));
     !(matches!(
@@ -1929,7 +1945,22 @@ pub fn resolves_to_false<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 } else {
                     local.iter().map(|a| a.value).collect()
                 };
-                if found.is_empty() || found.iter().any(|v| v.id() == current.id()) {
+                if found.is_empty() {
+                    // `from .const import VERIFY_SSL`, set to `False` there.
+                    let imported_false = ctx
+                        .integration
+                        .as_ref()
+                        .is_some_and(|facts| facts.false_constants.contains(ctx.text(current)))
+                        && ctx
+                            .qualified_name(current)
+                            .is_some_and(|q| q.starts_with('.'));
+                    if imported_false {
+                        values.push("false");
+                        continue;
+                    }
+                    return false;
+                }
+                if found.iter().any(|v| v.id() == current.id()) {
                     return false;
                 }
                 pending.extend(found);
@@ -1996,18 +2027,18 @@ fn after_success_return<'t>(ctx: &FileContext<'t>, node: Node<'t>, success: &reg
         ) {
             return false;
         }
-        if parent.kind_name() == "block" || parent.kind_name() == "module" {
-            let mut sibling = current.prev_named_sibling();
-            while let Some(statement) = sibling {
-                if is_guard_clause(statement)
-                    && statement
+        if (parent.kind_name() == "block" || parent.kind_name() == "module")
+            && ctx
+                .guard_clauses(parent)
+                .iter()
+                .take_while(|statement| statement.start_byte() < current.start_byte())
+                .any(|statement| {
+                    statement
                         .field("condition")
                         .is_some_and(|c| success.is_match(ctx.text(c).trim()))
-                {
-                    return true;
-                }
-                sibling = statement.prev_named_sibling();
-            }
+                })
+        {
+            return true;
         }
         current = parent;
     }
@@ -2016,6 +2047,21 @@ fn after_success_return<'t>(ctx: &FileContext<'t>, node: Node<'t>, success: &reg
 
 /// `if condition: ... return` (or `raise`) with no `else`: what follows it in
 /// its block runs only when the condition does not hold.
+/// The statements of `block` before `statement`, in order. (Walking back with
+/// `prev_named_sibling` restarts from the block's first child at every step:
+/// quadratic in a long block, for each statement asked about.)
+pub fn statements_before<'t>(
+    block: Node<'t>,
+    statement: Node<'t>,
+) -> impl Iterator<Item = Node<'t>> {
+    let mut cursor = block.walk();
+    let statements: Vec<Node<'t>> = block
+        .named_children(&mut cursor)
+        .take_while(|s| s.id() != statement.id())
+        .collect();
+    statements.into_iter()
+}
+
 pub fn is_guard_clause(statement: Node) -> bool {
     statement.kind_name() == "if_statement"
         && statement.field("alternative").is_none()
