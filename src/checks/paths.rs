@@ -70,7 +70,7 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
         memchr::memmem::find(&ctx.source[range], word.as_bytes()).is_some()
     };
     let before = function.start_byte()..node.start_byte();
-    if validated_before(&ctx.source[before]) || checked_after_join(ctx, node, function) {
+    if validates_a_path(&ctx.source[before]) || checked_after_join(ctx, node, function) {
         return false;
     }
     // Most functions that open files read no user input: say so without walking
@@ -129,8 +129,9 @@ fn is_path_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bool
         }),
         "binary_operator" => joined_onto_path(ctx, node).is_some(),
         "parenthesized_expression" => node
-            .named_child(0)
-            .is_some_and(|i| is_path_value(ctx, i, hops)),
+            .parts()
+            .first()
+            .is_some_and(|i| is_path_value(ctx, *i, hops)),
         "identifier" if hops > 0 => crate::model::values::reaching(ctx, node)
             .iter()
             .any(|a| is_path_value(ctx, a.value, hops - 1)),
@@ -159,13 +160,13 @@ fn checked_after_join<'t>(ctx: &FileContext<'t>, node: Node<'t>, function: Node<
     ctx.source[join.end_byte()..function.end_byte()]
         .split(|&b| b == b'\n')
         .filter(|line| memchr::memmem::find(line, name).is_some())
-        .any(validated_before)
+        .any(validates_a_path)
 }
 
 /// Does a line of `text` validate a path? Not where the validation only makes a
 /// default (`name = call.data.get("file") or slugify(alias)`): the value the
 /// caller gave is then used as it came.
-fn validated_before(text: &[u8]) -> bool {
+fn validates_a_path(text: &[u8]) -> bool {
     text.split(|&b| b == b'\n').any(|line| {
         VALIDATIONS.iter().any(|v| {
             memchr::memmem::find(line, v.as_bytes())
