@@ -80,6 +80,37 @@ fn scan(paths: &[PathBuf]) -> Expectations {
     found
 }
 
+/// The levels the Python files name right after a rule (`# expect: HAS301 note`):
+/// (file name, line, rule) → level.
+fn expected_levels(dir: &Path) -> BTreeMap<(String, usize, String), String> {
+    let mut levels = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !name.ends_with(".py") {
+            continue;
+        }
+        for (index, line) in std::fs::read_to_string(&path).unwrap().lines().enumerate() {
+            let Some(at) = line.find("# expect:") else {
+                continue;
+            };
+            let words: Vec<&str> = line[at + 9..]
+                .split([',', ' ', '('])
+                .filter(|w| !w.is_empty())
+                .collect();
+            for pair in words.windows(2) {
+                if pair[0].starts_with("HAS") && matches!(pair[1], "note" | "warning" | "error") {
+                    levels.insert(
+                        (name.clone(), index + 1, pair[0].to_string()),
+                        pair[1].to_string(),
+                    );
+                }
+            }
+        }
+    }
+    levels
+}
+
 fn integrations() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(INTEGRATIONS)
         .unwrap()
@@ -101,6 +132,35 @@ fn whole_integrations_fire_where_expected_and_nowhere_else() {
             dir.display()
         );
     }
+}
+
+#[test]
+fn findings_have_the_levels_the_fixtures_name() {
+    let mut checked = 0;
+    for dir in integrations() {
+        let levels = expected_levels(&dir);
+        if levels.is_empty() {
+            continue;
+        }
+        let config = Config {
+            select: Some(RULES.iter().map(ToString::to_string).collect()),
+            ..Config::default()
+        };
+        let report = Scanner::new(&config)
+            .unwrap()
+            .scan_paths(std::slice::from_ref(&dir), false);
+        for ((name, line, rule), level) in &levels {
+            let finding = report.findings.iter().find(|f| {
+                f.start.line == *line
+                    && f.rule.id == *rule
+                    && Path::new(&f.path).file_name().unwrap().to_string_lossy() == *name
+            });
+            let found = finding.map(|f| f.level.as_str());
+            assert_eq!(found, Some(level.as_str()), "{name}:{line} {rule}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 3, "the fixtures name levels to check");
 }
 
 #[test]

@@ -146,6 +146,30 @@ pub fn format_keys_shown<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Ve
     (!keys.is_empty()).then_some(keys)
 }
 
+/// Is the mapping `node` the only value of a log message without any `%`
+/// (`log("options_update_listener", entry.data)`)? Logging formats such a
+/// message with the mapping, which it never reads: nothing of it is written.
+/// (A value that is not a mapping fails that formatting instead, and logging
+/// prints it with the error: not asked here.)
+pub fn mapping_never_formatted<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let Some(arguments) = ctx
+        .parent(node)
+        .filter(|p| p.kind_name() == "argument_list")
+    else {
+        return false;
+    };
+    // A logger's method; `print("x", data)` writes every argument.
+    let logs = ctx
+        .parent(arguments)
+        .and_then(|call| call.field("function"))
+        .is_some_and(|f| f.kind_name() == "attribute");
+    logs && positional_argument(arguments, 1).map(|a| a.id()) == Some(node.id())
+        && positional_argument(arguments, 2).is_none()
+        && positional_argument(arguments, 0)
+            .and_then(|format| literal_text(ctx, format))
+            .is_some_and(|format| !format.contains('%'))
+}
+
 /// The text of a string literal, of adjacent ones (`"a" "b"`), parenthesized or not.
 fn literal_text(ctx: &FileContext, node: Node) -> Option<String> {
     match node.kind_name() {

@@ -2,7 +2,10 @@
 
 use tree_sitter::Node;
 
-use super::{FileContext, arguments::format_keys_shown};
+use super::{
+    FileContext,
+    arguments::{format_keys_shown, mapping_never_formatted},
+};
 use crate::model::values::{Label, carries, in_dead_branch, refused_login_answer};
 
 /// Check `credential-mapping`: the expression is, or formats, a whole mapping that
@@ -18,6 +21,7 @@ pub fn is_credential_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&st
     // A `%(name)s` format shows only the keys it names: single values, which
     // are HAS501's to judge.
     format_keys_shown(ctx, node).is_none()
+        && !mapping_never_formatted(ctx, node)
         && carries(ctx, node, Label::Mapping)
         && !in_dead_branch(ctx, node)
         && !refused_login_answer(ctx, node)

@@ -59,34 +59,36 @@ pub fn untrusted_path<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> 
     let Some(function) = super::flow::enclosing_function(ctx, node) else {
         return false;
     };
-    // `open(hass.config.path(name))`: the inner call that builds the path is
-    // reported, once, where the path is made.
-    if builds_path(ctx, node) || built_where_reported(ctx, node) {
-        return false;
-    }
     // Searched as bytes: the source is text, and checking that a whole
     // function (or file) is valid UTF-8 at every question costs more.
     let holds = |range: std::ops::Range<usize>, word: &str| {
         memchr::memmem::find(&ctx.source[range], word.as_bytes()).is_some()
     };
-    let before = function.start_byte()..node.start_byte();
-    if validates_a_path(&ctx.source[before]) || checked_after_join(ctx, node, function) {
-        return false;
-    }
-    // Most functions that open files read no user input: say so without walking
-    // the file for registered handlers.
+    // Most functions that open files read no user input: say so first, without
+    // walking the file for registered handlers or reading the lines before.
     let body = function.byte_range();
-    let given_call_data = function.field("name").is_some_and(|n| {
-        ctx.facts()
-            .service_data_parameters
-            .contains_key(ctx.text(n))
-    });
+    let given_call_data = || {
+        function.field("name").is_some_and(|n| {
+            ctx.facts()
+                .service_data_parameters
+                .contains_key(ctx.text(n))
+        })
+    };
     let may_read_input = holds(body.clone(), ".data")
         || holds(body, "user_input")
         || view_handler(ctx, function)
-        || given_call_data
+        || given_call_data()
         || super::flow::websocket_message_parameter(ctx, function).is_some();
     if !may_read_input && !ctx.contains("register_entity_service") {
+        return false;
+    }
+    // `open(hass.config.path(name))`: the inner call that builds the path is
+    // reported, once, where the path is made.
+    if builds_path(ctx, node) || built_where_reported(ctx, node) {
+        return false;
+    }
+    let before = function.start_byte()..node.start_byte();
+    if validates_a_path(&ctx.source[before]) || checked_after_join(ctx, node, function) {
         return false;
     }
     let sources = Sources::of(ctx, function);

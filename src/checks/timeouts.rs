@@ -123,8 +123,60 @@ pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
     }
     !assigned_from_timed_client(ctx, node, spelled)
         && !annotated_otherwise(ctx, node, spelled)
+        && !wraps_with_timeout(ctx, node)
         && !sessions_carry_timeout(ctx)
         && !database_sessions_only(ctx)
+}
+
+/// Is the session-named object one of the integration's own session wrappers
+/// that give every request a default timeout (`IntegrationFacts::timeout_wrappers`)?
+/// Known by the type its parameter is annotated with (`session: YandexSession`),
+/// itself or as the value of a `self.` attribute, or by the class it is made of.
+fn wraps_with_timeout<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    let facts = ctx.facts();
+    // A websocket's handshake (`ws_connect`) seldom goes through the method
+    // that sets the default.
+    let websocket = ctx
+        .parent(node)
+        .and_then(|a| a.field("attribute"))
+        .is_some_and(|method| ctx.text(method) == "ws_connect");
+    if facts.timeout_wrappers.is_empty() || websocket {
+        return false;
+    }
+    let values = match node.kind_name() {
+        "attribute" => crate::model::values::slot_values(ctx, node),
+        _ => vec![node],
+    };
+    !values.is_empty()
+        && values.into_iter().all(|value| {
+            let type_name = match value.kind_name() {
+                "call" => value.field("function").map(|f| ctx.text(f)),
+                "identifier" => parameter_annotation(ctx, value),
+                _ => None,
+            };
+            type_name.is_some_and(|name| {
+                facts
+                    .timeout_wrappers
+                    .contains(name.rsplit('.').next().unwrap_or(name))
+            })
+        })
+}
+
+/// The annotation of the parameter `name` (an identifier) of its enclosing
+/// function (`session: YandexSession` gives `YandexSession`).
+fn parameter_annotation<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Option<&'t str> {
+    let function = crate::model::config_flow::enclosing_function(ctx, name)?;
+    let parameters = function.field("parameters")?;
+    let wanted = ctx.text(name);
+    parameters.parts().into_iter().find_map(|p| {
+        (matches!(p.kind_name(), "typed_parameter" | "typed_default_parameter")
+            && p.field("name")
+                .or_else(|| p.named_child(0))
+                .is_some_and(|n| ctx.text(n) == wanted))
+        .then(|| p.field("type"))
+        .flatten()
+        .map(|t| ctx.text(t))
+    })
 }
 
 /// Does the file work with a database (SQLAlchemy, Home Assistant's recorder)

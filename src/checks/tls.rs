@@ -212,12 +212,78 @@ pub fn is_local_device<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
         .find(|n| n.kind_name() == "class_definition")
         .unwrap_or_else(|| ctx.tree.root_node());
     let (cloud, given_host) = url_hosts(ctx, scope);
-    !cloud
-        && !in_branch_when_on(ctx, node)
-        && (given_host
-            || host_passed_alongside(ctx, node)
-            || mentions_configured_host(ctx)
-            || declares_local_devices(ctx))
+    let local_signs = || mentions_configured_host(ctx) || declares_local_devices(ctx);
+    !in_branch_when_on(ctx, node)
+        && ((!cloud && (given_host || host_passed_alongside(ctx, node) || local_signs()))
+            // The request's own URL is built around a given host: the other
+            // URLs of the class (a cloud service it also calls) do not say
+            // where this one goes.
+            || (requested_host_given(ctx, node) && local_signs()))
+}
+
+/// Is the URL of the request whose keyword argument `opt_out` is (its first
+/// positional argument, or `url=`) written around a host given at run time
+/// (`"{}://{}/api".format(scheme, self._host)`, `f"https://{host}/"`), itself
+/// or as every value of the local it is passed by?
+fn requested_host_given<'t>(ctx: &FileContext<'t>, opt_out: Node<'t>) -> bool {
+    let Some(arguments) = ctx
+        .parent(opt_out)
+        .filter(|a| a.kind_name() == "argument_list")
+    else {
+        return false;
+    };
+    let parts = arguments.parts();
+    let url = parts
+        .iter()
+        .find(|a| a.kind_name() != "keyword_argument")
+        .or_else(|| {
+            parts
+                .iter()
+                .find(|a| a.field("name").is_some_and(|name| ctx.text(name) == "url"))
+        })
+        .map(|a| a.field("value").unwrap_or(*a));
+    let Some(url) = url else {
+        return false;
+    };
+    let mut templates = Vec::new();
+    url_templates(ctx, url, 2, &mut templates)
+        && !templates.is_empty()
+        && templates
+            .into_iter()
+            .all(|template| hosts_written(ctx.text(template)) == (false, true))
+}
+
+/// The string literals a URL value is written from: the string itself, the
+/// template of a `.format(...)` call, or every value of a local (`hops` deep).
+/// False when some value is none of those.
+fn url_templates<'t>(
+    ctx: &FileContext<'t>,
+    value: Node<'t>,
+    hops: usize,
+    out: &mut Vec<Node<'t>>,
+) -> bool {
+    match value.kind_name() {
+        "string" => {
+            out.push(value);
+            true
+        }
+        "call" => value
+            .field("function")
+            .filter(|f| {
+                f.field("attribute")
+                    .is_some_and(|name| ctx.text(name) == "format")
+            })
+            .and_then(|f| f.field("object"))
+            .is_some_and(|template| url_templates(ctx, template, hops, out)),
+        "identifier" if hops > 0 => {
+            let reaching = crate::model::values::reaching(ctx, value);
+            !reaching.is_empty()
+                && reaching
+                    .into_iter()
+                    .all(|a| url_templates(ctx, a.value, hops - 1, out))
+        }
+        _ => false,
+    }
 }
 
 /// Does the integration's manifest say it talks to devices on the local
@@ -248,30 +314,39 @@ fn url_hosts<'t>(ctx: &FileContext<'t>, scope: Node<'t>) -> (bool, bool) {
         if in_log_message(ctx, node) || is_link_shown_to_user(ctx, node) {
             return;
         }
-        let written = ctx.text(node);
-        // `f"{self.protocol}://{self.host}"`: a scheme chosen at run time.
-        let chosen_scheme = written.find("}://").map(|at| (at + 1, "://"));
-        let schemes = ["http://", "https://", "wss://", "ws://"]
-            .into_iter()
-            .filter_map(|scheme| written.find(scheme).map(|at| (at, scheme)));
-        for (at, scheme) in schemes.chain(chosen_scheme) {
-            let rest = &written[at + scheme.len()..];
-            let host: String = rest
-                .chars()
-                .take_while(|c| !matches!(c, '/' | '?' | '"' | '\'' | '#' | ' '))
-                .collect();
-            let host = host.rsplit('@').next().unwrap_or_default();
-            if is_given_host(host) {
-                given = true;
-            } else if !host.is_empty()
-                && !super::urls::is_local_or_placeholder_host(
-                    host.split(':').next().unwrap_or_default(),
-                )
-            {
-                cloud = true;
-            }
-        }
+        let (written_cloud, written_given) = hosts_written(ctx.text(node));
+        cloud |= written_cloud;
+        given |= written_given;
     });
+    (cloud, given)
+}
+
+/// Does the text of a string literal hold a URL to an internet host, and one
+/// whose host is given (an interpolation, `{host}` or `{host}:{port}`)?
+fn hosts_written(written: &str) -> (bool, bool) {
+    let (mut cloud, mut given) = (false, false);
+    // `f"{self.protocol}://{self.host}"`: a scheme chosen at run time.
+    let chosen_scheme = written.find("}://").map(|at| (at + 1, "://"));
+    let schemes = ["http://", "https://", "wss://", "ws://"]
+        .into_iter()
+        .filter_map(|scheme| written.find(scheme).map(|at| (at, scheme)));
+    for (at, scheme) in schemes.chain(chosen_scheme) {
+        let rest = &written[at + scheme.len()..];
+        let host: String = rest
+            .chars()
+            .take_while(|c| !matches!(c, '/' | '?' | '"' | '\'' | '#' | ' '))
+            .collect();
+        let host = host.rsplit('@').next().unwrap_or_default();
+        if is_given_host(host) {
+            given = true;
+        } else if !host.is_empty()
+            && !super::urls::is_local_or_placeholder_host(
+                host.split(':').next().unwrap_or_default(),
+            )
+        {
+            cloud = true;
+        }
+    }
     (cloud, given)
 }
 

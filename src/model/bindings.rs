@@ -298,6 +298,9 @@ impl<'t> Bindings<'t> {
                     self.calls.entry(method_name).or_default().push(node);
                 }
                 // `c.update(m)`, `c.update(k=v)`, `c.setdefault(k, v)`.
+                if !matches!(method_name, "update" | "setdefault") {
+                    return;
+                }
                 let Some(owner) = container_scope(object, scope, class, source) else {
                     return;
                 };

@@ -1265,19 +1265,48 @@ pub fn is_entry_mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     } else {
         &["data", "options"]
     };
+    wanted.contains(&ctx.text(name)) && is_config_entry(ctx, object)
+}
+
+/// Does `object` stand for a config entry: a name ending in `entry` (not a
+/// subentry nor a registry's entry), or what a flow's
+/// `_get_reconfigure_entry()` or `_get_reauth_entry()`, or
+/// `hass.config_entries.async_get_entry(...)`, returns, itself or through a
+/// local every assignment of which is one?
+fn is_config_entry<'t>(ctx: &FileContext<'t>, object: Node<'t>) -> bool {
     let holder = ctx.text(object).to_ascii_lowercase();
-    // A subentry holds a device's settings; device and entity registry entries
-    // (`entity_entry.options`) are not config entries.
-    let not_config_entry = [
-        "subentry",
-        "device_entry",
-        "entity_entry",
-        "registry_entry",
-        "reg_entry",
-    ]
-    .iter()
-    .any(|other| holder.ends_with(other));
-    wanted.contains(&ctx.text(name)) && holder.ends_with("entry") && !not_config_entry
+    if holder.ends_with("entry") {
+        // A subentry holds a device's settings; device and entity registry
+        // entries (`entity_entry.options`) are not config entries.
+        return ![
+            "subentry",
+            "device_entry",
+            "entity_entry",
+            "registry_entry",
+            "reg_entry",
+        ]
+        .iter()
+        .any(|other| holder.ends_with(other));
+    }
+    let gets_entry = |value: Node| {
+        let value = match value.kind_name() {
+            "await" => value.named_child(0).unwrap_or(value),
+            _ => value,
+        };
+        value.kind_name() == "call"
+            && matches!(
+                callee_name(ctx, value),
+                "_get_reconfigure_entry" | "_get_reauth_entry" | "async_get_entry"
+            )
+    };
+    match object.kind_name() {
+        "call" => gets_entry(object),
+        "identifier" => {
+            let reaching = values::reaching(ctx, object);
+            !reaching.is_empty() && reaching.iter().all(|a| gets_entry(a.value))
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]

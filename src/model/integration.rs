@@ -221,6 +221,11 @@ pub struct IntegrationFacts {
     /// module imports is as off there.
     #[serde(default)]
     pub false_constants: BTreeSet<String>,
+    /// Classes of the integration that give every request they pass on a
+    /// default timeout (`kwargs.setdefault("timeout", 5.0)` in a method), and
+    /// their subclasses in the same file: a session wrapper.
+    #[serde(default)]
+    pub timeout_wrappers: BTreeSet<String>,
     pub manifest: Option<Manifest>,
     pub manifest_error: Option<String>,
     /// How many Python files were read.
@@ -252,7 +257,12 @@ impl IntegrationFacts {
             self.secret_valued_keys,
             self.maybe_stored_keys,
             self.unused_url_templates,
-            (&self.run_by_hand, &self.view_paths, &self.false_constants),
+            (
+                &self.run_by_hand,
+                &self.view_paths,
+                &self.false_constants,
+                &self.timeout_wrappers,
+            ),
             self.manifest,
             self.manifest_error
         );
@@ -592,27 +602,26 @@ pub fn auth_error_raised<'t>(ctx: &FileContext<'t>, statement: Node<'t>) -> bool
     if !matches!(class.kind_name(), "identifier" | "attribute") {
         return false;
     }
-    // A web view refusing its caller, Home Assistant refusing a user: not
-    // this integration's credentials.
-    if ctx.qualified_name(class).is_some_and(|qualified| {
-        qualified.starts_with("aiohttp.") || &*qualified == "homeassistant.exceptions.Unauthorized"
-    }) {
-        return false;
-    }
     let name = ctx.text(class);
     let name = name.rsplit('.').next().unwrap_or(name);
     // A second factor asked for is not a refusal (`EzvizAuthVerificationCode`).
     static SECOND_FACTOR: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)verif|mfa|2fa|two_?factor|otp|captcha").expect("pattern compiles")
     });
-    if SECOND_FACTOR.is_match(name) {
-        return false;
-    }
-    is_auth_failure_name(name)
-        || (matches!(name, "Exception" | "RuntimeError" | "HomeAssistantError")
-            && message
-                .and_then(|m| names::string_value(m, ctx.source))
-                .is_some_and(|text| REFUSED_LOGIN_MESSAGE.is_match(&text)))
+    let refused = !SECOND_FACTOR.is_match(name)
+        && (is_auth_failure_name(name)
+            || (matches!(name, "Exception" | "RuntimeError" | "HomeAssistantError")
+                && message
+                    .and_then(|m| names::string_value(m, ctx.source))
+                    .is_some_and(|text| REFUSED_LOGIN_MESSAGE.is_match(&text))));
+    // A web view refusing its caller, Home Assistant refusing a user: not
+    // this integration's credentials. Asked last: the file's imports are read
+    // only for the few raises the name says are refusals.
+    refused
+        && !ctx.qualified_name(class).is_some_and(|qualified| {
+            qualified.starts_with("aiohttp.")
+                || &*qualified == "homeassistant.exceptions.Unauthorized"
+        })
 }
 
 /// Where a file can start a reauth flow: `ConfigEntryAuthFailed` used (not
@@ -769,6 +778,9 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) -> bo
         Vec::new()
     };
     facts.flow_found |= !classes.is_empty();
+    if ctx.contains("setdefault(\"timeout\"") || ctx.contains("setdefault('timeout'") {
+        facts.timeout_wrappers.extend(timeout_wrappers(ctx));
+    }
     if ctx.contains("HomeAssistantView") {
         facts.view_paths.extend(view_paths(ctx));
     }
@@ -919,6 +931,45 @@ impl Stored {
             self.secret_valued.insert(key.clone());
         }
         self.keys.insert(key);
+    }
+}
+
+/// The file's classes with a method that gives the keyword arguments it passes
+/// on a default timeout (`kwargs.setdefault("timeout", 5.0)`), and the file's
+/// classes derived from one of them.
+fn timeout_wrappers(ctx: &FileContext) -> BTreeSet<String> {
+    let mut classes: Vec<(String, String, bool)> = Vec::new(); // name, bases, sets it
+    flow::visit(ctx.tree.root_node(), &mut |node| {
+        if node.kind_name() != "class_definition" {
+            return;
+        }
+        let (Some(name), Some(body)) = (node.field("name"), node.field("body")) else {
+            return;
+        };
+        let text = ctx.text(body);
+        let sets = text.contains("setdefault(\"timeout\"") || text.contains("setdefault('timeout'");
+        let bases = node.field("superclasses").map_or("", |b| ctx.text(b));
+        classes.push((ctx.text(name).to_string(), bases.to_string(), sets));
+    });
+    let mut wrappers: BTreeSet<String> = classes
+        .iter()
+        .filter(|(_, _, sets)| *sets)
+        .map(|(name, ..)| name.clone())
+        .collect();
+    // Subclasses, however deep the file nests them.
+    loop {
+        let before = wrappers.len();
+        for (name, bases, _) in &classes {
+            let derived = bases
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .any(|base| wrappers.contains(base));
+            if derived {
+                wrappers.insert(name.clone());
+            }
+        }
+        if wrappers.len() == before {
+            return wrappers;
+        }
     }
 }
 

@@ -632,14 +632,41 @@ pub(super) fn parameter_arguments<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> 
     found
 }
 
-/// The values assigned to `self.NAME` across the enclosing class.
+/// The values assigned to `self.NAME` across the enclosing class; only the
+/// last one when the read's own function assigned it before, in a block the
+/// read is in (`self.info = {...}` then `_LOGGER.debug(self.info)`): what
+/// other methods store there is not what this read sees.
 pub fn slot_values<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Vec<Node<'t>> {
     let Some(name) = self_attribute(node, ctx.source) else {
         return Vec::new();
     };
-    match enclosing_class(ctx, node) {
-        Some(class) => ctx.bindings().slot(class, name).to_vec(),
-        None => Vec::new(),
+    let Some(class) = enclosing_class(ctx, node) else {
+        return Vec::new();
+    };
+    let values = ctx.bindings().slot(class, name);
+    let function = config_flow::enclosing_function(ctx, node).map(|f| f.id());
+    let assigned_before = |value: &Node<'t>| {
+        let Some(statement) = ctx
+            .parent(*value)
+            .filter(|a| a.kind_name() == "assignment")
+            .and_then(|a| ctx.parent(a))
+        else {
+            return false;
+        };
+        statement.end_byte() <= node.start_byte()
+            && ctx.parent(statement).is_some_and(|block| {
+                block.start_byte() <= node.start_byte() && node.end_byte() <= block.end_byte()
+            })
+            && function.is_some()
+            && config_flow::enclosing_function(ctx, statement).map(|f| f.id()) == function
+    };
+    match values
+        .iter()
+        .filter(|v| assigned_before(v))
+        .max_by_key(|v| v.start_byte())
+    {
+        Some(last) => vec![*last],
+        None => values.to_vec(),
     }
 }
 
