@@ -122,7 +122,7 @@ pub fn is_http_session<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) ->
         return false;
     }
     !assigned_from_timed_client(ctx, node, spelled)
-        && !annotated_otherwise(ctx, node, spelled)
+        && !annotated_otherwise(ctx, node)
         && !wraps_with_timeout(ctx, node)
         && !sessions_carry_timeout(ctx)
         && !database_sessions_only(ctx)
@@ -151,7 +151,7 @@ fn wraps_with_timeout<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         && values.into_iter().all(|value| {
             let type_name = match value.kind_name() {
                 "call" => value.field("function").map(|f| ctx.text(f)),
-                "identifier" => parameter_annotation(ctx, value),
+                "identifier" => parameter_annotation(ctx, value).map(|t| ctx.text(t)),
                 _ => None,
             };
             type_name.is_some_and(|name| {
@@ -162,12 +162,12 @@ fn wraps_with_timeout<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
         })
 }
 
-/// The annotation of the parameter `name` (an identifier) of its enclosing
-/// function (`session: YandexSession` gives `YandexSession`).
-fn parameter_annotation<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Option<&'t str> {
-    let function = crate::model::config_flow::enclosing_function(ctx, name)?;
+/// The annotation of the parameter of the enclosing function spelled as the
+/// expression is (`session: YandexSession` gives `YandexSession`).
+fn parameter_annotation<'t>(ctx: &FileContext<'t>, expression: Node<'t>) -> Option<Node<'t>> {
+    let function = crate::model::config_flow::enclosing_function(ctx, expression)?;
     let parameters = function.field("parameters")?;
-    let wanted = ctx.text(name);
+    let wanted = ctx.text(expression);
     parameters.parts().into_iter().find_map(|p| {
         (matches!(p.kind_name(), "typed_parameter" | "typed_default_parameter")
             && p.field("name")
@@ -175,7 +175,6 @@ fn parameter_annotation<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Option<&'t
                 .is_some_and(|n| ctx.text(n) == wanted))
         .then(|| p.field("type"))
         .flatten()
-        .map(|t| ctx.text(t))
     })
 }
 
@@ -215,34 +214,13 @@ fn sessions_carry_timeout<'t>(ctx: &FileContext<'t>) -> bool {
         && ctx.calls_named("async_create_clientsession").is_empty()
 }
 
-/// Is `name` a parameter of the enclosing function annotated with a type that is
-/// not a session (`session: _SessionIdEntryT` is a dict named "session")?
-fn annotated_otherwise<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &str) -> bool {
-    let mut scope = node;
-    while scope.kind_name() != "function_definition" {
-        match ctx.parent(scope) {
-            Some(parent) => scope = parent,
-            None => return false,
-        }
-    }
-    let Some(parameters) = scope.field("parameters") else {
-        return false;
-    };
-    let mut cursor = parameters.walk();
-    let annotated = parameters.named_children(&mut cursor).find_map(|p| {
-        let named = p
-            .field("name")
-            .or_else(|| p.named_child(0))
-            .is_some_and(|n| ctx.text(n) == name);
-        if named && matches!(p.kind_name(), "typed_parameter" | "typed_default_parameter") {
-            p.field("type")
-        } else {
-            None
-        }
-    });
+/// Is the expression a parameter of the enclosing function annotated with a
+/// type that is not a session (`session: _SessionIdEntryT` is a dict named
+/// "session")?
+fn annotated_otherwise<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     // `aiohttp.ClientSession`, `requests.Session`, `Session | None` name a session;
     // `_SessionIdEntryT` does not, nor does SQLAlchemy's `Session`.
-    annotated.is_some_and(|annotation| {
+    parameter_annotation(ctx, node).is_some_and(|annotation| {
         mentions_database(ctx, annotation)
             || !ctx
                 .text(annotation)

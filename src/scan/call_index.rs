@@ -86,6 +86,11 @@ pub fn capture_names(pattern: &str) -> Vec<String> {
 pub struct Anchor {
     /// The root node's type (`call`, `string`).
     pub kind: String,
+    /// Where the root's type is written in the pattern.
+    pub kind_at: Range<usize>,
+    /// The root's children (its predicates left out): field and type, each
+    /// `None` where it has none (a group, an alternation, an anonymous node).
+    pub children: Vec<(Option<String>, Option<String>)>,
     /// For a pattern rooted at a call or an attribute, a condition on its name
     /// that one of its predicates implies.
     pub gate: Option<Gate>,
@@ -272,6 +277,13 @@ pub fn anchor_of(pattern: &str) -> Option<Anchor> {
     }
     Some(Anchor {
         kind,
+        kind_at: root.kind_at.clone()?,
+        children: root
+            .children
+            .iter()
+            .filter(|child| !child.predicate)
+            .map(|child| (child.field.clone(), child.kind.clone()))
+            .collect(),
         gate,
         shape: shapes(&root),
         text,
@@ -795,6 +807,8 @@ fn tokenize(source: &str) -> Vec<Token> {
 struct QNode {
     /// The node's type (`call`, `_`); `None` for a group or an alternation.
     kind: Option<String>,
+    /// Where the type is written in the pattern.
+    kind_at: Option<Range<usize>>,
     alternation: bool,
     /// An anonymous node (`"="`), or a predicate.
     literal: bool,
@@ -863,6 +877,7 @@ impl<'a> Parser<'a> {
             match token.kind {
                 Tok::Name => {
                     node.kind = Some(self.slice(token).to_string());
+                    node.kind_at = Some(token.range.clone());
                     self.at += 1;
                 }
                 Tok::Predicate => {

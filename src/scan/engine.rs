@@ -9,7 +9,7 @@ use streaming_iterator::StreamingIterator;
 use tree_sitter::{Node, Query, QueryCapture, QueryCursor, QueryPredicateArg, Tree};
 
 use super::{
-    call_index::{self, CallIndex, Callee, Filter, FoundWords, Words},
+    call_index::{self, Anchor, CallIndex, Callee, Filter, FoundWords, Words},
     position::Positions,
     query_rewrite::{self, FieldOwners},
     suppress::Suppressions,
@@ -123,12 +123,39 @@ struct Gated {
 }
 
 impl Gated {
-    fn new(rule: &'static Rule, text: &str, ordinal: usize, filter: Filter) -> Self {
+    fn new(
+        rule: &'static Rule,
+        text: &str,
+        ordinal: usize,
+        anchor: &Anchor,
+        filter: Filter,
+    ) -> Self {
         let captures: String = call_index::capture_names(text)
             .iter()
             .map(|name| format!(" @{name}"))
             .collect();
-        let text = query_rewrite::cheaper_to_compile(text, FieldOwners::python());
+        let owners = FieldOwners::python();
+        let mut text = query_rewrite::cheaper_to_compile(text, owners);
+        // The pattern runs only at nodes of its root's type, anchored there, so
+        // its root may be a wildcard, which tree-sitter compiles without
+        // analysing it against the grammar (half a millisecond for a `call`).
+        // Not when a child of the root names a type its field holds only
+        // through a supertype (`function: (identifier)`): under a wildcard,
+        // tree-sitter then matches nothing. The rewrite keeps every byte
+        // offset, so the root is still where the anchor says.
+        let wildcard_root = call_index::anchor_of(&text).is_some_and(|rewritten| {
+            rewritten.children.iter().all(|child| match child {
+                (_, Some(kind)) if kind == "_" => true,
+                (Some(field), Some(kind)) => owners.lists(&anchor.kind, field, kind),
+                _ => false,
+            })
+        });
+        if wildcard_root {
+            text.replace_range(
+                anchor.kind_at.clone(),
+                &format!("{:<width$}", "_", width = anchor.kind_at.len()),
+            );
+        }
         Self {
             rule,
             source: format!("(comment){captures}\n{text}"),
@@ -371,7 +398,13 @@ impl Compiled {
                 plan.index
                     .get_or_insert_with(CallIndex::default)
                     .add(gated.len(), gate);
-                gated.push(Gated::new(owner(span.start), text, ordinal, filter));
+                gated.push(Gated::new(
+                    owner(span.start),
+                    text,
+                    ordinal,
+                    &anchor,
+                    filter,
+                ));
             } else if anchor.alone {
                 general[span.clone()].fill(b' ');
                 alone_source[span.clone()].copy_from_slice(text.as_bytes());

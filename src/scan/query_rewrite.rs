@@ -22,6 +22,9 @@ use serde::Deserialize;
 pub struct FieldOwners {
     owners: HashMap<String, Option<String>>,
     single: HashSet<(String, String)>,
+    /// (type, field, child type) for each type the grammar lists itself in a
+    /// field (not through a supertype such as `primary_expression`).
+    listed: HashSet<(String, String, String)>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +39,14 @@ struct NodeType {
 struct Field {
     #[serde(default)]
     multiple: bool,
+    #[serde(default)]
+    types: Vec<FieldType>,
+}
+
+#[derive(Deserialize)]
+struct FieldType {
+    #[serde(rename = "type")]
+    kind: String,
 }
 
 impl FieldOwners {
@@ -44,10 +55,14 @@ impl FieldOwners {
         let types: Vec<NodeType> = serde_json::from_str(node_types).unwrap_or_default();
         let mut owners: HashMap<String, Option<String>> = HashMap::new();
         let mut single = HashSet::new();
+        let mut listed = HashSet::new();
         for node in types {
             for (field, about) in node.fields {
                 if !about.multiple {
                     single.insert((node.kind.clone(), field.clone()));
+                }
+                for child in about.types {
+                    listed.insert((node.kind.clone(), field.clone(), child.kind));
                 }
                 owners
                     .entry(field)
@@ -55,7 +70,11 @@ impl FieldOwners {
                     .or_insert_with(|| Some(node.kind.clone()));
             }
         }
-        Self { owners, single }
+        Self {
+            owners,
+            single,
+            listed,
+        }
     }
 
     /// Python's, read once.
@@ -68,6 +87,13 @@ impl FieldOwners {
     /// Has a node of type `kind` at most one child in `field`?
     pub fn is_single(&self, kind: &str, field: &str) -> bool {
         self.single.contains(&(kind.to_string(), field.to_string()))
+    }
+
+    /// Does the grammar list `child` itself among the types of `kind`'s
+    /// `field` (not only a supertype `child` belongs to)?
+    pub fn lists(&self, kind: &str, field: &str, child: &str) -> bool {
+        self.listed
+            .contains(&(kind.to_string(), field.to_string(), child.to_string()))
     }
 
     fn owner(&self, field: &str) -> Option<&str> {
@@ -160,6 +186,17 @@ mod tests {
     use super::*;
     use streaming_iterator::StreamingIterator;
     use tree_sitter::{Query, QueryCursor};
+
+    #[test]
+    fn fields_list_their_own_types_not_those_of_a_supertype() {
+        let owners = FieldOwners::python();
+        assert!(owners.lists("call", "arguments", "argument_list"));
+        assert!(owners.lists("keyword_argument", "value", "expression"));
+        // `function:` holds a `primary_expression`, which an identifier is.
+        assert!(!owners.lists("call", "function", "identifier"));
+        assert!(!owners.lists("call", "function", "attribute"));
+        assert!(!owners.lists("call", "nothing", "argument_list"));
+    }
 
     #[test]
     fn nested_nodes_with_their_own_fields_become_wildcards() {
