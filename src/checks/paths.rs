@@ -109,6 +109,17 @@ fn joined_onto_path<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> Option<Node<'t
         .flatten()
 }
 
+/// Does the callee join or make a path from its arguments
+/// (`hass.config.path`, `os.path.join`, `pathlib.Path`)?
+fn is_path_builder<'t>(ctx: &FileContext<'t>, callee: Node<'t>) -> bool {
+    ctx.text(callee).ends_with("hass.config.path")
+        || crate::model::imports::qualname_matches(
+            ctx,
+            callee,
+            &["os.path.join", "pathlib.Path", "pathlib.PurePath"],
+        )
+}
+
 /// Check `path-value`: the expression is a path object or string.
 pub fn path_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
     is_path_value(ctx, node, 2)
@@ -117,17 +128,8 @@ pub fn path_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool
 fn is_path_value<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bool {
     match node.kind_name() {
         "call" => node.field("function").is_some_and(|callee| {
-            ctx.text(callee).ends_with("hass.config.path")
-                || crate::model::imports::qualname_matches(
-                    ctx,
-                    callee,
-                    &[
-                        "pathlib.Path",
-                        "pathlib.PurePath",
-                        "os.path.join",
-                        "os.path.dirname",
-                    ],
-                )
+            is_path_builder(ctx, callee)
+                || crate::model::imports::qualname_matches(ctx, callee, &["os.path.dirname"])
         }),
         "binary_operator" => joined_onto_path(ctx, node).is_some(),
         "parenthesized_expression" => node
@@ -180,7 +182,6 @@ fn validates_a_path(text: &[u8]) -> bool {
 /// Is the expression a call that builds a path from a user-chosen value
 /// (`hass.config.path(name)`, `os.path.join(base, name)`), reported itself?
 fn builds_path<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    const BUILDERS: &[&str] = &["os.path.join", "pathlib.Path", "pathlib.PurePath"];
     if let Some(joined) = joined_onto_path(ctx, node) {
         return untrusted_path(ctx, joined, &[]);
     }
@@ -190,9 +191,7 @@ fn builds_path<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     else {
         return false;
     };
-    let builder = ctx.text(callee).ends_with("hass.config.path")
-        || crate::model::imports::qualname_matches(ctx, callee, BUILDERS);
-    builder
+    is_path_builder(ctx, callee)
         && node.field("arguments").is_some_and(|arguments| {
             let mut cursor = arguments.walk();
             let inner: Vec<Node> = arguments.named_children(&mut cursor).collect();

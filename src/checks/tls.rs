@@ -63,7 +63,9 @@ fn in_opt_out_branch<'t>(ctx: &FileContext<'t>, node: Node<'t>, source: &[u8]) -
         {
             return true;
         }
-        if parent.kind_name() == "block" && after_guard_clause_when_off(current, source) {
+        if parent.kind_name() == "block"
+            && after_guard_clause_when_off(ctx, parent, current, source)
+        {
             return true;
         }
         current = parent;
@@ -118,19 +120,23 @@ fn branch_condition<'t>(
     }
 }
 
-/// Is `statement` preceded, in its block, by a guard clause that leaves when
+/// Is `statement` preceded, in its `block`, by a guard clause that leaves when
 /// verification is on (`if self.verify_ssl: return None`)? Then it runs only
 /// with verification off.
-fn after_guard_clause_when_off(statement: Node, source: &[u8]) -> bool {
-    let Some(block) = statement.parent() else {
-        return false;
-    };
-    crate::model::values::statements_before(block, statement).any(|earlier| {
-        crate::model::values::is_guard_clause(earlier)
-            && earlier
+fn after_guard_clause_when_off<'t>(
+    ctx: &FileContext<'t>,
+    block: Node<'t>,
+    statement: Node<'t>,
+    source: &[u8],
+) -> bool {
+    ctx.guard_clauses(block)
+        .iter()
+        .take_while(|earlier| earlier.start_byte() < statement.start_byte())
+        .any(|earlier| {
+            earlier
                 .field("condition")
                 .is_some_and(|condition| taken_only_when_off(condition, false, source))
-    })
+        })
 }
 
 /// Is a branch taken (when `condition` is `taken_when`) only with verification

@@ -778,7 +778,7 @@ fn add_file_facts<'t>(ctx: &FileContext<'t>, facts: &mut IntegrationFacts) -> bo
         Vec::new()
     };
     facts.flow_found |= !classes.is_empty();
-    if ctx.contains("setdefault(\"timeout\"") || ctx.contains("setdefault('timeout'") {
+    if sets_default_timeout(ctx.source) {
         facts.timeout_wrappers.extend(timeout_wrappers(ctx));
     }
     if ctx.contains("HomeAssistantView") {
@@ -946,8 +946,7 @@ fn timeout_wrappers(ctx: &FileContext) -> BTreeSet<String> {
         let (Some(name), Some(body)) = (node.field("name"), node.field("body")) else {
             return;
         };
-        let text = ctx.text(body);
-        let sets = text.contains("setdefault(\"timeout\"") || text.contains("setdefault('timeout'");
+        let sets = sets_default_timeout(&ctx.source[body.byte_range()]);
         let bases = node.field("superclasses").map_or("", |b| ctx.text(b));
         classes.push((ctx.text(name).to_string(), bases.to_string(), sets));
     });
@@ -971,6 +970,14 @@ fn timeout_wrappers(ctx: &FileContext) -> BTreeSet<String> {
             return wrappers;
         }
     }
+}
+
+/// Does the code give keyword arguments a default timeout
+/// (`kwargs.setdefault("timeout", 5.0)`)?
+fn sets_default_timeout(code: &[u8]) -> bool {
+    [&b"setdefault(\"timeout\""[..], b"setdefault('timeout'"]
+        .iter()
+        .any(|call| memchr::memmem::find(code, call).is_some())
 }
 
 /// What a stored mapping holds.

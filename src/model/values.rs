@@ -2074,21 +2074,6 @@ fn after_success_return<'t>(ctx: &FileContext<'t>, node: Node<'t>, success: &reg
 
 /// `if condition: ... return` (or `raise`) with no `else`: what follows it in
 /// its block runs only when the condition does not hold.
-/// The statements of `block` before `statement`, in order. (Walking back with
-/// `prev_named_sibling` restarts from the block's first child at every step:
-/// quadratic in a long block, for each statement asked about.)
-pub fn statements_before<'t>(
-    block: Node<'t>,
-    statement: Node<'t>,
-) -> impl Iterator<Item = Node<'t>> {
-    let mut cursor = block.walk();
-    let statements: Vec<Node<'t>> = block
-        .named_children(&mut cursor)
-        .take_while(|s| s.id() != statement.id())
-        .collect();
-    statements.into_iter()
-}
-
 pub fn is_guard_clause(statement: Node) -> bool {
     statement.kind_name() == "if_statement"
         && statement.field("alternative").is_none()
