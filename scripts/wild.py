@@ -164,6 +164,7 @@ def score_review(reviewed: list[dict], findings_of: dict[tuple[str, str], list[d
     only as a note, or not at all (same rule, file and starting line; HAS501
     and HAS502 one family, as in `hits`)."""
     table: collections.Counter = collections.Counter()
+    by_rule: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for row in reviewed:
         findings = findings_of.get((row["repo"], row["commit"]))
         if findings is None:
@@ -178,6 +179,8 @@ def score_review(reviewed: list[dict], findings_of: dict[tuple[str, str], list[d
         }
         now = "gone" if not levels else ("noted" if levels == {"note"} else "flagged")
         table[(row["verdict"], now)] += 1
+        if now == "flagged":
+            by_rule[row["rule"]][row["verdict"]] += 1
     print()
     print("| reviewed | flagged | as notes | gone |")
     print("|---|---:|---:|---:|")
@@ -186,6 +189,17 @@ def score_review(reviewed: list[dict], findings_of: dict[tuple[str, str], list[d
     true, false = table[("TP", "flagged")], table[("FP", "flagged")]
     share = true / (true + false) if true + false else 0.0
     print(f"true share of what is flagged (warnings and errors): {share:.0%}")
+    print()
+    print("| rule | flagged | true | false | unsure | true share |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for rule in sorted(by_rule):
+        verdicts = by_rule[rule]
+        judged = verdicts["TP"] + verdicts["FP"]
+        share = f"{verdicts['TP'] / judged:.0%}" if judged else "-"
+        print(
+            f"| {rule} | {sum(verdicts.values())} | {verdicts['TP']} | {verdicts['FP']} "
+            f"| {verdicts['UNSURE']} | {share} |"
+        )
 
 
 def main() -> int:

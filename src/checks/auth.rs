@@ -67,6 +67,28 @@ pub fn handles_auth_failure<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str
     false
 }
 
+/// Check `ignored-in-setup`: the block is in `async_setup_entry` and every
+/// statement of it is a logger call (or `pass`): what it handles is written
+/// down and setup goes on as if nothing had happened.
+pub fn ignored_in_setup<'t>(ctx: &FileContext<'t>, block: Node<'t>, _: &[&str]) -> bool {
+    if !in_setup_entry(ctx, block) {
+        return false;
+    }
+    let mut cursor = block.walk();
+    let mut statements = block
+        .named_children(&mut cursor)
+        .filter(|s| s.kind_name() != "comment")
+        .peekable();
+    statements.peek().is_some()
+        && statements.all(|statement| match statement.kind_name() {
+            "pass_statement" => true,
+            "expression_statement" => statement.named_child(0).is_some_and(|call| {
+                call.kind_name() == "call" && crate::model::names::is_logger_call(ctx, call)
+            }),
+            _ => false,
+        })
+}
+
 /// Check `auth-error-without-reauth`: the `raise` statement raises an
 /// authentication error (`raise AuthException(...)`, `raise Exception("Invalid
 /// credentials")`) outside a flow, in an integration that has a config flow

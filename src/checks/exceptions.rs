@@ -20,6 +20,25 @@ pub fn is_exception_text<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) 
     shows_exception(ctx, node, 0) && !text_already_known(ctx, node)
 }
 
+/// Check `shown-error-key`: a form error's key the frontend shows: `base`, a
+/// field of a form the step shows, or a key that cannot be read (a name of
+/// unknown value) or whose step's forms cannot be found. An error under any
+/// other key (`errors["device"]` beside a form of host and port) is shown
+/// nowhere.
+pub fn is_shown_error_key<'t>(ctx: &FileContext<'t>, key: Node<'t>, _: &[&str]) -> bool {
+    let Some(name) = flow::key_name(ctx, key) else {
+        return true;
+    };
+    if name == "base" {
+        return true;
+    }
+    let forms = flow::step_forms(ctx, key);
+    forms.is_empty()
+        || forms
+            .iter()
+            .any(|form| flow::schema_fields(ctx, form.schema).contains(&name))
+}
+
 /// Is `node` in the body of an `if` that compares the exception's text with
 /// a message written in the code (`if str(err) == "temporary_suspension":`,
 /// `if "Temporary Suspension" in str(err):`)? Then the text shown is that

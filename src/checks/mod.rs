@@ -222,6 +222,13 @@ pub static CHECKS: &[Check] = &[
         file_words: &["requests"],
     },
     Check {
+        name: "ignored-in-setup",
+        doc: "the block, in `async_setup_entry`, holds only logger calls or `pass`",
+        needs_strings: false,
+        eval: auth::ignored_in_setup,
+        file_words: &[],
+    },
+    Check {
         name: "auth-failure-handler",
         doc: "the statement is in an `except` clause catching an authentication-like exception, \
               or in the body of a 401/403 status test, that does not start reauthentication",
@@ -508,6 +515,14 @@ pub static CHECKS: &[Check] = &[
               `traceback.format_exc()`; not for exceptions carrying translation keys",
         needs_strings: false,
         eval: exceptions::is_exception_text,
+        file_words: &[],
+    },
+    Check {
+        name: "shown-error-key",
+        doc: "a form error's key the frontend shows: `base`, a field of a form the step shows, \
+              or one that cannot be read",
+        needs_strings: false,
+        eval: exceptions::is_shown_error_key,
         file_words: &[],
     },
     Check {

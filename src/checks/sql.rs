@@ -6,7 +6,7 @@ use regex::Regex;
 use tree_sitter::Node;
 
 use super::{FileContext, literals::is_literal};
-use crate::model::syntax::NodeExt;
+use crate::model::{internal::is_internal, syntax::NodeExt};
 
 /// Words that make a string SQL rather than any text passed to an `execute` method.
 static SQL: LazyLock<Regex> = LazyLock::new(|| {
@@ -258,9 +258,11 @@ fn is_sql_text<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
     ) && SQL.is_match(ctx.text(node))
 }
 
-/// Literals, UPPER_CASE names, and tuples, sums and f-strings made only of them.
+/// Literals, UPPER_CASE names, and tuples, sums and f-strings made only of
+/// them; and values the code builds itself (`", ".join("?" * len(row))`, a
+/// local list of literals), which no user can rewrite.
 fn constant<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
-    if is_literal(ctx, node, &[]) {
+    if is_literal(ctx, node, &[]) || is_internal(ctx, node, &|_, _| false) {
         return true;
     }
     let mut cursor = node.walk();

@@ -371,21 +371,7 @@ fn in_log_message<'t>(ctx: &FileContext<'t>, string: Node<'t>) -> bool {
     else {
         return false;
     };
-    let Some(function) = call
-        .field("function")
-        .filter(|f| f.kind_name() == "attribute")
-    else {
-        return false;
-    };
-    let (Some(logger), Some(method)) = (function.field("object"), function.field("attribute"))
-    else {
-        return false;
-    };
-    let logger = ctx.text(logger).to_ascii_lowercase();
-    matches!(
-        ctx.text(method),
-        "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical"
-    ) && (logger.ends_with("logger") || logger.ends_with("log") || logger == "logging")
+    crate::model::names::is_logger_call(ctx, call)
 }
 
 /// A link the user is shown, not a host the code talks to: a repair issue's

@@ -7,11 +7,13 @@ use tree_sitter::Node;
 
 use super::{
     FileContext,
+    flow::last_name,
     secrets::{is_secret_sourced, secret_like},
     urls::{Built, HOLE, Segment, flatten, is_inner_piece, url_layout},
 };
 use crate::model::syntax::NodeExt;
 use crate::model::{enclosing_scope, names::string_value, values};
+use crate::rules::vocabulary::split_words;
 
 /// The query parameter a value is assigned to, when the text before it ends
 /// with `?name=` or `&name=`.
@@ -50,13 +52,19 @@ pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
     if !url_like || links_to_a_view(ctx, &built.template) {
         return false;
     }
+    // `self.endpoint + "/forecast/" + key`: after a base named for what it
+    // is, a path segment (not a query, which the parameter rules judge).
+    let on_named_base = layout.is_none()
+        && built.template.starts_with(HOLE)
+        && matches!(built.parts.first(), Some(Segment::Expr(base)) if names_a_base(ctx, *base));
     built.parts_with_prefix().into_iter().any(|(part, prefix)| {
         let Segment::Expr(expression) = part else {
             return false;
         };
         let at = prefix.len();
         let parameter = query_parameter(prefix);
-        let past_authority = layout.is_some_and(|l| at >= l.authority_end);
+        let past_authority = layout.is_some_and(|l| at >= l.authority_end)
+            || (on_named_base && in_path_by_name(ctx, prefix, expression));
         if !(past_authority || parameter.is_some()) {
             return false;
         }
@@ -65,6 +73,35 @@ pub fn secret_in_url_query<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]
             || is_secret_sourced(ctx, expression, &[]))
             && !values::only_literals(ctx, expression)
     })
+}
+
+/// A name or attribute whose last word says it holds a URL's base:
+/// `self.endpoint`, `base_url`, `API_HOST`.
+fn names_a_base<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
+    split_words(last_name(ctx, node))
+        .last()
+        .is_some_and(|word| matches!(word.as_str(), "url" | "endpoint" | "host" | "server"))
+}
+
+/// After a named base (`self.endpoint + "/forecast/" + self._api_key`), a
+/// value whose own name says it is a secret, spliced as a path segment. Not
+/// one the path names as its resource (`/v1/access_tokens/{token}` revokes
+/// that token), nor a webhook's id (the URL a vendor is given to call).
+fn in_path_by_name<'t>(ctx: &FileContext<'t>, prefix: &str, value: Node<'t>) -> bool {
+    let name = last_name(ctx, value);
+    let Some(path) = prefix
+        .strip_prefix(HOLE)
+        .filter(|p| p.ends_with('/') && !p.contains('?'))
+    else {
+        return false;
+    };
+    let resource = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    !name.is_empty()
+        && secret_like(ctx, name)
+        && !name
+            .trim_start_matches('_')
+            .eq_ignore_ascii_case("webhook_id")
+        && !secret_like(ctx, resource)
 }
 
 /// `?key={self._key}`: a parameter called `key` sent a value called `key`,
@@ -366,6 +403,8 @@ mod tests {
             "    key = entry.data['api_key']\n    url = f'https://{host}/feed/{key}'",
             "    url = f'https://{host}/v1?api_key={value}'",
             "    url = f'?token={tok}'",
+            // A path after a base named for what it is.
+            "    url = self.endpoint + '/forecast/' + self._api_key + '/' + str(lat)",
         ] {
             assert!(on_value(secret_in_url_query, body), "{body}");
         }
@@ -382,6 +421,10 @@ mod tests {
             "    url = f'https://{host}/v1?token_type={kind}'",
             "    total = a + 1",
             "    data = f'vendorApp--qrLogin?token={self._qr_code}'",
+            // The token the path names as its resource; a webhook's own URL.
+            "    url = f'{self.particle_url}/v1/access_tokens/{self.access_token}'",
+            "    url = f'{base_url}/api/webhook/{webhook_id}'",
+            "    url = self.endpoint + '/forecast/' + forecast_id",
         ] {
             assert!(!on_value(secret_in_url_query, body), "{body}");
         }

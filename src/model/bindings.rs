@@ -41,6 +41,9 @@ pub struct Bindings<'t> {
     /// Per scope (a function, or a class for `self.` containers), the items
     /// stored into each container, by the container's text (`data`, `self._data`).
     items: FxHashMap<(ScopeId, &'t str), Vec<ItemStore<'t>>>,
+    /// Per function (or the module), what is added to each local list:
+    /// `xs.append(v)`, `xs.insert(i, v)`, `xs.extend(vs)` (`vs` itself).
+    appended: FxHashMap<(ScopeId, &'t str), Vec<Node<'t>>>,
     /// Every function and method the file defines, by name.
     functions: FxHashMap<&'t str, Vec<Node<'t>>>,
     /// Every call of a plain name or of `self.NAME`, by that name.
@@ -297,6 +300,25 @@ impl<'t> Bindings<'t> {
                 if matches!(text(object, source), "self" | "cls") {
                     self.calls.entry(method_name).or_default().push(node);
                 }
+                if matches!(method_name, "append" | "insert" | "extend")
+                    && object.kind_name() == "identifier"
+                {
+                    // The value is the last argument (`insert`'s first is the index).
+                    let mut cursor = node.walk();
+                    let last = node.field("arguments").and_then(|arguments| {
+                        arguments
+                            .named_children(&mut cursor)
+                            .filter(|a| a.kind_name() != "comment")
+                            .last()
+                    });
+                    if let Some(value) = last {
+                        self.appended
+                            .entry((scope, text(object, source)))
+                            .or_default()
+                            .push(value);
+                    }
+                    return;
+                }
                 // `c.update(m)`, `c.update(k=v)`, `c.setdefault(k, v)`.
                 if !matches!(method_name, "update" | "setdefault") {
                     return;
@@ -366,6 +388,17 @@ impl<'t> Bindings<'t> {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// Every assignment of a local in `scope`, in source order.
+    pub fn scope_assignments(&self, scope: ScopeId) -> Vec<Assignment<'t>> {
+        let mut all: Vec<Assignment<'t>> = self
+            .locals
+            .get(&scope)
+            .map(|names| names.values().flatten().copied().collect())
+            .unwrap_or_default();
+        all.sort_by_key(|a| a.statement.start_byte());
+        all
+    }
+
     /// The values assigned to `self.NAME` in `class` (and `NAME` in its body).
     pub fn slot(&self, class: ScopeId, name: &str) -> &[Node<'t>] {
         self.slots
@@ -379,6 +412,12 @@ impl<'t> Bindings<'t> {
         self.items
             .get(&(scope, container))
             .map_or(&[], Vec::as_slice)
+    }
+
+    /// What is added to the local list `name` in `scope` (`append`, `insert`,
+    /// `extend`), in source order.
+    pub fn appended(&self, scope: ScopeId, name: &'t str) -> &[Node<'t>] {
+        self.appended.get(&(scope, name)).map_or(&[], Vec::as_slice)
     }
 
     /// The functions and methods named `name`.

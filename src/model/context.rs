@@ -328,7 +328,8 @@ impl<'a> FileContext<'a> {
     /// Does the file's text use `word` (lowercase), case-insensitively, where
     /// a word starts: after a character that is no letter, or as the capital
     /// of a camelCase part? `media` is in `media_player` and `liveMedia`, not
-    /// in `immediately`.
+    /// in `immediately`. An acronym's plural (`PINs` for `pins`) names the
+    /// acronym's own thing, not the lowercase word's other meaning.
     pub fn mentions(&self, word: &str) -> bool {
         if let Some(&known) = self.mentioned.borrow().get(word) {
             return known;
@@ -343,7 +344,16 @@ impl<'a> FileContext<'a> {
                     || (before.is_ascii_lowercase() && self.source[at].is_ascii_uppercase())
             }
         };
-        let found = memchr::memmem::find_iter(lowercase, word.as_bytes()).any(starts_word);
+        let acronym_plural = |at: usize| {
+            let spelled = &self.source[at..at + word.len()];
+            spelled.len() > 2
+                && spelled.ends_with(b"s")
+                && spelled[..spelled.len() - 1]
+                    .iter()
+                    .all(u8::is_ascii_uppercase)
+        };
+        let found = memchr::memmem::find_iter(lowercase, word.as_bytes())
+            .any(|at| starts_word(at) && !acronym_plural(at));
         self.mentioned.borrow_mut().insert(word.to_string(), found);
         found
     }

@@ -4,9 +4,10 @@
 //! this asks the opposite, whether *every* part of a value is the code's own, so
 //! a part it cannot see into makes the answer no.
 //!
-//! Followed: f-strings, `+` and `%`, `.format`, `sep.join([...])`,
-//! `os.path.join`, `str()`; a local through the assignments that reach it, a
-//! name of an enclosing function or of the module, a parameter through what the
+//! Followed: f-strings, `+` and `%` (and `*` repeating a literal), `.format`,
+//! `sep.join([...])`, comprehensions, `os.path.join`, `str()`; a local through
+//! the assignments that reach it and what its function appends to it, a name
+//! of an enclosing function or of the module, a parameter through what the
 //! file's calls of its function pass (at least one call, all of them internal).
 //! Limit: a function called from another file with outside data is judged by
 //! this file's calls alone.
@@ -66,10 +67,24 @@ fn internal<'t>(
             .named_children(&mut cursor)
             .filter(|c| c.kind_name() != "comment")
             .all(|c| internal(ctx, c, also, next)),
-        "binary_operator" => ["left", "right"].iter().all(|side| {
-            node.field(side)
-                .is_some_and(|s| internal(ctx, s, also, next))
-        }),
+        "binary_operator" => {
+            let (Some(left), Some(right)) = (node.field("left"), node.field("right")) else {
+                return false;
+            };
+            // `"?" * n`, `["?"] * len(row)`: the count adds no text of its own.
+            let repeated = |sequence: Node<'t>| {
+                node.field("operator").is_some_and(|o| ctx.text(o) == "*")
+                    && matches!(sequence.kind_name(), "string" | "list" | "tuple")
+                    && internal(ctx, sequence, also, next)
+            };
+            repeated(left)
+                || repeated(right)
+                || (internal(ctx, left, also, next) && internal(ctx, right, also, next))
+        }
+        // `"?" for _ in row`: every element is the body.
+        "generator_expression" | "list_comprehension" | "set_comprehension" => node
+            .field("body")
+            .is_some_and(|body| internal(ctx, body, also, next)),
         "conditional_expression" => {
             // `a if cond else b`: the condition chooses, the branches are the value.
             let mut parts = node
@@ -95,24 +110,38 @@ fn name_internal<'t>(
     node: Node<'t>,
     all: &dyn Fn(&mut dyn Iterator<Item = Node<'t>>) -> bool,
 ) -> bool {
+    let name = ctx.text(node);
     let reaching = values::reaching(ctx, node);
     if !reaching.is_empty() {
-        return all(&mut reaching.iter().map(|a| a.value));
+        let scope = enclosing_scope(ctx, node).id();
+        return all(&mut reaching.iter().map(|a| a.value)) && added_internal(ctx, scope, name, all);
     }
     let arguments = values::parameter_arguments(ctx, node);
     if !arguments.is_empty() {
         return all(&mut arguments.into_iter());
     }
-    let name = ctx.text(node);
     let mut scope = enclosing_scope(ctx, node);
     while let Some(parent) = ctx.parent(scope) {
         scope = enclosing_scope(ctx, parent);
         let assignments = ctx.bindings().assignments(scope.id(), name);
         if !assignments.is_empty() {
-            return all(&mut assignments.iter().map(|a| a.value));
+            return all(&mut assignments.iter().map(|a| a.value))
+                && added_internal(ctx, scope.id(), name, all);
         }
     }
     is_constant_name(name)
+}
+
+/// Is everything the scope adds to the list `name` (`append`, `insert`,
+/// `extend`) the code's own? True when nothing is added.
+fn added_internal<'t>(
+    ctx: &FileContext<'t>,
+    scope: super::bindings::ScopeId,
+    name: &'t str,
+    all: &dyn Fn(&mut dyn Iterator<Item = Node<'t>>) -> bool,
+) -> bool {
+    let added = ctx.bindings().appended(scope, name);
+    added.is_empty() || all(&mut added.iter().copied())
 }
 
 fn call_internal<'t>(
@@ -187,6 +216,11 @@ mod tests {
             "class K:\n    def go(self, where):\n        cmd = 'ls ' + where\n        run(cmd)\n    \
              def start(self):\n        self.go(where='/media')\n        self.go('/share')\n",
             "def f(flag):\n    cmd = 'a' if flag else 'b'\n    run(cmd)\n",
+            // Literals repeated, generated or appended, whatever the count.
+            "def f(row):\n    cmd = ','.join('?' * len(row)) + ','.join(['?'] * len(row))\n    run(cmd)\n",
+            "def f(row):\n    cmd = ','.join('?' for _ in row)\n    run(cmd)\n",
+            "def f(row):\n    marks = ['?']\n    for r in row:\n        marks.append('?')\n    \
+             cmd = ','.join(marks)\n    run(cmd)\n",
         ] {
             assert!(internal_at_use(source), "{source}");
         }
@@ -208,6 +242,11 @@ mod tests {
             // An unknown lower-case name of another module.
             "from .helpers import target\ndef f():\n    cmd = 'ping ' + target\n    run(cmd)\n",
             "def f(hass, name):\n    cmd = hass.config.path(name)\n    run(cmd)\n",
+            // A value appended, repeated or generated from outside.
+            "def f(row):\n    marks = ['?']\n    for r in row:\n        marks.append(r)\n    \
+             cmd = ','.join(marks)\n    run(cmd)\n",
+            "def f(row):\n    cmd = row * 2\n    run(cmd)\n",
+            "def f(row):\n    cmd = ','.join(r for r in row)\n    run(cmd)\n",
         ] {
             assert!(!internal_at_use(source), "{source}");
         }

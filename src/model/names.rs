@@ -106,6 +106,26 @@ pub fn secret_like<'t>(ctx: &FileContext<'t>, name: &str) -> bool {
     !harmless && !unrequired
 }
 
+/// A call of a logger's method: `_LOGGER.debug(...)`, `self.log.error(...)`,
+/// `logging.warning(...)`.
+pub fn is_logger_call<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
+    let Some(function) = call
+        .field("function")
+        .filter(|f| f.kind_name() == "attribute")
+    else {
+        return false;
+    };
+    let (Some(logger), Some(method)) = (function.field("object"), function.field("attribute"))
+    else {
+        return false;
+    };
+    let logger = ctx.text(logger).to_ascii_lowercase();
+    matches!(
+        ctx.text(method),
+        "debug" | "info" | "warning" | "warn" | "error" | "exception" | "critical"
+    ) && (logger.ends_with("logger") || logger.ends_with("log") || logger == "logging")
+}
+
 /// The values a `%` operator formats: a tuple's items, or the single value.
 pub fn percent_arguments(right: Node) -> Vec<Node> {
     if right.kind_name() == "tuple" {
@@ -122,6 +142,21 @@ pub fn percent_arguments(right: Node) -> Vec<Node> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::test_support::Snippet;
+
+    #[test]
+    fn a_pin_is_a_secret_unless_the_file_speaks_of_hardware_pins() {
+        let secret_in = |source: &str| secret_like(&Snippet::new(source).ctx(), "pin");
+        assert!(secret_in(
+            "# Sets the user's PIN on the lock.\npin = code\n"
+        ));
+        // An acronym's plural is still the code.
+        assert!(secret_in(
+            "# Syncs the PINs of all code slots.\npin = code\n"
+        ));
+        assert!(!secret_in("# Reads the GPIO pins.\npin = 17\n"));
+        assert!(!secret_in("if device.pins_enabled:\n    pin = preset\n"));
+    }
 
     #[test]
     fn names_are_found_whole() {

@@ -369,7 +369,7 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
                 }
                 method if listed(&spec.same_value_methods, method) => object_carries(),
                 method => {
-                    (secret_like(ctx, method) && !sends_a_request(method))
+                    (secret_like(ctx, method) && !answers_other_than_the_secret(method))
                         || self_method_returns(ctx, function)
                             .into_iter()
                             .any(|r| carries(ctx, r, Label::Secret))
@@ -378,7 +378,7 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
         }
         // get_token(), helpers of the file whose return is a secret.
         "identifier" => {
-            (secret_like(ctx, callee) && !sends_a_request(callee))
+            (secret_like(ctx, callee) && !answers_other_than_the_secret(callee))
                 || helper_returns(ctx, callee, call)
                     .into_iter()
                     .any(|r| carries(ctx, r, Label::Secret))
@@ -390,14 +390,25 @@ fn call_secret<'t>(ctx: &FileContext<'t>, call: Node<'t>) -> bool {
 /// `do_bearer_request(...)`, `token_request(...)`: a call that sends a request
 /// (with a secret) answers with the service's response, not the secret; so
 /// does one that hands the secret over or tries it (`_submit_password(...)`,
-/// `test_credentials(...)`, `verify_token(...)`).
-fn sends_a_request(callee: &str) -> bool {
+/// `test_credentials(...)`, `verify_token(...)`), or removes it
+/// (`clear_pin_code(...)`, `revoke_token(...)`: a status).
+fn answers_other_than_the_secret(callee: &str) -> bool {
     let words = split_words(callee);
     words.last().is_some_and(|w| w == "request")
         || words.first().is_some_and(|w| {
             matches!(
                 w.as_str(),
-                "submit" | "send" | "post" | "test" | "check" | "verify" | "validate"
+                "submit"
+                    | "send"
+                    | "post"
+                    | "test"
+                    | "check"
+                    | "verify"
+                    | "validate"
+                    | "clear"
+                    | "delete"
+                    | "remove"
+                    | "revoke"
             )
         })
 }
@@ -407,10 +418,14 @@ fn callee_word<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> &'t str {
     config_flow::last_name(ctx, function)
 }
 
-/// A call's arguments, comments left out.
+/// A call's arguments, comments left out (a bare generator is one argument).
 pub(super) fn arguments(call: Node) -> Vec<Node> {
     call.field("arguments")
         .map(|args| {
+            // `f(x for x in xs)`: the generator is the one argument.
+            if args.kind_name() == "generator_expression" {
+                return vec![args];
+            }
             let mut cursor = args.walk();
             args.named_children(&mut cursor)
                 .filter(|a| a.kind_name() != "comment")
@@ -1184,6 +1199,7 @@ fn mapping<'t>(ctx: &FileContext<'t>, node: Node<'t>) -> bool {
                 || parameter_arguments(ctx, node)
                     .into_iter()
                     .any(|arg| carries(ctx, arg, Label::Mapping))
+                || secret_read_from(ctx, node)
         }
         "call" => call_mapping(ctx, node),
         "await" | "parenthesized_expression" | "tuple" | "expression_list" => node
@@ -1776,6 +1792,84 @@ pub fn loop_elements<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> Vec<Node<'t>>
             a.value.named_children(&mut cursor).collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Does the local's own function read a secret out of the value it holds
+/// here, into a local, directly or through a part of it (`result =
+/// response["AuthenticationResult"]`, then `token = result["AccessToken"]`)?
+/// Then that value holds the secret, whatever its name says (`response`,
+/// `data`). Only reads after the assignment that reaches the use and before
+/// the name is assigned again count; a loop's variable is left alone.
+fn secret_read_from<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> bool {
+    let scope = enclosing_scope(ctx, name);
+    if scope.kind_name() != "function_definition" {
+        return false;
+    }
+    let reaching = reaching(ctx, name);
+    let Some(start) = reaching.iter().map(|a| a.statement.start_byte()).min() else {
+        return false;
+    };
+    if reaching.iter().any(is_loop) {
+        return false;
+    }
+    let assignments = ctx.bindings().scope_assignments(scope.id());
+    // Each holder with the end of its value: where its name is assigned again.
+    let until = |holder: &str, after: usize| {
+        assignments
+            .iter()
+            .filter(|a| a.statement.start_byte() > after)
+            .find(|a| {
+                a.statement
+                    .field("left")
+                    .is_some_and(|l| ctx.text(l) == holder)
+            })
+            .map_or(usize::MAX, |a| a.statement.start_byte())
+    };
+    let mut holders = vec![(ctx.text(name), until(ctx.text(name), start))];
+    for assignment in assignments
+        .iter()
+        .filter(|a| a.statement.start_byte() > start)
+    {
+        let at = assignment.statement.start_byte();
+        let read = if assignment.value.kind_name() == "await" {
+            assignment.value.named_child(0).unwrap_or(assignment.value)
+        } else {
+            assignment.value
+        };
+        let (container, key) = match read.kind_name() {
+            "subscript" => (read.field("value"), read.field("subscript")),
+            "call" => {
+                let function = read.field("function").filter(|f| {
+                    f.kind_name() == "attribute"
+                        && f.field("attribute").is_some_and(|a| ctx.text(a) == "get")
+                });
+                (
+                    function.and_then(|f| f.field("object")),
+                    config_flow::positional_args(read).into_iter().next(),
+                )
+            }
+            _ => (None, None),
+        };
+        let (Some(container), Some(key)) = (container, key) else {
+            continue;
+        };
+        let read_from = ctx.text(container);
+        if !holders
+            .iter()
+            .any(|&(holder, end)| holder == read_from && at < end)
+        {
+            continue;
+        }
+        if element_key_is_secret(ctx, key) {
+            return true;
+        }
+        if let Some(left) = assignment.statement.field("left")
+            && left.kind_name() == "identifier"
+        {
+            holders.push((ctx.text(left), until(ctx.text(left), at)));
+        }
+    }
+    false
 }
 
 /// A container with an item stored under a secret key (`data[CONF_TOKEN] = t`).
