@@ -199,8 +199,9 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         name: "in-timeout-block",
-        doc: "the node is lexically inside `async with asyncio.timeout(...)`/`async_timeout.timeout(...)` \
-              or the arguments of `asyncio.wait_for(...)`, in the same function",
+        doc: "the node is inside `async with asyncio.timeout(...)`/`async_timeout.timeout(...)` \
+              or the arguments of `asyncio.wait_for(...)`, in its function or around every \
+              call of that function in the file",
         needs_strings: false,
         eval: timeouts::in_timeout_block,
         file_words: &[],

@@ -14,15 +14,26 @@ const TIMEOUT_BLOCKS: &[&str] = &[
     "async_timeout.timeout_at",
 ];
 
-/// Check `in-timeout-block`: the node is lexically inside `async with
+/// How many callers up a timeout around a call is looked for.
+const CALLER_HOPS: usize = 2;
+
+/// Check `in-timeout-block`: the node is inside `async with
 /// asyncio.timeout(...)` / `async_timeout.timeout(...)` / `hass.timeout.async_timeout(...)`,
-/// or inside the arguments of `asyncio.wait_for(...)`, in the same function.
-/// A timeout set by a caller is not visible here, by design: lexical only.
+/// or inside the arguments of `asyncio.wait_for(...)`, in the same function;
+/// or its function is only ever called so (every call of it in the file, at
+/// least one, up to two callers up). A caller in another file is not seen.
 pub fn in_timeout_block<'t>(ctx: &FileContext<'t>, node: Node<'t>, _: &[&str]) -> bool {
+    bounded(ctx, node, 0)
+}
+
+fn bounded<'t>(ctx: &FileContext<'t>, node: Node<'t>, hops: usize) -> bool {
     let mut current = node;
     while let Some(parent) = ctx.parent(current) {
         match parent.kind_name() {
-            "function_definition" => return called_under_timeout(ctx, parent),
+            "function_definition" => {
+                return called_under_timeout(ctx, parent)
+                    || (hops < CALLER_HOPS && every_call_bounded(ctx, parent, hops + 1));
+            }
             "lambda" | "class_definition" => return false,
             "with_statement" if with_bounds_time(ctx, parent) => return true,
             "call" if is_timeout_call(ctx, parent, &["asyncio.wait_for"]) => return true,
@@ -45,6 +56,18 @@ fn called_under_timeout<'t>(ctx: &FileContext<'t>, function: Node<'t>) -> bool {
         && ctx
             .ancestors(function)
             .any(|n| n.kind_name() == "class_definition")
+}
+
+/// Is the function called in the file, and every time inside a timeout?
+fn every_call_bounded<'t>(ctx: &FileContext<'t>, function: Node<'t>, hops: usize) -> bool {
+    let Some(name) = function.field("name").map(|n| ctx.text(n)) else {
+        return false;
+    };
+    let calls = ctx.bindings().calls(name);
+    !calls.is_empty()
+        && calls.iter().all(|&call| {
+            !function.byte_range().contains(&call.start_byte()) && bounded(ctx, call, hops)
+        })
 }
 
 /// Does a `with` statement's header open a timeout block?
