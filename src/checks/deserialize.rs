@@ -67,11 +67,8 @@ fn opened_here<'t>(ctx: &FileContext<'t>, file: Node<'t>) -> bool {
 /// name bound to that?
 fn read_from_file<'t>(ctx: &FileContext<'t>, data: Node<'t>) -> bool {
     let read = |value: Node<'t>| {
-        let call = match value.kind_name() {
-            "await" => value.named_child(0),
-            _ => Some(value),
-        };
-        call.filter(|c| c.kind_name() == "call")
+        Some(value.awaited())
+            .filter(|c| c.kind_name() == "call")
             .and_then(|c| c.field("function"))
             .filter(|f| f.kind_name() == "attribute")
             .is_some_and(|f| {

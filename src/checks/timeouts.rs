@@ -318,11 +318,7 @@ fn assigned_from_timed_client<'t>(ctx: &FileContext<'t>, node: Node<'t>, name: &
 }
 
 fn makes_timed_client<'t>(ctx: &FileContext<'t>, value: Node<'t>) -> bool {
-    let value = if value.kind_name() == "await" {
-        value.named_child(0).unwrap_or(value)
-    } else {
-        value
-    };
+    let value = value.awaited();
     if value.kind_name() != "call" {
         return false;
     }

@@ -35,6 +35,8 @@ pub struct ItemStore<'t> {
 pub struct Bindings<'t> {
     /// Per function (or the module), each name's assignments in source order.
     locals: FxHashMap<ScopeId, FxHashMap<&'t str, Vec<Assignment<'t>>>>,
+    /// Per function (or the module), all of those in source order (the walk's).
+    in_order: FxHashMap<ScopeId, Vec<Assignment<'t>>>,
     /// Per class, each `self.NAME` attribute's assigned values (any method) and
     /// the class body's `NAME = value`.
     slots: FxHashMap<ScopeId, FxHashMap<&'t str, Vec<Node<'t>>>>,
@@ -363,12 +365,14 @@ impl<'t> Bindings<'t> {
     }
 
     fn add_local(&mut self, scope: ScopeId, name: &'t str, statement: Node<'t>, value: Node<'t>) {
+        let assignment = Assignment { statement, value };
         self.locals
             .entry(scope)
             .or_default()
             .entry(name)
             .or_default()
-            .push(Assignment { statement, value });
+            .push(assignment);
+        self.in_order.entry(scope).or_default().push(assignment);
     }
 
     fn add_slot(&mut self, class: ScopeId, name: &'t str, value: Node<'t>) {
@@ -389,14 +393,8 @@ impl<'t> Bindings<'t> {
     }
 
     /// Every assignment of a local in `scope`, in source order.
-    pub fn scope_assignments(&self, scope: ScopeId) -> Vec<Assignment<'t>> {
-        let mut all: Vec<Assignment<'t>> = self
-            .locals
-            .get(&scope)
-            .map(|names| names.values().flatten().copied().collect())
-            .unwrap_or_default();
-        all.sort_by_key(|a| a.statement.start_byte());
-        all
+    pub fn scope_assignments(&self, scope: ScopeId) -> &[Assignment<'t>] {
+        self.in_order.get(&scope).map_or(&[], Vec::as_slice)
     }
 
     /// The values assigned to `self.NAME` in `class` (and `NAME` in its body).
@@ -465,5 +463,41 @@ fn container_scope(
         "identifier" => Some(scope),
         "attribute" if self_attribute(container, source).is_some() => class,
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Bindings, StringParts};
+    use crate::model::test_support::Snippet;
+
+    /// A scope's assignments in source order: plain, augmented, pairwise and
+    /// loop targets, not those of a function defined inside it.
+    #[test]
+    fn a_scopes_assignments_come_in_source_order() {
+        let source = "\
+def f(x):
+    b, a = 1, 2
+    a += b
+    def g():
+        c = 3
+    for d in x:
+        e = d
+";
+        let snippet = Snippet::new(source);
+        let bindings = Bindings::gathered(
+            &snippet.tree,
+            source.as_bytes(),
+            StringParts::Skipped,
+            |_| {},
+        );
+        let f = snippet.root().named_child(0).unwrap();
+        let values: Vec<&str> = bindings
+            .scope_assignments(f.id())
+            .iter()
+            .map(|a| a.value.utf8_text(source.as_bytes()).unwrap())
+            .collect();
+        // `b, a = 1, 2`, `a += b`, `for d in x`, `e = d`.
+        assert_eq!(values, ["1", "2", "b", "x", "d"]);
     }
 }

@@ -1289,10 +1289,7 @@ fn is_config_entry<'t>(ctx: &FileContext<'t>, object: Node<'t>) -> bool {
         .any(|other| holder.ends_with(other));
     }
     let gets_entry = |value: Node| {
-        let value = match value.kind_name() {
-            "await" => value.named_child(0).unwrap_or(value),
-            _ => value,
-        };
+        let value = value.awaited();
         value.kind_name() == "call"
             && matches!(
                 callee_name(ctx, value),

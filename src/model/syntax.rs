@@ -41,6 +41,8 @@ pub trait NodeExt<'t> {
     /// The named children, comments left out (a comment can sit between any
     /// two parts of an expression or a statement).
     fn parts(&self) -> Vec<Node<'t>>;
+    /// What an `await` waits for (`f()` of `await f()`); any other node itself.
+    fn awaited(&self) -> Node<'t>;
 }
 
 impl<'t> NodeExt<'t> for Node<'t> {
@@ -61,6 +63,13 @@ impl<'t> NodeExt<'t> for Node<'t> {
         self.named_children(&mut cursor)
             .filter(|c| c.kind_name() != "comment")
             .collect()
+    }
+
+    fn awaited(&self) -> Node<'t> {
+        match self.kind_name() {
+            "await" => self.named_child(0).unwrap_or(*self),
+            _ => *self,
+        }
     }
 }
 
@@ -105,5 +114,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn awaited_is_what_an_await_waits_for() {
+        let source = "async def f():\n    x = await g(1)\n    y = h(2)\n";
+        let tree = crate::scan::parse(source).unwrap().tree;
+        let body = tree
+            .root_node()
+            .named_child(0)
+            .unwrap()
+            .field("body")
+            .unwrap();
+        let value = |at: u32| {
+            let statement = body.named_child(at).unwrap().named_child(0).unwrap();
+            let value = statement.field("right").unwrap();
+            (
+                value.kind_name(),
+                value.awaited().utf8_text(source.as_bytes()).unwrap(),
+            )
+        };
+        assert_eq!(value(0), ("await", "g(1)"));
+        assert_eq!(value(1), ("call", "h(2)"));
     }
 }

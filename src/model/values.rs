@@ -1831,26 +1831,7 @@ fn secret_read_from<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> bool {
         .filter(|a| a.statement.start_byte() > start)
     {
         let at = assignment.statement.start_byte();
-        let read = if assignment.value.kind_name() == "await" {
-            assignment.value.named_child(0).unwrap_or(assignment.value)
-        } else {
-            assignment.value
-        };
-        let (container, key) = match read.kind_name() {
-            "subscript" => (read.field("value"), read.field("subscript")),
-            "call" => {
-                let function = read.field("function").filter(|f| {
-                    f.kind_name() == "attribute"
-                        && f.field("attribute").is_some_and(|a| ctx.text(a) == "get")
-                });
-                (
-                    function.and_then(|f| f.field("object")),
-                    config_flow::positional_args(read).into_iter().next(),
-                )
-            }
-            _ => (None, None),
-        };
-        let (Some(container), Some(key)) = (container, key) else {
+        let Some((container, key)) = item_read(ctx, assignment.value.awaited()) else {
             continue;
         };
         let read_from = ctx.text(container);
@@ -1870,6 +1851,23 @@ fn secret_read_from<'t>(ctx: &FileContext<'t>, name: Node<'t>) -> bool {
         }
     }
     false
+}
+
+/// The container and the key of a read of one item that stays in it: `c[k]`,
+/// `c.get(k)` (not `c.pop(k)`, which takes the item out: a log of `c` after
+/// `secret = c.pop("secret")` no longer shows it).
+fn item_read<'t>(ctx: &FileContext<'t>, read: Node<'t>) -> Option<(Node<'t>, Node<'t>)> {
+    match read.kind_name() {
+        "subscript" => Some((read.field("value")?, read.field("subscript")?)),
+        "call" => {
+            let function = read.field("function")?;
+            (function.kind_name() == "attribute" && callee_word(ctx, function) == "get")
+                .then_some(())?;
+            let key = config_flow::positional_args(read).into_iter().next()?;
+            Some((function.field("object")?, key))
+        }
+        _ => None,
+    }
 }
 
 /// A container with an item stored under a secret key (`data[CONF_TOKEN] = t`).

@@ -672,6 +672,49 @@ impl CallIndex {
         }
     }
 
+    /// The patterns indexed here in groups, each in order: two patterns are
+    /// in one group when their gates share a name (directly or through
+    /// another), so that a call one of them is a candidate at is often a
+    /// candidate of the others.
+    pub fn co_candidates(&self) -> Vec<Vec<usize>> {
+        let shared = (self.qualified.values())
+            .chain(self.qualified_prefix.values())
+            .chain(self.last_name.values());
+        let mut ids: Vec<usize> = shared.clone().flatten().copied().collect();
+        ids.extend(self.last_name_suffix.iter().map(|(_, id)| *id));
+        ids.sort_unstable();
+        ids.dedup();
+        // Union-find over positions in `ids`.
+        let mut root: Vec<usize> = (0..ids.len()).collect();
+        fn find(root: &mut [usize], mut at: usize) -> usize {
+            while root[at] != at {
+                root[at] = root[root[at]];
+                at = root[at];
+            }
+            at
+        }
+        let position = |id: &usize| ids.binary_search(id).unwrap_or_default();
+        for entry in shared {
+            for other in entry.iter().skip(1) {
+                let (a, b) = (
+                    find(&mut root, position(&entry[0])),
+                    find(&mut root, position(other)),
+                );
+                root[a.max(b)] = a.min(b);
+            }
+        }
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut group_of_root: HashMap<usize, usize> = HashMap::new();
+        for (at, &id) in ids.iter().enumerate() {
+            let group = *group_of_root.entry(find(&mut root, at)).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[group].push(id);
+        }
+        groups
+    }
+
     /// The patterns whose gate lets this callee through, in order, each once.
     pub fn candidates(&self, ctx: &FileContext, callee: &Callee, out: &mut Vec<usize>) {
         out.clear();
@@ -1009,6 +1052,28 @@ mod tests {
         assert_eq!(candidates("requests.get("), Vec::<usize>::new());
         assert_eq!(candidates("other.loads("), Vec::<usize>::new());
         assert_eq!(candidates("f().loads("), Vec::<usize>::new());
+    }
+
+    /// Gates that share a name, directly or through another gate, share a
+    /// group; the others are alone.
+    #[test]
+    fn gates_sharing_a_name_are_grouped() {
+        let mut index = CallIndex::default();
+        index.add(0, &Gate::LastName(names(&["get", "post"])));
+        index.add(1, &Gate::LastName(names(&["debug", "info"])));
+        index.add(2, &Gate::LastName(names(&["post", "put"])));
+        index.add(3, &Gate::Qualname(names(&["requests.*", "pickle.loads"])));
+        index.add(4, &Gate::LastNameSuffix("SchemaFlowFormStep".into()));
+        index.add(5, &Gate::LastName(names(&["put"])));
+        index.add(6, &Gate::Qualname(names(&["requests.*"])));
+        index.add(7, &Gate::LastName(names(&["info"])));
+        index.add(8, &Gate::Qualname(names(&["yaml.load"])));
+        let mut groups = index.co_candidates();
+        groups.sort();
+        assert_eq!(
+            groups,
+            [vec![0, 2, 5], vec![1, 7], vec![3, 6], vec![4], vec![8]]
+        );
     }
 
     #[test]

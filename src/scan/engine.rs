@@ -1,4 +1,5 @@
-//! Every enabled rule's query compiled into one multi-pattern query, run once per file.
+//! The enabled rules' queries, compiled once and run at the nodes of each
+//! pattern's root type (see [`Compiled`]).
 
 use std::sync::{
     Arc, OnceLock,
@@ -64,8 +65,9 @@ struct Compiled {
     /// What runs at a node, by its type's id.
     plans: Vec<Option<Plan>>,
     /// The call- and attribute-rooted patterns that name their callee or
-    /// attribute (see [`call_index`]), each compiled alone.
+    /// attribute (see [`call_index`]), by id.
     gated: Vec<Gated>,
+    gated_groups: Vec<GatedGroup>,
     /// The words the filters look for in a file.
     words: Words,
     /// Whether a pattern is rooted inside strings (`string_content`...), so
@@ -110,69 +112,66 @@ struct Patterns {
     finding_capture: u32,
 }
 
-/// A call-rooted pattern with a gate, compiled when a file first has a call it
-/// accepts (a pull request's scan compiles only the ones its files need).
+/// A call- or attribute-rooted pattern with a gate: it runs only at the nodes
+/// whose name its gate accepts (see [`call_index`]).
 struct Gated {
-    rule: &'static Rule,
-    /// A disabled first pattern naming every capture (a predicate may name a
-    /// capture that is defined after it, as `@finding` often is), then the pattern.
-    source: String,
-    ordinal: usize,
     filter: Filter,
+    /// Its group in `Compiled::gated_groups`.
+    group: usize,
+}
+
+/// Gated patterns whose gates share a name, compiled into one query when a
+/// file first has a node at which one of them is a candidate (a pull request's
+/// scan compiles only the ones its files need). Compiled one by one, each
+/// query costs a fixed analysis of the grammar (about 0.8 ms, more than most
+/// patterns); grouped, a node runs the few patterns of its candidates' groups.
+struct GatedGroup {
+    /// A disabled first pattern naming every capture (a predicate may name a
+    /// capture that is defined after it, as `@finding` often is), then the
+    /// patterns as [`anchored_text`] gives them.
+    source: String,
+    /// Each pattern's id in `Compiled::gated`, rule and ordinal.
+    ids: Vec<usize>,
+    rules: Vec<&'static Rule>,
+    ordinals: Vec<usize>,
     compiled: OnceLock<Patterns>,
 }
 
-impl Gated {
-    fn new(
-        rule: &'static Rule,
-        text: &str,
-        ordinal: usize,
-        anchor: &Anchor,
-        filter: Filter,
-    ) -> Self {
-        let captures: String = call_index::capture_names(text)
-            .iter()
-            .map(|name| format!(" @{name}"))
-            .collect();
-        let owners = FieldOwners::python();
-        let mut text = query_rewrite::cheaper_to_compile(text, owners);
-        // The pattern runs only at nodes of its root's type, anchored there, so
-        // its root may be a wildcard, which tree-sitter compiles without
-        // analysing it against the grammar (half a millisecond for a `call`).
-        // Not when a child of the root names a type its field holds only
-        // through a supertype (`function: (identifier)`): under a wildcard,
-        // tree-sitter then matches nothing. The rewrite keeps every byte
-        // offset, so the root is still where the anchor says.
-        let wildcard_root = call_index::anchor_of(&text).is_some_and(|rewritten| {
-            rewritten.children.iter().all(|child| match child {
-                (_, Some(kind)) if kind == "_" => true,
-                (Some(field), Some(kind)) => owners.lists(&anchor.kind, field, kind),
-                _ => false,
-            })
-        });
-        if wildcard_root {
-            text.replace_range(
-                anchor.kind_at.clone(),
-                &format!("{:<width$}", "_", width = anchor.kind_at.len()),
-            );
-        }
-        Self {
-            rule,
-            source: format!("(comment){captures}\n{text}"),
-            ordinal,
-            filter,
-            compiled: OnceLock::new(),
-        }
-    }
-
+impl GatedGroup {
     fn patterns(&self) -> &Patterns {
         self.compiled.get_or_init(|| {
             let mut query = Query::new(&super::language(), &self.source)
                 .expect("the test suite compiles every built-in rule");
             query.disable_pattern(0);
-            Patterns::new(query, vec![self.rule], vec![self.ordinal])
+            Patterns::new(query, self.rules.clone(), self.ordinals.clone())
         })
     }
+}
+
+/// A pattern's text as it is compiled to run only at nodes of its root's type,
+/// anchored there: cheaper to compile (see `query_rewrite`), and its root a
+/// wildcard, which tree-sitter compiles without analysing it against the
+/// grammar (half a millisecond for a `call`). Not when a child of the root
+/// names a type its field holds only through a supertype (`function:
+/// (identifier)`): under a wildcard, tree-sitter then matches nothing. Every
+/// byte offset is kept, so the root is still where the anchor says.
+fn anchored_text(text: &str, anchor: &Anchor) -> String {
+    let owners = FieldOwners::python();
+    let mut text = query_rewrite::cheaper_to_compile(text, owners);
+    let wildcard_root = call_index::anchor_of(&text).is_some_and(|rewritten| {
+        rewritten.children.iter().all(|child| match child {
+            (_, Some(kind)) if kind == "_" => true,
+            (Some(field), Some(kind)) => owners.lists(&anchor.kind, field, kind),
+            _ => false,
+        })
+    });
+    if wildcard_root {
+        text.replace_range(
+            anchor.kind_at.clone(),
+            &format!("{:<width$}", "_", width = anchor.kind_at.len()),
+        );
+    }
+    text
 }
 
 /// One match that passed its predicates.
@@ -371,7 +370,8 @@ impl Compiled {
         let mut walked = source.clone().into_bytes();
         let mut alone_source = vec![b' '; source.len()];
         let mut any_walked = false;
-        let mut gated = Vec::new();
+        // Each gated pattern's rule, ordinal, text and filter, by id.
+        let mut gated: Vec<(&'static Rule, usize, String, Filter)> = Vec::new();
         let mut words = Words::default();
         let mut plans: Vec<Option<Plan>> = Vec::new();
         // Patterns alone at their node, by ordinal, with their type's id.
@@ -398,13 +398,8 @@ impl Compiled {
                 plan.index
                     .get_or_insert_with(CallIndex::default)
                     .add(gated.len(), gate);
-                gated.push(Gated::new(
-                    owner(span.start),
-                    text,
-                    ordinal,
-                    &anchor,
-                    filter,
-                ));
+                let text = anchored_text(text, &anchor);
+                gated.push((owner(span.start), ordinal, text, filter));
             } else if anchor.alone {
                 general[span.clone()].fill(b' ');
                 alone_source[span.clone()].copy_from_slice(text.as_bytes());
@@ -414,6 +409,35 @@ impl Compiled {
             }
         }
         let general = Patterns::of_source(&general, &spans, owner);
+        // Each gated pattern's group, by id.
+        let mut placed = vec![0; gated.len()];
+        let mut gated_groups = Vec::new();
+        let indices = plans
+            .iter()
+            .flatten()
+            .filter_map(|plan| plan.index.as_ref());
+        for ids in indices.flat_map(CallIndex::co_candidates) {
+            let mut body = String::new();
+            for &id in &ids {
+                placed[id] = gated_groups.len();
+                body.push_str(&gated[id].2);
+                body.push('\n');
+            }
+            let captures: String = call_index::capture_names(&body)
+                .iter()
+                .map(|name| format!(" @{name}"))
+                .collect();
+            gated_groups.push(GatedGroup {
+                source: format!("(comment){captures}\n{body}"),
+                rules: ids.iter().map(|&id| gated[id].0).collect(),
+                ordinals: ids.iter().map(|&id| gated[id].1).collect(),
+                ids,
+                compiled: OnceLock::new(),
+            });
+        }
+        let gated = (gated.into_iter().zip(placed))
+            .map(|((.., filter), group)| Gated { filter, group })
+            .collect();
         let alone_patterns = Patterns::of_source(&alone_source, &spans, owner);
         for (index, (ordinal, kind, filter)) in alone.into_iter().enumerate() {
             // After the list of captures.
@@ -441,6 +465,7 @@ impl Compiled {
             walked: any_walked.then(|| Patterns::of_source(&walked, &spans, owner)),
             plans,
             gated,
+            gated_groups,
             words,
         }
     }
@@ -483,19 +508,30 @@ impl Compiled {
         let Some(callee) = Callee::of(node, ctx.source) else {
             return;
         };
-        index.candidates(ctx, &callee, &mut scratch.candidates);
-        for &id in &scratch.candidates {
-            let gated = &self.gated[id];
-            if !gated
-                .filter
-                .passes(node, ctx, &self.words, &mut scratch.found_words)
-            {
-                continue;
-            }
-            let patterns = gated.patterns();
+        let Scratch {
+            candidates,
+            found_words,
+            groups,
+            ..
+        } = scratch;
+        index.candidates(ctx, &callee, candidates);
+        candidates
+            .retain(|&id| (self.gated[id].filter).passes(node, ctx, &self.words, found_words));
+        groups.clear();
+        groups.extend(candidates.iter().map(|&id| self.gated[id].group));
+        groups.sort_unstable();
+        groups.dedup();
+        for &group in groups.iter() {
+            let group = &self.gated_groups[group];
+            let patterns = group.patterns();
             let mut matches = cursor.matches(&patterns.query, node, ctx.source);
             while let Some(m) = matches.next() {
-                patterns.collect(m.pattern_index, m.captures(), ctx, errors, raw);
+                // Only the candidates' matches: the others' gates did not
+                // let this node through.
+                let id = m.pattern_index.checked_sub(1).map(|at| group.ids[at]);
+                if id.is_some_and(|id| candidates.contains(&id)) {
+                    patterns.collect(m.pattern_index, m.captures(), ctx, errors, raw);
+                }
             }
         }
     }
@@ -506,6 +542,8 @@ impl Compiled {
 struct Scratch<'t> {
     captures: Vec<QueryCapture<'t>>,
     candidates: Vec<usize>,
+    /// The groups of the candidates that pass their filters.
+    groups: Vec<usize>,
     found_words: FoundWords,
 }
 
@@ -738,12 +776,16 @@ mod tests {
             .flat_map(|patterns| patterns.ordinals.iter().zip(&patterns.patterns))
             .map(|(ordinal, (rule, _))| (*ordinal, rule.id.as_str()))
             .collect();
-        for gated in &compiled.gated {
-            let patterns = gated.patterns();
-            assert_eq!(patterns.patterns.len(), 1);
-            assert_eq!(patterns.query.pattern_count(), 2);
-            attributed.push((gated.ordinal, patterns.patterns[0].0.id.as_str()));
+        for (id, gated) in compiled.gated.iter().enumerate() {
+            let group = &compiled.gated_groups[gated.group];
+            let patterns = group.patterns();
+            assert_eq!(patterns.query.pattern_count(), group.ids.len() + 1);
+            let at = group.ids.iter().position(|&member| member == id).unwrap();
+            let rule = patterns.patterns[at].0.id.as_str();
+            attributed.push((patterns.ordinals[at], rule));
         }
+        // Fewer queries than gated patterns: gates that share a name share one.
+        assert!(compiled.gated_groups.len() < compiled.gated.len());
         attributed.sort_unstable();
         let ordinals: Vec<usize> = attributed.iter().map(|(ordinal, _)| *ordinal).collect();
         assert_eq!(ordinals, (0..expected.len()).collect::<Vec<_>>());
