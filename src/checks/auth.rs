@@ -74,19 +74,17 @@ pub fn ignored_in_setup<'t>(ctx: &FileContext<'t>, block: Node<'t>, _: &[&str]) 
     if !in_setup_entry(ctx, block) {
         return false;
     }
-    let mut cursor = block.walk();
-    let mut statements = block
-        .named_children(&mut cursor)
-        .filter(|s| s.kind_name() != "comment")
-        .peekable();
-    statements.peek().is_some()
-        && statements.all(|statement| match statement.kind_name() {
-            "pass_statement" => true,
-            "expression_statement" => statement.named_child(0).is_some_and(|call| {
-                call.kind_name() == "call" && crate::model::names::is_logger_call(ctx, call)
-            }),
-            _ => false,
-        })
+    let statements = block.parts();
+    !statements.is_empty()
+        && statements
+            .iter()
+            .all(|statement| match statement.kind_name() {
+                "pass_statement" => true,
+                "expression_statement" => statement.named_child(0).is_some_and(|call| {
+                    call.kind_name() == "call" && crate::model::names::is_logger_call(ctx, call)
+                }),
+                _ => false,
+            })
 }
 
 /// Check `auth-error-without-reauth`: the `raise` statement raises an

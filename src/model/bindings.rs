@@ -306,13 +306,8 @@ impl<'t> Bindings<'t> {
                     && object.kind_name() == "identifier"
                 {
                     // The value is the last argument (`insert`'s first is the index).
-                    let mut cursor = node.walk();
-                    let last = node.field("arguments").and_then(|arguments| {
-                        arguments
-                            .named_children(&mut cursor)
-                            .filter(|a| a.kind_name() != "comment")
-                            .last()
-                    });
+                    let last = (node.field("arguments"))
+                        .and_then(|arguments| arguments.parts().last().copied());
                     if let Some(value) = last {
                         self.appended
                             .entry((scope, text(object, source)))

@@ -426,10 +426,7 @@ pub(super) fn arguments(call: Node) -> Vec<Node> {
             if args.kind_name() == "generator_expression" {
                 return vec![args];
             }
-            let mut cursor = args.walk();
-            args.named_children(&mut cursor)
-                .filter(|a| a.kind_name() != "comment")
-                .collect()
+            args.parts()
         })
         .unwrap_or_default()
 }
@@ -1861,8 +1858,9 @@ fn item_read<'t>(ctx: &FileContext<'t>, read: Node<'t>) -> Option<(Node<'t>, Nod
         "subscript" => Some((read.field("value")?, read.field("subscript")?)),
         "call" => {
             let function = read.field("function")?;
-            (function.kind_name() == "attribute" && callee_word(ctx, function) == "get")
-                .then_some(())?;
+            if function.kind_name() != "attribute" || callee_word(ctx, function) != "get" {
+                return None;
+            }
             let key = config_flow::positional_args(read).into_iter().next()?;
             Some((function.field("object")?, key))
         }
